@@ -1,0 +1,510 @@
+//! Filling a form from the keyboard: moving between inputs, typing values,
+//! choosing options by their standard codes, live rules, autosave timing and
+//! finalizing. Pure state: saving is asked for through `Effect`s.
+
+use super::slots::{self, Part, Slot};
+use super::text_input::TextBuf;
+use super::Clock;
+use crate::form::answers::{parse_date, sanitize};
+use crate::form::def::{ChoiceOption, FieldKind, FormDef, Level, Role};
+use crate::form::rules::{evaluate, Context, Evaluation, Finding};
+use crate::form::Answers;
+use crate::keymap::Action;
+use crate::store::{ResidentFields, Save};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long typing may go unsaved; a field left is saved at once.
+pub const AUTOSAVE_AFTER: Duration = Duration::from_secs(2);
+
+/// Shown above the form: who the record is about.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Header {
+    pub resident_id: i64,
+    pub name: String,
+    pub sex: Option<String>,
+    pub age: Option<u32>,
+    pub id_masked: String,
+    pub record_no: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dialog {
+    /// Finalizing was refused or needs confirmation: the findings to review.
+    Problems { items: Vec<Finding>, selected: usize, errors: bool },
+}
+
+pub struct FormState {
+    pub def: Arc<FormDef>,
+    pub record_id: i64,
+    pub header: Header,
+    pub read_only: bool,
+    pub answers: Answers,
+    pub ctx: Context,
+    pub eval: Evaluation,
+    pub slots: Vec<Slot>,
+    pub cursor: usize,
+    pub edit: TextBuf,
+    /// For choice inputs: the code typed so far (`1`, then `10`).
+    pub code_buf: String,
+    /// For multi-choice: the highlighted option.
+    pub highlight: usize,
+    pub dialog: Option<Dialog>,
+    pub unsaved_since: Option<Instant>,
+    pub last_saved: Option<Instant>,
+}
+
+/// What the form asks the shell to do.
+#[derive(Debug, Clone)]
+pub enum FormOutcome {
+    None,
+    Save,
+    Finalize,
+    Leave,
+    Amend,
+}
+
+impl FormState {
+    pub fn new(def: Arc<FormDef>, record_id: i64, header: Header, answers: Answers, ctx: Context, read_only: bool, focus: Option<&str>) -> Self {
+        let mut s = FormState {
+            def,
+            record_id,
+            header,
+            read_only,
+            answers,
+            ctx,
+            eval: Evaluation::default(),
+            slots: Vec::new(),
+            cursor: 0,
+            edit: TextBuf::default(),
+            code_buf: String::new(),
+            highlight: 0,
+            dialog: None,
+            unsaved_since: None,
+            last_saved: None,
+        };
+        s.refresh();
+        if let Some(p) = focus {
+            if let Some(i) = s.slots.iter().position(|sl| sl.path == p) {
+                s.cursor = i;
+            }
+        }
+        s.load_edit();
+        s
+    }
+
+    pub fn slot(&self) -> Option<&Slot> {
+        self.slots.get(self.cursor)
+    }
+
+    pub fn focus_path(&self) -> Option<String> {
+        self.slot().map(|s| s.path.clone())
+    }
+
+    fn refresh(&mut self) {
+        self.eval = evaluate(&self.def, &self.answers, &self.ctx);
+        let current = self.focus_path();
+        self.slots = slots::compute(&self.def, &self.answers, &self.eval);
+        if let Some(p) = current {
+            if let Some(i) = self.slots.iter().position(|s| s.path == p) {
+                self.cursor = i;
+            }
+        }
+        self.cursor = self.cursor.min(self.slots.len().saturating_sub(1));
+    }
+
+    fn load_edit(&mut self) {
+        let text = self.focus_path().and_then(|p| self.answers.text(&p).map(str::to_string)).unwrap_or_default();
+        self.edit = TextBuf::new(&text);
+        self.code_buf.clear();
+        self.highlight = self.current_options().and_then(|opts| {
+            let chosen = self.focus_path().and_then(|p| self.answers.text(&p).map(str::to_string));
+            chosen.and_then(|c| opts.iter().position(|o| o.code == c))
+        }).unwrap_or(0);
+    }
+
+    pub fn current_options(&self) -> Option<&[ChoiceOption]> {
+        let slot = self.slot()?;
+        match slot.kind(&self.def) {
+            FieldKind::Choice { options } | FieldKind::Multi { options, .. } => Some(options),
+            _ => None,
+        }
+    }
+
+    fn is_multi(&self) -> bool {
+        self.slot().is_some_and(|s| matches!(s.kind(&self.def), FieldKind::Multi { .. }))
+    }
+
+    fn changed(&mut self, clock: &Clock) {
+        self.refresh();
+        self.unsaved_since.get_or_insert(clock.instant);
+    }
+
+    /// When the shell should wake up to autosave, if anything is unsaved.
+    pub fn autosave_deadline(&self) -> Option<Instant> {
+        self.unsaved_since.map(|t| t + AUTOSAVE_AFTER)
+    }
+
+    /// Leaving an input: tidy its value (dates, empty rows) and save.
+    fn leave_slot(&mut self, clock: &Clock) -> FormOutcome {
+        let Some(slot) = self.slot().cloned() else { return FormOutcome::None };
+        if let FieldKind::Date { .. } = slot.kind(&self.def) {
+            if let Some(d) = self.answers.text(&slot.path).and_then(|s| parse_date(s, clock.today)) {
+                let norm = d.format("%Y-%m-%d").to_string();
+                if self.answers.text(&slot.path) != Some(norm.as_str()) {
+                    self.answers.set_text(&slot.path, &norm);
+                    self.changed(clock);
+                }
+            }
+        }
+        if let Some((row, _)) = slot.cell {
+            let fid = slot.field_id(&self.def).to_string();
+            let next_same_row = self.slots.get(self.cursor + 1).is_some_and(|s| s.cell.map(|c| c.0) == Some(row) && s.field_id(&self.def) == fid);
+            if !next_same_row && self.answers.row_count(&fid) > 0 {
+                let before = self.answers.clone();
+                self.answers.compact_rows(&fid);
+                if before != self.answers {
+                    self.changed(clock);
+                }
+            }
+        }
+        if self.unsaved_since.is_some() {
+            FormOutcome::Save
+        } else {
+            FormOutcome::None
+        }
+    }
+
+    fn move_to(&mut self, index: usize, clock: &Clock) -> FormOutcome {
+        let out = self.leave_slot(clock);
+        self.refresh();
+        self.cursor = index.min(self.slots.len().saturating_sub(1));
+        self.load_edit();
+        out
+    }
+
+    pub fn goto_path(&mut self, path: &str, clock: &Clock) -> FormOutcome {
+        let field = path.split('.').next().unwrap_or(path);
+        let idx = self
+            .slots
+            .iter()
+            .position(|s| s.path == path)
+            .or_else(|| self.slots.iter().position(|s| s.field_id(&self.def) == field));
+        match idx {
+            Some(i) => self.move_to(i, clock),
+            None => FormOutcome::None,
+        }
+    }
+
+    /// The save the shell should persist now.
+    pub fn save(&self, clock: &Clock) -> Save {
+        Save {
+            answers: self.answers.clone(),
+            focus: self.focus_path(),
+            record_date: self.record_date(clock),
+            resident: (self.def.role == Role::Registration).then(|| self.resident_fields(clock)),
+        }
+    }
+
+    pub fn mark_saved(&mut self, clock: &Clock) {
+        self.unsaved_since = None;
+        self.last_saved = Some(clock.instant);
+    }
+
+    fn record_date(&self, clock: &Clock) -> Option<String> {
+        let p = self.def.date_field.as_deref()?;
+        let d = parse_date(self.answers.text(p)?, clock.today)?;
+        Some(d.format("%Y-%m-%d").to_string())
+    }
+
+    fn resident_fields(&self, clock: &Clock) -> ResidentFields {
+        let b = &self.def.resident;
+        let get = |p: &Option<String>| p.as_deref().and_then(|p| self.answers.text(p)).map(str::to_string);
+        let id_number = get(&b.id_number).map(|raw| {
+            crate::identity::parse_id(&raw, clock.today).map(|id| id.as_str().to_string()).unwrap_or(raw)
+        });
+        let birth_date = get(&b.birth_date).map(|raw| parse_date(&raw, clock.today).map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or(raw));
+        let phone = get(&b.phone).map(|raw| crate::identity::parse_phone(&raw).unwrap_or(raw));
+        ResidentFields {
+            name: get(&b.name),
+            sex: get(&b.sex),
+            birth_date,
+            id_number,
+            phone,
+            address: get(&b.address),
+            village: get(&b.village),
+        }
+    }
+
+    /// Findings in form order (by input position), errors and warnings.
+    pub fn problems(&self) -> Vec<Finding> {
+        let order = |f: &Finding| {
+            let field = f.path.split('.').next().unwrap_or(&f.path);
+            self.slots.iter().position(|s| s.path == f.path || s.field_id(&self.def) == field).unwrap_or(usize::MAX)
+        };
+        let mut items: Vec<Finding> = self.eval.findings.clone();
+        items.sort_by_key(|f| (order(f), std::cmp::Reverse(f.level)));
+        items
+    }
+
+    pub fn handle_action(&mut self, action: Action, clock: &Clock) -> FormOutcome {
+        if let Some(dialog) = self.dialog.clone() {
+            return self.dialog_action(dialog, action, clock);
+        }
+        match action {
+            Action::NextField => self.move_to(self.cursor + 1, clock),
+            Action::PrevField => self.move_to(self.cursor.saturating_sub(1), clock),
+            Action::NextSection => {
+                let sec = self.slot().map(|s| s.section).unwrap_or(0);
+                match self.slots.iter().position(|s| s.section > sec) {
+                    Some(i) => self.move_to(i, clock),
+                    None => self.move_to(self.slots.len().saturating_sub(1), clock),
+                }
+            }
+            Action::PrevSection => {
+                let sec = self.slot().map(|s| s.section).unwrap_or(0);
+                let first_of_current = self.slots.iter().position(|s| s.section == sec).unwrap_or(0);
+                let target = if self.cursor > first_of_current {
+                    first_of_current
+                } else {
+                    let prev = self.slots[..first_of_current].last().map(|s| s.section);
+                    prev.and_then(|p| self.slots.iter().position(|s| s.section == p)).unwrap_or(0)
+                };
+                self.move_to(target, clock)
+            }
+            Action::NextProblem => {
+                let problems = self.problems();
+                let here = self.cursor;
+                let pos = |f: &Finding| {
+                    let field = f.path.split('.').next().unwrap_or(&f.path).to_string();
+                    self.slots.iter().position(|s| s.path == f.path || s.field_id(&self.def) == field)
+                };
+                let next = problems.iter().filter_map(pos).find(|p| *p > here).or_else(|| problems.iter().filter_map(pos).next());
+                match next {
+                    Some(i) => self.move_to(i, clock),
+                    None => FormOutcome::None,
+                }
+            }
+            Action::Back => {
+                let out = self.leave_slot(clock);
+                let _ = out;
+                FormOutcome::Leave
+            }
+            Action::Amend if self.read_only => FormOutcome::Amend,
+            _ if self.read_only => FormOutcome::None,
+            Action::Finalize => {
+                let _ = self.leave_slot(clock);
+                self.refresh();
+                let problems = self.problems();
+                let errors: Vec<Finding> = problems.iter().filter(|f| f.level == Level::Error).cloned().collect();
+                if !errors.is_empty() {
+                    self.dialog = Some(Dialog::Problems { items: errors, selected: 0, errors: true });
+                    FormOutcome::Save
+                } else if !problems.is_empty() {
+                    self.dialog = Some(Dialog::Problems { items: problems, selected: 0, errors: false });
+                    FormOutcome::Save
+                } else {
+                    FormOutcome::Finalize
+                }
+            }
+            Action::Toggle if self.is_multi() => self.toggle_highlighted(clock),
+            Action::OptionLeft if self.current_options().is_some() => {
+                self.highlight = self.highlight.saturating_sub(1);
+                self.pick_highlight_if_single(clock)
+            }
+            Action::OptionRight if self.current_options().is_some() => {
+                let n = self.current_options().map(<[_]>::len).unwrap_or(1);
+                self.highlight = (self.highlight + 1).min(n.saturating_sub(1));
+                self.pick_highlight_if_single(clock)
+            }
+            Action::OptionLeft => {
+                self.edit.left();
+                FormOutcome::None
+            }
+            Action::OptionRight => {
+                self.edit.right();
+                FormOutcome::None
+            }
+            Action::ClearField => {
+                if let Some(p) = self.focus_path() {
+                    self.answers.remove(&p);
+                    self.edit.set("");
+                    self.code_buf.clear();
+                    self.changed(clock);
+                }
+                FormOutcome::None
+            }
+            Action::DeleteRow => {
+                let Some(slot) = self.slot().cloned() else { return FormOutcome::None };
+                let Some((row, _)) = slot.cell else { return FormOutcome::None };
+                let fid = slot.field_id(&self.def).to_string();
+                let prefix = format!("{fid}.{row}.");
+                let paths: Vec<String> = self.answers.iter().map(|(k, _)| k.clone()).filter(|k| k.starts_with(&prefix)).collect();
+                for p in paths {
+                    self.answers.remove(&p);
+                }
+                self.answers.compact_rows(&fid);
+                self.changed(clock);
+                self.load_edit();
+                FormOutcome::Save
+            }
+            _ => FormOutcome::None,
+        }
+    }
+
+    fn dialog_action(&mut self, dialog: Dialog, action: Action, clock: &Clock) -> FormOutcome {
+        let Dialog::Problems { items, selected, errors } = dialog;
+        match action {
+            Action::Up => {
+                self.dialog = Some(Dialog::Problems { items, selected: selected.saturating_sub(1), errors });
+                FormOutcome::None
+            }
+            Action::Down => {
+                let s = (selected + 1).min(items.len().saturating_sub(1));
+                self.dialog = Some(Dialog::Problems { items, selected: s, errors });
+                FormOutcome::None
+            }
+            // With only warnings, confirming acknowledges them and finalizes.
+            Action::Confirm if !errors => {
+                self.dialog = None;
+                FormOutcome::Finalize
+            }
+            Action::Confirm => {
+                self.dialog = None;
+                let path = items.get(selected).map(|f| f.path.clone()).unwrap_or_default();
+                self.goto_path(&path, clock)
+            }
+            Action::Cancel => {
+                self.dialog = None;
+                let path = items.get(selected).map(|f| f.path.clone()).unwrap_or_default();
+                self.goto_path(&path, clock)
+            }
+            _ => FormOutcome::None,
+        }
+    }
+
+    fn pick_highlight_if_single(&mut self, clock: &Clock) -> FormOutcome {
+        if self.is_multi() {
+            return FormOutcome::None;
+        }
+        let code = self.current_options().and_then(|o| o.get(self.highlight)).map(|o| o.code.clone());
+        if let (Some(code), Some(p)) = (code, self.focus_path()) {
+            self.answers.set_text(&p, &code);
+            self.changed(clock);
+        }
+        FormOutcome::None
+    }
+
+    fn toggle_highlighted(&mut self, clock: &Clock) -> FormOutcome {
+        let Some(opts) = self.current_options() else { return FormOutcome::None };
+        let Some(opt) = opts.get(self.highlight).cloned() else { return FormOutcome::None };
+        let exclusive: Vec<String> = opts.iter().filter(|o| o.exclusive).map(|o| o.code.clone()).collect();
+        let Some(p) = self.focus_path() else { return FormOutcome::None };
+        let mut codes = self.answers.codes(&p).to_vec();
+        if let Some(i) = codes.iter().position(|c| *c == opt.code) {
+            codes.remove(i);
+        } else if opt.exclusive {
+            codes = vec![opt.code.clone()];
+        } else {
+            codes.retain(|c| !exclusive.contains(c));
+            codes.push(opt.code.clone());
+        }
+        // Keep the standard's order so records read like the paper form.
+        codes.sort_by_key(|c| opts.iter().position(|o| &o.code == c));
+        self.answers.set_codes(&p, codes);
+        self.changed(clock);
+        FormOutcome::None
+    }
+
+    /// A digit typed on a choice: builds the code (`1`, `10`), else starts over.
+    fn type_code(&mut self, c: char, clock: &Clock) -> FormOutcome {
+        let Some(opts) = self.current_options() else { return FormOutcome::None };
+        let candidate = format!("{}{c}", self.code_buf);
+        let buf = if opts.iter().any(|o| o.code.starts_with(&candidate)) { candidate } else { c.to_string() };
+        let exact = opts.iter().position(|o| o.code == buf);
+        self.code_buf = buf;
+        if let Some(i) = exact {
+            self.highlight = i;
+            if !self.is_multi() {
+                let code = self.code_buf.clone();
+                if let Some(p) = self.focus_path() {
+                    self.answers.set_text(&p, &code);
+                    self.changed(clock);
+                }
+            }
+        }
+        FormOutcome::None
+    }
+
+    pub fn type_text(&mut self, s: &str, clock: &Clock) -> FormOutcome {
+        if self.read_only || self.dialog.is_some() {
+            return FormOutcome::None;
+        }
+        let clean = sanitize(s);
+        if clean.is_empty() {
+            return FormOutcome::None;
+        }
+        if self.current_options().is_some() {
+            for c in clean.chars().filter(|c| c.is_ascii_alphanumeric()) {
+                self.type_code(c, clock);
+            }
+            return FormOutcome::None;
+        }
+        let Some(p) = self.focus_path() else { return FormOutcome::None };
+        self.edit.insert(&clean);
+        let value = self.edit.text().to_string();
+        self.answers.set_text(&p, &value);
+        self.changed(clock);
+        FormOutcome::None
+    }
+
+    pub fn backspace(&mut self, clock: &Clock) -> FormOutcome {
+        if self.read_only || self.dialog.is_some() {
+            return FormOutcome::None;
+        }
+        let Some(p) = self.focus_path() else { return FormOutcome::None };
+        if self.current_options().is_some() {
+            self.code_buf.pop();
+            if !self.is_multi() {
+                self.answers.remove(&p);
+                self.changed(clock);
+            }
+            return FormOutcome::None;
+        }
+        if self.edit.backspace() {
+            let value = self.edit.text().to_string();
+            self.answers.set_text(&p, &value);
+            self.changed(clock);
+        }
+        FormOutcome::None
+    }
+
+    pub fn delete(&mut self, clock: &Clock) -> FormOutcome {
+        if self.read_only || self.current_options().is_some() {
+            return FormOutcome::None;
+        }
+        let Some(p) = self.focus_path() else { return FormOutcome::None };
+        if self.edit.delete() {
+            let value = self.edit.text().to_string();
+            self.answers.set_text(&p, &value);
+            self.changed(clock);
+        }
+        FormOutcome::None
+    }
+
+    /// Required items answered / total, for the progress line.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.eval.required_filled, self.eval.required_total)
+    }
+
+    pub fn part_label_key(part: Part) -> Option<&'static str> {
+        match part {
+            Part::Systolic => Some("form.systolic"),
+            Part::Diastolic => Some("form.diastolic"),
+            Part::Current => Some("form.current"),
+            Part::Target => Some("form.target"),
+            Part::Detail => Some("form.detail"),
+            Part::Whole => None,
+        }
+    }
+}

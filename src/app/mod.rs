@@ -1,0 +1,462 @@
+//! The pure core of the clinic program: `App::update(msg, clock)` changes
+//! state and returns `Effect`s for the shell to run (save, search, load).
+//! No terminal, SQL, network or clock in here, so every transition is a
+//! plain test.
+
+pub mod form_fill;
+pub mod screens;
+pub mod slots;
+pub mod text_input;
+
+pub use form_fill::{FormOutcome, FormState, Header};
+pub use screens::{ListState, ResidentPage, SetupState};
+
+use crate::form::rules::Context;
+use crate::i18n::{Lang, Msg as Text};
+use crate::identity::validate_site_codes;
+use crate::keymap::{Action, Context as KeyContext, Keymap};
+use crate::store::{Record, RecordSummary, Resident, ResidentRow, Save, SiteConfig};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::time::Instant;
+
+/// The clock, handed in so that rules and timers are testable at any date.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub today: chrono::NaiveDate,
+    pub instant: Instant,
+}
+
+impl Clock {
+    pub fn now() -> Clock {
+        Clock { today: chrono::Local::now().date_naive(), instant: Instant::now() }
+    }
+}
+
+pub enum Screen {
+    Setup(SetupState),
+    Residents(ListState),
+    Resident(Box<ResidentPage>),
+    Form(Box<FormState>),
+}
+
+pub enum Msg {
+    Key(KeyEvent),
+    Paste(String),
+    Resize,
+    AutosaveDue,
+    ResidentsFound { query: String, rows: Vec<ResidentRow> },
+    ResidentOpened { resident: Resident, records: Vec<RecordSummary> },
+    RecordOpened(Box<FormState>),
+    Saved { record_id: i64 },
+    Finalized { record_id: i64, resident_id: i64 },
+    SiteSaved(SiteConfig),
+    /// A registration whose ID number another resident already has.
+    DuplicateId { existing: Vec<ResidentRow> },
+    Failed(Text),
+}
+
+#[derive(Debug, Clone)]
+pub enum Effect {
+    SaveSite(SiteConfig),
+    Search(String),
+    OpenResident(i64),
+    Register,
+    NewRecord { resident_id: i64, form_id: String },
+    OpenRecord(i64),
+    EditRegistration { resident_id: i64 },
+    Amend(i64),
+    SaveDraft { record_id: i64, save: Save },
+    Finalize { record_id: i64, save: Save },
+    /// The form screen closed: the shell forgets which draft was open.
+    LeftForm { resident_id: i64 },
+    Quit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    Info(Text),
+    Error(Text),
+}
+
+pub struct App {
+    pub lang: Lang,
+    pub keymap: Keymap,
+    pub screen: Screen,
+    pub site: Option<SiteConfig>,
+    pub notice: Option<Notice>,
+    pub help: bool,
+    pub pending_uploads: i64,
+    pub quit: bool,
+    /// Visit form ids and titles offered on a resident's page.
+    pub visit_forms: Vec<(String, crate::form::def::Text)>,
+    /// An existing resident with the same ID number as the one being registered.
+    pub duplicate: Option<Vec<ResidentRow>>,
+}
+
+impl App {
+    pub fn new(lang: Lang, keymap: Keymap, site: Option<SiteConfig>) -> App {
+        let screen = if site.is_some() { Screen::Residents(ListState::default()) } else { Screen::Setup(SetupState::default()) };
+        App {
+            lang,
+            keymap,
+            screen,
+            site,
+            notice: None,
+            help: false,
+            pending_uploads: 0,
+            quit: false,
+            visit_forms: Vec::new(),
+            duplicate: None,
+        }
+    }
+
+    pub fn key_context(&self) -> KeyContext {
+        if self.duplicate.is_some() {
+            return KeyContext::Dialog;
+        }
+        match &self.screen {
+            Screen::Setup(_) | Screen::Residents(_) => KeyContext::List,
+            Screen::Resident(p) if p.picker.is_some() => KeyContext::Dialog,
+            Screen::Resident(_) => KeyContext::Resident,
+            Screen::Form(f) if f.dialog.is_some() => KeyContext::Dialog,
+            Screen::Form(_) => KeyContext::Form,
+        }
+    }
+
+    /// When the shell must wake without input (autosave), if ever.
+    pub fn deadline(&self) -> Option<Instant> {
+        match &self.screen {
+            Screen::Form(f) => f.autosave_deadline(),
+            _ => None,
+        }
+    }
+
+    pub fn update(&mut self, msg: Msg, clock: &Clock) -> Vec<Effect> {
+        match msg {
+            Msg::Key(k) => self.key(k, clock),
+            Msg::Paste(s) => self.paste(&s, clock),
+            Msg::Resize => Vec::new(),
+            Msg::AutosaveDue => match &mut self.screen {
+                Screen::Form(f) if f.unsaved_since.is_some() => vec![Effect::SaveDraft { record_id: f.record_id, save: f.save(clock) }],
+                _ => Vec::new(),
+            },
+            Msg::ResidentsFound { query, rows } => {
+                if let Screen::Residents(l) = &mut self.screen {
+                    if l.query.text() == query {
+                        l.rows = rows;
+                        l.rows_for = query;
+                        l.selected = l.selected.min(l.rows.len().saturating_sub(1));
+                    }
+                }
+                Vec::new()
+            }
+            Msg::ResidentOpened { resident, records } => {
+                let selected = match &self.screen {
+                    Screen::Resident(p) if p.resident.id == resident.id => p.selected.min(records.len().saturating_sub(1)),
+                    _ => 0,
+                };
+                self.screen = Screen::Resident(Box::new(ResidentPage { resident, records, selected, picker: None }));
+                Vec::new()
+            }
+            Msg::RecordOpened(f) => {
+                self.screen = Screen::Form(f);
+                Vec::new()
+            }
+            Msg::Saved { record_id } => {
+                if let Screen::Form(f) = &mut self.screen {
+                    if f.record_id == record_id {
+                        f.mark_saved(clock);
+                    }
+                }
+                Vec::new()
+            }
+            Msg::Finalized { record_id: _, resident_id } => {
+                self.notice = Some(Notice::Info(Text::new("notice.finalized")));
+                vec![Effect::OpenResident(resident_id)]
+            }
+            Msg::SiteSaved(site) => {
+                self.site = Some(site);
+                self.screen = Screen::Residents(ListState::default());
+                vec![Effect::Search(String::new())]
+            }
+            Msg::DuplicateId { existing } => {
+                self.duplicate = Some(existing);
+                Vec::new()
+            }
+            Msg::Failed(m) => {
+                self.notice = Some(Notice::Error(m));
+                Vec::new()
+            }
+        }
+    }
+
+    fn paste(&mut self, s: &str, clock: &Clock) -> Vec<Effect> {
+        // A paste is typed text, one line: newlines would mean "next field".
+        let line: String = s.split(['\r', '\n']).next().unwrap_or("").to_string();
+        match &mut self.screen {
+            Screen::Form(f) => {
+                f.type_text(&line, clock);
+                Vec::new()
+            }
+            Screen::Residents(l) => {
+                l.query.insert(&crate::form::answers::sanitize(&line));
+                vec![Effect::Search(l.query.text().to_string())]
+            }
+            Screen::Setup(s) => {
+                let focus = s.focus;
+                s.inputs[focus].insert(&crate::form::answers::sanitize(&line));
+                Vec::new()
+            }
+            Screen::Resident(_) => Vec::new(),
+        }
+    }
+
+    fn key(&mut self, k: KeyEvent, clock: &Clock) -> Vec<Effect> {
+        if k.kind == crossterm::event::KeyEventKind::Release {
+            return Vec::new();
+        }
+        let ctx = self.key_context();
+        let action = self.keymap.action(ctx, &k);
+        if self.help {
+            self.help = false;
+            return Vec::new();
+        }
+        match action {
+            Some(Action::Quit) => return self.quit(clock),
+            Some(Action::Help) => {
+                self.help = true;
+                return Vec::new();
+            }
+            _ => {}
+        }
+        if let Some(existing) = self.duplicate.clone() {
+            return self.duplicate_dialog(action, existing);
+        }
+        let notice_before = self.notice.clone();
+        let effects = match &mut self.screen {
+            Screen::Setup(_) => self.setup_key(k, action),
+            Screen::Residents(_) => self.list_key(k, action),
+            Screen::Resident(_) => self.resident_key(action),
+            Screen::Form(_) => self.form_key(k, action, clock),
+        };
+        // A notice stays until the next key after it appeared.
+        if self.notice == notice_before {
+            self.notice = None;
+        }
+        effects
+    }
+
+    fn quit(&mut self, clock: &Clock) -> Vec<Effect> {
+        self.quit = true;
+        let mut out = Vec::new();
+        if let Screen::Form(f) = &mut self.screen {
+            if f.unsaved_since.is_some() && !f.read_only {
+                out.push(Effect::SaveDraft { record_id: f.record_id, save: f.save(clock) });
+            }
+        }
+        out.push(Effect::Quit);
+        out
+    }
+
+    fn duplicate_dialog(&mut self, action: Option<Action>, existing: Vec<ResidentRow>) -> Vec<Effect> {
+        match action {
+            Some(Action::Confirm) => {
+                self.duplicate = None;
+                existing.first().map(|r| vec![Effect::OpenResident(r.id)]).unwrap_or_default()
+            }
+            Some(Action::Cancel) => {
+                self.duplicate = None;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn setup_key(&mut self, k: KeyEvent, action: Option<Action>) -> Vec<Effect> {
+        let Screen::Setup(s) = &mut self.screen else { return Vec::new() };
+        match (k.code, action) {
+            (KeyCode::Tab | KeyCode::Down, _) => s.focus = (s.focus + 1) % 4,
+            (KeyCode::BackTab | KeyCode::Up, _) => s.focus = (s.focus + 3) % 4,
+            (KeyCode::Enter, _) if s.focus < 3 => s.focus += 1,
+            (KeyCode::Enter, _) => {
+                let [name, division, township, village] = s.inputs.clone().map(|b| b.text().trim().to_string());
+                if name.is_empty() {
+                    s.error = Some(Text::new("setup.name_required"));
+                    s.focus = 0;
+                } else if let Err(e) = validate_site_codes(&division, &township, &village) {
+                    s.error = Some(e.message());
+                } else {
+                    return vec![Effect::SaveSite(SiteConfig { division, township, village, name })];
+                }
+            }
+            (KeyCode::Backspace, _) => {
+                s.inputs[s.focus].backspace();
+            }
+            (KeyCode::Left, _) => s.inputs[s.focus].left(),
+            (KeyCode::Right, _) => s.inputs[s.focus].right(),
+            (KeyCode::Char(c), _) if !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+                let focus = s.focus;
+                s.inputs[focus].insert(&c.to_string());
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn list_key(&mut self, k: KeyEvent, action: Option<Action>) -> Vec<Effect> {
+        let Screen::Residents(l) = &mut self.screen else { return Vec::new() };
+        match action {
+            Some(Action::Up) => l.selected = l.selected.saturating_sub(1),
+            Some(Action::Down) => l.selected = (l.selected + 1).min(l.rows.len().saturating_sub(1)),
+            Some(Action::Open) => {
+                if let Some(r) = l.rows.get(l.selected) {
+                    return vec![Effect::OpenResident(r.id)];
+                }
+            }
+            Some(Action::NewResident) => return vec![Effect::Register],
+            Some(Action::Clear) => {
+                l.query.set("");
+                l.selected = 0;
+                return vec![Effect::Search(String::new())];
+            }
+            _ => {
+                let changed = match k.code {
+                    KeyCode::Backspace => l.query.backspace(),
+                    KeyCode::Left => {
+                        l.query.left();
+                        false
+                    }
+                    KeyCode::Right => {
+                        l.query.right();
+                        false
+                    }
+                    KeyCode::Char(c) if !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+                        l.query.insert(&c.to_string());
+                        true
+                    }
+                    _ => false,
+                };
+                if changed {
+                    l.selected = 0;
+                    return vec![Effect::Search(l.query.text().to_string())];
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn resident_key(&mut self, action: Option<Action>) -> Vec<Effect> {
+        let n_forms = self.visit_forms.len();
+        let Screen::Resident(p) = &mut self.screen else { return Vec::new() };
+        if let Some(sel) = p.picker {
+            match action {
+                Some(Action::Up) => p.picker = Some(sel.saturating_sub(1)),
+                Some(Action::Down) => p.picker = Some((sel + 1).min(n_forms.saturating_sub(1))),
+                Some(Action::Confirm) => {
+                    p.picker = None;
+                    if let Some((id, _)) = self.visit_forms.get(sel) {
+                        return vec![Effect::NewRecord { resident_id: p.resident.id, form_id: id.clone() }];
+                    }
+                }
+                Some(Action::Cancel) => p.picker = None,
+                _ => {}
+            }
+            return Vec::new();
+        }
+        match action {
+            Some(Action::Up) => p.selected = p.selected.saturating_sub(1),
+            Some(Action::Down) => p.selected = (p.selected + 1).min(p.records.len().saturating_sub(1)),
+            Some(Action::Open) => {
+                if let Some(r) = p.records.get(p.selected) {
+                    return vec![Effect::OpenRecord(r.id)];
+                }
+            }
+            Some(Action::NewRecord) if n_forms > 0 => p.picker = Some(0),
+            Some(Action::EditResident) => return vec![Effect::EditRegistration { resident_id: p.resident.id }],
+            Some(Action::Back) => {
+                self.screen = Screen::Residents(ListState::default());
+                return vec![Effect::Search(String::new())];
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Digit shortcuts in the form picker (1 = first form).
+    pub fn pick_form_by_digit(&mut self, c: char) -> Vec<Effect> {
+        let Screen::Resident(p) = &mut self.screen else { return Vec::new() };
+        if p.picker.is_none() {
+            return Vec::new();
+        }
+        let idx = c.to_digit(10).map(|d| d as usize).filter(|d| *d >= 1 && *d <= self.visit_forms.len());
+        match idx {
+            Some(i) => {
+                p.picker = None;
+                vec![Effect::NewRecord { resident_id: p.resident.id, form_id: self.visit_forms[i - 1].0.clone() }]
+            }
+            None => Vec::new(),
+        }
+    }
+
+    fn form_key(&mut self, k: KeyEvent, action: Option<Action>, clock: &Clock) -> Vec<Effect> {
+        let Screen::Form(f) = &mut self.screen else { return Vec::new() };
+        let outcome = match action {
+            Some(a) => f.handle_action(a, clock),
+            None => match k.code {
+                KeyCode::Backspace => f.backspace(clock),
+                KeyCode::Delete => f.delete(clock),
+                KeyCode::Home => {
+                    f.edit.home();
+                    FormOutcome::None
+                }
+                KeyCode::End => {
+                    f.edit.end();
+                    FormOutcome::None
+                }
+                KeyCode::Char(c) if !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+                    f.type_text(&c.to_string(), clock)
+                }
+                _ => FormOutcome::None,
+            },
+        };
+        match outcome {
+            FormOutcome::None => Vec::new(),
+            FormOutcome::Save if f.read_only => Vec::new(),
+            FormOutcome::Save => vec![Effect::SaveDraft { record_id: f.record_id, save: f.save(clock) }],
+            FormOutcome::Finalize => vec![Effect::Finalize { record_id: f.record_id, save: f.save(clock) }],
+            FormOutcome::Amend => vec![Effect::Amend(f.record_id)],
+            FormOutcome::Leave => {
+                let resident_id = f.header.resident_id;
+                let mut out = Vec::new();
+                if f.unsaved_since.is_some() && !f.read_only {
+                    out.push(Effect::SaveDraft { record_id: f.record_id, save: f.save(clock) });
+                }
+                out.push(Effect::LeftForm { resident_id });
+                out.push(Effect::OpenResident(resident_id));
+                out
+            }
+        }
+    }
+}
+
+/// Builds the form screen for a record (used by the shell and by tests).
+pub fn form_screen(
+    def: std::sync::Arc<crate::form::FormDef>,
+    record: &Record,
+    resident: &Resident,
+    clock: &Clock,
+) -> FormState {
+    let birth = resident.birth_date.as_deref().and_then(|b| crate::form::answers::parse_date(b, clock.today));
+    let ctx = Context { today: clock.today, sex: resident.sex.clone(), birth_date: birth };
+    let record_date = record.record_date.as_deref().and_then(|d| crate::form::answers::parse_date(d, clock.today));
+    let header = Header {
+        resident_id: resident.id,
+        name: resident.name.clone().unwrap_or_default(),
+        sex: resident.sex.clone(),
+        age: birth.and_then(|b| crate::identity::age_on(b, record_date.unwrap_or(clock.today))),
+        id_masked: resident.id_number.as_deref().map(crate::store::mask_id).unwrap_or_default(),
+        record_no: resident.record_no.clone(),
+    };
+    let read_only = record.status == crate::store::RecordStatus::Final;
+    FormState::new(def, record.id, header, record.answers.clone(), ctx, read_only, record.focus.as_deref())
+}

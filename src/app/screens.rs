@@ -1,0 +1,40 @@
+//! State of the screens other than form filling: first-run setup, the
+//! resident list with its search box, and a resident's page.
+
+use super::text_input::TextBuf;
+use crate::store::{RecordSummary, Resident, ResidentRow};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupState {
+    /// site name, division (6), township (3), village (3)
+    pub inputs: [TextBuf; 4],
+    pub focus: usize,
+    pub error: Option<crate::i18n::Msg>,
+}
+
+impl Default for SetupState {
+    fn default() -> Self {
+        SetupState { inputs: Default::default(), focus: 0, error: None }
+    }
+}
+
+impl SetupState {
+    pub const LABELS: [&'static str; 4] = ["setup.site_name", "setup.division", "setup.township", "setup.village"];
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListState {
+    pub query: TextBuf,
+    pub rows: Vec<ResidentRow>,
+    pub selected: usize,
+    /// The query the rows answer; results for an older query are ignored.
+    pub rows_for: String,
+}
+
+pub struct ResidentPage {
+    pub resident: Resident,
+    pub records: Vec<RecordSummary>,
+    pub selected: usize,
+    /// Choosing which form to start: index into the visit forms.
+    pub picker: Option<usize>,
+}

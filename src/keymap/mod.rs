@@ -1,0 +1,381 @@
+//! Keys are data: `assets/keymap.toml` (compiled in) maps each action to its
+//! keys per context, a site may override it with `keymap.toml` in the data
+//! directory, and the help screen is generated from the same table. A bad
+//! entry is reported with file and line and the built-in binding is kept.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::collections::BTreeMap;
+
+pub const DEFAULT: &str = include_str!("../../assets/keymap.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Context {
+    Global,
+    List,
+    Resident,
+    Form,
+    Dialog,
+}
+
+impl Context {
+    pub const ALL: [Context; 5] = [Context::Global, Context::List, Context::Resident, Context::Form, Context::Dialog];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Context::Global => "global",
+            Context::List => "list",
+            Context::Resident => "resident",
+            Context::Form => "form",
+            Context::Dialog => "dialog",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    Quit,
+    Help,
+    Up,
+    Down,
+    Open,
+    NewResident,
+    Clear,
+    NewRecord,
+    EditResident,
+    Back,
+    NextField,
+    PrevField,
+    NextSection,
+    PrevSection,
+    NextProblem,
+    Toggle,
+    OptionLeft,
+    OptionRight,
+    ClearField,
+    DeleteRow,
+    Finalize,
+    Amend,
+    Confirm,
+    Cancel,
+}
+
+impl Action {
+    pub const ALL: [Action; 24] = [
+        Action::Quit,
+        Action::Help,
+        Action::Up,
+        Action::Down,
+        Action::Open,
+        Action::NewResident,
+        Action::Clear,
+        Action::NewRecord,
+        Action::EditResident,
+        Action::Back,
+        Action::NextField,
+        Action::PrevField,
+        Action::NextSection,
+        Action::PrevSection,
+        Action::NextProblem,
+        Action::Toggle,
+        Action::OptionLeft,
+        Action::OptionRight,
+        Action::ClearField,
+        Action::DeleteRow,
+        Action::Finalize,
+        Action::Amend,
+        Action::Confirm,
+        Action::Cancel,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Quit => "quit",
+            Action::Help => "help",
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::Open => "open",
+            Action::NewResident => "new_resident",
+            Action::Clear => "clear",
+            Action::NewRecord => "new_record",
+            Action::EditResident => "edit_resident",
+            Action::Back => "back",
+            Action::NextField => "next_field",
+            Action::PrevField => "prev_field",
+            Action::NextSection => "next_section",
+            Action::PrevSection => "prev_section",
+            Action::NextProblem => "next_problem",
+            Action::Toggle => "toggle",
+            Action::OptionLeft => "option_left",
+            Action::OptionRight => "option_right",
+            Action::ClearField => "clear_field",
+            Action::DeleteRow => "delete_row",
+            Action::Finalize => "finalize",
+            Action::Amend => "amend",
+            Action::Confirm => "confirm",
+            Action::Cancel => "cancel",
+        }
+    }
+
+    fn from_name(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.name() == s)
+    }
+}
+
+/// A key as written in the keymap file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+impl Key {
+    pub fn from_event(e: &KeyEvent) -> Key {
+        let mut mods = e.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        let code = match e.code {
+            KeyCode::Char(c) if mods.contains(KeyModifiers::CONTROL) || mods.contains(KeyModifiers::ALT) => {
+                KeyCode::Char(c.to_ascii_lowercase())
+            }
+            // Shift is already in the character itself.
+            KeyCode::Char(c) => {
+                mods.remove(KeyModifiers::SHIFT);
+                KeyCode::Char(c)
+            }
+            KeyCode::BackTab => {
+                mods.remove(KeyModifiers::SHIFT);
+                KeyCode::BackTab
+            }
+            other => other,
+        };
+        Key { code, mods }
+    }
+
+    pub fn parse(s: &str) -> Option<Key> {
+        let mut mods = KeyModifiers::NONE;
+        let mut rest = s.trim().to_ascii_lowercase();
+        loop {
+            if let Some(r) = rest.strip_prefix("ctrl-") {
+                mods |= KeyModifiers::CONTROL;
+                rest = r.to_string();
+            } else if let Some(r) = rest.strip_prefix("alt-") {
+                mods |= KeyModifiers::ALT;
+                rest = r.to_string();
+            } else if let Some(r) = rest.strip_prefix("shift-") {
+                mods |= KeyModifiers::SHIFT;
+                rest = r.to_string();
+            } else {
+                break;
+            }
+        }
+        let code = match rest.as_str() {
+            "enter" => KeyCode::Enter,
+            "esc" => KeyCode::Esc,
+            "tab" if mods.contains(KeyModifiers::SHIFT) => {
+                mods.remove(KeyModifiers::SHIFT);
+                KeyCode::BackTab
+            }
+            "tab" => KeyCode::Tab,
+            "backtab" => KeyCode::BackTab,
+            "space" => KeyCode::Char(' '),
+            "backspace" => KeyCode::Backspace,
+            "delete" => KeyCode::Delete,
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "pageup" => KeyCode::PageUp,
+            "pagedown" => KeyCode::PageDown,
+            f if f.starts_with('f') && f.len() > 1 => KeyCode::F(f[1..].parse().ok().filter(|n| (1..=12).contains(n))?),
+            c if c.chars().count() == 1 => KeyCode::Char(c.chars().next()?),
+            _ => return None,
+        };
+        Some(Key { code, mods })
+    }
+
+    /// The name shown in help and hints.
+    pub fn label(&self) -> String {
+        let mut s = String::new();
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            s.push_str("Ctrl-");
+        }
+        if self.mods.contains(KeyModifiers::ALT) {
+            s.push_str("Alt-");
+        }
+        if self.mods.contains(KeyModifiers::SHIFT) {
+            s.push_str("Shift-");
+        }
+        let name = match self.code {
+            KeyCode::Enter => "Enter".to_string(),
+            KeyCode::Esc => "Esc".to_string(),
+            KeyCode::Tab => "Tab".to_string(),
+            KeyCode::BackTab => "Shift-Tab".to_string(),
+            KeyCode::Char(' ') => "Space".to_string(),
+            KeyCode::Backspace => "Backspace".to_string(),
+            KeyCode::Delete => "Del".to_string(),
+            KeyCode::Up => "↑".to_string(),
+            KeyCode::Down => "↓".to_string(),
+            KeyCode::Left => "←".to_string(),
+            KeyCode::Right => "→".to_string(),
+            KeyCode::Home => "Home".to_string(),
+            KeyCode::End => "End".to_string(),
+            KeyCode::PageUp => "PgUp".to_string(),
+            KeyCode::PageDown => "PgDn".to_string(),
+            KeyCode::F(n) => format!("F{n}"),
+            KeyCode::Char(c) if self.mods.is_empty() => c.to_string(),
+            KeyCode::Char(c) => c.to_ascii_uppercase().to_string(),
+            _ => "?".to_string(),
+        };
+        s.push_str(&name);
+        s
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeymapError {
+    pub file: String,
+    pub line: usize,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    bindings: BTreeMap<Context, Vec<(Action, Vec<Key>)>>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        let (map, errors) = Keymap::parse("keymap.toml", DEFAULT, None);
+        debug_assert!(errors.is_empty(), "built-in keymap is valid (tested)");
+        map
+    }
+}
+
+impl Keymap {
+    /// Parses a keymap file over `base` (or empty). Every problem is
+    /// returned; the entries that are fine still apply.
+    pub fn parse(file: &str, src: &str, base: Option<&Keymap>) -> (Keymap, Vec<KeymapError>) {
+        let mut map = base.cloned().unwrap_or(Keymap { bindings: BTreeMap::new() });
+        let mut errors = Vec::new();
+        let line_of = |needle: &str| -> usize {
+            src.lines().position(|l| l.trim_start().starts_with(needle)).map(|i| i + 1).unwrap_or(0)
+        };
+        let table: toml::Table = match toml::from_str(src) {
+            Ok(t) => t,
+            Err(e) => {
+                let line = e.span().map(|s| src[..s.start.min(src.len())].lines().count().max(1)).unwrap_or(0);
+                errors.push(KeymapError { file: file.into(), line, detail: e.message().to_string() });
+                return (map, errors);
+            }
+        };
+        for (ctx_name, actions) in table {
+            let Some(ctx) = Context::ALL.into_iter().find(|c| c.name() == ctx_name) else {
+                errors.push(KeymapError { file: file.into(), line: line_of(&format!("[{ctx_name}]")), detail: format!("unknown context [{ctx_name}]") });
+                continue;
+            };
+            let Some(actions) = actions.as_table() else {
+                errors.push(KeymapError { file: file.into(), line: line_of(&ctx_name), detail: format!("[{ctx_name}] must be a table") });
+                continue;
+            };
+            for (name, keys) in actions {
+                let line = line_of(name);
+                let Some(action) = Action::from_name(name) else {
+                    errors.push(KeymapError { file: file.into(), line, detail: format!("unknown action \"{name}\"") });
+                    continue;
+                };
+                let Some(list) = keys.as_array() else {
+                    errors.push(KeymapError { file: file.into(), line, detail: format!("\"{name}\" must be a list of keys, like [\"ctrl-q\"]") });
+                    continue;
+                };
+                let mut parsed = Vec::new();
+                for k in list {
+                    match k.as_str().and_then(Key::parse) {
+                        Some(key) => parsed.push(key),
+                        None => errors.push(KeymapError { file: file.into(), line, detail: format!("unknown key {k}") }),
+                    }
+                }
+                let entries = map.bindings.entry(ctx).or_default();
+                entries.retain(|(a, _)| *a != action);
+                entries.push((action, parsed));
+            }
+        }
+        (map, errors)
+    }
+
+    /// The action for a key in a context; global bindings apply everywhere.
+    pub fn action(&self, ctx: Context, key: &KeyEvent) -> Option<Action> {
+        let key = Key::from_event(key);
+        let find = |c: Context| {
+            self.bindings.get(&c)?.iter().find(|(_, keys)| keys.contains(&key)).map(|(a, _)| *a)
+        };
+        find(ctx).or_else(|| find(Context::Global))
+    }
+
+    pub fn keys(&self, ctx: Context, action: Action) -> &[Key] {
+        self.bindings
+            .get(&ctx)
+            .and_then(|v| v.iter().find(|(a, _)| *a == action))
+            .map(|(_, k)| k.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The first key label for an action, for one-line hints.
+    pub fn hint(&self, ctx: Context, action: Action) -> String {
+        self.keys(ctx, action).first().map(Key::label).unwrap_or_default()
+    }
+
+    pub fn entries(&self, ctx: Context) -> &[(Action, Vec<Key>)] {
+        self.bindings.get(&ctx).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_keymap_parses_cleanly() {
+        let (map, errors) = Keymap::parse("keymap.toml", DEFAULT, None);
+        assert!(errors.is_empty(), "{errors:?}");
+        let ctrl_q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL);
+        assert_eq!(map.action(Context::Form, &ctrl_q), Some(Action::Quit));
+        let backtab = KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT);
+        assert_eq!(map.action(Context::Form, &backtab), Some(Action::PrevField));
+    }
+
+    #[test]
+    fn every_action_has_a_key_without_function_keys() {
+        let map = Keymap::default();
+        for ctx in Context::ALL {
+            for (action, keys) in map.entries(ctx) {
+                assert!(
+                    keys.iter().any(|k| !matches!(k.code, KeyCode::F(_) | KeyCode::Home | KeyCode::End)),
+                    "{}.{} needs a key that is not a function key",
+                    ctx.name(),
+                    action.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bad_entries_are_reported_with_their_line_and_the_rest_applies() {
+        let src = "[form]\nfinalize = [\"ctrl-f\"]\nnonsense = [\"x\"]\nback = [\"hyper-z\"]\n";
+        let (map, errors) = Keymap::parse("user.toml", src, Some(&Keymap::default()));
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert_eq!(errors[0].line, 3);
+        assert!(errors[0].detail.contains("nonsense"));
+        assert_eq!(errors[1].line, 4);
+        let ctrl_f = KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL);
+        assert_eq!(map.action(Context::Form, &ctrl_f), Some(Action::Finalize));
+    }
+
+    #[test]
+    fn key_names_round_trip() {
+        for s in ["ctrl-q", "f10", "shift-tab", "pagedown", "space", "x"] {
+            assert!(Key::parse(s).is_some(), "{s}");
+        }
+        assert!(Key::parse("f13").is_none());
+        assert_eq!(Key::parse("ctrl-q").unwrap().label(), "Ctrl-Q");
+    }
+}

@@ -1,0 +1,19 @@
+//! jkda: an offline-first, keyboard-driven health-record client for the
+//! standardized forms of China's National Basic Public Health Service.
+//!
+//! The binary `jkda` is a thin shell over this library so that integration
+//! tests and benchmarks reach every layer.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod form;
+pub mod i18n;
+pub mod identity;
+pub mod keymap;
+pub mod paths;
+pub mod search;
+pub mod store;
+pub mod tui;
+pub mod ui;

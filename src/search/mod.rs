@@ -1,0 +1,5 @@
+//! Finding residents by name.
+
+pub mod pinyin_keys;
+
+pub use pinyin_keys::{name_keys, normalize_query, NameKeys};

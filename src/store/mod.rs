@@ -1,0 +1,182 @@
+//! The local SQLite store. Every read and write of a resident's data goes
+//! through `Store`, which takes the acting user and writes the audit entry in
+//! the same transaction as the change, so auditing lives in one place.
+//! SQL uses bound parameters only.
+
+mod audit;
+mod records;
+mod residents;
+pub mod schema;
+mod settings;
+
+pub use audit::{verify_chain, AuditEntry};
+pub use records::{Record, RecordStatus, RecordSummary};
+pub use records::Save;
+pub use residents::{mask_id, Resident, ResidentFields, ResidentRow};
+pub use settings::SiteConfig;
+
+use crate::i18n::Msg;
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+use std::path::{Path, PathBuf};
+
+/// Who is acting; recorded in the audit trail with every access.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user: String,
+}
+
+impl Actor {
+    pub fn new(user: impl Into<String>) -> Self {
+        Actor { user: user.into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database was written by a newer jkda (schema {found}, this build knows {known})")]
+    Newer { found: i64, known: i64 },
+    #[error("not a jkda database or damaged: {path}")]
+    Corrupt { path: PathBuf },
+    #[error("data directory is read-only: {path}")]
+    ReadOnly { path: PathBuf },
+    #[error("disk full")]
+    DiskFull,
+    #[error("database is busy")]
+    Busy,
+    #[error("not found")]
+    NotFound,
+    #[error("record is already final")]
+    AlreadyFinal,
+    #[error("sqlite: {0}")]
+    Sqlite(rusqlite::Error),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => StoreError::DiskFull,
+            Some(ErrorCode::ReadOnly) => StoreError::ReadOnly { path: PathBuf::new() },
+            Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => StoreError::Busy,
+            Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => {
+                StoreError::Corrupt { path: PathBuf::new() }
+            }
+            _ if matches!(e, rusqlite::Error::QueryReturnedNoRows) => StoreError::NotFound,
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+impl StoreError {
+    /// The message a user reads, in their language.
+    pub fn message(&self) -> Msg {
+        match self {
+            StoreError::Newer { found, known } => {
+                Msg::new("store.newer").arg("found", found).arg("known", known)
+            }
+            StoreError::Corrupt { path } => Msg::new("store.corrupt").arg("path", path.display()),
+            StoreError::ReadOnly { path } => Msg::new("store.read_only").arg("path", path.display()),
+            StoreError::DiskFull => Msg::new("store.disk_full"),
+            StoreError::Busy => Msg::new("store.busy"),
+            StoreError::NotFound => Msg::new("store.not_found"),
+            StoreError::AlreadyFinal => Msg::new("store.already_final"),
+            StoreError::Sqlite(e) => Msg::new("store.other").arg("detail", e),
+            StoreError::Io(e) => Msg::new("store.other").arg("detail", e),
+        }
+    }
+
+    fn with_path(self, path: &Path) -> Self {
+        match self {
+            StoreError::Corrupt { .. } => StoreError::Corrupt { path: path.to_path_buf() },
+            StoreError::ReadOnly { .. } => StoreError::ReadOnly { path: path.to_path_buf() },
+            other => other,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
+
+impl Store {
+    /// Opens (creating if absent) the database at `path`. A file that is not
+    /// a SQLite database, or one from a newer jkda, is refused untouched.
+    pub fn open(path: &Path) -> Result<Store> {
+        if path.exists() {
+            let mut head = [0u8; 16];
+            let n = std::io::Read::read(&mut std::fs::File::open(path)?, &mut head)?;
+            if n > 0 && (n < 16 || head != SQLITE_MAGIC) {
+                return Err(StoreError::Corrupt { path: path.to_path_buf() });
+            }
+        } else if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| io_error(e, dir))?;
+            probe_writable(dir)?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::from(e).with_path(path))?;
+        Self::setup(conn, path.to_path_buf()).map_err(|e| e.with_path(path))
+    }
+
+    /// A private in-memory store, for tests and benchmarks.
+    pub fn open_in_memory() -> Result<Store> {
+        Self::setup(Connection::open_in_memory()?, PathBuf::from(":memory:"))
+    }
+
+    fn setup(mut conn: Connection, path: PathBuf) -> Result<Store> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // The first statement that reads the header is where a damaged file shows.
+        let found = schema::user_version(&conn)?;
+        let known = schema::current_version();
+        if found > known {
+            return Err(StoreError::Newer { found, known });
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Power cuts are common in village clinics: a commit must be on disk.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        schema::migrate(&mut conn)?;
+        Ok(Store { conn, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Full integrity check, for `jkda doctor`-style diagnosis.
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?.into_iter().filter(|s| s != "ok").collect())
+    }
+}
+
+fn io_error(e: std::io::Error, path: &Path) -> StoreError {
+    if e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(30) {
+        StoreError::ReadOnly { path: path.to_path_buf() }
+    } else {
+        StoreError::Io(e)
+    }
+}
+
+/// SQLite reports a read-only directory late and vaguely; finding out before
+/// creating anything gives the user a message that names the directory.
+fn probe_writable(dir: &Path) -> Result<()> {
+    let probe = dir.join(format!(".jkda-write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| io_error(e, dir))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+pub(crate) fn now_text(now: chrono::DateTime<chrono::Local>) -> String {
+    now.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string()
+}

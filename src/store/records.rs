@@ -1,0 +1,284 @@
+//! Records: a form filled for a resident. Drafts are saved as typed (even
+//! invalid), finalizing is one transaction that also snapshots the revision
+//! and queues the upload, and amending a final record starts a new revision
+//! while the old one stays in `record_revisions`.
+
+use super::residents::{add_programme, update_fields, ResidentFields};
+use super::{audit, now_text, Actor, Result, Store, StoreError};
+use crate::form::{Answers, FormDef};
+use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordStatus {
+    Draft,
+    Final,
+}
+
+impl RecordStatus {
+    fn parse(s: &str) -> RecordStatus {
+        if s == "final" {
+            RecordStatus::Final
+        } else {
+            RecordStatus::Draft
+        }
+    }
+}
+
+/// A record with its answers. `Debug` leaves the answers out.
+#[derive(Clone, PartialEq)]
+pub struct Record {
+    pub id: i64,
+    pub uuid: String,
+    pub resident_id: i64,
+    pub form_id: String,
+    pub form_version: String,
+    pub status: RecordStatus,
+    pub answers: Answers,
+    pub record_date: Option<String>,
+    pub focus: Option<String>,
+    pub author: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub finalized_at: Option<String>,
+    pub revision: i64,
+}
+
+impl std::fmt::Debug for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Record")
+            .field("id", &self.id)
+            .field("form", &self.form_id)
+            .field("status", &self.status)
+            .field("revision", &self.revision)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RecordSummary {
+    pub id: i64,
+    pub form_id: String,
+    pub form_version: String,
+    pub status: RecordStatus,
+    pub record_date: Option<String>,
+    pub author: String,
+    pub updated_at: String,
+    pub revision: i64,
+}
+
+/// What is saved with every change to a record. `Debug` omits the answers.
+#[derive(Clone, Default)]
+pub struct Save {
+    pub answers: Answers,
+    pub focus: Option<String>,
+    pub record_date: Option<String>,
+    /// For registration forms: the resident's attributes as now typed.
+    pub resident: Option<ResidentFields>,
+}
+
+impl std::fmt::Debug for Save {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Save").field("answers", &self.answers.len()).field("focus", &self.focus).finish_non_exhaustive()
+    }
+}
+
+const COLUMNS: &str = "id, uuid, resident_id, form_id, form_version, status, answers, record_date, focus, author,
+     created_at, updated_at, finalized_at, revision";
+
+fn record_from_row(r: &Row) -> rusqlite::Result<Record> {
+    let answers: String = r.get(6)?;
+    let status: String = r.get(5)?;
+    Ok(Record {
+        id: r.get(0)?,
+        uuid: r.get(1)?,
+        resident_id: r.get(2)?,
+        form_id: r.get(3)?,
+        form_version: r.get(4)?,
+        status: RecordStatus::parse(&status),
+        // A record whose JSON cannot be read still opens, empty, rather than
+        // locking the resident's page; the text stays in the database.
+        answers: serde_json::from_str(&answers).unwrap_or_default(),
+        record_date: r.get(7)?,
+        focus: r.get(8)?,
+        author: r.get(9)?,
+        created_at: r.get(10)?,
+        updated_at: r.get(11)?,
+        finalized_at: r.get(12)?,
+        revision: r.get(13)?,
+    })
+}
+
+fn answers_json(a: &Answers) -> String {
+    serde_json::to_string(a).unwrap_or_else(|_| "{}".into())
+}
+
+impl Store {
+    /// Keeps the text of a form version the first time a record uses it.
+    fn remember_form(conn: &rusqlite::Connection, def: &FormDef, source: &str) -> Result<()> {
+        conn.execute(
+            "INSERT OR IGNORE INTO form_versions (form_id, version, source, first_used) VALUES (?1, ?2, ?3, ?4)",
+            params![def.id, def.version, source, now_text(chrono::Local::now())],
+        )?;
+        Ok(())
+    }
+
+    pub fn form_source(&self, form_id: &str, version: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT source FROM form_versions WHERE form_id = ?1 AND version = ?2",
+                params![form_id, version],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn create_record(&mut self, actor: &Actor, resident_id: i64, def: &FormDef, source: &str) -> Result<Record> {
+        let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+        Self::remember_form(&tx, def, source)?;
+        let now = now_text(chrono::Local::now());
+        tx.execute(
+            "INSERT INTO records (uuid, resident_id, form_id, form_version, status, answers, author, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 'draft', '{}', ?5, ?6, ?6)",
+            params![uuid::Uuid::new_v4().to_string(), resident_id, def.id, def.version, actor.user, now],
+        )?;
+        let id = tx.last_insert_rowid();
+        audit::append(&tx, actor, "create", "record", &id.to_string())?;
+        tx.commit()?;
+        self.record_unaudited(id)
+    }
+
+    fn record_unaudited(&self, id: i64) -> Result<Record> {
+        let sql = format!("SELECT {COLUMNS} FROM records WHERE id = ?1");
+        self.conn().query_row(&sql, params![id], record_from_row).optional()?.ok_or(StoreError::NotFound)
+    }
+
+    /// Opens a record (audited as a view).
+    pub fn record(&self, actor: &Actor, id: i64) -> Result<Record> {
+        let r = self.record_unaudited(id)?;
+        audit::append(self.conn(), actor, "view", "record", &id.to_string())?;
+        Ok(r)
+    }
+
+    /// Persists a draft as typed. Refused for a final record.
+    pub fn save_draft(&mut self, actor: &Actor, id: i64, save: &Save) -> Result<()> {
+        let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (status, resident_id): (String, i64) =
+            tx.query_row("SELECT status, resident_id FROM records WHERE id = ?1", params![id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        if status == "final" {
+            return Err(StoreError::AlreadyFinal);
+        }
+        tx.execute(
+            "UPDATE records SET answers = ?2, focus = ?3, record_date = ?4, updated_at = ?5 WHERE id = ?1",
+            params![id, answers_json(&save.answers), save.focus, save.record_date, now_text(chrono::Local::now())],
+        )?;
+        if let Some(fields) = &save.resident {
+            update_fields(&tx, resident_id, fields, false)?;
+        }
+        audit::append(&tx, actor, "edit", "record", &id.to_string())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Makes a record final: the answers, a revision snapshot, the resident's
+    /// programme enrolment and the outbox entry commit together or not at all.
+    pub fn finalize(&mut self, actor: &Actor, id: i64, save: &Save, programme: Option<&str>) -> Result<()> {
+        let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (status, resident_id, revision): (String, i64, i64) = tx.query_row(
+            "SELECT status, resident_id, revision FROM records WHERE id = ?1",
+            params![id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        if status == "final" {
+            return Err(StoreError::AlreadyFinal);
+        }
+        let now = now_text(chrono::Local::now());
+        let json = answers_json(&save.answers);
+        tx.execute(
+            "UPDATE records SET answers = ?2, focus = NULL, record_date = ?3, status = 'final', updated_at = ?4,
+                 finalized_at = ?4 WHERE id = ?1",
+            params![id, json, save.record_date, now],
+        )?;
+        tx.execute(
+            "INSERT INTO record_revisions (record_id, revision, answers, author, finalized_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, revision, json, actor.user, now],
+        )?;
+        if let Some(fields) = &save.resident {
+            update_fields(&tx, resident_id, fields, true)?;
+        } else {
+            tx.execute("UPDATE residents SET updated_at = ?2 WHERE id = ?1", params![resident_id, now])?;
+        }
+        if let Some(p) = programme {
+            add_programme(&tx, resident_id, p)?;
+        }
+        tx.execute(
+            "INSERT INTO outbox (record_id, revision, state, created_at, updated_at) VALUES (?1, ?2, 'pending', ?3, ?3)",
+            params![id, revision, now],
+        )?;
+        audit::append(&tx, actor, "finalize", "record", &id.to_string())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Reopens a final record for correction as a new draft revision; the
+    /// finalized revision stays in `record_revisions`.
+    pub fn amend(&mut self, actor: &Actor, id: i64) -> Result<Record> {
+        let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let changed = tx.execute(
+            "UPDATE records SET status = 'draft', revision = revision + 1, updated_at = ?2 WHERE id = ?1 AND status = 'final'",
+            params![id, now_text(chrono::Local::now())],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        audit::append(&tx, actor, "amend", "record", &id.to_string())?;
+        tx.commit()?;
+        self.record_unaudited(id)
+    }
+
+    pub fn revisions(&self, id: i64) -> Result<Vec<(i64, String)>> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT revision, finalized_at FROM record_revisions WHERE record_id = ?1 ORDER BY revision")?;
+        let rows = stmt.query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// A resident's timeline, newest first.
+    pub fn records_of(&self, resident_id: i64) -> Result<Vec<RecordSummary>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT id, form_id, form_version, status, record_date, author, updated_at, revision FROM records
+             WHERE resident_id = ?1 ORDER BY coalesce(record_date, substr(created_at, 1, 10)) DESC, id DESC",
+        )?;
+        let rows = stmt.query_map(params![resident_id], |r| {
+            let status: String = r.get(3)?;
+            Ok(RecordSummary {
+                id: r.get(0)?,
+                form_id: r.get(1)?,
+                form_version: r.get(2)?,
+                status: RecordStatus::parse(&status),
+                record_date: r.get(4)?,
+                author: r.get(5)?,
+                updated_at: r.get(6)?,
+                revision: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Uploads not yet confirmed by the platform.
+    pub fn pending_outbox(&self) -> Result<i64> {
+        Ok(self.conn().query_row("SELECT count(*) FROM outbox WHERE state IN ('pending', 'failed')", [], |r| r.get(0))?)
+    }
+
+    pub fn record_count(&self) -> Result<(i64, i64)> {
+        Ok(self.conn().query_row(
+            "SELECT count(*) FILTER (WHERE status = 'draft'), count(*) FILTER (WHERE status = 'final') FROM records",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+}

@@ -1,0 +1,221 @@
+//! Residents: created as drafts the moment registration starts (so nothing
+//! typed is lost), activated when their basic-information form is finalized.
+
+use super::{audit, now_text, Actor, Result, SiteConfig, Store, StoreError};
+use crate::identity::{compose_record_no, mask_phone};
+use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+
+/// A resident. `Debug` prints ids only: a stray `{:?}` must not leak a person.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Resident {
+    pub id: i64,
+    pub uuid: String,
+    pub record_no: String,
+    pub status: String,
+    pub name: Option<String>,
+    pub sex: Option<String>,
+    pub birth_date: Option<String>,
+    pub id_number: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub village: Option<String>,
+    pub programmes: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl std::fmt::Debug for Resident {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resident")
+            .field("id", &self.id)
+            .field("record_no", &self.record_no)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One line of a resident list, with identifiers already masked.
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ResidentRow {
+    pub id: i64,
+    pub record_no: String,
+    pub status: String,
+    pub name: String,
+    pub sex: Option<String>,
+    pub birth_date: Option<String>,
+    pub id_masked: String,
+    pub phone_masked: String,
+    pub village: String,
+}
+
+impl std::fmt::Debug for ResidentRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResidentRow").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+pub fn mask_id(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() < 10 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..6].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(chars.len() - 10))
+}
+
+const COLUMNS: &str =
+    "id, uuid, record_no, status, name, sex, birth_date, id_number, phone, address, village, programmes, created_at, updated_at";
+
+fn resident_from_row(r: &Row) -> rusqlite::Result<Resident> {
+    let programmes: String = r.get(11)?;
+    Ok(Resident {
+        id: r.get(0)?,
+        uuid: r.get(1)?,
+        record_no: r.get(2)?,
+        status: r.get(3)?,
+        name: r.get(4)?,
+        sex: r.get(5)?,
+        birth_date: r.get(6)?,
+        id_number: r.get(7)?,
+        phone: r.get(8)?,
+        address: r.get(9)?,
+        village: r.get(10)?,
+        programmes: programmes.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        created_at: r.get(12)?,
+        updated_at: r.get(13)?,
+    })
+}
+
+pub(crate) fn row_from_resident(r: &Resident) -> ResidentRow {
+    ResidentRow {
+        id: r.id,
+        record_no: r.record_no.clone(),
+        status: r.status.clone(),
+        name: r.name.clone().unwrap_or_default(),
+        sex: r.sex.clone(),
+        birth_date: r.birth_date.clone(),
+        id_masked: r.id_number.as_deref().map(mask_id).unwrap_or_default(),
+        phone_masked: r.phone.as_deref().map(mask_phone).unwrap_or_default(),
+        village: r.village.clone().unwrap_or_default(),
+    }
+}
+
+/// The resident attributes a registration form carries.
+#[derive(Default, Clone, PartialEq, Eq)]
+pub struct ResidentFields {
+    pub name: Option<String>,
+    pub sex: Option<String>,
+    pub birth_date: Option<String>,
+    pub id_number: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub village: Option<String>,
+}
+
+pub(crate) fn update_fields(conn: &rusqlite::Connection, resident_id: i64, f: &ResidentFields, activate: bool) -> Result<()> {
+    let now = now_text(chrono::Local::now());
+    conn.execute(
+        "UPDATE residents SET name = ?2, sex = ?3, birth_date = ?4, id_number = ?5, phone = ?6, address = ?7,
+             village = ?8, updated_at = ?9, status = CASE WHEN ?10 THEN 'active' ELSE status END
+         WHERE id = ?1",
+        params![resident_id, f.name, f.sex, f.birth_date, f.id_number, f.phone, f.address, f.village, now, activate],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn add_programme(conn: &rusqlite::Connection, resident_id: i64, programme: &str) -> Result<()> {
+    let current: String = conn.query_row("SELECT programmes FROM residents WHERE id = ?1", params![resident_id], |r| r.get(0))?;
+    let mut list: Vec<&str> = current.split(',').filter(|s| !s.is_empty()).collect();
+    if !list.contains(&programme) {
+        list.push(programme);
+        list.sort_unstable();
+        conn.execute("UPDATE residents SET programmes = ?2 WHERE id = ?1", params![resident_id, list.join(",")])?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Starts a registration: a draft resident with its record number
+    /// assigned now, so the number is never reused even if abandoned.
+    pub fn create_resident(&mut self, actor: &Actor, site: &SiteConfig) -> Result<Resident> {
+        let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let serial: i64 = tx.query_row(
+            "INSERT INTO record_counters (site_prefix, last_serial) VALUES (?1, 1)
+             ON CONFLICT(site_prefix) DO UPDATE SET last_serial = last_serial + 1
+             RETURNING last_serial",
+            params![site.prefix()],
+            |r| r.get(0),
+        )?;
+        let record_no = compose_record_no(&site.division, &site.township, &site.village, serial as u32)
+            .map_err(|_| StoreError::Sqlite(rusqlite::Error::InvalidQuery))?;
+        let now = now_text(chrono::Local::now());
+        let uuid = uuid::Uuid::new_v4().to_string();
+        tx.execute(
+            "INSERT INTO residents (uuid, record_no, status, created_at, updated_at) VALUES (?1, ?2, 'draft', ?3, ?3)",
+            params![uuid, record_no.as_str(), now],
+        )?;
+        let id = tx.last_insert_rowid();
+        audit::append(&tx, actor, "create", "resident", &id.to_string())?;
+        tx.commit()?;
+        self.resident_unaudited(id)
+    }
+
+    pub(crate) fn resident_unaudited(&self, id: i64) -> Result<Resident> {
+        let sql = format!("SELECT {COLUMNS} FROM residents WHERE id = ?1");
+        self.conn().query_row(&sql, params![id], resident_from_row).optional()?.ok_or(StoreError::NotFound)
+    }
+
+    /// Opens a resident's full details (audited as a view).
+    pub fn resident(&self, actor: &Actor, id: i64) -> Result<Resident> {
+        let r = self.resident_unaudited(id)?;
+        audit::append(self.conn(), actor, "view", "resident", &id.to_string())?;
+        Ok(r)
+    }
+
+    /// The most recently touched residents, for the list screen before a
+    /// search is typed.
+    pub fn recent_residents(&self, limit: usize) -> Result<Vec<ResidentRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM residents ORDER BY updated_at DESC, id DESC LIMIT ?1");
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![limit as i64], resident_from_row)?;
+        Ok(rows.map(|r| r.map(|r| row_from_resident(&r))).collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    pub fn resident_count(&self) -> Result<i64> {
+        Ok(self.conn().query_row("SELECT count(*) FROM residents WHERE status != 'draft'", [], |r| r.get(0))?)
+    }
+
+    /// Residents with the given full ID number (other than `except`).
+    pub fn residents_with_id_number(&self, id_number: &str, except: Option<i64>) -> Result<Vec<ResidentRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM residents WHERE id_number = ?1 AND id != ?2 AND status != 'draft'");
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![id_number, except.unwrap_or(-1)], resident_from_row)?;
+        Ok(rows.map(|r| r.map(|r| row_from_resident(&r))).collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Simple search by name part, record number, or the tail of an ID or
+    /// phone number; LIKE wildcards in the query are escaped.
+    pub fn search_residents(&self, query: &str, limit: usize) -> Result<Vec<ResidentRow>> {
+        let q = query.trim();
+        if q.is_empty() {
+            return self.recent_residents(limit);
+        }
+        let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM residents
+             WHERE name LIKE '%' || ?1 || '%' ESCAPE '\\'
+                OR id_number LIKE '%' || ?1 ESCAPE '\\'
+                OR phone LIKE '%' || ?1 ESCAPE '\\'
+                OR record_no = ?2
+             ORDER BY (id_number = ?2 OR record_no = ?2) DESC, updated_at DESC LIMIT ?3"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![escaped, q, limit as i64], resident_from_row)?;
+        Ok(rows.map(|r| r.map(|r| row_from_resident(&r))).collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> &mut rusqlite::Connection {
+        &mut self.conn
+    }
+}

@@ -1,0 +1,140 @@
+//! Embedded migrations, tracked by `PRAGMA user_version`. Each step runs in
+//! one transaction; a database whose version is newer than this build knows
+//! is refused before anything is written to it.
+
+use rusqlite::Connection;
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the core clinic store.
+    r#"
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    login         TEXT NOT NULL UNIQUE,
+    display_name  TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    password_hash TEXT,
+    disabled      INTEGER NOT NULL DEFAULT 0,
+    created_at    TEXT NOT NULL
+) STRICT;
+
+-- Serial numbers of the 17-digit record number, per site prefix; never reused.
+CREATE TABLE record_counters (
+    site_prefix TEXT PRIMARY KEY,
+    last_serial INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE residents (
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT NOT NULL UNIQUE,
+    record_no   TEXT NOT NULL UNIQUE,
+    status      TEXT NOT NULL CHECK (status IN ('draft', 'active', 'inactive')),
+    name        TEXT,
+    sex         TEXT,
+    birth_date  TEXT,
+    id_number   TEXT,
+    phone       TEXT,
+    address     TEXT,
+    village     TEXT,
+    programmes  TEXT NOT NULL DEFAULT '',
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+) STRICT;
+CREATE INDEX residents_id_number ON residents(id_number);
+CREATE INDEX residents_name ON residents(name);
+CREATE INDEX residents_phone ON residents(phone);
+
+-- The exact text of every form version a record was filled with, so old
+-- records open after the form file is revised.
+CREATE TABLE form_versions (
+    form_id    TEXT NOT NULL,
+    version    TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    first_used TEXT NOT NULL,
+    PRIMARY KEY (form_id, version)
+) STRICT;
+
+CREATE TABLE records (
+    id           INTEGER PRIMARY KEY,
+    uuid         TEXT NOT NULL UNIQUE,
+    resident_id  INTEGER NOT NULL REFERENCES residents(id),
+    form_id      TEXT NOT NULL,
+    form_version TEXT NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('draft', 'final')),
+    answers      TEXT NOT NULL,
+    record_date  TEXT,
+    focus        TEXT,
+    author       TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    finalized_at TEXT,
+    revision     INTEGER NOT NULL DEFAULT 1,
+    FOREIGN KEY (form_id, form_version) REFERENCES form_versions(form_id, version)
+) STRICT;
+CREATE INDEX records_resident ON records(resident_id, record_date);
+CREATE INDEX records_status ON records(status);
+
+-- Every finalized revision, kept when a record is amended.
+CREATE TABLE record_revisions (
+    record_id   INTEGER NOT NULL REFERENCES records(id),
+    revision    INTEGER NOT NULL,
+    answers     TEXT NOT NULL,
+    author      TEXT NOT NULL,
+    finalized_at TEXT NOT NULL,
+    PRIMARY KEY (record_id, revision)
+) STRICT;
+
+-- Uploads waiting for the city platform; written in the finalizing transaction.
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    record_id       INTEGER NOT NULL REFERENCES records(id),
+    revision        INTEGER NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed', 'conflict')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    next_attempt_at TEXT,
+    server_version  TEXT,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    UNIQUE (record_id, revision)
+) STRICT;
+CREATE INDEX outbox_state ON outbox(state);
+
+-- Append-only, hash-chained: who did what to which record, never the data.
+CREATE TABLE audit (
+    id        INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    entity    TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+) STRICT;
+"#,
+];
+
+pub fn current_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+pub fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Applies the migrations this database has not seen yet.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let have = user_version(conn)?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(have.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        // user_version cannot take a bound parameter; the value is our own integer.
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
