@@ -1,1 +1,66 @@
-//! (in progress)
+//! `config.toml` in the data directory (template: `assets/config.toml`).
+//! A broken file is reported, with its line, and the defaults are used: a
+//! typo in a setting must never keep a clinic from working.
+
+use crate::i18n::Lang;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+pub const TEMPLATE: &str = include_str!("../assets/config.toml");
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub lang: Option<String>,
+    pub forms_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub detail: String,
+}
+
+impl Config {
+    pub fn load(dir: &Path) -> (Config, Option<ConfigError>) {
+        let file = dir.join(crate::paths::CONFIG_FILE);
+        let Ok(src) = std::fs::read_to_string(&file) else { return (Config::default(), None) };
+        match toml::from_str::<Config>(&src) {
+            Ok(c) => match c.lang.as_deref().map(Lang::parse) {
+                Some(None) => {
+                    let line = src.lines().position(|l| l.trim_start().starts_with("lang")).map(|i| i + 1).unwrap_or(0);
+                    let detail = format!("lang = {:?}: use \"zh-CN\" or \"en\"", c.lang.clone().unwrap_or_default());
+                    (Config { lang: None, ..c }, Some(ConfigError { file, line, detail }))
+                }
+                _ => (c, None),
+            },
+            Err(e) => {
+                let line = e.span().map(|s| src[..s.start.min(src.len())].lines().count().max(1)).unwrap_or(0);
+                (Config::default(), Some(ConfigError { file, line, detail: e.message().to_string() }))
+            }
+        }
+    }
+
+    pub fn lang(&self) -> Option<Lang> {
+        self.lang.as_deref().and_then(Lang::parse)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_parses_and_bad_files_fall_back_with_a_line() {
+        assert!(toml::from_str::<Config>(TEMPLATE).is_ok());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), "\n\nlang = \"fr\"\n").unwrap();
+        let (c, err) = Config::load(dir.path());
+        assert_eq!(c.lang(), None);
+        assert_eq!(err.unwrap().line, 3);
+        std::fs::write(dir.path().join("config.toml"), "colour = true\n").unwrap();
+        let (_, err) = Config::load(dir.path());
+        assert!(err.unwrap().detail.contains("colour"));
+    }
+}

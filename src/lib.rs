@@ -14,6 +14,7 @@ pub mod identity;
 pub mod keymap;
 pub mod paths;
 pub mod search;
+pub mod shell;
 pub mod store;
 pub mod tui;
 pub mod ui;

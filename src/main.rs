@@ -1,1 +1,215 @@
-fn main() {}
+//! Thin entry point: parse the command line, pick language and paths,
+//! dispatch, and map failures to a message in the user's language and an
+//! exit code.
+
+use clap::Parser;
+use jkda::cli::{Cli, Command, ExportFormat, FormsCmd};
+use jkda::config::Config;
+use jkda::form::{FormError, Registry};
+use jkda::i18n::{I18n, Lang};
+use jkda::store::{Actor, Store};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let dir = jkda::paths::data_dir(cli.data_dir.as_deref());
+    let (config, config_error) = dir.as_deref().map(Config::load).unwrap_or_default();
+    let lang = match cli.lang.as_deref() {
+        Some(s) => match Lang::parse(s) {
+            Some(l) => l,
+            None => {
+                eprintln!("{}", I18n::new(Lang::Zh).tf("cli.bad_lang", &[("value", s)]));
+                return ExitCode::from(2);
+            }
+        },
+        None => config.lang().unwrap_or_default(),
+    };
+    let i18n = I18n::new(lang);
+    if let Some(e) = &config_error {
+        eprintln!(
+            "{}",
+            i18n.tf("cli.config_error", &[("file", &e.file.display().to_string()), ("line", &e.line.to_string()), ("detail", &e.detail)])
+        );
+    }
+    let forms_dir = cli.forms_dir.clone().or(config.forms_dir.clone());
+    let Some(dir) = dir else {
+        eprintln!("{}", i18n.t("cli.no_data_dir"));
+        return ExitCode::from(2);
+    };
+    match &cli.command {
+        Some(Command::Forms(cmd)) => forms(cmd, forms_dir.as_deref(), &i18n),
+        Some(Command::Paths) => {
+            println!("{}", i18n.tf("cli.paths", &[("dir", &dir.display().to_string()), ("db", &jkda::paths::db_path(&dir).display().to_string())]));
+            ExitCode::SUCCESS
+        }
+        Some(Command::Demo(args)) => with_store(&dir, &i18n, |mut store| {
+            let registry = load_registry(forms_dir.as_deref(), &i18n).0;
+            let actor = actor(&cli);
+            let report = jkda::demo::generate(&mut store, &registry, &actor, args.residents, args.seed, &mut |done, total| {
+                eprint!("\r{}", i18n.tf("demo.progress", &[("done", &done.to_string()), ("total", &total.to_string())]));
+            })?;
+            eprintln!();
+            println!("{}", i18n.tf("demo.done", &[("residents", &report.residents.to_string()), ("records", &report.records.to_string())]));
+            Ok(ExitCode::SUCCESS)
+        }),
+        None => with_store(&dir, &i18n, |store| {
+            let (registry, failures) = load_registry(forms_dir.as_deref(), &i18n);
+            let site = store.site()?;
+            let keymap = load_keymap(&dir, &i18n);
+            let mut app = jkda::app::App::new(lang, keymap.0, site);
+            if let Some(first) = failures.first().or(keymap.1.first()) {
+                app.notice = Some(jkda::app::Notice::Error(jkda::i18n::Msg::new("cli.startup_problem").arg("detail", first)));
+            }
+            let actor = actor(&cli);
+            let mut shell = jkda::shell::Shell::new(store, registry, actor);
+            let view = jkda::ui::View { i18n: &i18n, theme: jkda::ui::Theme::from_env() };
+            jkda::tui::run(&mut shell, &mut app, &view).map_err(|e| jkda::store::StoreError::Io(std::io::Error::other(e.to_string())))?;
+            Ok(ExitCode::SUCCESS)
+        }),
+    }
+}
+
+fn actor(cli: &Cli) -> Actor {
+    let user = cli.user.clone().or_else(|| std::env::var("USER").ok()).or_else(|| std::env::var("USERNAME").ok());
+    Actor::new(user.filter(|u| !u.is_empty()).unwrap_or_else(|| "local".into()))
+}
+
+fn with_store(dir: &Path, i18n: &I18n, f: impl FnOnce(Store) -> Result<ExitCode, jkda::store::StoreError>) -> ExitCode {
+    let store = match Store::open(&jkda::paths::db_path(dir)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}", i18n.msg(&e.message()));
+            return ExitCode::from(1);
+        }
+    };
+    match f(store) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{}", i18n.msg(&e.message()));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn describe(e: &FormError, i18n: &I18n) -> String {
+    if e.path.is_empty() {
+        format!("{}: {}", e.file, i18n.msg(&e.msg))
+    } else {
+        format!("{}: {}: {}", e.file, e.path, i18n.msg(&e.msg))
+    }
+}
+
+/// The forms to use, and a one-line description of each file that failed.
+fn load_registry(forms_dir: Option<&Path>, i18n: &I18n) -> (Registry, Vec<String>) {
+    let registry = match forms_dir {
+        Some(d) => Registry::from_dir(d).unwrap_or_else(|e| {
+            let mut r = Registry::embedded();
+            r.failures.push((d.to_path_buf(), vec![FormError { file: d.display().to_string(), path: String::new(), msg: jkda::i18n::Msg::new("form_error.unreadable").arg("reason", e) }]));
+            r
+        }),
+        None => Registry::embedded(),
+    };
+    let failures = registry.failures.iter().map(|(_, errs)| {
+        let first = errs.first().map(|e| describe(e, i18n)).unwrap_or_default();
+        if errs.len() > 1 { format!("{first} (+{})", errs.len() - 1) } else { first }
+    }).collect();
+    (registry, failures)
+}
+
+fn load_keymap(dir: &Path, i18n: &I18n) -> (jkda::keymap::Keymap, Vec<String>) {
+    let base = jkda::keymap::Keymap::default();
+    let file = dir.join(jkda::paths::KEYMAP_FILE);
+    let Ok(src) = std::fs::read_to_string(&file) else { return (base, Vec::new()) };
+    let (map, errors) = jkda::keymap::Keymap::parse(&file.display().to_string(), &src, Some(&base));
+    let msgs = errors
+        .iter()
+        .map(|e| i18n.tf("cli.keymap_error", &[("file", &e.file), ("line", &e.line.to_string()), ("detail", &e.detail)]))
+        .collect();
+    (map, msgs)
+}
+
+fn forms(cmd: &FormsCmd, forms_dir: Option<&Path>, i18n: &I18n) -> ExitCode {
+    match cmd {
+        FormsCmd::List => {
+            let (registry, failures) = load_registry(forms_dir, i18n);
+            for d in registry.all() {
+                println!("{}\t{}\t{}", d.id, d.version, d.title.get(i18n.lang()));
+            }
+            for f in &failures {
+                eprintln!("{}", i18n.tf("cli.form_failed", &[("detail", f)]));
+            }
+            if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        }
+        FormsCmd::Check { files } => {
+            let files: Vec<PathBuf> = if files.is_empty() {
+                match forms_dir {
+                    Some(d) => match std::fs::read_dir(d) {
+                        Ok(rd) => {
+                            let mut v: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
+                            v.sort();
+                            v
+                        }
+                        Err(e) => {
+                            eprintln!("{}", i18n.tf("cli.io_error", &[("path", &d.display().to_string()), ("detail", &e.to_string())]));
+                            return ExitCode::from(2);
+                        }
+                    },
+                    None => {
+                        // The built-in forms.
+                        let mut bad = 0;
+                        for (name, src) in jkda::form::registry::EMBEDDED {
+                            bad += report_check(name, jkda::form::parse_form(name, src), i18n);
+                        }
+                        return if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) };
+                    }
+                }
+            } else {
+                files.clone()
+            };
+            let mut bad = 0;
+            for path in &files {
+                let name = path.display().to_string();
+                match std::fs::read_to_string(path) {
+                    Ok(src) => bad += report_check(&name, jkda::form::parse_form(&name, &src), i18n),
+                    Err(e) => {
+                        eprintln!("{}", i18n.tf("cli.io_error", &[("path", &name), ("detail", &e.to_string())]));
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        }
+        FormsCmd::Export { id, format: ExportFormat::Fhir } => {
+            let (registry, _) = load_registry(forms_dir, i18n);
+            match registry.get(id) {
+                Some(def) => {
+                    let q = jkda::form::fhir::questionnaire(def);
+                    println!("{}", serde_json::to_string_pretty(&q).unwrap_or_default());
+                    ExitCode::SUCCESS
+                }
+                None => {
+                    let known: Vec<&str> = registry.all().map(|d| d.id.as_str()).collect();
+                    eprintln!("{}", i18n.tf("cli.unknown_form", &[("id", id), ("known", &known.join(", "))]));
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}
+
+fn report_check(name: &str, result: Result<jkda::form::FormDef, Vec<FormError>>, i18n: &I18n) -> usize {
+    match result {
+        Ok(def) => {
+            println!("{}", i18n.tf("cli.form_ok", &[("file", name), ("id", &def.id), ("version", &def.version)]));
+            0
+        }
+        Err(errs) => {
+            for e in &errs {
+                eprintln!("{}", describe(e, i18n));
+            }
+            eprintln!("{}", i18n.tf("cli.form_bad", &[("file", name), ("count", &errs.len().to_string())]));
+            1
+        }
+    }
+}

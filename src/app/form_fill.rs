@@ -52,6 +52,8 @@ pub struct FormState {
     pub dialog: Option<Dialog>,
     pub unsaved_since: Option<Instant>,
     pub last_saved: Option<Instant>,
+    /// After a finalize attempt, empty required items are marked inline too.
+    pub show_required: bool,
 }
 
 /// What the form asks the shell to do.
@@ -82,6 +84,7 @@ impl FormState {
             dialog: None,
             unsaved_since: None,
             last_saved: None,
+            show_required: false,
         };
         s.refresh();
         if let Some(p) = focus {
@@ -293,6 +296,7 @@ impl FormState {
             Action::Amend if self.read_only => FormOutcome::Amend,
             _ if self.read_only => FormOutcome::None,
             Action::Finalize => {
+                self.show_required = true;
                 let _ = self.leave_slot(clock);
                 self.refresh();
                 let problems = self.problems();

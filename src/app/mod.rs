@@ -89,6 +89,8 @@ pub struct App {
     pub quit: bool,
     /// Visit form ids and titles offered on a resident's page.
     pub visit_forms: Vec<(String, crate::form::def::Text)>,
+    /// Titles of every known form, for timelines.
+    pub form_titles: Vec<(String, crate::form::def::Text)>,
     /// An existing resident with the same ID number as the one being registered.
     pub duplicate: Option<Vec<ResidentRow>>,
 }
@@ -106,8 +108,19 @@ impl App {
             pending_uploads: 0,
             quit: false,
             visit_forms: Vec::new(),
+            form_titles: Vec::new(),
             duplicate: None,
         }
+    }
+
+    /// Offers the forms of a registry: visit forms on a resident's page, all for titles.
+    pub fn set_forms(&mut self, registry: &crate::form::Registry) {
+        self.visit_forms = registry.visit_forms().iter().map(|d| (d.id.clone(), d.title.clone())).collect();
+        self.form_titles = registry.all().map(|d| (d.id.clone(), d.title.clone())).collect();
+    }
+
+    pub fn form_title(&self, id: &str) -> Option<&crate::form::def::Text> {
+        self.form_titles.iter().find(|(i, _)| i == id).map(|(_, t)| t)
     }
 
     pub fn key_context(&self) -> KeyContext {
@@ -185,6 +198,12 @@ impl App {
             }
             Msg::Failed(m) => {
                 self.notice = Some(Notice::Error(m));
+                // Retry an unsaved draft after the usual delay, not in a tight loop.
+                if let Screen::Form(f) = &mut self.screen {
+                    if f.unsaved_since.is_some() {
+                        f.unsaved_since = Some(clock.instant);
+                    }
+                }
                 Vec::new()
             }
         }

@@ -552,7 +552,7 @@ impl Validator {
         let focus = match c.focus {
             Some(f) => path(self, "focus", Some(f)),
             None => match &rule {
-                CheckRule::LessThan { right, .. } | CheckRule::NotAfter { left: right, .. } => right.clone(),
+                CheckRule::LessThan { right, .. } | CheckRule::NotAfter { right, .. } => right.clone(),
                 CheckRule::When(cond) => first_field(cond).unwrap_or_default(),
             },
         };
@@ -574,10 +574,12 @@ fn register_paths(f: &RawField, paths: &mut PathTable) {
     let codes = f.options.as_ref().map(|o| o.iter().map(|o| o.code.clone()).collect::<Vec<_>>());
     match f.kind.as_str() {
         "pair" => {
+            paths.insert(f.id.clone(), None);
             paths.insert(format!("{}.current", f.id), codes.clone());
             paths.insert(format!("{}.target", f.id), codes);
         }
         "blood_pressure" => {
+            paths.insert(f.id.clone(), None);
             paths.insert(format!("{}.systolic", f.id), None);
             paths.insert(format!("{}.diastolic", f.id), None);
         }

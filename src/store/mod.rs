@@ -4,6 +4,7 @@
 //! SQL uses bound parameters only.
 
 mod audit;
+pub mod bulk;
 mod records;
 mod residents;
 pub mod schema;

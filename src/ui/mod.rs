@@ -1,1 +1,158 @@
-//! (in progress)
+//! Views: pure functions from `&App` to a ratatui frame. The chrome (title,
+//! status and key-hint lines) is shared; each screen draws its body.
+
+mod form_view;
+mod lists;
+mod overlays;
+pub mod text;
+pub mod theme;
+
+use crate::app::{App, Notice, Screen};
+use crate::i18n::I18n;
+use crate::keymap::{Action, Context};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+pub use theme::Theme;
+
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+pub struct View<'a> {
+    pub i18n: &'a I18n,
+    pub theme: Theme,
+}
+
+pub fn draw(frame: &mut Frame, app: &App, v: &View) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(frame, area, v);
+        return;
+    }
+    let title = Rect { height: 1, ..area };
+    let body = Rect { y: area.y + 1, height: area.height - 3, ..area };
+    let status = Rect { y: area.bottom() - 2, height: 1, ..area };
+    let hints = Rect { y: area.bottom() - 1, height: 1, ..area };
+
+    draw_title(frame, title, app, v);
+    match &app.screen {
+        Screen::Setup(s) => lists::setup(frame, body, s, v),
+        Screen::Residents(l) => lists::residents(frame, body, l, v),
+        Screen::Resident(p) => lists::resident_page(frame, body, app, p, v),
+        Screen::Form(f) => form_view::draw(frame, body, f, v),
+    }
+    draw_status(frame, status, app, v);
+    draw_hints(frame, hints, app, v);
+    if let Screen::Resident(p) = &app.screen {
+        if let Some(sel) = p.picker {
+            overlays::form_picker(frame, body, app, sel, v);
+        }
+    }
+    if let Screen::Form(f) = &app.screen {
+        if let Some(d) = &f.dialog {
+            overlays::problems(frame, body, f, d, v);
+        }
+    }
+    if let Some(rows) = &app.duplicate {
+        overlays::duplicate(frame, body, rows, v);
+    }
+    if app.help {
+        overlays::help(frame, area, app, v);
+    }
+}
+
+fn too_small(frame: &mut Frame, area: Rect, v: &View) {
+    let text = v.i18n.tf(
+        "screen.too_small",
+        &[
+            ("width", &area.width.to_string()),
+            ("height", &area.height.to_string()),
+            ("min_width", &MIN_WIDTH.to_string()),
+            ("min_height", &MIN_HEIGHT.to_string()),
+        ],
+    );
+    frame.render_widget(Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: true }), area);
+}
+
+fn screen_title_key(app: &App) -> &'static str {
+    match &app.screen {
+        Screen::Setup(_) => "screen.setup",
+        Screen::Residents(_) => "screen.residents",
+        Screen::Resident(_) => "screen.resident",
+        Screen::Form(_) => "screen.form",
+    }
+}
+
+fn draw_title(frame: &mut Frame, area: Rect, app: &App, v: &View) {
+    let site = app.site.as_ref().map(|s| s.name.as_str()).unwrap_or("");
+    let text = format!(" {} │ {} │ {}", v.i18n.t("app.name"), site, v.i18n.t(screen_title_key(app)));
+    let line = text::fit(&text, area.width as usize);
+    frame.render_widget(Paragraph::new(line).style(v.theme.title()), area);
+}
+
+fn draw_status(frame: &mut Frame, area: Rect, app: &App, v: &View) {
+    let mut spans = vec![Span::styled(
+        v.i18n.tf("status.pending", &[("count", &app.pending_uploads.to_string())]),
+        v.theme.dim(),
+    )];
+    match &app.notice {
+        Some(Notice::Info(m)) => {
+            spans.push(Span::raw("  "));
+            spans.push(Span::styled(v.i18n.msg(m), v.theme.ok()));
+        }
+        Some(Notice::Error(m)) => {
+            spans.push(Span::raw("  "));
+            spans.push(Span::styled(format!("! {}", v.i18n.msg(m)), v.theme.error()));
+        }
+        None => {}
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// One line of the most useful keys for the screen, from the keymap.
+fn draw_hints(frame: &mut Frame, area: Rect, app: &App, v: &View) {
+    let ctx = app.key_context();
+    let actions: &[(Context, Action)] = match (&app.screen, ctx) {
+        (_, Context::Dialog) => &[(Context::Dialog, Action::Confirm), (Context::Dialog, Action::Cancel)],
+        (Screen::Setup(_), _) => &[(Context::Global, Action::Help), (Context::Global, Action::Quit)],
+        (Screen::Residents(_), _) => &[
+            (Context::List, Action::Open),
+            (Context::List, Action::NewResident),
+            (Context::List, Action::Clear),
+            (Context::Global, Action::Help),
+            (Context::Global, Action::Quit),
+        ],
+        (Screen::Resident(_), _) => &[
+            (Context::Resident, Action::Open),
+            (Context::Resident, Action::NewRecord),
+            (Context::Resident, Action::EditResident),
+            (Context::Resident, Action::Back),
+            (Context::Global, Action::Help),
+        ],
+        (Screen::Form(f), _) if f.read_only => &[
+            (Context::Form, Action::NextField),
+            (Context::Form, Action::Amend),
+            (Context::Form, Action::Back),
+            (Context::Global, Action::Help),
+        ],
+        (Screen::Form(_), _) => &[
+            (Context::Form, Action::NextField),
+            (Context::Form, Action::NextSection),
+            (Context::Form, Action::NextProblem),
+            (Context::Form, Action::Finalize),
+            (Context::Form, Action::Back),
+            (Context::Global, Action::Help),
+        ],
+    };
+    let mut spans = Vec::new();
+    for (ctx, action) in actions {
+        let key = app.keymap.hint(*ctx, *action);
+        if key.is_empty() {
+            continue;
+        }
+        spans.push(Span::styled(key, v.theme.heading()));
+        spans.push(Span::raw(format!(" {}  ", v.i18n.t(&format!("action.{}", action.name())))));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

@@ -1,0 +1,184 @@
+//! Runs the core's effects against the store and turns the results back into
+//! messages. Kept apart from the terminal so tests can drive the whole
+//! program (keys -> core -> store) without one.
+
+use crate::app::{form_screen, App, Clock, Effect, Msg};
+use crate::form::def::Role;
+use crate::form::{FormDef, Registry};
+use crate::i18n::Msg as Text;
+use crate::store::{Actor, RecordStatus, Store, StoreError};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const OPEN_RECORD: &str = "ui.open_record";
+const LIST_LIMIT: usize = 200;
+
+pub struct Shell {
+    pub store: Store,
+    pub registry: Registry,
+    pub actor: Actor,
+    forms: HashMap<(String, String), Arc<FormDef>>,
+}
+
+impl Shell {
+    pub fn new(store: Store, registry: Registry, actor: Actor) -> Shell {
+        Shell { store, registry, actor, forms: HashMap::new() }
+    }
+
+    /// The messages to start with: the resident list, or the draft that was
+    /// open when jkda last stopped (however it stopped).
+    pub fn startup(&mut self, app: &mut App, clock: &Clock) -> Vec<Msg> {
+        app.set_forms(&self.registry);
+        app.pending_uploads = self.store.pending_outbox().unwrap_or(0);
+        if app.site.is_none() {
+            return Vec::new();
+        }
+        let reopen = self
+            .store
+            .setting(OPEN_RECORD)
+            .ok()
+            .flatten()
+            .and_then(|s| s.parse::<i64>().ok());
+        if let Some(id) = reopen {
+            let msgs = self.run(Effect::OpenRecord(id), app, clock);
+            if msgs.iter().any(|m| matches!(m, Msg::RecordOpened(_))) {
+                return msgs;
+            }
+        }
+        self.run(Effect::Search(String::new()), app, clock)
+    }
+
+    /// Feeds a message through the core and runs every effect that follows.
+    pub fn dispatch(&mut self, app: &mut App, msg: Msg, clock: &Clock) {
+        let mut queue = vec![msg];
+        while let Some(m) = queue.pop() {
+            for effect in app.update(m, clock) {
+                let mut results = self.run(effect, app, clock);
+                results.reverse();
+                queue.extend(results);
+            }
+        }
+    }
+
+    fn form_def(&mut self, form_id: &str, version: &str) -> Result<Arc<FormDef>, Text> {
+        let key = (form_id.to_string(), version.to_string());
+        if let Some(d) = self.forms.get(&key) {
+            return Ok(d.clone());
+        }
+        let def = match self.registry.get(form_id).filter(|d| d.version == version) {
+            Some(d) => d.clone(),
+            None => {
+                // An older (or newer) version than the files offer: use the text kept with the record.
+                let src = self
+                    .store
+                    .form_source(form_id, version)
+                    .map_err(|e| e.message())?
+                    .ok_or_else(|| Text::new("shell.form_missing").arg("form", form_id).arg("version", version))?;
+                crate::form::parse_form(form_id, &src)
+                    .map_err(|_| Text::new("shell.form_missing").arg("form", form_id).arg("version", version))?
+            }
+        };
+        let def = Arc::new(def);
+        self.forms.insert(key, def.clone());
+        Ok(def)
+    }
+
+    fn open_record(&mut self, id: i64, clock: &Clock) -> Result<Msg, Text> {
+        let record = self.store.record(&self.actor, id).map_err(|e| e.message())?;
+        let resident = self.store.resident(&self.actor, record.resident_id).map_err(|e| e.message())?;
+        let def = self.form_def(&record.form_id, &record.form_version)?;
+        if record.status == RecordStatus::Draft {
+            let _ = self.store.set_setting(OPEN_RECORD, &id.to_string());
+        }
+        Ok(Msg::RecordOpened(Box::new(form_screen(def, &record, &resident, clock))))
+    }
+
+    fn new_record(&mut self, resident_id: i64, form_id: &str, clock: &Clock) -> Result<Msg, Text> {
+        let def = self.registry.get(form_id).cloned().ok_or_else(|| Text::new("shell.form_missing").arg("form", form_id).arg("version", ""))?;
+        let source = self.registry.source(form_id).unwrap_or_default().to_string();
+        let record = self.store.create_record(&self.actor, resident_id, &def, &source).map_err(|e| e.message())?;
+        self.open_record(record.id, clock)
+    }
+
+    pub fn run(&mut self, effect: Effect, app: &mut App, clock: &Clock) -> Vec<Msg> {
+        let result: Result<Vec<Msg>, Text> = (|| match effect {
+            Effect::SaveSite(site) => {
+                self.store.set_site(&site).map_err(|e| e.message())?;
+                Ok(vec![Msg::SiteSaved(site)])
+            }
+            Effect::Search(query) => {
+                let rows = self.store.search_residents(&query, LIST_LIMIT).map_err(|e| e.message())?;
+                Ok(vec![Msg::ResidentsFound { query, rows }])
+            }
+            Effect::OpenResident(id) => {
+                let resident = self.store.resident(&self.actor, id).map_err(|e| e.message())?;
+                let records = self.store.records_of(id).map_err(|e| e.message())?;
+                app.pending_uploads = self.store.pending_outbox().unwrap_or(app.pending_uploads);
+                Ok(vec![Msg::ResidentOpened { resident, records }])
+            }
+            Effect::Register => {
+                let site = app.site.clone().ok_or_else(|| Text::new("shell.no_site"))?;
+                let form_id = self.registry.registration().map(|d| d.id.clone()).ok_or_else(|| Text::new("shell.no_registration_form"))?;
+                let resident = self.store.create_resident(&self.actor, &site).map_err(|e| e.message())?;
+                Ok(vec![self.new_record(resident.id, &form_id, clock)?])
+            }
+            Effect::NewRecord { resident_id, form_id } => Ok(vec![self.new_record(resident_id, &form_id, clock)?]),
+            Effect::OpenRecord(id) => Ok(vec![self.open_record(id, clock)?]),
+            Effect::EditRegistration { resident_id } => {
+                let reg_ids: Vec<String> = self.registry.all().filter(|d| d.role == Role::Registration).map(|d| d.id.clone()).collect();
+                let records = self.store.records_of(resident_id).map_err(|e| e.message())?;
+                match records.iter().find(|r| reg_ids.contains(&r.form_id)) {
+                    Some(r) if r.status == RecordStatus::Final => {
+                        self.store.amend(&self.actor, r.id).map_err(|e| e.message())?;
+                        Ok(vec![self.open_record(r.id, clock)?])
+                    }
+                    Some(r) => Ok(vec![self.open_record(r.id, clock)?]),
+                    None => {
+                        let form_id = reg_ids.first().cloned().ok_or_else(|| Text::new("shell.no_registration_form"))?;
+                        Ok(vec![self.new_record(resident_id, &form_id, clock)?])
+                    }
+                }
+            }
+            Effect::Amend(id) => {
+                self.store.amend(&self.actor, id).map_err(|e| e.message())?;
+                Ok(vec![self.open_record(id, clock)?])
+            }
+            Effect::SaveDraft { record_id, save } => match self.store.save_draft(&self.actor, record_id, &save) {
+                Ok(()) => Ok(vec![Msg::Saved { record_id }]),
+                Err(e) => Err(save_failed(e)),
+            },
+            Effect::Finalize { record_id, save } => {
+                if let Some(fields) = &save.resident {
+                    if let Some(idn) = &fields.id_number {
+                        let me = self.store.record(&self.actor, record_id).map_err(|e| e.message())?.resident_id;
+                        let existing = self.store.residents_with_id_number(idn, Some(me)).map_err(|e| e.message())?;
+                        if !existing.is_empty() {
+                            // Keep what was typed, then stop: the same person must not be registered twice.
+                            self.store.save_draft(&self.actor, record_id, &save).map_err(save_failed)?;
+                            return Ok(vec![Msg::Saved { record_id }, Msg::DuplicateId { existing }]);
+                        }
+                    }
+                }
+                let record = self.store.record(&self.actor, record_id).map_err(|e| e.message())?;
+                let def = self.form_def(&record.form_id, &record.form_version)?;
+                let programme = def.programme.map(|p| p.key());
+                self.store.finalize(&self.actor, record_id, &save, programme).map_err(|e| e.message())?;
+                let _ = self.store.clear_setting(OPEN_RECORD);
+                app.pending_uploads = self.store.pending_outbox().unwrap_or(app.pending_uploads);
+                Ok(vec![Msg::Saved { record_id }, Msg::Finalized { record_id, resident_id: record.resident_id }])
+            }
+            Effect::LeftForm { .. } => {
+                let _ = self.store.clear_setting(OPEN_RECORD);
+                Ok(Vec::new())
+            }
+            Effect::Quit => Ok(Vec::new()),
+        })();
+        result.unwrap_or_else(|m| vec![Msg::Failed(m)])
+    }
+}
+
+/// A draft that could not be saved stays in memory and is retried; the user
+/// is told why (disk full, read-only directory) in their language.
+fn save_failed(e: StoreError) -> Text {
+    e.message()
+}

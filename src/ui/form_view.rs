@@ -1,0 +1,289 @@
+//! The form being filled: a header (resident, progress), then the current
+//! section only, so a long form such as the health exam scrolls by section
+//! and a keystroke redraws a few cells, not the screen.
+
+use super::text::{fit, pad, width};
+use super::View;
+use crate::app::slots::{Part, Slot};
+use crate::app::FormState;
+use crate::form::def::{ChoiceOption, Field, FieldKind, Level};
+use crate::form::rules::{fmt_num, Finding, FindingText};
+use ratatui::layout::{Position, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+const LABEL_COLS: usize = 18;
+
+pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View) {
+    let lang = v.i18n.lang();
+    let i18n = v.i18n;
+    let mut lines: Vec<Line> = Vec::new();
+
+    // Header: whose record, which form, how far along.
+    let h = &f.header;
+    let sex = h.sex.as_deref().map(|s| i18n.t(&format!("sex.{s}")).to_string()).unwrap_or_default();
+    let age = h.age.map(|a| i18n.tf("form.age", &[("age", &a.to_string())])).unwrap_or_default();
+    let who = format!("{} {} {} {}", h.name, sex, age, h.id_masked);
+    let title = f.def.title.get(lang);
+    let head = format!("{}  {}", title, who.trim());
+    lines.push(Line::styled(fit(&head, area.width as usize), v.theme.heading()));
+
+    let (done, total) = f.progress();
+    // Empty required items are counted by the progress figure, not as errors.
+    let errors = f.eval.errors().filter(|e| !matches!(&e.text, FindingText::Msg(m) if m.key == "rules.required")).count();
+    let warnings = f.eval.warnings().count();
+    let state = if f.read_only {
+        i18n.t("form.read_only").to_string()
+    } else if f.unsaved_since.is_some() {
+        i18n.t("form.unsaved").to_string()
+    } else {
+        i18n.t("form.saved").to_string()
+    };
+    let current_section = f.slot().map(|s| s.section).unwrap_or(0);
+    let section = &f.def.sections[current_section];
+    let progress = i18n.tf(
+        "form.progress",
+        &[
+            ("done", &done.to_string()),
+            ("total", &total.to_string()),
+            ("errors", &errors.to_string()),
+            ("warnings", &warnings.to_string()),
+        ],
+    );
+    let sec = format!("[{}/{}] {}", current_section + 1, f.def.sections.len(), section.title.get(lang));
+    lines.push(Line::from(vec![
+        Span::styled(progress, if errors > 0 { v.theme.error() } else { v.theme.ok() }),
+        Span::raw("  "),
+        Span::styled(state, v.theme.dim()),
+        Span::raw("  "),
+        Span::styled(sec, v.theme.heading()),
+    ]));
+
+    // Body: the fields of the current section.
+    let mut body: Vec<Line> = Vec::new();
+    let mut cursor: Option<(usize, usize)> = None; // (line in body, column)
+    for field in &section.fields {
+        if !f.eval.is_visible(&field.id) {
+            continue;
+        }
+        render_field(field, f, v, area.width as usize, &mut body, &mut cursor);
+    }
+    let avail = (area.height as usize).saturating_sub(lines.len());
+    // Page-wise scrolling: the view moves only when the cursor leaves the page.
+    let focus_line = cursor.map(|c| c.0).unwrap_or(0);
+    let offset = if avail == 0 { 0 } else { (focus_line / avail.max(1)) * avail };
+    let header_lines = lines.len();
+    lines.extend(body.into_iter().skip(offset).take(avail));
+    frame.render_widget(Paragraph::new(lines), area);
+    if let Some((line, col)) = cursor {
+        if !f.read_only && f.dialog.is_none() {
+            let y = area.y as usize + header_lines + line - offset;
+            if y < area.bottom() as usize && col < area.width as usize {
+                frame.set_cursor_position(Position::new(area.x + col as u16, y as u16));
+            }
+        }
+    }
+}
+
+fn finding_text(f: &Finding, v: &View) -> String {
+    match &f.text {
+        FindingText::Msg(m) => v.i18n.msg(m),
+        FindingText::Form(t) => t.get(v.i18n.lang()).to_string(),
+    }
+}
+
+/// Findings for one answer path, shown under the field. "Required" shows only
+/// on the focused input so an empty form is not a wall of red.
+fn findings_lines(f: &FormState, path: &str, focused: bool, v: &View, out: &mut Vec<Line<'static>>) {
+    for finding in f.eval.at(path) {
+        let is_required = matches!(&finding.text, FindingText::Msg(m) if m.key == "rules.required");
+        if is_required && !(focused && f.show_required) {
+            continue;
+        }
+        let (mark, style) = match finding.level {
+            Level::Error => ("x ", v.theme.error()),
+            Level::Warning => ("! ", v.theme.warning()),
+        };
+        out.push(Line::styled(format!("{}{mark}{}", " ".repeat(LABEL_COLS), finding_text(finding, v)), style));
+    }
+}
+
+fn render_field(field: &Field, f: &FormState, v: &View, cols: usize, out: &mut Vec<Line<'static>>, cursor: &mut Option<(usize, usize)>) {
+    let lang = v.i18n.lang();
+    let label = field.label.get(lang);
+    let unit = field.unit.clone().unwrap_or_default();
+    let focused_slot = f.slot();
+    let is_focus = |s: &Slot| focused_slot.is_some_and(|fs| fs == s);
+    let slots: Vec<&Slot> = f.slots.iter().filter(|s| s.field_id(&f.def) == field.id).collect();
+    let req = if field.required { "*" } else { " " };
+    let label_span = |text: &str, focused: bool| {
+        let style = if focused { v.theme.focus() } else { v.theme.label() };
+        Span::styled(pad(&format!("{req}{text}"), LABEL_COLS), style)
+    };
+    let any_focus = slots.iter().any(|s| is_focus(s));
+
+    match &field.kind {
+        FieldKind::Calculated { .. } => {
+            let value = f.eval.computed.get(&field.id).map(|v| fmt_num(*v)).unwrap_or_else(|| "—".into());
+            out.push(Line::from(vec![label_span(label, false), Span::styled(format!("{value} {unit}"), v.theme.dim())]));
+            findings_lines(f, &field.id, false, v, out);
+        }
+        FieldKind::Pair { .. } | FieldKind::BloodPressure { .. } => {
+            let mut spans = vec![label_span(label, any_focus)];
+            let mut col = LABEL_COLS;
+            for (i, s) in slots.iter().enumerate() {
+                let sep = match s.part {
+                    Part::Diastolic => "/".to_string(),
+                    Part::Current => format!("{} ", v.i18n.t("form.current")),
+                    Part::Target => format!(" {} ", v.i18n.t("form.target")),
+                    _ => if i > 0 { " ".into() } else { String::new() },
+                };
+                col += width(&sep);
+                spans.push(Span::raw(sep));
+                let (seg, cur) = value_segment(f, s, is_focus(s), v, col);
+                if let Some(c) = cur {
+                    *cursor = Some((out.len(), c));
+                }
+                col += seg.iter().map(|sp| width(&sp.content)).sum::<usize>();
+                spans.extend(seg);
+            }
+            spans.push(Span::styled(format!(" {unit}"), v.theme.dim()));
+            out.push(Line::from(spans));
+            for s in &slots {
+                findings_lines(f, &s.path, is_focus(s), v, out);
+            }
+            findings_lines(f, &field.id, any_focus, v, out);
+        }
+        FieldKind::Rows { columns, .. } => {
+            out.push(Line::from(vec![label_span(label, any_focus), Span::styled(hint_text(field, v), v.theme.dim())]));
+            for s in &slots {
+                let Some((row, ci)) = s.cell else { continue };
+                let col_label = format!("  {}. {}", row + 1, columns[ci].label.get(lang));
+                let style = if is_focus(s) { v.theme.focus() } else { v.theme.label() };
+                let mut spans = vec![Span::styled(pad(&col_label, LABEL_COLS), style)];
+                let (seg, cur) = value_segment(f, s, is_focus(s), v, LABEL_COLS);
+                if let Some(c) = cur {
+                    *cursor = Some((out.len(), c));
+                }
+                spans.extend(seg);
+                if let Some(u) = &columns[ci].unit {
+                    spans.push(Span::styled(format!(" {u}"), v.theme.dim()));
+                }
+                out.push(Line::from(spans));
+                findings_lines(f, &s.path, is_focus(s), v, out);
+            }
+            findings_lines(f, &field.id, any_focus, v, out);
+        }
+        FieldKind::Choice { options } | FieldKind::Multi { options, .. } => {
+            let main = slots.iter().find(|s| s.part == Part::Whole);
+            let focused = main.is_some_and(|s| is_focus(s));
+            let chosen: Vec<String> = match &field.kind {
+                FieldKind::Multi { .. } => f.answers.codes(&field.id).to_vec(),
+                _ => f.answers.text(&field.id).map(|s| vec![s.to_string()]).unwrap_or_default(),
+            };
+            let highlight = if focused && matches!(field.kind, FieldKind::Multi { .. }) { Some(f.highlight) } else { None };
+            option_lines(label_span(label, focused), options, &chosen, highlight, cols, v, out);
+            if focused {
+                if let Some(h) = &field.hint {
+                    out.push(Line::styled(format!("{}{}", " ".repeat(LABEL_COLS), h.get(lang)), v.theme.dim()));
+                }
+            }
+            findings_lines(f, &field.id, focused, v, out);
+            if let Some(d) = slots.iter().find(|s| s.part == Part::Detail) {
+                let style = if is_focus(d) { v.theme.focus() } else { v.theme.label() };
+                let mut spans = vec![Span::styled(pad(&format!("  {}", v.i18n.t("form.detail")), LABEL_COLS), style)];
+                let (seg, cur) = value_segment(f, d, is_focus(d), v, LABEL_COLS);
+                if let Some(c) = cur {
+                    *cursor = Some((out.len(), c));
+                }
+                spans.extend(seg);
+                out.push(Line::from(spans));
+                findings_lines(f, &d.path, is_focus(d), v, out);
+            }
+        }
+        _ => {
+            let Some(s) = slots.first() else { return };
+            let focused = is_focus(s);
+            let mut spans = vec![label_span(label, focused)];
+            let (seg, cur) = value_segment(f, s, focused, v, LABEL_COLS);
+            if let Some(c) = cur {
+                *cursor = Some((out.len(), c));
+            }
+            spans.extend(seg);
+            spans.push(Span::styled(format!(" {unit}"), v.theme.dim()));
+            out.push(Line::from(spans));
+            if focused {
+                let hint = hint_text(field, v);
+                if !hint.is_empty() {
+                    out.push(Line::styled(format!("{}{}", " ".repeat(LABEL_COLS), hint), v.theme.dim()));
+                }
+            }
+            findings_lines(f, &s.path, focused, v, out);
+        }
+    }
+}
+
+fn hint_text(field: &Field, v: &View) -> String {
+    let lang = v.i18n.lang();
+    match (&field.hint, &field.kind) {
+        (Some(h), _) => h.get(lang).to_string(),
+        (None, FieldKind::Date { .. }) => v.i18n.t("form.date_hint").to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The typed value of one input: `[value____]`, the cursor column if focused.
+fn value_segment(f: &FormState, s: &Slot, focused: bool, v: &View, col: usize) -> (Vec<Span<'static>>, Option<usize>) {
+    if let FieldKind::Choice { options } = s.kind(&f.def) {
+        // A choice inside a pair or a row: show the chosen option's label.
+        let code = f.answers.text(&s.path).unwrap_or("");
+        let label = options.iter().find(|o| o.code == code).map(|o| format!("{code} {}", o.label.get(v.i18n.lang()))).unwrap_or_else(|| code.to_string());
+        let all: Vec<String> = options.iter().map(|o| format!("{}{}", o.code, o.label.get(v.i18n.lang()))).collect();
+        let style = if focused { v.theme.focus() } else { v.theme.chosen() };
+        let mut spans = vec![Span::styled(format!("[{}]", pad(&label, 8)), style)];
+        if focused {
+            spans.push(Span::styled(format!(" {}", all.join(" ")), v.theme.dim()));
+        }
+        return (spans, None);
+    }
+    let text = if focused { f.edit.text().to_string() } else { f.answers.text(&s.path).unwrap_or("").to_string() };
+    let field_width = match s.kind(&f.def) {
+        FieldKind::Integer(_) | FieldKind::Decimal(_) => 7,
+        FieldKind::Date { .. } => 12,
+        FieldKind::IdNumber => 20,
+        FieldKind::Phone => 14,
+        _ => 40,
+    };
+    let w = width(&text).max(field_width);
+    let shown = pad(&text, w);
+    let style = if focused { v.theme.focus() } else { Style::new() };
+    let cursor = focused.then(|| col + 1 + f.edit.cursor_column());
+    (vec![Span::raw("["), Span::styled(shown, style), Span::raw("]")], cursor)
+}
+
+/// Options laid out as on paper (`1 门诊  2 家庭  3 电话`), wrapped to the width.
+fn option_lines(label: Span<'static>, options: &[ChoiceOption], chosen: &[String], highlight: Option<usize>, cols: usize, v: &View, out: &mut Vec<Line<'static>>) {
+    let lang = v.i18n.lang();
+    let mut line: Vec<Span<'static>> = vec![label];
+    let mut used = LABEL_COLS;
+    for (i, o) in options.iter().enumerate() {
+        let is_chosen = chosen.contains(&o.code);
+        let text = if is_chosen { format!("<{} {}>", o.code, o.label.get(lang)) } else { format!(" {} {} ", o.code, o.label.get(lang)) };
+        let w = width(&text) + 1;
+        if used + w > cols && used > LABEL_COLS {
+            out.push(Line::from(std::mem::take(&mut line)));
+            line.push(Span::raw(" ".repeat(LABEL_COLS)));
+            used = LABEL_COLS;
+        }
+        let mut style = if is_chosen { v.theme.chosen() } else { Style::new() };
+        if highlight == Some(i) {
+            style = style.patch(v.theme.selected());
+        }
+        line.push(Span::styled(text, style));
+        line.push(Span::raw(" "));
+        used += w;
+    }
+    out.push(Line::from(line));
+}

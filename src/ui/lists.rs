@@ -1,0 +1,168 @@
+//! First-run setup, the resident list and a resident's page.
+
+use super::text::{fit, pad};
+use super::View;
+use crate::app::{App, ListState, ResidentPage, SetupState};
+use crate::store::RecordStatus;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+pub fn setup(frame: &mut Frame, area: Rect, s: &SetupState, v: &View) {
+    let mut lines = vec![
+        Line::styled(v.i18n.t("setup.welcome"), v.theme.heading()),
+        Line::raw(v.i18n.t("setup.explain")),
+        Line::raw(""),
+    ];
+    let mut cursor = None;
+    for (i, key) in SetupState::LABELS.iter().enumerate() {
+        let focused = s.focus == i;
+        let style = if focused { v.theme.focus() } else { v.theme.label() };
+        let label = pad(v.i18n.t(key), 26);
+        if focused {
+            cursor = Some((lines.len(), 26 + 1 + s.inputs[i].cursor_column()));
+        }
+        lines.push(Line::from(vec![
+            Span::styled(label, style),
+            Span::raw("["),
+            Span::styled(pad(s.inputs[i].text(), 30), style),
+            Span::raw("]"),
+        ]));
+        lines.push(Line::styled(format!("{}{}", " ".repeat(27), v.i18n.t(&format!("{key}_hint"))), v.theme.dim()));
+    }
+    lines.push(Line::raw(""));
+    if let Some(e) = &s.error {
+        lines.push(Line::styled(format!("x {}", v.i18n.msg(e)), v.theme.error()));
+    }
+    lines.push(Line::styled(v.i18n.t("setup.finish"), v.theme.dim()));
+    frame.render_widget(Paragraph::new(lines), area);
+    if let Some((y, x)) = cursor {
+        frame.set_cursor_position(Position::new(area.x + x as u16, area.y + y as u16));
+    }
+}
+
+fn sex_label(v: &View, sex: Option<&str>) -> String {
+    sex.map(|s| v.i18n.t(&format!("sex.{s}")).to_string()).unwrap_or_default()
+}
+
+fn age_of(birth: Option<&str>) -> String {
+    let today = chrono::Local::now().date_naive();
+    birth
+        .and_then(|b| chrono::NaiveDate::parse_from_str(b, "%Y-%m-%d").ok())
+        .and_then(|b| crate::identity::age_on(b, today))
+        .map(|a| a.to_string())
+        .unwrap_or_default()
+}
+
+pub fn residents(frame: &mut Frame, area: Rect, l: &ListState, v: &View) {
+    let prompt = v.i18n.t("list.search");
+    let prompt_w = super::text::width(prompt) + 1;
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(format!("{prompt} "), v.theme.heading()),
+            Span::styled(pad(l.query.text(), 40), v.theme.focus()),
+        ]),
+        Line::styled(v.i18n.t("list.search_hint"), v.theme.dim()),
+        Line::styled(
+            format!(
+                "{}{}{}{}{}",
+                pad(v.i18n.t("list.col_name"), 12),
+                pad(v.i18n.t("list.col_sex"), 6),
+                pad(v.i18n.t("list.col_age"), 6),
+                pad(v.i18n.t("list.col_id"), 22),
+                v.i18n.t("list.col_village")
+            ),
+            v.theme.heading(),
+        ),
+    ];
+    if l.rows.is_empty() {
+        let key = if l.query.text().is_empty() { "list.empty" } else { "list.no_match" };
+        lines.push(Line::styled(v.i18n.t(key), v.theme.dim()));
+    }
+    let avail = (area.height as usize).saturating_sub(lines.len());
+    let offset = if avail == 0 { 0 } else { (l.selected / avail) * avail };
+    for (i, r) in l.rows.iter().enumerate().skip(offset).take(avail) {
+        let mut name = r.name.clone();
+        if r.status == "draft" {
+            name = format!("{} {}", if name.is_empty() { "—".into() } else { name }, v.i18n.t("list.draft"));
+        }
+        let text = format!(
+            "{}{}{}{}{}",
+            pad(&name, 12),
+            pad(&sex_label(v, r.sex.as_deref()), 6),
+            pad(&age_of(r.birth_date.as_deref()), 6),
+            pad(&r.id_masked, 22),
+            fit(&r.village, 32)
+        );
+        let style = if i == l.selected { v.theme.selected() } else { v.theme.label() };
+        lines.push(Line::styled(pad(&text, area.width as usize), style));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+    frame.set_cursor_position(Position::new(area.x + (prompt_w + l.query.cursor_column()) as u16, area.y));
+}
+
+pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage, v: &View) {
+    let r = &p.resident;
+    let lang = v.i18n.lang();
+    let programmes: Vec<String> = r.programmes.iter().map(|p| v.i18n.t(&format!("programme.{p}")).to_string()).collect();
+    let age = age_of(r.birth_date.as_deref());
+    let mut lines = vec![
+        Line::styled(
+            format!(
+                "{} {} {} {}",
+                r.name.as_deref().unwrap_or("—"),
+                sex_label(v, r.sex.as_deref()),
+                if age.is_empty() { String::new() } else { v.i18n.tf("form.age", &[("age", &age)]) },
+                r.id_number.as_deref().map(crate::store::mask_id).unwrap_or_default()
+            ),
+            v.theme.heading(),
+        ),
+        Line::raw(format!(
+            "{} {}   {} {}",
+            v.i18n.t("resident.record_no"),
+            crate::identity::parse_record_no(&r.record_no).map(|n| n.display_grouped()).unwrap_or_else(|_| r.record_no.clone()),
+            v.i18n.t("resident.village"),
+            r.village.as_deref().unwrap_or("")
+        )),
+        Line::raw(format!(
+            "{} {}",
+            v.i18n.t("resident.programmes"),
+            if programmes.is_empty() { v.i18n.t("resident.no_programme").to_string() } else { programmes.join("、") }
+        )),
+        Line::raw(""),
+        Line::styled(
+            format!(
+                "{}{}{}{}",
+                pad(v.i18n.t("resident.col_date"), 12),
+                pad(v.i18n.t("resident.col_form"), 36),
+                pad(v.i18n.t("resident.col_status"), 10),
+                v.i18n.t("resident.col_author")
+            ),
+            v.theme.heading(),
+        ),
+    ];
+    if p.records.is_empty() {
+        lines.push(Line::styled(v.i18n.t("resident.no_records"), v.theme.dim()));
+    }
+    let avail = (area.height as usize).saturating_sub(lines.len());
+    let offset = if avail == 0 { 0 } else { (p.selected / avail) * avail };
+    for (i, rec) in p.records.iter().enumerate().skip(offset).take(avail) {
+        let title = app.form_title(&rec.form_id).map(|t| t.get(lang).to_string()).unwrap_or_else(|| rec.form_id.clone());
+        let status = match rec.status {
+            RecordStatus::Draft => v.i18n.t("record.draft"),
+            RecordStatus::Final => v.i18n.t("record.final"),
+        };
+        let rev = if rec.revision > 1 { format!(" r{}", rec.revision) } else { String::new() };
+        let text = format!(
+            "{}{}{}{}",
+            pad(rec.record_date.as_deref().unwrap_or("—"), 12),
+            pad(&title, 36),
+            pad(&format!("{status}{rev}"), 10),
+            fit(&rec.author, 20)
+        );
+        let style = if i == p.selected { v.theme.selected() } else { v.theme.label() };
+        lines.push(Line::styled(pad(&text, area.width as usize), style));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
