@@ -299,6 +299,7 @@ impl Keymap {
                 entries.push((action, parsed));
             }
         }
+        errors.sort_by_key(|e| e.line);
         (map, errors)
     }
 

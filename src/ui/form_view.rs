@@ -96,10 +96,10 @@ fn finding_text(f: &Finding, v: &View) -> String {
 
 /// Findings for one answer path, shown under the field. "Required" shows only
 /// on the focused input so an empty form is not a wall of red.
-fn findings_lines(f: &FormState, path: &str, focused: bool, v: &View, out: &mut Vec<Line<'static>>) {
+fn findings_lines(f: &FormState, path: &str, _focused: bool, v: &View, out: &mut Vec<Line<'static>>) {
     for finding in f.eval.at(path) {
         let is_required = matches!(&finding.text, FindingText::Msg(m) if m.key == "rules.required");
-        if is_required && !(focused && f.show_required) {
+        if is_required && !f.show_required {
             continue;
         }
         let (mark, style) = match finding.level {
