@@ -1,1 +1,167 @@
-fn main() {}
+//! TUI benchmark (prints figures; asserts nothing about time).
+//! Release build, a data directory with 10 000 demo residents:
+//! - start to first drawn frame of the real binary in a pseudo-terminal;
+//! - CPU time per keystroke filling the whole health exam (median, p99);
+//! - bytes written to the terminal per keystroke (median, p99);
+//! - peak RSS of the real binary after searching and opening the health exam.
+//! Run: cargo bench --bench tui
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use jkda::app::{App, Clock, Msg, Screen};
+use jkda::form::def::FieldKind;
+use jkda::form::Registry;
+use jkda::i18n::{I18n, Lang};
+use jkda::shell::Shell;
+use jkda::store::{Actor, Store};
+use jkda::ui::{Theme, View};
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const RESIDENTS: u32 = 10_000;
+
+#[derive(Clone, Default)]
+struct Counting(Arc<Mutex<usize>>);
+
+impl Write for Counting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        *self.0.lock().unwrap() += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn key(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let out = common::run_jkda(dir.path(), &["demo", "--residents", &RESIDENTS.to_string()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    println!("demo data: {RESIDENTS} residents in {:.1} s", t.elapsed().as_secs_f64());
+
+    // 1. Start to first frame, real binary in a pseudo-terminal.
+    let mut firsts = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let mut tui = common::Tui::start(dir.path(), &[], 80, 24);
+        tui.wait_for("查找");
+        firsts.push(t.elapsed().as_secs_f64() * 1000.0);
+        tui.send(common::CTRL_Q);
+        tui.wait_exit();
+    }
+    firsts.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!("start to first frame: median {:.1} ms, max {:.1} ms (target <= 100 ms)", pct(&firsts, 0.5), pct(&firsts, 1.0));
+
+    // 2 + 3. Keystrokes through the real core, shell, store and renderer.
+    let store = Store::open(&dir.path().join("jkda.db")).unwrap();
+    let site = store.site().unwrap();
+    let i18n = I18n::new(Lang::Zh);
+    let mut app = App::new(Lang::Zh, jkda::keymap::Keymap::default(), site);
+    let mut shell = Shell::new(store, Registry::embedded(), Actor::new("bench"));
+    let counter = Counting::default();
+    let mut terminal = Terminal::new(CrosstermBackend::new(counter.clone())).unwrap();
+    terminal.resize(ratatui::layout::Rect::new(0, 0, 80, 24)).unwrap();
+    let view = View { i18n: &i18n, theme: Theme { color: true } };
+    let clock = Clock::now();
+    for m in shell.startup(&mut app, &clock) {
+        shell.dispatch(&mut app, m, &clock);
+    }
+    terminal.draw(|f| jkda::ui::draw(f, &app, &view)).unwrap();
+    // Open the first resident and start a health exam.
+    shell.dispatch(&mut app, key(KeyCode::Enter), &clock);
+    shell.dispatch(&mut app, key(KeyCode::Char('n')), &clock);
+    let exam_index = app.visit_forms.iter().position(|(id, _)| id == "health-exam").unwrap() + 1;
+    shell.dispatch(&mut app, key(KeyCode::Char(char::from_digit(exam_index as u32, 10).unwrap())), &clock);
+    assert!(matches!(app.screen, Screen::Form(_)), "health exam did not open");
+    terminal.draw(|f| jkda::ui::draw(f, &app, &view)).unwrap();
+
+    let mut cpu = Vec::new();
+    let mut bytes = Vec::new();
+    let mut press = |app: &mut App, shell: &mut Shell, terminal: &mut Terminal<CrosstermBackend<Counting>>, msg: Msg| {
+        let before_bytes = *counter.0.lock().unwrap();
+        let c0 = thread_cpu();
+        shell.dispatch(app, msg, &Clock::now());
+        terminal.draw(|f| jkda::ui::draw(f, app, &view)).unwrap();
+        cpu.push((thread_cpu() - c0).as_secs_f64() * 1000.0);
+        bytes.push((*counter.0.lock().unwrap() - before_bytes) as f64);
+    };
+    // Walk every input of the exam, typing a plausible value into each.
+    for _ in 0..400 {
+        let Screen::Form(f) = &app.screen else { break };
+        let Some(slot) = f.slot().cloned() else { break };
+        if f.cursor + 1 >= f.slots.len() {
+            break;
+        }
+        let is_multi = matches!(slot.kind(&f.def), FieldKind::Multi { .. });
+        let typed: String = match slot.kind(&f.def) {
+            FieldKind::Integer(_) => "72".into(),
+            FieldKind::Decimal(_) => "36.5".into(),
+            FieldKind::Date { .. } => "20261129".into(),
+            FieldKind::Choice { options } | FieldKind::Multi { options, .. } => options[0].code.clone(),
+            FieldKind::Text { .. } => "无".into(),
+            _ => String::new(),
+        };
+        for ch in typed.chars() {
+            press(&mut app, &mut shell, &mut terminal, key(KeyCode::Char(ch)));
+        }
+        if is_multi {
+            press(&mut app, &mut shell, &mut terminal, key(KeyCode::Char(' ')));
+        }
+        press(&mut app, &mut shell, &mut terminal, key(KeyCode::Tab));
+    }
+    cpu.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    bytes.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "health exam, {} keystrokes: CPU per keystroke median {:.3} ms, p99 {:.3} ms (target p99 <= 2 ms)",
+        cpu.len(),
+        pct(&cpu, 0.5),
+        pct(&cpu, 0.99)
+    );
+    println!(
+        "bytes to the terminal per keystroke: median {:.0}, p99 {:.0} (target median <= 100)",
+        pct(&bytes, 0.5),
+        pct(&bytes, 0.99)
+    );
+
+    // 4. Peak RSS of the real binary after searching and opening the exam.
+    let mut tui = common::Tui::start(dir.path(), &[], 80, 24);
+    tui.wait_for("查找");
+    for q in ["wang", "张", "1234", "li"] {
+        tui.send(q);
+        std::thread::sleep(Duration::from_millis(100));
+        tui.send(common::ESC);
+    }
+    tui.send(common::ENTER);
+    tui.wait_for("档案编号");
+    tui.send("n");
+    tui.send(&exam_index.to_string());
+    tui.wait_for("健康体检表");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", tui.pid())).unwrap_or_default();
+    let hwm = status.lines().find(|l| l.starts_with("VmHWM")).unwrap_or("VmHWM: ?").to_string();
+    println!("peak RSS of jkda (10 000 residents, searched, health exam open): {} (target <= 20 MB)", hwm.trim_start_matches("VmHWM:").trim());
+    tui.send(common::CTRL_Q);
+    tui.wait_exit();
+    let size = std::fs::metadata(dir.path().join("jkda.db")).map(|m| m.len()).unwrap_or(0);
+    println!("database size: {:.1} MB", size as f64 / 1e6);
+}

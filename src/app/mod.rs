@@ -255,7 +255,7 @@ impl App {
         let effects = match &mut self.screen {
             Screen::Setup(_) => self.setup_key(k, action),
             Screen::Residents(_) => self.list_key(k, action),
-            Screen::Resident(_) => self.resident_key(action),
+            Screen::Resident(_) => self.resident_key(k, action),
             Screen::Form(_) => self.form_key(k, action, clock),
         };
         // A notice stays until the next key after it appeared.
@@ -364,8 +364,14 @@ impl App {
         Vec::new()
     }
 
-    fn resident_key(&mut self, action: Option<Action>) -> Vec<Effect> {
+    fn resident_key(&mut self, k: KeyEvent, action: Option<Action>) -> Vec<Effect> {
         let n_forms = self.visit_forms.len();
+        if let KeyCode::Char(c @ '1'..='9') = k.code {
+            let picking = matches!(&self.screen, Screen::Resident(p) if p.picker.is_some());
+            if picking {
+                return self.pick_form_by_digit(c);
+            }
+        }
         let Screen::Resident(p) = &mut self.screen else { return Vec::new() };
         if let Some(sel) = p.picker {
             match action {
@@ -402,7 +408,7 @@ impl App {
     }
 
     /// Digit shortcuts in the form picker (1 = first form).
-    pub fn pick_form_by_digit(&mut self, c: char) -> Vec<Effect> {
+    fn pick_form_by_digit(&mut self, c: char) -> Vec<Effect> {
         let Screen::Resident(p) = &mut self.screen else { return Vec::new() };
         if p.picker.is_none() {
             return Vec::new();

@@ -1,0 +1,109 @@
+//! FHIR R4 on the wire, shared by the uploader (`sync`) and the reference
+//! server (`hub`). Resources are kept as JSON values wrapped in `Resource`,
+//! whose `Debug` shows type and id only: a stray `{:?}` must not print a
+//! person's name or ID number. The mapping from jkda's records to FHIR is
+//! pure (`mapping`), as is the transaction Bundle builder (`bundle`), so both
+//! are plain unit tests.
+
+pub mod bundle;
+pub mod mapping;
+pub mod outcome;
+
+pub use bundle::{parse_transaction_response, transaction, EntryResult, Method, Request};
+pub use mapping::{record_resources, Identifiers, RecordInput};
+pub use outcome::{operation_outcome, outcome_text};
+
+use serde_json::Value;
+
+pub const LOINC: &str = "http://loinc.org";
+pub const UCUM: &str = "http://unitsofmeasure.org";
+pub const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
+pub const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+/// The 12-digit administrative division (county + township + village) of an address.
+pub const DIVISION_EXT: &str = "urn:jkda:fhir:StructureDefinition/division-code";
+/// The JSON media type FHIR servers speak.
+pub const FHIR_JSON: &str = "application/fhir+json";
+
+/// The resource types jkda writes and reads.
+pub const TYPES: [&str; 4] = ["Patient", "QuestionnaireResponse", "Encounter", "Observation"];
+
+/// A FHIR resource as JSON. `Debug` prints its type and id only.
+#[derive(Clone, PartialEq)]
+pub struct Resource(pub Value);
+
+impl Resource {
+    pub fn resource_type(&self) -> &str {
+        self.0.get("resourceType").and_then(Value::as_str).unwrap_or("")
+    }
+
+    pub fn id(&self) -> &str {
+        self.0.get("id").and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// `Type/id`, the relative URL of the resource.
+    pub fn url(&self) -> String {
+        format!("{}/{}", self.resource_type(), self.id())
+    }
+
+    /// The content without server-assigned `meta` and narrative `text`, for
+    /// comparing what a client sent with what a server holds.
+    pub fn content(&self) -> Value {
+        let mut v = self.0.clone();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("meta");
+            o.remove("text");
+        }
+        v
+    }
+}
+
+impl std::fmt::Debug for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Resource({})", self.url())
+    }
+}
+
+/// A FHIR id: 1–64 of `A-Z a-z 0-9 - .`.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// The weak ETag of a version: `W/"3"`.
+pub fn etag(version: &str) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// The version inside an ETag or If-Match value (`W/"3"`, `"3"` or `3`).
+pub fn version_of_etag(tag: &str) -> &str {
+    let t = tag.trim();
+    let t = t.strip_prefix("W/").unwrap_or(t);
+    t.trim_matches('"')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_round_trip() {
+        assert_eq!(etag("3"), "W/\"3\"");
+        for t in ["W/\"3\"", "\"3\"", "3", " W/\"3\" "] {
+            assert_eq!(version_of_etag(t), "3");
+        }
+    }
+
+    #[test]
+    fn ids_follow_the_fhir_pattern() {
+        assert!(valid_id("0f8c1e6a-1b2c-4d5e-8f90-123456789abc"));
+        assert!(valid_id("a.b-1"));
+        assert!(!valid_id(""));
+        assert!(!valid_id("a_b"));
+        assert!(!valid_id(&"x".repeat(65)));
+    }
+
+    #[test]
+    fn debug_shows_no_content() {
+        let r = Resource(serde_json::json!({"resourceType": "Patient", "id": "p1", "name": [{"text": "张三"}]}));
+        assert_eq!(format!("{r:?}"), "Resource(Patient/p1)");
+    }
+}

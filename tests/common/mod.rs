@@ -1,0 +1,125 @@
+//! Runs the real `jkda` binary in a pseudo-terminal and reads its screen
+//! through a terminal-emulator parser, as a person at the keyboard would.
+
+#![allow(dead_code)]
+
+use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Tui {
+    parser: Arc<Mutex<vt100::Parser>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    bytes: Arc<Mutex<usize>>,
+}
+
+pub const CTRL_E: &str = "\x05";
+pub const CTRL_F: &str = "\x06";
+pub const CTRL_Q: &str = "\x11";
+pub const CTRL_R: &str = "\x12";
+pub const TAB: &str = "\t";
+pub const ENTER: &str = "\r";
+pub const ESC: &str = "\x1b";
+
+impl Tui {
+    pub fn start(data_dir: &Path, args: &[&str], cols: u16, rows: u16) -> Tui {
+        let pty = native_pty_system();
+        let pair = pty.openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("openpty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_jkda"));
+        cmd.arg("--data-dir");
+        cmd.arg(data_dir);
+        for a in args {
+            cmd.arg(a);
+        }
+        cmd.env("NO_COLOR", "1");
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("USER", "e2e-doctor");
+        let child = pair.slave.spawn_command(cmd).expect("spawn jkda");
+        drop(pair.slave);
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let bytes = Arc::new(Mutex::new(0usize));
+        let mut reader = pair.master.try_clone_reader().expect("reader");
+        let (p, b) = (parser.clone(), bytes.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p.lock().unwrap().process(&buf[..n]);
+                *b.lock().unwrap() += n;
+            }
+        });
+        let writer = pair.master.take_writer().expect("writer");
+        // The master must outlive the child; leak it into the reader's lifetime.
+        std::mem::forget(pair.master);
+        Tui { parser, writer, child, bytes }
+    }
+
+    pub fn screen(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    pub fn bytes_read(&self) -> usize {
+        *self.bytes.lock().unwrap()
+    }
+
+    pub fn send(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).expect("write to pty");
+        self.writer.flush().unwrap();
+        // Separate keystrokes so that Esc is not read as the start of a sequence.
+        std::thread::sleep(Duration::from_millis(60));
+    }
+
+    /// Waits until the screen shows `text`; panics with the screen if not.
+    pub fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {text:?}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.process_id().expect("pid")
+    }
+
+    /// SIGKILL: no chance to save anything on the way out.
+    pub fn kill9(mut self) {
+        let pid = self.pid();
+        let status = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().expect("kill");
+        assert!(status.success());
+        let _ = self.child.wait();
+    }
+
+    pub fn wait_exit(mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        false
+    }
+}
+
+pub fn run_jkda(data_dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_jkda"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env("USER", "e2e-doctor")
+        .output()
+        .expect("run jkda")
+}

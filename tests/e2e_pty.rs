@@ -1,0 +1,115 @@
+//! End to end: the real binary in a pseudo-terminal. A doctor fills a
+//! hypertension follow-up, the process is killed with SIGKILL mid-form, and
+//! after a restart the draft is intact, can be finalized, and is stored.
+
+mod common;
+
+use common::*;
+use jkda::store::{Actor, RecordStatus, Store};
+
+fn first_resident(dir: &std::path::Path) -> (i64, String) {
+    let store = Store::open(&dir.join("jkda.db")).unwrap();
+    let rows = store.recent_residents(1).unwrap();
+    (rows[0].id, rows[0].name.clone())
+}
+
+#[test]
+fn draft_survives_sigkill_then_finalizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_jkda(dir.path(), &["demo", "--residents", "5"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (resident_id, name) = first_resident(dir.path());
+
+    let mut tui = Tui::start(dir.path(), &[], 80, 24);
+    tui.wait_for("查找");
+    tui.send(&name);
+    tui.wait_for(&format!("{name} "));
+    tui.send(ENTER);
+    tui.wait_for("档案编号");
+    tui.send("n");
+    let screen = tui.wait_for("高血压患者随访");
+    let digit = screen
+        .lines()
+        .find(|l| l.contains("高血压患者随访"))
+        .and_then(|l| l.trim_start_matches(|c: char| c == '│' || c == ' ').chars().next())
+        .expect("picker line");
+    tui.send(&digit.to_string());
+    tui.wait_for("随访日期");
+
+    // visit date (today), method 1 门诊, skip status, symptoms: 无症状, BP 135/85.
+    tui.send("t");
+    tui.send(TAB);
+    tui.send("1");
+    tui.send(TAB);
+    tui.send(TAB);
+    tui.wait_for("[2/");
+    tui.send(" ");
+    tui.send(TAB);
+    tui.send("135");
+    tui.send(TAB);
+    tui.send("85");
+    tui.send(TAB);
+    tui.wait_for("85");
+    // Leaving the field saved it; give the write a moment, then pull the plug.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    tui.kill9();
+
+    // Restart: the draft reopens where it was, with what was typed.
+    let mut tui = Tui::start(dir.path(), &[], 80, 24);
+    let screen = tui.wait_for("高血压患者随访服务记录表");
+    assert!(screen.contains("135") && screen.contains("85"), "draft lost:\n{screen}");
+
+    // Jump through the remaining problems and fill them.
+    tui.send(CTRL_E);
+    let screen = tui.wait_for("此次随访分类");
+    assert!(screen.contains("此次随访分类"), "{screen}");
+    tui.send("1");
+    tui.send(CTRL_E);
+    tui.wait_for("下次随访日期");
+    let next = (chrono::Local::now().date_naive() + chrono::Duration::days(90)).format("%Y%m%d").to_string();
+    tui.send(&next);
+    tui.send(CTRL_E);
+    tui.send("李医生");
+    tui.send(TAB);
+    tui.send(CTRL_F);
+    // Either it finalizes at once or it lists warnings to acknowledge.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    if tui.screen().contains("请确认") {
+        tui.send("y");
+    }
+    tui.wait_for("已完成并保存");
+    tui.send(CTRL_Q);
+    assert!(tui.wait_exit(), "jkda did not exit cleanly");
+
+    let store = Store::open(&dir.path().join("jkda.db")).unwrap();
+    let records = store.records_of(resident_id).unwrap();
+    let typed_here: Vec<_> = records.iter().filter(|r| r.author == "e2e-doctor").collect();
+    assert_eq!(typed_here.len(), 1, "exactly one record was typed: {records:?}");
+    let mine = typed_here[0];
+    assert_eq!(mine.form_id, "hypertension-followup");
+    assert_eq!(mine.status, RecordStatus::Final);
+    let record = store.record(&Actor::new("test"), mine.id).unwrap();
+    assert_eq!(record.answers.text("bp.systolic"), Some("135"));
+    assert_eq!(record.answers.text("bp.diastolic"), Some("85"));
+    assert_eq!(record.answers.codes("symptoms"), ["1".to_string()]);
+    assert_eq!(record.answers.text("doctor"), Some("李医生"));
+    assert!(store.pending_outbox().unwrap() >= 1, "finalized record must be queued for upload");
+}
+
+#[test]
+fn tiny_terminal_gets_a_message_not_a_garbled_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tui = Tui::start(dir.path(), &[], 60, 15);
+    tui.wait_for("窗口太小");
+    tui.send(CTRL_Q);
+    assert!(tui.wait_exit());
+}
+
+#[test]
+fn english_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tui = Tui::start(dir.path(), &["--lang", "en"], 80, 24);
+    tui.wait_for("First-time setup");
+    tui.send(CTRL_Q);
+    assert!(tui.wait_exit());
+}
