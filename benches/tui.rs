@@ -115,6 +115,8 @@ fn main() {
         }
         let is_multi = matches!(slot.kind(&f.def), FieldKind::Multi { .. });
         let typed: String = match slot.kind(&f.def) {
+            // One row of each repeating table is enough; the blank row ends it.
+            _ if slot.cell.is_some_and(|(row, _)| row > 0) => String::new(),
             FieldKind::Integer(_) => "72".into(),
             FieldKind::Decimal(_) => "36.5".into(),
             FieldKind::Date { .. } => "20261129".into(),
@@ -146,6 +148,11 @@ fn main() {
 
     // 4. Peak RSS of the real binary after searching and opening the exam.
     let mut tui = common::Tui::start(dir.path(), &[], 80, 24);
+    // The exam typed above is still an open draft, so jkda reopens it first.
+    tui.wait_for("健康体检表");
+    tui.send(common::ESC);
+    tui.wait_for("档案编号");
+    tui.send(common::ESC);
     tui.wait_for("查找");
     for q in ["wang", "张", "1234", "li"] {
         tui.send(q);

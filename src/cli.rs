@@ -17,9 +17,13 @@ pub struct Cli {
     /// Folder of form files to use instead of the built-in standard forms
     #[arg(long, global = true, value_name = "DIR", env = "JKDA_FORMS_DIR")]
     pub forms_dir: Option<PathBuf>,
-    /// Acting user recorded in the audit trail (default: the login name)
-    #[arg(long, global = true, value_name = "USER")]
+    /// Log in as this jkda user (password asked without echo, or read from
+    /// the first line of standard input; never given on the command line)
+    #[arg(long, global = true, value_name = "LOGIN")]
     pub user: Option<String>,
+    /// Key file for unattended commands on an encrypted database
+    #[arg(long, global = true, value_name = "FILE", env = "JKDA_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -33,6 +37,72 @@ pub enum Command {
     Demo(DemoArgs),
     /// Show where jkda keeps its data
     Paths,
+    /// Create the database (encrypted) and the first administrator
+    Init(InitArgs),
+    /// Staff accounts: add, list, disable, enable, passwd, role
+    #[command(subcommand)]
+    User(UserCmd),
+    /// The audit trail: verify the hash chain, show entries
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Write the database key to a file for unattended commands (scheduled sync).
+    /// Keep it on removable media or a root-only path: anyone who has it can read the data
+    KeyFile {
+        /// Where to write the key (created with mode 0600)
+        path: PathBuf,
+    },
+    /// Residents: search, suspected duplicates
+    #[command(subcommand)]
+    Residents(ResidentsCmd),
+    /// Upload finalized records to the city platform now. Exit 0 all
+    /// confirmed, 1 something failed or is still waiting, 2 not configured
+    Sync(SyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Report what is waiting, failed or in conflict, without uploading
+    #[arg(long)]
+    pub status: bool,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+    /// Put failed records back in the queue first (after the cause was fixed)
+    #[arg(long)]
+    pub retry_failed: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResidentsCmd {
+    /// Find residents by pinyin initials (zs) or full pinyin (zhangsan), any
+    /// part of the name, an ID number or its last 4–6 digits, a phone number
+    /// or its last 4, or a health-record number; best matches first.
+    /// Identifiers are shown masked. Exit 0 (also when nothing matches), 1 on error
+    Search {
+        /// What to look for; several words are joined (`zhang san`)
+        #[arg(required = true, num_args = 1..)]
+        query: Vec<String>,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+        /// At most this many residents
+        #[arg(long, default_value_t = 20, value_name = "N")]
+        limit: usize,
+    },
+    /// List pairs of residents who may be one person registered twice: the
+    /// same ID number, the same name and birth date, or the same phone
+    Duplicates {
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Look a resident up on the city platform by ID number and bring them
+    /// and their recent records here (when nothing local matches). Exit 0
+    /// found, 1 not on the platform or an error, 2 upload not configured
+    Fetch {
+        /// The 18-digit resident ID card number
+        id_number: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,4 +137,74 @@ pub struct DemoArgs {
     /// Random seed, for reproducible data
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// First administrator's login
+    #[arg(long, default_value = "admin")]
+    pub admin: String,
+    /// First administrator's name
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Site name, and the codes of the 17-digit record number
+    #[arg(long)]
+    pub site_name: Option<String>,
+    #[arg(long, value_name = "6 DIGITS")]
+    pub division: Option<String>,
+    #[arg(long, value_name = "3 DIGITS")]
+    pub township: Option<String>,
+    #[arg(long, value_name = "3 DIGITS")]
+    pub village: Option<String>,
+    /// Keep the database unencrypted (see README for the trade-off)
+    #[arg(long)]
+    pub no_encrypt: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// Add an account; its password (asked, or the next line of stdin) must be changed at first login
+    Add {
+        login: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List accounts
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable an account (it can no longer log in; its history stays)
+    Disable { login: String },
+    /// Enable a disabled account
+    Enable { login: String },
+    /// Set a new password for an account (must be changed at next login unless it is your own)
+    Passwd { login: String },
+    /// Change an account's role
+    Role { login: String, role: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Check the hash chain; exit 0 intact, 1 broken (first broken entry printed)
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show entries (newest last)
+    Show {
+        /// Only entries about this resident (database id)
+        #[arg(long)]
+        resident: Option<i64>,
+        /// Only entries by this user (login)
+        #[arg(long)]
+        by: Option<String>,
+        /// Only entries on or after this date (YYYY-MM-DD)
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }

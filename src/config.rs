@@ -13,6 +13,17 @@ pub const TEMPLATE: &str = include_str!("../assets/config.toml");
 pub struct Config {
     pub lang: Option<String>,
     pub forms_dir: Option<PathBuf>,
+    /// The city platform's FHIR base URL (https://; http:// only to this machine).
+    pub server_url: Option<String>,
+    /// This site's token from `jkda-hub site add` (or JKDA_SITE_TOKEN). Never printed.
+    pub site_token: Option<crate::sync::Secret>,
+    /// PEM file with the city's own CA certificate; TLS verification is always on.
+    pub ca_file: Option<PathBuf>,
+    /// FHIR identifier systems for the ID card number and the health record number.
+    pub id_number_system: Option<String>,
+    pub record_no_system: Option<String>,
+    /// Lock the screen after this many minutes without a key press (default 10).
+    pub idle_lock_minutes: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +47,7 @@ impl Config {
                 _ => (c, None),
             },
             Err(e) => {
-                let line = e.span().map(|s| src[..s.start.min(src.len())].lines().count().max(1)).unwrap_or(0);
+                let line = e.span().map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1).unwrap_or(0);
                 (Config::default(), Some(ConfigError { file, line, detail: e.message().to_string() }))
             }
         }

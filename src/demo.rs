@@ -13,6 +13,7 @@ use crate::store::{Actor, ResidentFields, SiteConfig, Store, StoreError};
 use chrono::{Duration, NaiveDate};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use std::collections::HashSet;
 
 /// Surnames with their approximate share (per mille) among Chinese people.
 const SURNAMES: &[(&str, u32)] = &[
@@ -26,8 +27,8 @@ const SURNAMES: &[(&str, u32)] = &[
     ("单", 1), ("解", 1), ("仇", 1), ("朴", 1), ("区", 1), ("查", 1), ("盖", 1), ("乐", 1), ("覃", 1), ("缪", 1),
     ("尉迟", 1), ("欧阳", 1), ("上官", 1), ("司马", 1),
 ];
-const MALE_CHARS: &str = "伟强军勇杰磊涛明超刚平辉建国志华文斌波宇浩凯健俊峰鹏飞林德福贵荣海山";
-const FEMALE_CHARS: &str = "芳娜敏静丽艳娟霞秀英慧玲桂兰红梅燕琳雪萍婷颖洁琴云莲凤珍翠玉春花";
+const MALE_CHARS: &str = "伟强军勇杰磊涛明超刚平辉建国志华文斌波宇浩凯健俊峰鹏飞林德福贵荣海山成东春生永忠新利清金长庆宝兴江胜良";
+const FEMALE_CHARS: &str = "芳娜敏静丽艳娟霞秀英慧玲桂兰红梅燕琳雪萍婷颖洁琴云莲凤珍翠玉春花淑华荣芬丹晶秋月彩琼素爱惠佳欣乐";
 const VILLAGES: &[&str] = &["东山村", "西河村", "南岭村", "北坡村", "前进村", "红旗村", "杨柳村", "石桥村", "新民村", "和平村"];
 const STREETS: &[&str] = &["一组", "二组", "三组", "四组", "五组", "六组"];
 
@@ -48,12 +49,6 @@ fn pick_surname(rng: &mut StdRng) -> &'static str {
         n -= w;
     }
     "王"
-}
-
-fn given_name(rng: &mut StdRng, male: bool) -> String {
-    let pool: Vec<char> = if male { MALE_CHARS.chars().collect() } else { FEMALE_CHARS.chars().collect() };
-    let len = if rng.random_bool(0.3) { 1 } else { 2 };
-    (0..len).map(|_| pool[rng.random_range(0..pool.len())]).collect()
 }
 
 /// A valid 18-digit ID number for the division, birth date and sex.
@@ -154,6 +149,310 @@ fn followup(def: &FormDef, ctx: &Context, date: NaiveDate, doctor: &str, rng: &m
     a
 }
 
+/// Share (per mille) of the population in each five-year age band from 0–4
+/// to 95–99: a rural county after decades of out-migration, with fewer
+/// young adults and many people in their fifties (7th census shape).
+const AGE_BANDS: [u32; 20] = [55, 65, 63, 52, 45, 50, 60, 58, 56, 73, 86, 76, 59, 63, 46, 30, 20, 10, 4, 1];
+
+/// Diagnosed prevalence by age (35–44, 45–54, 55–64, 65–74, 75+), per mille:
+/// hypertension from the China Hypertension Survey 2012–2015, type 2
+/// diabetes from the 2018 national survey. Both programmes take residents
+/// aged 35 and over.
+const HYPERTENSION: [u32; 5] = [130, 250, 380, 500, 550];
+const DIABETES: [u32; 5] = [70, 110, 160, 190, 190];
+
+/// Household sizes 1–6 (per mille); the rural mean is about three.
+const HOUSEHOLD_SIZES: [u32; 6] = [150, 300, 250, 180, 80, 40];
+
+/// Residents registered a second time (another clinic, a lost card, no ID
+/// at hand), per 100 000: what `jkda residents duplicates` exists to find.
+const REREGISTERED_PER_100K: u32 = 100;
+
+/// Residents generated and written per transaction.
+const BATCH: u32 = 500;
+
+/// Residents per village (a county's villages hold one to three thousand)
+/// and villages per township: a big demo is a county, with record numbers
+/// under each village's own codes, since one village's 5-digit serial stops
+/// at 99 999.
+const VILLAGE_SIZE: u32 = 2000;
+const VILLAGES_PER_TOWNSHIP: u32 = 20;
+const VILLAGE_HEADS: [&str; 20] =
+    ["东", "西", "南", "北", "前", "后", "上", "下", "大", "小", "新", "老", "红", "石", "柳", "杨", "马", "黄", "高", "白"];
+const VILLAGE_TAILS: [&str; 10] = ["山", "河", "岭", "坡", "沟", "屯", "庄", "堡", "营", "湾"];
+
+/// A village: its record-number codes (division, township, village), its
+/// name, and how many residents the demo gives it.
+struct Village {
+    codes: SiteConfig,
+    name: String,
+    quota: u32,
+}
+
+/// At least the ten named villages; the site's own village first.
+fn villages(site: &SiteConfig, count: u32) -> Vec<Village> {
+    let n = count.div_ceil(VILLAGE_SIZE).max(VILLAGES.len() as u32);
+    let base_t: u32 = site.township.parse().unwrap_or(101);
+    let base_v: u32 = site.village.parse().unwrap_or(101);
+    (0..n)
+        .map(|i| {
+            let k = i % VILLAGES_PER_TOWNSHIP;
+            // Village committees are numbered 101–199.
+            let v = if (101..=199).contains(&base_v) {
+                101 + (base_v - 101 + k) % 99
+            } else if k == 0 {
+                base_v
+            } else {
+                100 + k
+            };
+            let t = (base_t + i / VILLAGES_PER_TOWNSHIP).min(999);
+            let name = match VILLAGES.get(i as usize) {
+                Some(name) => name.to_string(),
+                None => {
+                    let j = i as usize;
+                    let round = j / (VILLAGE_HEADS.len() * VILLAGE_TAILS.len());
+                    let head = VILLAGE_HEADS[j % VILLAGE_HEADS.len()];
+                    let tail = VILLAGE_TAILS[(j / VILLAGE_HEADS.len()) % VILLAGE_TAILS.len()];
+                    if round == 0 { format!("{head}{tail}村") } else { format!("{head}{tail}{}村", round + 1) }
+                }
+            };
+            let codes = SiteConfig { township: format!("{t:03}"), village: format!("{v:03}"), ..site.clone() };
+            Village { codes, name, quota: count / n + u32::from(i < count % n) }
+        })
+        .collect()
+}
+
+const DOCTORS: [&str; 3] = ["李医生", "王医生", "张医生"];
+
+fn weighted(rng: &mut StdRng, weights: &[u32]) -> usize {
+    let total: u32 = weights.iter().sum();
+    let mut n = rng.random_range(0..total);
+    for (i, w) in weights.iter().enumerate() {
+        if n < *w {
+            return i;
+        }
+        n -= w;
+    }
+    weights.len() - 1
+}
+
+fn prevalence_band(age: u32) -> Option<usize> {
+    match age {
+        0..=34 => None,
+        35..=44 => Some(0),
+        45..=54 => Some(1),
+        55..=64 => Some(2),
+        65..=74 => Some(3),
+        _ => Some(4),
+    }
+}
+
+/// A text progress bar for the command line: `[#####-----]  50%`.
+pub fn progress_bar(done: u32, total: u32, width: usize) -> String {
+    let frac = if total == 0 { 1.0 } else { f64::from(done.min(total)) / f64::from(total) };
+    let filled = ((frac * width as f64).round() as usize).min(width);
+    format!("[{}{}] {:>3}%", "#".repeat(filled), "-".repeat(width - filled), (frac * 100.0).floor() as u32)
+}
+
+struct Household {
+    surname: &'static str,
+    village: String,
+    address: String,
+    phone: Option<String>,
+    left: usize,
+}
+
+/// Makes residents one after another from one seeded generator, so the same
+/// seed gives the same people however the writing is scheduled.
+struct Generator<'a> {
+    rng: StdRng,
+    /// The village residents are being made for now.
+    village: String,
+    today: NaiveDate,
+    division: String,
+    registration: Option<&'a FormDef>,
+    hypertension: Option<&'a FormDef>,
+    diabetes: Option<&'a FormDef>,
+    registry: &'a Registry,
+    household: Option<Household>,
+    used_ids: HashSet<String>,
+    used_phones: HashSet<String>,
+    male_chars: Vec<char>,
+    female_chars: Vec<char>,
+}
+
+impl<'a> Generator<'a> {
+    fn unique_id(&mut self, birth: NaiveDate, male: bool) -> String {
+        loop {
+            let id = id_number(&self.division, birth, male, &mut self.rng);
+            if self.used_ids.insert(id.clone()) {
+                return id;
+            }
+        }
+    }
+
+    fn unique_phone(&mut self) -> String {
+        loop {
+            let p = phone(&mut self.rng);
+            if self.used_phones.insert(p.clone()) {
+                return p;
+            }
+        }
+    }
+
+    fn given_name(&mut self, male: bool) -> String {
+        let pool = if male { &self.male_chars } else { &self.female_chars };
+        let len = if self.rng.random_bool(0.3) { 1 } else { 2 };
+        (0..len).map(|_| pool[self.rng.random_range(0..pool.len())]).collect()
+    }
+
+    fn birth_date(&mut self) -> NaiveDate {
+        let band = weighted(&mut self.rng, &AGE_BANDS) as i64;
+        let days = band * 5 * 365 + self.rng.random_range(0..5 * 365);
+        self.today - Duration::days(days)
+    }
+
+    /// The household the next resident lives in: the current one while it
+    /// has room, else a new one with its own address.
+    fn household(&mut self) -> &mut Household {
+        if self.household.as_ref().is_none_or(|h| h.left == 0 || h.village != self.village) {
+            let village = self.village.clone();
+            let address = format!(
+                "{village}{}{}号",
+                STREETS[self.rng.random_range(0..STREETS.len())],
+                self.rng.random_range(1..120)
+            );
+            let size = weighted(&mut self.rng, &HOUSEHOLD_SIZES) + 1;
+            let surname = pick_surname(&mut self.rng);
+            self.household = Some(Household { surname, village, address, phone: None, left: size });
+        }
+        let h = self.household.as_mut().expect("set above");
+        h.left -= 1;
+        h
+    }
+
+    fn resident(&mut self) -> ImportResident<'a> {
+        let male = self.rng.random_bool(0.5);
+        let birth = self.birth_date();
+        let today = self.today;
+        let age = crate::identity::age_on(birth, today).unwrap_or(0);
+        let own_phone = age >= 16 && self.rng.random_bool(if age >= 70 { 0.5 } else { 0.95 });
+        let phone = own_phone.then(|| self.unique_phone());
+        let id = self.unique_id(birth, male);
+        let given = self.given_name(male);
+        let spouse_surname = pick_surname(&mut self.rng);
+        let share_surname = self.rng.random_bool(0.65);
+        let h = self.household();
+        // Children and parents of the head share the surname; spouses keep theirs.
+        let surname = if share_surname { h.surname } else { spouse_surname };
+        // Older people without a phone of their own give the household's.
+        let phone = match phone {
+            Some(p) => {
+                h.phone.get_or_insert_with(|| p.clone());
+                Some(p)
+            }
+            None if age >= 16 => h.phone.clone(),
+            None => None,
+        };
+        let fields = ResidentFields {
+            name: Some(format!("{surname}{given}")),
+            sex: Some(if male { "1" } else { "2" }.into()),
+            birth_date: Some(birth.format("%Y-%m-%d").to_string()),
+            id_number: Some(id),
+            phone,
+            address: Some(h.address.clone()),
+            village: Some(h.village.clone()),
+        };
+        let ctx = Context { today, sex: fields.sex.clone(), birth_date: Some(birth) };
+        let doctor = DOCTORS[self.rng.random_range(0..DOCTORS.len())];
+        let mut item = ImportResident { fields, programmes: Vec::new(), records: Vec::new() };
+        self.registration_record(&mut item, &ctx, doctor);
+        if let Some(band) = prevalence_band(age) {
+            for (def, per_mille, key) in
+                [(self.hypertension, HYPERTENSION[band], "hypertension"), (self.diabetes, DIABETES[band], "diabetes")]
+            {
+                let Some(def) = def else { continue };
+                if self.rng.random_range(0..1000) >= per_mille {
+                    continue;
+                }
+                item.programmes.push(key);
+                // Quarterly follow-ups over the last year.
+                let visits = self.rng.random_range(1..=4);
+                for v in 0..visits {
+                    let date = today - Duration::days(30 + 90 * v + self.rng.random_range(0..20));
+                    let answers = followup(def, &ctx, date, doctor, &mut self.rng);
+                    item.records.push(ImportRecord {
+                        def,
+                        source: self.registry.source(&def.id).unwrap_or_default(),
+                        answers,
+                        record_date: date.format("%Y-%m-%d").to_string(),
+                        author: doctor.into(),
+                    });
+                }
+            }
+        }
+        item
+    }
+
+    fn registration_record(&mut self, item: &mut ImportResident<'a>, ctx: &Context, doctor: &str) {
+        let Some(def) = self.registration.filter(|d| d.role == Role::Registration) else { return };
+        let created = self.today - Duration::days(self.rng.random_range(30..1500));
+        let mut a = Answers::new();
+        let b = &def.resident;
+        let f = &item.fields;
+        for (slot, value) in [
+            (&b.name, &f.name),
+            (&b.sex, &f.sex),
+            (&b.birth_date, &f.birth_date),
+            (&b.id_number, &f.id_number),
+            (&b.phone, &f.phone),
+            (&b.address, &f.address),
+            (&b.village, &f.village),
+        ] {
+            if let (Some(path), Some(v)) = (slot, value) {
+                a.set_text(path, v);
+            }
+        }
+        if let Some(df) = &def.date_field {
+            a.set_text(df, &created.format("%Y-%m-%d").to_string());
+        }
+        complete_required(def, &mut a, ctx, created, &mut self.rng);
+        item.records.push(ImportRecord {
+            def,
+            source: self.registry.source(&def.id).unwrap_or_default(),
+            answers: a,
+            record_date: created.format("%Y-%m-%d").to_string(),
+            author: doctor.into(),
+        });
+    }
+
+    /// The same person registered again without their ID card: same name,
+    /// birth date, phone and village, no ID number, registration form only.
+    fn reregistration(&mut self, of: &ImportResident<'a>) -> ImportResident<'a> {
+        let fields = ResidentFields { id_number: None, ..of.fields.clone() };
+        let birth = fields.birth_date.as_deref().and_then(|b| NaiveDate::parse_from_str(b, "%Y-%m-%d").ok());
+        let ctx = Context { today: self.today, sex: fields.sex.clone(), birth_date: birth };
+        let mut item = ImportResident { fields, programmes: Vec::new(), records: Vec::new() };
+        self.registration_record(&mut item, &ctx, DOCTORS[0]);
+        item
+    }
+
+    fn batch(&mut self, n: u32) -> Vec<ImportResident<'a>> {
+        let n = n as usize;
+        let mut batch: Vec<ImportResident<'a>> = Vec::with_capacity(n);
+        while batch.len() < n {
+            let item = self.resident();
+            let again = batch.len() + 1 < n && self.rng.random_range(0..100_000) < REREGISTERED_PER_100K;
+            let copy = again.then(|| self.reregistration(&item));
+            batch.push(item);
+            batch.extend(copy);
+        }
+        batch
+    }
+}
+
+/// Fills the store with `count` synthetic residents. Generation runs on a
+/// second thread while this one writes, so both cores of a clinic PC work.
 pub fn generate(
     store: &mut Store,
     registry: &Registry,
@@ -171,83 +470,51 @@ pub fn generate(
             s
         }
     };
-    let mut rng = StdRng::seed_from_u64(seed);
-    let today = chrono::Local::now().date_naive();
-    let registration = registry.registration();
-    let hypertension = registry.all().find(|d| d.programme == Some(crate::form::def::Programme::Hypertension));
-    let diabetes = registry.all().find(|d| d.programme == Some(crate::form::def::Programme::Diabetes));
-    let source = |d: &FormDef| registry.source(&d.id).unwrap_or_default();
-    let doctors = ["李医生", "王医生", "张医生"];
-    let mut records = 0u32;
-    let mut done = 0u32;
-    let mut household: Option<(String, String)> = None;
-    while done < count {
-        let batch_size = (count - done).min(1000);
-        let mut batch = Vec::with_capacity(batch_size as usize);
-        for _ in 0..batch_size {
-            let male = rng.random_bool(0.5);
-            let age_days = rng.random_range(0..(100 * 365));
-            let birth = today - Duration::days(age_days);
-            let age = crate::identity::age_on(birth, today).unwrap_or(0);
-            let name = format!("{}{}", pick_surname(&mut rng), given_name(&mut rng, male));
-            // Two to four people share a household address.
-            let (village, address) = match &household {
-                Some(h) if rng.random_bool(0.6) => h.clone(),
-                _ => {
-                    let v = VILLAGES[rng.random_range(0..VILLAGES.len())].to_string();
-                    let a = format!("{v}{}{}号", STREETS[rng.random_range(0..STREETS.len())], rng.random_range(1..120));
-                    household = Some((v.clone(), a.clone()));
-                    (v, a)
-                }
-            };
-            let fields = ResidentFields {
-                name: Some(name.clone()),
-                sex: Some(if male { "1" } else { "2" }.into()),
-                birth_date: Some(birth.format("%Y-%m-%d").to_string()),
-                id_number: Some(id_number(&site.division, birth, male, &mut rng)),
-                phone: (age >= 16).then(|| phone(&mut rng)),
-                address: Some(address.clone()),
-                village: Some(village.clone()),
-            };
-            let ctx = Context { today, sex: fields.sex.clone(), birth_date: Some(birth) };
-            let doctor = doctors[rng.random_range(0..doctors.len())];
-            let mut item = ImportResident { fields, programmes: Vec::new(), records: Vec::new() };
-            if let Some(def) = registration.filter(|d| d.role == Role::Registration) {
-                let created = today - Duration::days(rng.random_range(30..1500));
-                let mut a = Answers::new();
-                let b = &def.resident;
-                let f = &item.fields;
-                for (slot, value) in [(&b.name, &f.name), (&b.sex, &f.sex), (&b.birth_date, &f.birth_date), (&b.id_number, &f.id_number), (&b.phone, &f.phone), (&b.address, &f.address), (&b.village, &f.village)] {
-                    if let (Some(path), Some(v)) = (slot, value) {
-                        a.set_text(path, v);
+    let programme_form = |p| registry.all().find(|d| d.programme == Some(p));
+    let villages = villages(&site, count);
+    let mut gen = Generator {
+        rng: StdRng::seed_from_u64(seed),
+        village: String::new(),
+        today: chrono::Local::now().date_naive(),
+        division: site.division.clone(),
+        registration: registry.registration(),
+        hypertension: programme_form(crate::form::def::Programme::Hypertension),
+        diabetes: programme_form(crate::form::def::Programme::Diabetes),
+        registry,
+        household: None,
+        used_ids: HashSet::new(),
+        used_phones: HashSet::new(),
+        male_chars: MALE_CHARS.chars().collect(),
+        female_chars: FEMALE_CHARS.chars().collect(),
+    };
+    // A bigger page cache while writing: the search index takes random inserts.
+    let _ = store.conn().pragma_update(None, "cache_size", -65536);
+    let (send, receive) = std::sync::mpsc::sync_channel::<(usize, Vec<ImportResident>)>(2);
+    let result = std::thread::scope(|scope| {
+        let villages = &villages;
+        scope.spawn(move || {
+            for (i, v) in villages.iter().enumerate() {
+                gen.village = v.name.clone();
+                let mut left = v.quota;
+                while left > 0 {
+                    let n = left.min(BATCH);
+                    if send.send((i, gen.batch(n))).is_err() {
+                        return;
                     }
-                }
-                if let Some(df) = &def.date_field {
-                    a.set_text(df, &created.format("%Y-%m-%d").to_string());
-                }
-                complete_required(def, &mut a, &ctx, created, &mut rng);
-                item.records.push(ImportRecord { def, source: source(def), answers: a, record_date: created.format("%Y-%m-%d").to_string(), author: doctor.into() });
-            }
-            // Prevalence among adults ≥35 in rural China: hypertension ~30 %, diabetes ~10 %.
-            for (def, share, key) in [(hypertension, 0.30, "hypertension"), (diabetes, 0.10, "diabetes")] {
-                let Some(def) = def else { continue };
-                if age < 35 || !rng.random_bool(share) {
-                    continue;
-                }
-                item.programmes.push(key);
-                let visits = rng.random_range(1..=4);
-                for v in 0..visits {
-                    let date = today - Duration::days(30 + 90 * v + rng.random_range(0..20));
-                    let answers = followup(def, &ctx, date, doctor, &mut rng);
-                    item.records.push(ImportRecord { def, source: source(def), answers, record_date: date.format("%Y-%m-%d").to_string(), author: doctor.into() });
+                    left -= n;
                 }
             }
-            records += item.records.len() as u32;
-            batch.push(item);
+        });
+        let mut done = 0u32;
+        let mut records = 0u32;
+        for (village, batch) in receive {
+            store.import_batch(actor, &villages[village].codes, &batch)?;
+            records += batch.iter().map(|r| r.records.len() as u32).sum::<u32>();
+            done += batch.len() as u32;
+            progress(done, count);
         }
-        store.import_batch(actor, &site, &batch)?;
-        done += batch_size;
-        progress(done, count);
-    }
-    Ok(DemoReport { residents: count, records })
+        Ok(DemoReport { residents: done, records })
+    });
+    let _ = store.conn().pragma_update(None, "cache_size", -2000);
+    result
 }

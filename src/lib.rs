@@ -6,15 +6,22 @@
 
 pub mod app;
 pub mod cli;
+pub mod cli_admin;
+pub mod cli_auth;
+pub mod cli_residents;
 pub mod config;
 pub mod demo;
+pub mod fhir;
 pub mod form;
+pub mod hub;
 pub mod i18n;
 pub mod identity;
 pub mod keymap;
 pub mod paths;
 pub mod search;
+pub mod session;
 pub mod shell;
 pub mod store;
+pub mod sync;
 pub mod tui;
 pub mod ui;

@@ -39,51 +39,84 @@ fn main() -> ExitCode {
     };
     match &cli.command {
         Some(Command::Forms(cmd)) => forms(cmd, forms_dir.as_deref(), &i18n),
+        Some(Command::Init(args)) => jkda::cli_admin::init(&dir, args, &i18n),
+        Some(Command::User(cmd)) => jkda::cli_admin::user(&dir, &creds(&cli), cmd, &i18n),
+        Some(Command::Audit(cmd)) => jkda::cli_admin::audit(&dir, &creds(&cli), cmd, &i18n),
+        Some(Command::KeyFile { path }) => jkda::cli_admin::key_file(&dir, &creds(&cli), path, &i18n),
         Some(Command::Paths) => {
             println!("{}", i18n.tf("cli.paths", &[("dir", &dir.display().to_string()), ("db", &jkda::paths::db_path(&dir).display().to_string())]));
             ExitCode::SUCCESS
         }
-        Some(Command::Demo(args)) => with_store(&dir, &i18n, |mut store| {
+        Some(Command::Demo(args)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
             let registry = load_registry(forms_dir.as_deref(), &i18n).0;
-            let actor = actor(&cli);
             let report = jkda::demo::generate(&mut store, &registry, &actor, args.residents, args.seed, &mut |done, total| {
-                eprint!("\r{}", i18n.tf("demo.progress", &[("done", &done.to_string()), ("total", &total.to_string())]));
+                let bar = jkda::demo::progress_bar(done, total, 30);
+                eprint!("\r{bar} {}", i18n.tf("demo.progress", &[("done", &done.to_string()), ("total", &total.to_string())]));
             })?;
             eprintln!();
             println!("{}", i18n.tf("demo.done", &[("residents", &report.residents.to_string()), ("records", &report.records.to_string())]));
             Ok(ExitCode::SUCCESS)
         }),
-        None => with_store(&dir, &i18n, |store| {
-            let (registry, failures) = load_registry(forms_dir.as_deref(), &i18n);
-            let site = store.site()?;
-            let keymap = load_keymap(&dir, &i18n);
-            let mut app = jkda::app::App::new(lang, keymap.0, site);
-            if let Some(first) = failures.first().or(keymap.1.first()) {
-                app.notice = Some(jkda::app::Notice::Error(jkda::i18n::Msg::new("cli.startup_problem").arg("detail", first)));
-            }
-            let actor = actor(&cli);
-            let mut shell = jkda::shell::Shell::new(store, registry, actor);
-            let view = jkda::ui::View { i18n: &i18n, theme: jkda::ui::Theme::from_env() };
-            jkda::tui::run(&mut shell, &mut app, &view).map_err(|e| jkda::store::StoreError::Io(std::io::Error::other(e.to_string())))?;
-            Ok(ExitCode::SUCCESS)
+        Some(Command::Residents(jkda::cli::ResidentsCmd::Fetch { id_number })) => with_store(&dir, &cli, &i18n, |mut store, actor| {
+            let registry = load_registry(forms_dir.as_deref(), &i18n).0;
+            let cfg = jkda::sync::SyncConfig::from_config(&config);
+            Ok(jkda::sync::cli::fetch(&mut store, cfg, &registry, &actor, &i18n, id_number))
         }),
+        Some(Command::Sync(args)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
+            let registry = load_registry(forms_dir.as_deref(), &i18n).0;
+            let cfg = jkda::sync::SyncConfig::from_config(&config);
+            Ok(jkda::sync::cli::sync(&mut store, cfg, registry, &actor, &i18n, args.status, args.json, args.retry_failed))
+        }),
+        Some(Command::Residents(cmd)) => {
+            with_store(&dir, &cli, &i18n, |store, actor| jkda::cli_residents::run(cmd, &store, &actor, &i18n))
+        }
+        None => {
+            let (_, failures) = load_registry(forms_dir.as_deref(), &i18n);
+            let keymap = load_keymap(&dir, &i18n);
+            let startup_notice = failures
+                .first()
+                .or(keymap.1.first())
+                .map(|first| jkda::i18n::Msg::new("cli.startup_problem").arg("detail", first));
+            let forms = || load_registry(forms_dir.as_deref(), &i18n).0;
+            let clinic = jkda::tui::Clinic {
+                dir: dir.clone(),
+                view: jkda::ui::View { i18n: &i18n, theme: jkda::ui::Theme::from_env() },
+                lang,
+                keymap: keymap.0,
+                forms: &forms,
+                sync: jkda::sync::SyncConfig::from_config(&config),
+                idle_after: Some(std::time::Duration::from_secs(60 * config.idle_lock_minutes.unwrap_or(10).max(1))),
+                startup_notice,
+            };
+            match jkda::tui::run_clinic(&clinic) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("{}", i18n.tf("cli.tui_failed", &[("detail", &e.to_string())]));
+                    ExitCode::from(1)
+                }
+            }
+        }
     }
 }
 
-fn actor(cli: &Cli) -> Actor {
-    let user = cli.user.clone().or_else(|| std::env::var("USER").ok()).or_else(|| std::env::var("USERNAME").ok());
-    Actor::new(user.filter(|u| !u.is_empty()).unwrap_or_else(|| "local".into()))
+fn creds(cli: &Cli) -> jkda::cli_auth::Credentials<'_> {
+    jkda::cli_auth::Credentials { user: cli.user.as_deref(), key_file: cli.key_file.as_deref() }
 }
 
-fn with_store(dir: &Path, i18n: &I18n, f: impl FnOnce(Store) -> Result<ExitCode, jkda::store::StoreError>) -> ExitCode {
-    let store = match Store::open(&jkda::paths::db_path(dir)) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{}", i18n.msg(&e.message()));
+fn with_store(
+    dir: &Path,
+    cli: &Cli,
+    i18n: &I18n,
+    f: impl FnOnce(Store, Actor) -> Result<ExitCode, jkda::store::StoreError>,
+) -> ExitCode {
+    let (store, actor) = match jkda::cli_auth::open(dir, &creds(cli), i18n) {
+        Ok((s, a, _)) => (s, a),
+        Err(m) => {
+            eprintln!("{}", i18n.msg(&m));
             return ExitCode::from(1);
         }
     };
-    match f(store) {
+    match f(store, actor) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("{}", i18n.msg(&e.message()));

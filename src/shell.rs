@@ -17,12 +17,19 @@ pub struct Shell {
     pub store: Store,
     pub registry: Registry,
     pub actor: Actor,
+    /// Checks the password after the idle lock; None when nobody logged in.
+    pub keyring: Option<crate::store::crypt::Keyring>,
     forms: HashMap<(String, String), Arc<FormDef>>,
+    /// Set before `tui::run` to upload in the background: the settings and
+    /// how the uploader thread opens its own connection.
+    pub sync_setup: Option<(crate::sync::SyncConfig, crate::sync::StoreOpener)>,
+    /// The uploader thread, once started.
+    pub sync: Option<crate::sync::SyncHandle>,
 }
 
 impl Shell {
     pub fn new(store: Store, registry: Registry, actor: Actor) -> Shell {
-        Shell { store, registry, actor, forms: HashMap::new() }
+        Shell { store, registry, actor, keyring: None, forms: HashMap::new(), sync_setup: None, sync: None }
     }
 
     /// The messages to start with: the resident list, or the draft that was
@@ -30,6 +37,10 @@ impl Shell {
     pub fn startup(&mut self, app: &mut App, clock: &Clock) -> Vec<Msg> {
         app.set_forms(&self.registry);
         app.pending_uploads = self.store.pending_outbox().unwrap_or(0);
+        if !self.actor.role.allows(crate::store::Permission::ReadRecords) {
+            // Auditors (and administrators without clinical rights) start on the trail.
+            return self.run(Effect::LoadAudit, app, clock);
+        }
         if app.site.is_none() {
             return Vec::new();
         }
@@ -101,6 +112,8 @@ impl Shell {
     }
 
     pub fn run(&mut self, effect: Effect, app: &mut App, clock: &Clock) -> Vec<Msg> {
+        // Same name and birth date, or same phone: asked once, then FinalizeAnyway.
+        let ask_suspects = matches!(effect, Effect::Finalize { .. });
         let result: Result<Vec<Msg>, Text> = (|| match effect {
             Effect::SaveSite(site) => {
                 self.store.set_site(&site).map_err(|e| e.message())?;
@@ -147,7 +160,7 @@ impl Shell {
                 Ok(()) => Ok(vec![Msg::Saved { record_id }]),
                 Err(e) => Err(save_failed(e)),
             },
-            Effect::Finalize { record_id, save } => {
+            Effect::Finalize { record_id, save } | Effect::FinalizeAnyway { record_id, save } => {
                 if let Some(fields) = &save.resident {
                     if let Some(idn) = &fields.id_number {
                         let me = self.store.record(&self.actor, record_id).map_err(|e| e.message())?.resident_id;
@@ -160,9 +173,20 @@ impl Shell {
                     }
                 }
                 let record = self.store.record(&self.actor, record_id).map_err(|e| e.message())?;
+                if let (true, Some(fields)) = (ask_suspects, &save.resident) {
+                    let candidates =
+                        self.store.duplicate_candidates(fields, Some(record.resident_id)).map_err(|e| e.message())?;
+                    if !candidates.is_empty() {
+                        self.store.save_draft(&self.actor, record_id, &save).map_err(save_failed)?;
+                        return Ok(vec![Msg::Saved { record_id }, Msg::DuplicateSuspects { record_id, candidates }]);
+                    }
+                }
                 let def = self.form_def(&record.form_id, &record.form_version)?;
                 let programme = def.programme.map(|p| p.key());
                 self.store.finalize(&self.actor, record_id, &save, programme).map_err(|e| e.message())?;
+                if let Some(s) = &self.sync {
+                    s.send(crate::sync::SyncCommand::Nudge);
+                }
                 let _ = self.store.clear_setting(OPEN_RECORD);
                 app.pending_uploads = self.store.pending_outbox().unwrap_or(app.pending_uploads);
                 Ok(vec![Msg::Saved { record_id }, Msg::Finalized { record_id, resident_id: record.resident_id }])
@@ -170,6 +194,46 @@ impl Shell {
             Effect::LeftForm { .. } => {
                 let _ = self.store.clear_setting(OPEN_RECORD);
                 Ok(Vec::new())
+            }
+            Effect::Locked => {
+                self.store.audit(&self.actor, "lock", "user", &self.actor.user).map_err(|e| e.message())?;
+                Ok(Vec::new())
+            }
+            Effect::Unlock(mut password) => {
+                let result = match &mut self.keyring {
+                    Some(k) => crate::session::unlock(k, &self.store, &self.actor, &password),
+                    None => Ok(()),
+                };
+                zeroize::Zeroize::zeroize(&mut password);
+                Ok(vec![match result {
+                    Ok(()) => Msg::Unlocked,
+                    Err(m) => Msg::UnlockFailed(m),
+                }])
+            }
+            Effect::Logout => {
+                self.store.audit(&self.actor, "logout", "user", &self.actor.user).map_err(|e| e.message())?;
+                let _ = self.store.clear_setting(OPEN_RECORD);
+                Ok(Vec::new())
+            }
+            Effect::LoadAudit => {
+                let filter = crate::store::AuditFilter { limit: Some(500), ..Default::default() };
+                let entries = self.store.audit_query(&self.actor, &filter).map_err(|e| e.message())?;
+                Ok(vec![Msg::AuditLoaded(entries)])
+            }
+            Effect::Sync(cmd) => Ok(match (&self.sync, cmd) {
+                (Some(s), cmd) => {
+                    s.send(cmd);
+                    Vec::new()
+                }
+                (None, crate::sync::SyncCommand::Fetch(query)) => vec![Msg::Sync(crate::sync::SyncEvent::Fetched {
+                    query,
+                    result: Err(Text::new("sync.err_not_configured")),
+                })],
+                (None, _) => Vec::new(),
+            }),
+            Effect::LoadOutbox => {
+                let rows = self.store.outbox_rows(&["pending", "failed", "conflict"], 500).map_err(|e| e.message())?;
+                Ok(vec![Msg::OutboxRows(rows)])
             }
             Effect::Quit => Ok(Vec::new()),
         })();
@@ -181,4 +245,15 @@ impl Shell {
 /// is told why (disk full, read-only directory) in their language.
 fn save_failed(e: StoreError) -> Text {
     e.message()
+}
+
+impl Shell {
+    /// Starts the uploader thread when `sync_setup` is set; its events go to
+    /// `notify` (the terminal loop's channel).
+    pub fn start_sync(&mut self, notify: impl Fn(crate::sync::SyncEvent) + Send + 'static) {
+        if let Some((cfg, open)) = self.sync_setup.take() {
+            let registry = Arc::new(Registry::embedded());
+            self.sync = Some(crate::sync::spawn(open, cfg, registry, Actor::new(format!("{}/sync", self.actor.user)), notify));
+        }
+    }
 }

@@ -9,27 +9,153 @@ use crossterm::event::{self, Event};
 use std::sync::mpsc;
 use std::time::Instant;
 
-pub fn run(shell: &mut Shell, app: &mut App, view: &View) -> anyhow::Result<()> {
+/// What wakes the loop: the terminal, or the uploader thread.
+enum Input {
+    Term(Event),
+    Sync(crate::sync::SyncEvent),
+}
+
+/// Everything the clinic program needs besides a logged-in user.
+pub struct Clinic<'a> {
+    pub dir: std::path::PathBuf,
+    pub view: View<'a>,
+    pub lang: crate::i18n::Lang,
+    pub keymap: crate::keymap::Keymap,
+    pub forms: &'a dyn Fn() -> crate::form::Registry,
+    pub sync: crate::sync::SyncConfig,
+    pub idle_after: Option<std::time::Duration>,
+    pub startup_notice: Option<crate::i18n::Msg>,
+}
+
+/// The whole clinic program: login (or first-run installation), the work,
+/// and back to the login after "log out", in one terminal session.
+pub fn run_clinic(c: &Clinic) -> anyhow::Result<()> {
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) || !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         anyhow::bail!("not a terminal");
     }
     let mut terminal = ratatui::try_init()?;
     let _ = crossterm::execute!(std::io::stdout(), event::EnableBracketedPaste);
-    let result = event_loop(&mut terminal, shell, app, view);
+    let (tx, rx) = mpsc::channel::<Input>();
+    let term_tx = tx.clone();
+    std::thread::spawn(move || {
+        // Blocks in read(): the thread sleeps until the user does something.
+        while let Ok(ev) = event::read() {
+            if term_tx.send(Input::Term(ev)).is_err() {
+                break;
+            }
+        }
+    });
+    let result = (|| -> anyhow::Result<()> {
+        loop {
+            let Some(session) = gate_loop(&mut terminal, &rx, c)? else { return Ok(()) };
+            let site = session.store.site().ok().flatten();
+            let mut app = App::new(c.lang, c.keymap.clone(), site);
+            app.session = Some(crate::app::SessionInfo {
+                login: session.user.login.clone(),
+                display_name: session.user.display_name.clone(),
+                role: session.user.role,
+            });
+            app.idle_after = c.idle_after;
+            if let Some(n) = &c.startup_notice {
+                app.notice = Some(crate::app::Notice::Error(n.clone()));
+            }
+            let mut shell = Shell::new(session.store, (c.forms)(), session.actor);
+            shell.keyring = Some(session.keyring);
+            let dir = c.dir.clone();
+            let key = session.key;
+            shell.sync_setup = Some((
+                c.sync.clone(),
+                Box::new(move || crate::session::open_store(&dir, key.as_ref(), true)),
+            ));
+            event_loop(&mut terminal, &mut shell, &mut app, &c.view, &tx, &rx)?;
+            if !app.logout {
+                return Ok(());
+            }
+        }
+    })();
     let _ = crossterm::execute!(std::io::stdout(), event::DisableBracketedPaste);
     ratatui::restore();
     result
 }
 
-fn event_loop(terminal: &mut ratatui::DefaultTerminal, shell: &mut Shell, app: &mut App, view: &View) -> anyhow::Result<()> {
-    let (tx, rx) = mpsc::channel::<Event>();
-    std::thread::spawn(move || {
-        // Blocks in read(): the thread sleeps until the user does something.
-        while let Ok(ev) = event::read() {
-            if tx.send(ev).is_err() {
-                break;
-            }
+/// Install, log in, change the password if required; None when the user quits.
+fn gate_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    rx: &mpsc::Receiver<Input>,
+    c: &Clinic,
+) -> anyhow::Result<Option<crate::session::Session>> {
+    use crate::app::gate::{GateEffect, GateMode, GateState};
+    use crate::session::{self, Start};
+    let mode = match session::start(&c.dir) {
+        Ok(Start::Install { need_site }) => GateMode::Install { need_site },
+        Ok(Start::Login) => GateMode::Login,
+        Err(m) => {
+            let mut g = GateState::new(GateMode::Login);
+            g.error = Some(m);
+            g.mode.clone()
         }
+    };
+    let mut gate = GateState::new(mode);
+    let mut pending: Option<(crate::session::Session, String)> = None;
+    loop {
+        terminal.draw(|f| ui::session_view::gate(f, &gate, &c.view))?;
+        let Ok(input) = rx.recv() else { return Ok(None) };
+        let effect = match input {
+            Input::Term(Event::Key(k)) if k.kind != event::KeyEventKind::Release => gate.key(k),
+            Input::Term(Event::Paste(p)) => {
+                gate.paste(&p);
+                None
+            }
+            _ => None,
+        };
+        let result = match effect {
+            None => continue,
+            Some(GateEffect::Quit) => return Ok(None),
+            Some(GateEffect::Install { site, login, name, mut password }) => {
+                let r = session::install(&c.dir, site.as_ref(), &login, &name, &password, true);
+                zeroize::Zeroize::zeroize(&mut password);
+                r
+            }
+            Some(GateEffect::Login { login, password }) => match session::login(&c.dir, &login, &password) {
+                Ok(s) if s.user.must_change => {
+                    pending = Some((s, password));
+                    gate = GateState::new(GateMode::ChangePassword);
+                    continue;
+                }
+                other => {
+                    let mut password = password;
+                    zeroize::Zeroize::zeroize(&mut password);
+                    other
+                }
+            },
+            Some(GateEffect::ChangePassword { mut new }) => match pending.take() {
+                Some((mut s, mut old)) => {
+                    let r = session::change_password(&mut s, &old, &new);
+                    zeroize::Zeroize::zeroize(&mut old);
+                    zeroize::Zeroize::zeroize(&mut new);
+                    r.map(|_| s)
+                }
+                None => continue,
+            },
+        };
+        match result {
+            Ok(s) => return Ok(Some(s)),
+            Err(m) => gate.failed(m),
+        }
+    }
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    shell: &mut Shell,
+    app: &mut App,
+    view: &View,
+    tx: &mpsc::Sender<Input>,
+    rx: &mpsc::Receiver<Input>,
+) -> anyhow::Result<()> {
+    let sync_tx = tx.clone();
+    shell.start_sync(move |ev| {
+        let _ = sync_tx.send(Input::Sync(ev));
     });
     let clock = Clock::now();
     for msg in shell.startup(app, &clock) {
@@ -67,7 +193,11 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, shell: &mut Shell, app: &
     Ok(())
 }
 
-fn to_msg(ev: Event) -> Option<Msg> {
+fn to_msg(input: Input) -> Option<Msg> {
+    let ev = match input {
+        Input::Sync(e) => return Some(Msg::Sync(e)),
+        Input::Term(ev) => ev,
+    };
     match ev {
         Event::Key(k) => Some(Msg::Key(k)),
         Event::Paste(s) => Some(Msg::Paste(s)),

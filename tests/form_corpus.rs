@@ -54,9 +54,14 @@ struct Expect {
 fn expectations(src: &str) -> Vec<Expect> {
     let mut out: Vec<Expect> = Vec::new();
     for line in src.lines().take_while(|l| l.starts_with('#') || l.trim().is_empty()) {
-        let Some(rest) = line.strip_prefix('#').map(str::trim) else { continue };
+        let Some(rest) = line.strip_prefix('#').map(str::trim) else {
+            continue;
+        };
         if let Some(key) = rest.strip_prefix("expect:") {
-            out.push(Expect { key: key.trim().to_string(), ..Expect::default() });
+            out.push(Expect {
+                key: key.trim().to_string(),
+                ..Expect::default()
+            });
         } else if let Some(path) = rest.strip_prefix("expect-path:") {
             let last = out.last_mut().expect("expect-path follows an expect line");
             assert!(last.path.is_none(), "two expect-path lines for one expect");
@@ -78,7 +83,11 @@ fn placeholders(text: &str) -> Vec<String> {
         match after.find('}') {
             Some(end) => {
                 let name = &after[..end];
-                if !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+                if !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                {
                     out.push(name.to_string());
                 }
                 rest = &after[end + 1..];
@@ -98,14 +107,20 @@ fn render(e: &FormError, i18n: &I18n) -> Result<String, String> {
     }
     for name in placeholders(template) {
         if !e.msg.args.iter().any(|(k, _)| *k == name) {
-            return Err(format!("{lang}: {} has {{{name}}} but the loader gave no such argument", e.msg.key));
+            return Err(format!(
+                "{lang}: {} has {{{name}}} but the loader gave no such argument",
+                e.msg.key
+            ));
         }
     }
     let text = i18n.msg(&e.msg);
     if text == e.msg.key {
         return Err(format!("{lang}: {} rendered as its key", e.msg.key));
     }
-    if let Some(name) = placeholders(&text).into_iter().find(|n| placeholders(template).contains(n)) {
+    if let Some(name) = placeholders(&text)
+        .into_iter()
+        .find(|n| placeholders(template).contains(n))
+    {
         return Err(format!("{lang}: {} left {{{name}}} unfilled: {text}", e.msg.key));
     }
     Ok(text)
@@ -113,7 +128,10 @@ fn render(e: &FormError, i18n: &I18n) -> Result<String, String> {
 
 fn describe(errs: &[FormError]) -> String {
     let en = I18n::new(Lang::En);
-    errs.iter().map(|e| format!("    {} @ {:?}: {}", e.msg.key, e.path, en.msg(&e.msg))).collect::<Vec<_>>().join("\n")
+    errs.iter()
+        .map(|e| format!("    {} @ {:?}: {}", e.msg.key, e.path, en.msg(&e.msg)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Checks one broken file; returns every way it differs from its expectations.
@@ -135,7 +153,10 @@ fn check_broken(path: &Path, i18n: &[I18n; 2]) -> Vec<String> {
     got_keys.sort_unstable();
     want_keys.sort_unstable();
     if got_keys != want_keys {
-        problems.push(format!("{name}: expected keys {want_keys:?}, got {got_keys:?}\n{}", describe(&errs)));
+        problems.push(format!(
+            "{name}: expected keys {want_keys:?}, got {got_keys:?}\n{}",
+            describe(&errs)
+        ));
     }
 
     // Match each expectation with path/text to a distinct reported error.
@@ -144,7 +165,10 @@ fn check_broken(path: &Path, i18n: &[I18n; 2]) -> Vec<String> {
         let fits = |e: &FormError| {
             e.msg.key == exp.key
                 && exp.path.as_ref().is_none_or(|p| &e.path == p)
-                && exp.texts.iter().all(|t| i18n.iter().all(|l| l.msg(&e.msg).contains(t.as_str())))
+                && exp
+                    .texts
+                    .iter()
+                    .all(|t| i18n.iter().all(|l| l.msg(&e.msg).contains(t.as_str())))
         };
         match unused.iter().position(|e| fits(e)) {
             Some(i) => {
@@ -176,10 +200,19 @@ fn check_broken(path: &Path, i18n: &[I18n; 2]) -> Vec<String> {
 #[test]
 fn broken_corpus_reports_exactly_the_expected_errors() {
     let files = broken_files();
-    assert!(files.len() >= 20, "the corpus should hold at least 20 broken files, has {}", files.len());
+    assert!(
+        files.len() >= 20,
+        "the corpus should hold at least 20 broken files, has {}",
+        files.len()
+    );
     let i18n = [I18n::new(Lang::Zh), I18n::new(Lang::En)];
     let problems: Vec<String> = files.iter().flat_map(|f| check_broken(f, &i18n)).collect();
-    assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -202,12 +235,18 @@ fn the_corpus_demonstrates_every_loader_message() {
         .iter()
         .flat_map(|f| expectations(&std::fs::read_to_string(f).unwrap()))
         .map(|e| e.key)
-        .chain(["form_error.unreadable".to_string(), "form_error.duplicate_form".to_string()])
+        .chain([
+            "form_error.unreadable".to_string(),
+            "form_error.duplicate_form".to_string(),
+        ])
         .collect();
     let missing: Vec<&String> = all.difference(&covered).collect();
     assert!(missing.is_empty(), "no broken file demonstrates {missing:?}");
     let unknown: Vec<&String> = covered.difference(&all).collect();
-    assert!(unknown.is_empty(), "corpus expects keys the catalogue lacks: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "corpus expects keys the catalogue lacks: {unknown:?}"
+    );
 }
 
 #[test]
@@ -226,7 +265,12 @@ fn syntax_errors_name_their_line() {
     // line is 3, not the 2 complete lines before it.
     let col0 = "id = \"x\"\nversion = \"1\"\nversoin = \"2\"\n";
     let errs = parse_form("col0.toml", col0).unwrap_err();
-    assert!(errs[0].path == "line 3", "reported {:?}:\n{}", errs[0].path, describe(&errs));
+    assert!(
+        errs[0].path == "line 3",
+        "reported {:?}:\n{}",
+        errs[0].path,
+        describe(&errs)
+    );
 }
 
 #[test]
@@ -240,7 +284,15 @@ fn every_shipped_form_parses() {
     assert!(reg.failures.is_empty());
     let mut ids: Vec<&str> = reg.all().map(|d| d.id.as_str()).collect();
     ids.sort_unstable();
-    assert_eq!(ids, ["diabetes-followup", "health-exam", "hypertension-followup", "resident-basic-info"]);
+    assert_eq!(
+        ids,
+        [
+            "diabetes-followup",
+            "health-exam",
+            "hypertension-followup",
+            "resident-basic-info"
+        ]
+    );
     assert!(reg.registration().is_some());
     assert_eq!(reg.visit_forms().len(), 3);
 }
@@ -249,21 +301,38 @@ fn every_shipped_form_parses() {
 fn registry_loads_the_good_file_and_names_the_broken_one() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(good_file(), dir.path().join("good.toml")).unwrap();
-    std::fs::copy(corpus_dir().join("broken/duplicate_field.toml"), dir.path().join("broken.toml")).unwrap();
+    std::fs::copy(
+        corpus_dir().join("broken/duplicate_field.toml"),
+        dir.path().join("broken.toml"),
+    )
+    .unwrap();
     // Ignored: a leading underscore, and not a .toml file.
-    std::fs::copy(corpus_dir().join("broken/many_errors.toml"), dir.path().join("_draft.toml")).unwrap();
+    std::fs::copy(
+        corpus_dir().join("broken/many_errors.toml"),
+        dir.path().join("_draft.toml"),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("README.txt"), "not a form").unwrap();
 
     let reg = Registry::from_dir(dir.path()).expect("directory readable");
     let ids: Vec<&str> = reg.all().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, ["test-minimal"]);
     assert!(reg.source("test-minimal").is_some_and(|s| s.contains("test-minimal")));
-    assert_eq!(reg.failures.len(), 1, "{:?}", reg.failures.iter().map(|f| &f.0).collect::<Vec<_>>());
+    assert_eq!(
+        reg.failures.len(),
+        1,
+        "{:?}",
+        reg.failures.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
     let (path, errs) = &reg.failures[0];
     assert_eq!(path.file_name().unwrap(), "broken.toml");
     assert!(!errs.is_empty());
     for e in errs {
-        assert!(e.file.ends_with("broken.toml"), "error does not name the file: {:?}", e.file);
+        assert!(
+            e.file.ends_with("broken.toml"),
+            "error does not name the file: {:?}",
+            e.file
+        );
     }
     assert!(errs.iter().any(|e| e.msg.key == "form_error.duplicate_field"));
 }
@@ -351,7 +420,10 @@ fn questionnaire_problems(def: &FormDef) -> Vec<String> {
         }
     }
     if q["url"] != def.url.as_str() || q["version"] != def.version.as_str() {
-        p.push(format!("{id}: url/version {} {} differ from the form", q["url"], q["version"]));
+        p.push(format!(
+            "{id}: url/version {} {} differ from the form",
+            q["url"], q["version"]
+        ));
     }
     if !["draft", "active", "retired", "unknown"].contains(&q["status"].as_str().unwrap_or("")) {
         p.push(format!("{id}: status {} is not a FHIR publication status", q["status"]));
@@ -383,7 +455,9 @@ fn questionnaire_problems(def: &FormDef) -> Vec<String> {
 
     for it in &all {
         let link = it["linkId"].as_str().unwrap_or("");
-        let Some(conds) = it.get("enableWhen") else { continue };
+        let Some(conds) = it.get("enableWhen") else {
+            continue;
+        };
         let Some(conds) = conds.as_array().filter(|c| !c.is_empty()) else {
             p.push(format!("{id}: item {link} has an empty or malformed enableWhen"));
             continue;
@@ -391,14 +465,21 @@ fn questionnaire_problems(def: &FormDef) -> Vec<String> {
         for c in conds {
             let question = c["question"].as_str().unwrap_or("");
             if !by_link.contains_key(question) {
-                p.push(format!("{id}: item {link}: enableWhen.question \"{question}\" is no linkId"));
+                p.push(format!(
+                    "{id}: item {link}: enableWhen.question \"{question}\" is no linkId"
+                ));
             }
             if c["operator"].as_str().is_none() {
                 p.push(format!("{id}: item {link}: enableWhen without operator"));
             }
-            let answers = c.as_object().map(|o| o.keys().filter(|k| k.starts_with("answer")).count()).unwrap_or(0);
+            let answers = c
+                .as_object()
+                .map(|o| o.keys().filter(|k| k.starts_with("answer")).count())
+                .unwrap_or(0);
             if answers != 1 {
-                p.push(format!("{id}: item {link}: enableWhen needs exactly one answer[x], has {answers}"));
+                p.push(format!(
+                    "{id}: item {link}: enableWhen needs exactly one answer[x], has {answers}"
+                ));
             }
         }
         if conds.len() > 1 && it.get("enableBehavior").is_none() {
@@ -428,7 +509,11 @@ fn questionnaire_problems(def: &FormDef) -> Vec<String> {
                 }
                 let got: Vec<&str> = ci["answerOption"]
                     .as_array()
-                    .map(|a| a.iter().map(|o| o["valueCoding"]["code"].as_str().unwrap_or("?")).collect())
+                    .map(|a| {
+                        a.iter()
+                            .map(|o| o["valueCoding"]["code"].as_str().unwrap_or("?"))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 if got != want {
                     p.push(format!("{id}: choice {t} offers {got:?}, the form has {want:?}"));
@@ -442,7 +527,9 @@ fn questionnaire_problems(def: &FormDef) -> Vec<String> {
         if f.required {
             let required_items: Vec<String> = match &f.kind {
                 FieldKind::Pair { .. } => vec![format!("{link}.current")],
-                FieldKind::BloodPressure { .. } => vec![link.clone(), format!("{link}.systolic"), format!("{link}.diastolic")],
+                FieldKind::BloodPressure { .. } => {
+                    vec![link.clone(), format!("{link}.systolic"), format!("{link}.diastolic")]
+                }
                 _ => vec![link.clone()],
             };
             for r in required_items {
@@ -454,15 +541,22 @@ fn questionnaire_problems(def: &FormDef) -> Vec<String> {
         // Units.
         if let Some(unit) = &f.unit {
             let code = f.ucum.clone().unwrap_or_else(|| unit.clone());
-            let ext = item["extension"].as_array().and_then(|e| e.iter().find(|x| x["url"] == UNIT_EXT));
+            let ext = item["extension"]
+                .as_array()
+                .and_then(|e| e.iter().find(|x| x["url"] == UNIT_EXT));
             match ext {
-                None => p.push(format!("{id}: {link} has unit {unit} but no questionnaire-unit extension")),
+                None => p.push(format!(
+                    "{id}: {link} has unit {unit} but no questionnaire-unit extension"
+                )),
                 Some(x) => {
                     if x["valueCoding"]["system"] != UCUM {
                         p.push(format!("{id}: {link} unit system is {}", x["valueCoding"]["system"]));
                     }
                     if x["valueCoding"]["code"] != code.as_str() {
-                        p.push(format!("{id}: {link} unit code is {}, expected {code}", x["valueCoding"]["code"]));
+                        p.push(format!(
+                            "{id}: {link} unit code is {}, expected {code}",
+                            x["valueCoding"]["code"]
+                        ));
                     }
                 }
             }
@@ -475,7 +569,12 @@ fn questionnaire_problems(def: &FormDef) -> Vec<String> {
 fn every_shipped_form_exports_a_consistent_questionnaire() {
     let reg = Registry::embedded();
     let problems: Vec<String> = reg.all().flat_map(questionnaire_problems).collect();
-    assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -494,7 +593,12 @@ fn questionnaire_unit_codes_are_ucum_syntax() {
             }
         }
     }
-    assert!(bad.is_empty(), "{} field(s) without a UCUM code:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} field(s) without a UCUM code:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
 }
 
 #[test]
@@ -532,7 +636,10 @@ fn cli_check_a_broken_file_exits_1_and_names_it() {
     let out = jkda(data.path(), &["forms", "check", file.to_str().unwrap()]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "stderr: {err}");
-    assert!(err.contains(&file.display().to_string()), "stderr does not name the file: {err}");
+    assert!(
+        err.contains(&file.display().to_string()),
+        "stderr does not name the file: {err}"
+    );
     // Every problem is listed, one per line, with its place.
     let src = std::fs::read_to_string(&file).unwrap();
     for exp in expectations(&src) {
@@ -570,7 +677,10 @@ fn cli_check_a_missing_file_exits_2() {
 #[test]
 fn cli_export_fhir_prints_a_questionnaire() {
     let data = tempfile::tempdir().unwrap();
-    let out = jkda(data.path(), &["forms", "export", "hypertension-followup", "--format", "fhir"]);
+    let out = jkda(
+        data.path(),
+        &["forms", "export", "hypertension-followup", "--format", "fhir"],
+    );
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
     let q: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     assert_eq!(q["resourceType"], "Questionnaire");
@@ -580,7 +690,10 @@ fn cli_export_fhir_prints_a_questionnaire() {
 
     let out = jkda(data.path(), &["forms", "export", "no-such-form"]);
     assert_eq!(out.status.code(), Some(2), "an unknown form id is a usage error");
-    assert!(text(&out.stderr).contains("hypertension-followup"), "lists the known forms");
+    assert!(
+        text(&out.stderr).contains("hypertension-followup"),
+        "lists the known forms"
+    );
 }
 
 #[test]
@@ -590,8 +703,14 @@ fn cli_list_shows_the_four_forms() {
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let ids: BTreeSet<&str> = stdout.lines().filter_map(|l| l.split('\t').next()).collect();
-    let want: BTreeSet<&str> =
-        ["diabetes-followup", "health-exam", "hypertension-followup", "resident-basic-info"].into_iter().collect();
+    let want: BTreeSet<&str> = [
+        "diabetes-followup",
+        "health-exam",
+        "hypertension-followup",
+        "resident-basic-info",
+    ]
+    .into_iter()
+    .collect();
     assert_eq!(ids, want, "{stdout}");
 }
 
@@ -600,8 +719,15 @@ fn cli_list_with_a_forms_dir_reports_the_broken_file() {
     let data = tempfile::tempdir().unwrap();
     let forms = tempfile::tempdir().unwrap();
     std::fs::copy(good_file(), forms.path().join("good.toml")).unwrap();
-    std::fs::copy(corpus_dir().join("broken/bad_range.toml"), forms.path().join("bad.toml")).unwrap();
-    let out = jkda(data.path(), &["--forms-dir", forms.path().to_str().unwrap(), "forms", "list"]);
+    std::fs::copy(
+        corpus_dir().join("broken/bad_range.toml"),
+        forms.path().join("bad.toml"),
+    )
+    .unwrap();
+    let out = jkda(
+        data.path(),
+        &["--forms-dir", forms.path().to_str().unwrap(), "forms", "list"],
+    );
     assert_eq!(out.status.code(), Some(1), "a broken file makes list exit 1");
     assert!(text(&out.stdout).starts_with("test-minimal\t"), "{}", text(&out.stdout));
     assert!(text(&out.stderr).contains("bad.toml"), "{}", text(&out.stderr));

@@ -4,18 +4,22 @@
 //! plain test.
 
 pub mod form_fill;
+pub mod gate;
 pub mod screens;
+mod session;
 pub mod slots;
+pub mod sync_screen;
 pub mod text_input;
 
 pub use form_fill::{FormOutcome, FormState, Header};
-pub use screens::{ListState, ResidentPage, SetupState};
+pub use screens::{ListState, ResidentPage, SetupState, Suspects};
+pub use session::{AuditState, LockState, SessionInfo};
 
 use crate::form::rules::Context;
 use crate::i18n::{Lang, Msg as Text};
 use crate::identity::validate_site_codes;
 use crate::keymap::{Action, Context as KeyContext, Keymap};
-use crate::store::{Record, RecordSummary, Resident, ResidentRow, Save, SiteConfig};
+use crate::store::{DuplicateCandidate, Record, RecordSummary, Resident, ResidentRow, Save, SiteConfig};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::time::Instant;
 
@@ -37,6 +41,7 @@ pub enum Screen {
     Residents(ListState),
     Resident(Box<ResidentPage>),
     Form(Box<FormState>),
+    Audit(AuditState),
 }
 
 pub enum Msg {
@@ -52,7 +57,17 @@ pub enum Msg {
     SiteSaved(SiteConfig),
     /// A registration whose ID number another resident already has.
     DuplicateId { existing: Vec<ResidentRow> },
+    /// Residents with the same name and birth date, or the same phone, as
+    /// the registration being finalized: ask before going on.
+    DuplicateSuspects { record_id: i64, candidates: Vec<DuplicateCandidate> },
     Failed(Text),
+    Unlocked,
+    UnlockFailed(Text),
+    AuditLoaded(Vec<crate::store::AuditEntry>),
+    /// From the uploader thread.
+    Sync(crate::sync::SyncEvent),
+    /// Waiting and failed uploads, for the upload list.
+    OutboxRows(Vec<crate::store::OutboxRow>),
 }
 
 #[derive(Debug, Clone)]
@@ -67,8 +82,19 @@ pub enum Effect {
     Amend(i64),
     SaveDraft { record_id: i64, save: Save },
     Finalize { record_id: i64, save: Save },
+    /// Finalize after the worker confirmed the suspected duplicates are other people.
+    FinalizeAnyway { record_id: i64, save: Save },
     /// The form screen closed: the shell forgets which draft was open.
     LeftForm { resident_id: i64 },
+    /// The idle lock came down (audited by the shell).
+    Locked,
+    Unlock(String),
+    Logout,
+    LoadAudit,
+    /// A command for the uploader thread.
+    Sync(crate::sync::SyncCommand),
+    /// Load the waiting and failed uploads for the upload list.
+    LoadOutbox,
     Quit,
 }
 
@@ -93,6 +119,20 @@ pub struct App {
     pub form_titles: Vec<(String, crate::form::def::Text)>,
     /// An existing resident with the same ID number as the one being registered.
     pub duplicate: Option<Vec<ResidentRow>>,
+    /// Possibly the same person as the one being registered: the worker is asked.
+    pub suspects: Option<Suspects>,
+    /// Today, from the clock of the last update (ages in lists use it).
+    pub today: chrono::NaiveDate,
+    /// Who is logged in (None in tests and tools that run without a login).
+    pub session: Option<SessionInfo>,
+    /// Lock the screen after this long without a key press.
+    pub idle_after: Option<std::time::Duration>,
+    pub last_input: Instant,
+    pub lock: Option<LockState>,
+    /// The user logged out: the tui returns to the login screen.
+    pub logout: bool,
+    /// Upload state for the status line and the upload list.
+    pub sync: sync_screen::SyncInfo,
 }
 
 impl App {
@@ -110,6 +150,14 @@ impl App {
             visit_forms: Vec::new(),
             form_titles: Vec::new(),
             duplicate: None,
+            suspects: None,
+            today: chrono::Local::now().date_naive(),
+            session: None,
+            idle_after: None,
+            last_input: Instant::now(),
+            lock: None,
+            logout: false,
+            sync: sync_screen::SyncInfo::default(),
         }
     }
 
@@ -124,7 +172,7 @@ impl App {
     }
 
     pub fn key_context(&self) -> KeyContext {
-        if self.duplicate.is_some() {
+        if self.duplicate.is_some() || self.suspects.is_some() {
             return KeyContext::Dialog;
         }
         match &self.screen {
@@ -133,34 +181,60 @@ impl App {
             Screen::Resident(_) => KeyContext::Resident,
             Screen::Form(f) if f.dialog.is_some() => KeyContext::Dialog,
             Screen::Form(_) => KeyContext::Form,
+            Screen::Audit(_) => KeyContext::Resident,
         }
     }
 
-    /// When the shell must wake without input (autosave), if ever.
+    /// When the shell must wake without input (autosave, idle lock), if ever.
     pub fn deadline(&self) -> Option<Instant> {
-        match &self.screen {
+        let autosave = match &self.screen {
             Screen::Form(f) => f.autosave_deadline(),
             _ => None,
+        };
+        let idle = self.idle_after.filter(|_| self.lock.is_none() && self.session.is_some()).map(|d| self.last_input + d);
+        match (autosave, idle) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
     pub fn update(&mut self, msg: Msg, clock: &Clock) -> Vec<Effect> {
+        self.today = clock.today;
         match msg {
             Msg::Key(k) => self.key(k, clock),
             Msg::Paste(s) => self.paste(&s, clock),
             Msg::Resize => Vec::new(),
-            Msg::AutosaveDue => match &mut self.screen {
-                Screen::Form(f) if f.unsaved_since.is_some() => vec![Effect::SaveDraft { record_id: f.record_id, save: f.save(clock) }],
-                _ => Vec::new(),
-            },
+            Msg::AutosaveDue => self.timer(clock),
+            Msg::Unlocked => {
+                self.lock = None;
+                self.last_input = clock.instant;
+                Vec::new()
+            }
+            Msg::UnlockFailed(m) => {
+                if let Some(l) = &mut self.lock {
+                    l.error = Some(m);
+                }
+                Vec::new()
+            }
+            Msg::AuditLoaded(entries) => {
+                self.screen = Screen::Audit(AuditState { entries, selected: usize::MAX });
+                Vec::new()
+            }
             Msg::ResidentsFound { query, rows } => {
+                let mut fetch = false;
                 if let Screen::Residents(l) = &mut self.screen {
                     if l.query.text() == query {
+                        fetch = rows.is_empty();
                         l.rows = rows;
-                        l.rows_for = query;
+                        l.rows_for = query.clone();
                         l.selected = l.selected.min(l.rows.len().saturating_sub(1));
                     }
                 }
+                self.maybe_fetch(&query, fetch)
+            }
+            Msg::Sync(ev) => self.sync_event(ev),
+            Msg::OutboxRows(rows) => {
+                self.outbox_rows(rows);
                 Vec::new()
             }
             Msg::ResidentOpened { resident, records } => {
@@ -196,6 +270,10 @@ impl App {
                 self.duplicate = Some(existing);
                 Vec::new()
             }
+            Msg::DuplicateSuspects { record_id, candidates } => {
+                self.suspects = Some(Suspects { record_id, candidates });
+                Vec::new()
+            }
             Msg::Failed(m) => {
                 self.notice = Some(Notice::Error(m));
                 // Retry an unsaved draft after the usual delay, not in a tight loop.
@@ -226,13 +304,17 @@ impl App {
                 s.inputs[focus].insert(&crate::form::answers::sanitize(&line));
                 Vec::new()
             }
-            Screen::Resident(_) => Vec::new(),
+            Screen::Resident(_) | Screen::Audit(_) => Vec::new(),
         }
     }
 
     fn key(&mut self, k: KeyEvent, clock: &Clock) -> Vec<Effect> {
         if k.kind == crossterm::event::KeyEventKind::Release {
             return Vec::new();
+        }
+        self.last_input = clock.instant;
+        if self.lock.is_some() {
+            return self.lock_key(k, clock);
         }
         let ctx = self.key_context();
         let action = self.keymap.action(ctx, &k);
@@ -246,10 +328,20 @@ impl App {
                 self.help = true;
                 return Vec::new();
             }
+            Some(Action::Logout) if self.session.is_some() => return self.log_out(clock),
+            Some(Action::Audit) if self.session.as_ref().is_some_and(|s| s.role.allows(crate::store::Permission::ReadAudit)) => {
+                return vec![Effect::LoadAudit];
+            }
             _ => {}
         }
         if let Some(existing) = self.duplicate.clone() {
             return self.duplicate_dialog(action, existing);
+        }
+        if let Some(suspects) = self.suspects.take() {
+            return self.suspects_dialog(action, suspects, clock);
+        }
+        if let Some(effects) = self.sync_key(&k) {
+            return effects;
         }
         let notice_before = self.notice.clone();
         let effects = match &mut self.screen {
@@ -257,6 +349,7 @@ impl App {
             Screen::Residents(_) => self.list_key(k, action),
             Screen::Resident(_) => self.resident_key(k, action),
             Screen::Form(_) => self.form_key(k, action, clock),
+            Screen::Audit(_) => self.audit_key(action),
         };
         // A notice stays until the next key after it appeared.
         if self.notice == notice_before {
@@ -275,6 +368,24 @@ impl App {
         }
         out.push(Effect::Quit);
         out
+    }
+
+    /// Confirming says "these are other people" and finalizes; cancelling
+    /// returns to the form (the draft is saved) to check or correct it.
+    fn suspects_dialog(&mut self, action: Option<Action>, suspects: Suspects, clock: &Clock) -> Vec<Effect> {
+        match action {
+            Some(Action::Confirm) => match &mut self.screen {
+                Screen::Form(f) if f.record_id == suspects.record_id => {
+                    vec![Effect::FinalizeAnyway { record_id: f.record_id, save: f.save(clock) }]
+                }
+                _ => Vec::new(),
+            },
+            Some(Action::Cancel) => Vec::new(),
+            _ => {
+                self.suspects = Some(suspects);
+                Vec::new()
+            }
+        }
     }
 
     fn duplicate_dialog(&mut self, action: Option<Action>, existing: Vec<ResidentRow>) -> Vec<Effect> {

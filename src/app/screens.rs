@@ -2,7 +2,7 @@
 //! resident list with its search box, and a resident's page.
 
 use super::text_input::TextBuf;
-use crate::store::{RecordSummary, Resident, ResidentRow};
+use crate::store::{DuplicateCandidate, RecordSummary, Resident, ResidentRow};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetupState {
@@ -37,4 +37,12 @@ pub struct ResidentPage {
     pub selected: usize,
     /// Choosing which form to start: index into the visit forms.
     pub picker: Option<usize>,
+}
+
+/// Existing residents who may be the person being registered (same name and
+/// birth date, or same phone), shown before the registration is finalized.
+#[derive(Debug, Clone)]
+pub struct Suspects {
+    pub record_id: i64,
+    pub candidates: Vec<DuplicateCandidate>,
 }

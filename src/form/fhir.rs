@@ -14,7 +14,8 @@ pub fn questionnaire(def: &FormDef) -> Value {
         .iter()
         .map(|s| {
             let mut group = json!({
-                "linkId": s.id,
+                // Field ids cannot contain '-', so group ids never collide with them.
+                "linkId": format!("section-{}", s.id),
                 "text": s.title.zh,
                 "type": "group",
                 "item": s.fields.iter().map(|f| field_item(def, f, &f.id)).collect::<Vec<_>>(),
@@ -50,8 +51,9 @@ fn field_item(def: &FormDef, f: &Field, link: &str) -> Value {
     if f.required {
         obj.insert("required".into(), json!(true));
     }
-    if let Some(u) = &f.unit {
-        let code = f.ucum.clone().unwrap_or_else(|| u.clone());
+    // Only units with a UCUM code are declared; a display-only unit such as
+    // "年" after a calendar year is not a quantity unit.
+    if let (Some(u), Some(code)) = (&f.unit, &f.ucum) {
         obj.insert(
             "extension".into(),
             json!([{ "url": UNIT_EXT, "valueCoding": { "system": UCUM, "code": code, "display": u } }]),

@@ -35,6 +35,8 @@ pub struct Evaluation {
     pub findings: Vec<Finding>,
     pub computed: BTreeMap<String, f64>,
     pub hidden: HashSet<String>,
+    /// Fields required as things stand (always, or by `required_if`).
+    pub required: HashSet<String>,
     pub required_total: usize,
     pub required_filled: usize,
 }
@@ -171,6 +173,9 @@ impl<'a> Eval<'a> {
                     continue;
                 }
                 let required = f.required || f.required_if.as_ref().is_some_and(|c| self.cond(c));
+                if required {
+                    self.out.required.insert(f.id.clone());
+                }
                 self.field(f, &f.id, required);
             }
         }

@@ -57,10 +57,12 @@ pub enum Action {
     Amend,
     Confirm,
     Cancel,
+    Logout,
+    Audit,
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 26] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -85,6 +87,8 @@ impl Action {
         Action::Amend,
         Action::Confirm,
         Action::Cancel,
+        Action::Logout,
+        Action::Audit,
     ];
 
     pub fn name(self) -> &'static str {
@@ -113,6 +117,8 @@ impl Action {
             Action::Amend => "amend",
             Action::Confirm => "confirm",
             Action::Cancel => "cancel",
+            Action::Logout => "logout",
+            Action::Audit => "audit",
         }
     }
 
@@ -263,7 +269,7 @@ impl Keymap {
         let table: toml::Table = match toml::from_str(src) {
             Ok(t) => t,
             Err(e) => {
-                let line = e.span().map(|s| src[..s.start.min(src.len())].lines().count().max(1)).unwrap_or(0);
+                let line = e.span().map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1).unwrap_or(0);
                 errors.push(KeymapError { file: file.into(), line, detail: e.message().to_string() });
                 return (map, errors);
             }
@@ -300,6 +306,10 @@ impl Keymap {
             }
         }
         errors.sort_by_key(|e| e.line);
+        // Help lists actions in their natural order, not the file's.
+        for entries in map.bindings.values_mut() {
+            entries.sort_by_key(|(a, _)| *a);
+        }
         (map, errors)
     }
 

@@ -40,7 +40,33 @@ pub(crate) fn append(conn: &Connection, actor: &Actor, action: &str, entity: &st
         "INSERT INTO audit (at, actor, action, entity, entity_id, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![at, actor.user, action, entity, entity_id, prev, hash],
     )?;
+    // The chain cannot show that its newest entries were cut off; the head
+    // kept beside it (same transaction) can.
+    let head = format!("{}:{hash}", conn.last_insert_rowid());
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES ('audit.head', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![head],
+    )?;
     Ok(())
+}
+
+/// What `jkda audit show` selects.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub resident: Option<i64>,
+    pub user: Option<String>,
+    /// `YYYY-MM-DD` or a full timestamp; entries at or after it.
+    pub since: Option<String>,
+    pub limit: Option<usize>,
+}
+
+/// Where and how the chain was found broken.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChainBreak {
+    pub id: i64,
+    pub at: String,
+    /// `altered`, `removed_or_reordered` or `truncated`.
+    pub kind: &'static str,
 }
 
 impl Store {
@@ -63,21 +89,81 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// Records an access that changes nothing (a view, a search, an export).
+    /// Records an access that changes nothing (a view, a search, an export,
+    /// a login).
     pub fn audit(&self, actor: &Actor, action: &str, entity: &str, entity_id: &str) -> Result<()> {
         append(self.conn(), actor, action, entity, entity_id)
     }
+
+    /// Entries matching the filter, newest last; reading the trail is itself audited.
+    pub fn audit_query(&self, actor: &Actor, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        actor.require(super::Permission::ReadAudit)?;
+        let mut stmt = self.conn().prepare(
+            "SELECT id, at, actor, action, entity, entity_id, prev_hash, hash FROM audit
+             WHERE (?1 IS NULL OR (entity = 'resident' AND entity_id = CAST(?1 AS TEXT))
+                    OR (entity = 'record' AND entity_id IN (SELECT CAST(id AS TEXT) FROM records WHERE resident_id = ?1)))
+               AND (?2 IS NULL OR actor = ?2)
+               AND (?3 IS NULL OR at >= ?3)
+             ORDER BY id DESC LIMIT ?4",
+        )?;
+        let limit = f.limit.unwrap_or(10_000) as i64;
+        let rows = stmt.query_map(params![f.resident, f.user, f.since, limit], |r| {
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                entity: r.get(4)?,
+                entity_id: r.get(5)?,
+                prev_hash: r.get(6)?,
+                hash: r.get(7)?,
+            })
+        })?;
+        let mut out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        out.reverse();
+        append(self.conn(), actor, "audit_view", "audit", &out.len().to_string())?;
+        Ok(out)
+    }
+
+    /// Checks the whole chain and its head; `None` when intact.
+    pub fn verify_audit(&self) -> Result<Option<ChainBreak>> {
+        let mut last_id = 0;
+        let mut all = Vec::new();
+        loop {
+            let batch = self.audit_entries(last_id, 5_000)?;
+            let Some(last) = batch.last() else { break };
+            last_id = last.id;
+            all.extend(batch);
+        }
+        if let Some(b) = find_break(&all) {
+            return Ok(Some(b));
+        }
+        let head = self.setting("audit.head")?;
+        let expected = all.last().map(|e| format!("{}:{}", e.id, e.hash));
+        if head != expected {
+            let (id, at) = all.last().map(|e| (e.id, e.at.clone())).unwrap_or((0, String::new()));
+            return Ok(Some(ChainBreak { id, at, kind: "truncated" }));
+        }
+        Ok(None)
+    }
 }
 
-/// Walks the chain; returns the id of the first entry that does not fit.
-pub fn verify_chain(entries: &[AuditEntry]) -> Option<i64> {
+fn find_break(entries: &[AuditEntry]) -> Option<ChainBreak> {
     let mut prev = GENESIS.to_string();
     for e in entries {
-        let expect = entry_hash(&prev, &e.at, &e.actor, &e.action, &e.entity, &e.entity_id);
-        if e.prev_hash != prev || e.hash != expect {
-            return Some(e.id);
+        let expect = entry_hash(&e.prev_hash, &e.at, &e.actor, &e.action, &e.entity, &e.entity_id);
+        if e.hash != expect {
+            return Some(ChainBreak { id: e.id, at: e.at.clone(), kind: "altered" });
+        }
+        if e.prev_hash != prev {
+            return Some(ChainBreak { id: e.id, at: e.at.clone(), kind: "removed_or_reordered" });
         }
         prev = e.hash.clone();
     }
     None
+}
+
+/// Walks a list of entries; returns the id of the first that does not fit.
+pub fn verify_chain(entries: &[AuditEntry]) -> Option<i64> {
+    find_break(entries).map(|b| b.id)
 }

@@ -25,55 +25,62 @@ pub struct ImportResident<'a> {
 
 impl Store {
     pub fn import_batch(&mut self, actor: &Actor, site: &SiteConfig, batch: &[ImportResident]) -> Result<()> {
+        actor.require(super::Permission::Finalize)?;
         let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now_text(chrono::Local::now());
         for item in batch {
-            let serial: i64 = tx.query_row(
+            let serial: i64 = tx.prepare_cached(
                 "INSERT INTO record_counters (site_prefix, last_serial) VALUES (?1, 1)
                  ON CONFLICT(site_prefix) DO UPDATE SET last_serial = last_serial + 1 RETURNING last_serial",
-                params![site.prefix()],
-                |r| r.get(0),
-            )?;
+            )?
+            .query_row(params![site.prefix()], |r| r.get(0))?;
             let record_no = compose_record_no(&site.division, &site.township, &site.village, serial as u32)
                 .map_err(|_| StoreError::Sqlite(rusqlite::Error::InvalidQuery))?;
             let f = &item.fields;
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO residents (uuid, record_no, status, name, sex, birth_date, id_number, phone, address, village,
                      programmes, created_at, updated_at)
                  VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
-                params![
-                    uuid::Uuid::new_v4().to_string(),
-                    record_no.as_str(),
-                    f.name,
-                    f.sex,
-                    f.birth_date,
-                    f.id_number,
-                    f.phone,
-                    f.address,
-                    f.village,
-                    item.programmes.join(","),
-                    now
-                ],
-            )?;
+            )?
+            .execute(params![
+                uuid::Uuid::new_v4().to_string(),
+                record_no.as_str(),
+                f.name,
+                f.sex,
+                f.birth_date,
+                f.id_number,
+                f.phone,
+                f.address,
+                f.village,
+                item.programmes.join(","),
+                now
+            ])?;
             let resident_id = tx.last_insert_rowid();
+            let keys = crate::search::index::KeySource {
+                name: f.name.as_deref(),
+                id_number: f.id_number.as_deref(),
+                phone: f.phone.as_deref(),
+                record_no: Some(record_no.as_str()),
+            };
+            super::search::index_resident(&tx, resident_id, &keys)?;
             audit::append(&tx, actor, "import", "resident", &resident_id.to_string())?;
             for r in &item.records {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT OR IGNORE INTO form_versions (form_id, version, source, first_used) VALUES (?1, ?2, ?3, ?4)",
-                    params![r.def.id, r.def.version, r.source, now],
-                )?;
+                )?
+                .execute(params![r.def.id, r.def.version, r.source, now])?;
                 let json = serde_json::to_string(&r.answers).unwrap_or_else(|_| "{}".into());
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO records (uuid, resident_id, form_id, form_version, status, answers, record_date, author,
                          created_at, updated_at, finalized_at)
                      VALUES (?1, ?2, ?3, ?4, 'final', ?5, ?6, ?7, ?8, ?8, ?8)",
-                    params![uuid::Uuid::new_v4().to_string(), resident_id, r.def.id, r.def.version, json, r.record_date, r.author, now],
-                )?;
+                )?
+                .execute(params![uuid::Uuid::new_v4().to_string(), resident_id, r.def.id, r.def.version, json, r.record_date, r.author, now])?;
                 let record_id = tx.last_insert_rowid();
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO record_revisions (record_id, revision, answers, author, finalized_at) VALUES (?1, 1, ?2, ?3, ?4)",
-                    params![record_id, json, r.author, now],
-                )?;
+                )?
+                .execute(params![record_id, json, r.author, now])?;
             }
         }
         tx.commit()?;

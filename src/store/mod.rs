@@ -3,32 +3,56 @@
 //! the same transaction as the change, so auditing lives in one place.
 //! SQL uses bound parameters only.
 
+pub mod access;
 mod audit;
 pub mod bulk;
+pub mod crypt;
+mod outbox;
 mod records;
 mod residents;
 pub mod schema;
+mod search;
 mod settings;
+mod users;
 
-pub use audit::{verify_chain, AuditEntry};
+pub use access::{Permission, Role};
+pub use audit::{verify_chain, AuditEntry, AuditFilter, ChainBreak};
+pub use users::{valid_login as users_valid_login, User};
+pub use outbox::{utc_text, FetchedRecord, OutboxItem, OutboxRow, OutboxStatus, PatientState, Sent};
 pub use records::{Record, RecordStatus, RecordSummary};
 pub use records::Save;
 pub use residents::{mask_id, Resident, ResidentFields, ResidentRow};
+pub use search::{DuplicateCandidate, DuplicatePair, DuplicateReason};
 pub use settings::SiteConfig;
 
 use crate::i18n::Msg;
-use rusqlite::{Connection, ErrorCode, OpenFlags};
+use rusqlite::{Connection, ErrorCode};
 use std::path::{Path, PathBuf};
 
-/// Who is acting; recorded in the audit trail with every access.
+/// Who is acting; recorded in the audit trail with every access, and
+/// checked against the role's permissions by every store function.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub user: String,
+    pub role: Role,
 }
 
 impl Actor {
+    /// A trusted local tool (see `Role::System`).
     pub fn new(user: impl Into<String>) -> Self {
-        Actor { user: user.into() }
+        Actor { user: user.into(), role: Role::System }
+    }
+
+    pub fn with_role(user: impl Into<String>, role: Role) -> Self {
+        Actor { user: user.into(), role }
+    }
+
+    pub fn require(&self, p: Permission) -> Result<()> {
+        if self.role.allows(p) {
+            Ok(())
+        } else {
+            Err(StoreError::Forbidden(p))
+        }
     }
 }
 
@@ -48,8 +72,20 @@ pub enum StoreError {
     NotFound,
     #[error("record is already final")]
     AlreadyFinal,
+    #[error("not permitted: {}", .0.name())]
+    Forbidden(Permission),
+    #[error("invalid input")]
+    InvalidInput,
+    #[error("already exists")]
+    AlreadyExists,
     #[error("sqlite: {0}")]
     Sqlite(rusqlite::Error),
+    #[error("database is encrypted (or damaged) and no key was given: {path}")]
+    Encrypted { path: PathBuf },
+    #[error("wrong database key (or damaged file): {path}")]
+    WrongKey { path: PathBuf },
+    #[error("database is not encrypted but a key was given: {path}")]
+    NotEncrypted { path: PathBuf },
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -82,8 +118,14 @@ impl StoreError {
             StoreError::Busy => Msg::new("store.busy"),
             StoreError::NotFound => Msg::new("store.not_found"),
             StoreError::AlreadyFinal => Msg::new("store.already_final"),
+            StoreError::Forbidden(p) => p.message(),
+            StoreError::InvalidInput => Msg::new("access.invalid_input"),
+            StoreError::AlreadyExists => Msg::new("access.already_exists"),
             StoreError::Sqlite(e) => Msg::new("store.other").arg("detail", e),
             StoreError::Io(e) => Msg::new("store.other").arg("detail", e),
+            StoreError::Encrypted { path } => Msg::new("store_crypt.encrypted").arg("path", path.display()),
+            StoreError::WrongKey { path } => Msg::new("store_crypt.wrong_key").arg("path", path.display()),
+            StoreError::NotEncrypted { path } => Msg::new("store_crypt.not_encrypted").arg("path", path.display()),
         }
     }
 
@@ -106,22 +148,12 @@ pub struct Store {
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
 
 impl Store {
-    /// Opens (creating if absent) the database at `path`. A file that is not
-    /// a SQLite database, or one from a newer jkda, is refused untouched.
+    /// Opens (creating if absent) the plaintext database at `path`. A file
+    /// that is not a SQLite database, an encrypted one (see
+    /// `open_with_key` in `crypt`), or one from a newer jkda, is refused
+    /// untouched.
     pub fn open(path: &Path) -> Result<Store> {
-        if path.exists() {
-            let mut head = [0u8; 16];
-            let n = std::io::Read::read(&mut std::fs::File::open(path)?, &mut head)?;
-            if n > 0 && (n < 16 || head != SQLITE_MAGIC) {
-                return Err(StoreError::Corrupt { path: path.to_path_buf() });
-            }
-        } else if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| io_error(e, dir))?;
-            probe_writable(dir)?;
-        }
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::from(e).with_path(path))?;
-        Self::setup(conn, path.to_path_buf()).map_err(|e| e.with_path(path))
+        Self::open_with_key(path, None)
     }
 
     /// A private in-memory store, for tests and benchmarks.

@@ -135,6 +135,7 @@ impl Store {
     }
 
     pub fn create_record(&mut self, actor: &Actor, resident_id: i64, def: &FormDef, source: &str) -> Result<Record> {
+        actor.require(super::Permission::WriteRecords)?;
         let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
         Self::remember_form(&tx, def, source)?;
         let now = now_text(chrono::Local::now());
@@ -156,6 +157,7 @@ impl Store {
 
     /// Opens a record (audited as a view).
     pub fn record(&self, actor: &Actor, id: i64) -> Result<Record> {
+        actor.require(super::Permission::ReadRecords)?;
         let r = self.record_unaudited(id)?;
         audit::append(self.conn(), actor, "view", "record", &id.to_string())?;
         Ok(r)
@@ -163,6 +165,7 @@ impl Store {
 
     /// Persists a draft as typed. Refused for a final record.
     pub fn save_draft(&mut self, actor: &Actor, id: i64, save: &Save) -> Result<()> {
+        actor.require(super::Permission::WriteRecords)?;
         let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (status, resident_id): (String, i64) =
             tx.query_row("SELECT status, resident_id FROM records WHERE id = ?1", params![id], |r| {
@@ -186,6 +189,7 @@ impl Store {
     /// Makes a record final: the answers, a revision snapshot, the resident's
     /// programme enrolment and the outbox entry commit together or not at all.
     pub fn finalize(&mut self, actor: &Actor, id: i64, save: &Save, programme: Option<&str>) -> Result<()> {
+        actor.require(super::Permission::Finalize)?;
         let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (status, resident_id, revision): (String, i64, i64) = tx.query_row(
             "SELECT status, resident_id, revision FROM records WHERE id = ?1",
@@ -226,6 +230,7 @@ impl Store {
     /// Reopens a final record for correction as a new draft revision; the
     /// finalized revision stays in `record_revisions`.
     pub fn amend(&mut self, actor: &Actor, id: i64) -> Result<Record> {
+        actor.require(super::Permission::WriteRecords)?;
         let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
         let changed = tx.execute(
             "UPDATE records SET status = 'draft', revision = revision + 1, updated_at = ?2 WHERE id = ?1 AND status = 'final'",

@@ -121,6 +121,7 @@ pub(crate) fn update_fields(conn: &rusqlite::Connection, resident_id: i64, f: &R
          WHERE id = ?1",
         params![resident_id, f.name, f.sex, f.birth_date, f.id_number, f.phone, f.address, f.village, now, activate],
     )?;
+    super::search::reindex_resident(conn, resident_id)?;
     Ok(())
 }
 
@@ -139,6 +140,7 @@ impl Store {
     /// Starts a registration: a draft resident with its record number
     /// assigned now, so the number is never reused even if abandoned.
     pub fn create_resident(&mut self, actor: &Actor, site: &SiteConfig) -> Result<Resident> {
+        actor.require(super::Permission::WriteRecords)?;
         let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
         let serial: i64 = tx.query_row(
             "INSERT INTO record_counters (site_prefix, last_serial) VALUES (?1, 1)
@@ -156,6 +158,8 @@ impl Store {
             params![uuid, record_no.as_str(), now],
         )?;
         let id = tx.last_insert_rowid();
+        let keys = crate::search::index::KeySource { record_no: Some(record_no.as_str()), ..Default::default() };
+        super::search::index_resident(&tx, id, &keys)?;
         audit::append(&tx, actor, "create", "resident", &id.to_string())?;
         tx.commit()?;
         self.resident_unaudited(id)
@@ -168,6 +172,7 @@ impl Store {
 
     /// Opens a resident's full details (audited as a view).
     pub fn resident(&self, actor: &Actor, id: i64) -> Result<Resident> {
+        actor.require(super::Permission::ReadRecords)?;
         let r = self.resident_unaudited(id)?;
         audit::append(self.conn(), actor, "view", "resident", &id.to_string())?;
         Ok(r)
@@ -194,25 +199,11 @@ impl Store {
         Ok(rows.map(|r| r.map(|r| row_from_resident(&r))).collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// Simple search by name part, record number, or the tail of an ID or
-    /// phone number; LIKE wildcards in the query are escaped.
+    /// Residents matching what a worker typed: pinyin initials or full
+    /// pinyin, any part of the name, an ID or phone tail, a record number;
+    /// best first. Indexed (see `store/search.rs`); garbage finds nothing.
     pub fn search_residents(&self, query: &str, limit: usize) -> Result<Vec<ResidentRow>> {
-        let q = query.trim();
-        if q.is_empty() {
-            return self.recent_residents(limit);
-        }
-        let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        let sql = format!(
-            "SELECT {COLUMNS} FROM residents
-             WHERE name LIKE '%' || ?1 || '%' ESCAPE '\\'
-                OR id_number LIKE '%' || ?1 ESCAPE '\\'
-                OR phone LIKE '%' || ?1 ESCAPE '\\'
-                OR record_no = ?2
-             ORDER BY (id_number = ?2 OR record_no = ?2) DESC, updated_at DESC LIMIT ?3"
-        );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![escaped, q, limit as i64], resident_from_row)?;
-        Ok(rows.map(|r| r.map(|r| row_from_resident(&r))).collect::<rusqlite::Result<Vec<_>>>()?)
+        self.find_residents(query, limit)
     }
 
     pub(crate) fn conn_mut(&mut self) -> &mut rusqlite::Connection {

@@ -116,6 +116,39 @@ CREATE TABLE audit (
     hash      TEXT NOT NULL
 ) STRICT;
 "#,
+    // sync: what the city platform confirmed for each resident's Patient,
+    // and which residents were brought down from it (never uploaded back).
+    r#"
+CREATE TABLE sync_residents (
+    resident_id    INTEGER PRIMARY KEY REFERENCES residents(id),
+    origin         TEXT NOT NULL DEFAULT 'local' CHECK (origin IN ('local', 'platform')),
+    sent_hash      TEXT,
+    server_version TEXT,
+    updated_at     TEXT NOT NULL
+) STRICT;
+CREATE INDEX outbox_record ON outbox(record_id, revision);
+"#,
+    // search: one row per key a resident is found by (name parts, pinyin,
+    // reversed ID / phone / record-number digits), filled from Rust by
+    // store/search.rs; recent-first listing without a sort.
+    r#"
+CREATE TABLE resident_keys (
+    kind        INTEGER NOT NULL,
+    key         TEXT NOT NULL,
+    resident_id INTEGER NOT NULL,
+    PRIMARY KEY (kind, key, resident_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX resident_keys_resident ON resident_keys(resident_id);
+CREATE INDEX residents_updated ON residents(updated_at);
+-- An empty database needs no re-indexing; one with residents is indexed on first search.
+INSERT INTO settings (key, value) SELECT 'search.keys_version', '1' WHERE NOT EXISTS (SELECT 1 FROM residents);
+"#,
+    // accounts: forced password change and last login; the password itself
+    // lives only in the keyring as a wrapped database key.
+    r#"
+ALTER TABLE users ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN last_login TEXT;
+"#,
 ];
 
 pub fn current_version() -> i64 {

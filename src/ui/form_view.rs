@@ -14,9 +14,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-const LABEL_COLS: usize = 18;
+/// Label column: Chinese labels are short; English ones need more room.
+fn label_cols(v: &View) -> usize {
+    match v.i18n.lang() {
+        crate::i18n::Lang::Zh => 18,
+        crate::i18n::Lang::En => 24,
+    }
+}
 
-pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View) {
+pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor: bool) {
     let lang = v.i18n.lang();
     let i18n = v.i18n;
     let mut lines: Vec<Line> = Vec::new();
@@ -61,6 +67,10 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View) {
         Span::styled(sec, v.theme.heading()),
     ]));
 
+    // A fixed line for the focused input's hint and findings: typing changes
+    // this line, never the layout below it, so a keystroke costs few bytes.
+    lines.push(focus_message(f, v, area.width as usize));
+
     // Body: the fields of the current section.
     let mut body: Vec<Line> = Vec::new();
     let mut cursor: Option<(usize, usize)> = None; // (line in body, column)
@@ -78,13 +88,42 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View) {
     lines.extend(body.into_iter().skip(offset).take(avail));
     frame.render_widget(Paragraph::new(lines), area);
     if let Some((line, col)) = cursor {
-        if !f.read_only && f.dialog.is_none() {
+        if show_cursor && !f.read_only && f.dialog.is_none() {
             let y = area.y as usize + header_lines + line - offset;
             if y < area.bottom() as usize && col < area.width as usize {
                 frame.set_cursor_position(Position::new(area.x + col as u16, y as u16));
             }
         }
     }
+}
+
+fn focus_message(f: &FormState, v: &View, cols: usize) -> Line<'static> {
+    let Some(slot) = f.slot() else { return Line::raw("") };
+    let worst = f
+        .eval
+        .at(&slot.path)
+        .filter(|x| f.show_required || !is_required_finding(x))
+        .max_by_key(|x| x.level);
+    if let Some(x) = worst {
+        let (mark, style) = match x.level {
+            Level::Error => ("x ", v.theme.error()),
+            Level::Warning => ("! ", v.theme.warning()),
+        };
+        return Line::styled(fit(&format!("{mark}{}", finding_text(x, v)), cols), style);
+    }
+    let field = &f.def.sections[slot.section].fields[slot.field];
+    let hint = match slot.cell {
+        Some((_, c)) => match &field.kind {
+            FieldKind::Rows { columns, .. } => hint_text(&columns[c], v),
+            _ => String::new(),
+        },
+        None => hint_text(field, v),
+    };
+    Line::styled(fit(&hint, cols), v.theme.dim())
+}
+
+fn is_required_finding(x: &Finding) -> bool {
+    matches!(&x.text, FindingText::Msg(m) if m.key == "rules.required")
 }
 
 fn finding_text(f: &Finding, v: &View) -> String {
@@ -94,19 +133,23 @@ fn finding_text(f: &Finding, v: &View) -> String {
     }
 }
 
-/// Findings for one answer path, shown under the field. "Required" shows only
-/// on the focused input so an empty form is not a wall of red.
-fn findings_lines(f: &FormState, path: &str, _focused: bool, v: &View, out: &mut Vec<Line<'static>>) {
+/// Findings for one answer path, shown under the field once it is left (the
+/// focused input's findings are on the message line). "Required" shows only
+/// after a finalize attempt, so an empty form is not a wall of red.
+fn findings_lines(f: &FormState, path: &str, focused: bool, v: &View, out: &mut Vec<Line<'static>>) {
+    if focused {
+        return;
+    }
+    let indent = label_cols(v);
     for finding in f.eval.at(path) {
-        let is_required = matches!(&finding.text, FindingText::Msg(m) if m.key == "rules.required");
-        if is_required && !f.show_required {
+        if is_required_finding(finding) && !f.show_required {
             continue;
         }
         let (mark, style) = match finding.level {
             Level::Error => ("x ", v.theme.error()),
             Level::Warning => ("! ", v.theme.warning()),
         };
-        out.push(Line::styled(format!("{}{mark}{}", " ".repeat(LABEL_COLS), finding_text(finding, v)), style));
+        out.push(Line::styled(format!("{}{mark}{}", " ".repeat(indent), finding_text(finding, v)), style));
     }
 }
 
@@ -117,10 +160,11 @@ fn render_field(field: &Field, f: &FormState, v: &View, cols: usize, out: &mut V
     let focused_slot = f.slot();
     let is_focus = |s: &Slot| focused_slot.is_some_and(|fs| fs == s);
     let slots: Vec<&Slot> = f.slots.iter().filter(|s| s.field_id(&f.def) == field.id).collect();
-    let req = if field.required { "*" } else { " " };
+    let req = if f.eval.required.contains(&field.id) { "*" } else { " " };
+    let label_w = label_cols(v);
     let label_span = |text: &str, focused: bool| {
         let style = if focused { v.theme.focus() } else { v.theme.label() };
-        Span::styled(pad(&format!("{req}{text}"), LABEL_COLS), style)
+        Span::styled(pad(&format!("{req}{text}"), label_w), style)
     };
     let any_focus = slots.iter().any(|s| is_focus(s));
 
@@ -132,7 +176,7 @@ fn render_field(field: &Field, f: &FormState, v: &View, cols: usize, out: &mut V
         }
         FieldKind::Pair { .. } | FieldKind::BloodPressure { .. } => {
             let mut spans = vec![label_span(label, any_focus)];
-            let mut col = LABEL_COLS;
+            let mut col = label_w;
             for (i, s) in slots.iter().enumerate() {
                 let sep = match s.part {
                     Part::Diastolic => "/".to_string(),
@@ -157,13 +201,13 @@ fn render_field(field: &Field, f: &FormState, v: &View, cols: usize, out: &mut V
             findings_lines(f, &field.id, any_focus, v, out);
         }
         FieldKind::Rows { columns, .. } => {
-            out.push(Line::from(vec![label_span(label, any_focus), Span::styled(hint_text(field, v), v.theme.dim())]));
+            out.push(Line::from(vec![label_span(label, any_focus)]));
             for s in &slots {
                 let Some((row, ci)) = s.cell else { continue };
                 let col_label = format!("  {}. {}", row + 1, columns[ci].label.get(lang));
                 let style = if is_focus(s) { v.theme.focus() } else { v.theme.label() };
-                let mut spans = vec![Span::styled(pad(&col_label, LABEL_COLS), style)];
-                let (seg, cur) = value_segment(f, s, is_focus(s), v, LABEL_COLS);
+                let mut spans = vec![Span::styled(pad(&col_label, label_w), style)];
+                let (seg, cur) = value_segment(f, s, is_focus(s), v, label_w);
                 if let Some(c) = cur {
                     *cursor = Some((out.len(), c));
                 }
@@ -184,17 +228,12 @@ fn render_field(field: &Field, f: &FormState, v: &View, cols: usize, out: &mut V
                 _ => f.answers.text(&field.id).map(|s| vec![s.to_string()]).unwrap_or_default(),
             };
             let highlight = if focused && matches!(field.kind, FieldKind::Multi { .. }) { Some(f.highlight) } else { None };
-            option_lines(label_span(label, focused), options, &chosen, highlight, cols, v, out);
-            if focused {
-                if let Some(h) = &field.hint {
-                    out.push(Line::styled(format!("{}{}", " ".repeat(LABEL_COLS), h.get(lang)), v.theme.dim()));
-                }
-            }
+            option_lines(label_span(label, focused), label_w, options, &chosen, highlight, cols, v, out);
             findings_lines(f, &field.id, focused, v, out);
             if let Some(d) = slots.iter().find(|s| s.part == Part::Detail) {
                 let style = if is_focus(d) { v.theme.focus() } else { v.theme.label() };
-                let mut spans = vec![Span::styled(pad(&format!("  {}", v.i18n.t("form.detail")), LABEL_COLS), style)];
-                let (seg, cur) = value_segment(f, d, is_focus(d), v, LABEL_COLS);
+                let mut spans = vec![Span::styled(pad(&format!("  {}", v.i18n.t("form.detail")), label_w), style)];
+                let (seg, cur) = value_segment(f, d, is_focus(d), v, label_w);
                 if let Some(c) = cur {
                     *cursor = Some((out.len(), c));
                 }
@@ -207,19 +246,13 @@ fn render_field(field: &Field, f: &FormState, v: &View, cols: usize, out: &mut V
             let Some(s) = slots.first() else { return };
             let focused = is_focus(s);
             let mut spans = vec![label_span(label, focused)];
-            let (seg, cur) = value_segment(f, s, focused, v, LABEL_COLS);
+            let (seg, cur) = value_segment(f, s, focused, v, label_w);
             if let Some(c) = cur {
                 *cursor = Some((out.len(), c));
             }
             spans.extend(seg);
             spans.push(Span::styled(format!(" {unit}"), v.theme.dim()));
             out.push(Line::from(spans));
-            if focused {
-                let hint = hint_text(field, v);
-                if !hint.is_empty() {
-                    out.push(Line::styled(format!("{}{}", " ".repeat(LABEL_COLS), hint), v.theme.dim()));
-                }
-            }
             findings_lines(f, &s.path, focused, v, out);
         }
     }
@@ -264,18 +297,19 @@ fn value_segment(f: &FormState, s: &Slot, focused: bool, v: &View, col: usize) -
 }
 
 /// Options laid out as on paper (`1 门诊  2 家庭  3 电话`), wrapped to the width.
-fn option_lines(label: Span<'static>, options: &[ChoiceOption], chosen: &[String], highlight: Option<usize>, cols: usize, v: &View, out: &mut Vec<Line<'static>>) {
+#[allow(clippy::too_many_arguments)]
+fn option_lines(label: Span<'static>, label_w: usize, options: &[ChoiceOption], chosen: &[String], highlight: Option<usize>, cols: usize, v: &View, out: &mut Vec<Line<'static>>) {
     let lang = v.i18n.lang();
     let mut line: Vec<Span<'static>> = vec![label];
-    let mut used = LABEL_COLS;
+    let mut used = label_w;
     for (i, o) in options.iter().enumerate() {
         let is_chosen = chosen.contains(&o.code);
         let text = if is_chosen { format!("<{} {}>", o.code, o.label.get(lang)) } else { format!(" {} {} ", o.code, o.label.get(lang)) };
         let w = width(&text) + 1;
-        if used + w > cols && used > LABEL_COLS {
+        if used + w > cols && used > label_w {
             out.push(Line::from(std::mem::take(&mut line)));
-            line.push(Span::raw(" ".repeat(LABEL_COLS)));
-            used = LABEL_COLS;
+            line.push(Span::raw(" ".repeat(label_w)));
+            used = label_w;
         }
         let mut style = if is_chosen { v.theme.chosen() } else { Style::new() };
         if highlight == Some(i) {

@@ -9,7 +9,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-pub fn setup(frame: &mut Frame, area: Rect, s: &SetupState, v: &View) {
+pub fn setup(frame: &mut Frame, area: Rect, s: &SetupState, v: &View, show_cursor: bool) {
+    let label_w = match v.i18n.lang() {
+        crate::i18n::Lang::Zh => 26,
+        crate::i18n::Lang::En => 33,
+    };
     let mut lines = vec![
         Line::styled(v.i18n.t("setup.welcome"), v.theme.heading()),
         Line::raw(v.i18n.t("setup.explain")),
@@ -19,9 +23,9 @@ pub fn setup(frame: &mut Frame, area: Rect, s: &SetupState, v: &View) {
     for (i, key) in SetupState::LABELS.iter().enumerate() {
         let focused = s.focus == i;
         let style = if focused { v.theme.focus() } else { v.theme.label() };
-        let label = pad(v.i18n.t(key), 26);
+        let label = pad(v.i18n.t(key), label_w);
         if focused {
-            cursor = Some((lines.len(), 26 + 1 + s.inputs[i].cursor_column()));
+            cursor = Some((lines.len(), label_w + 1 + s.inputs[i].cursor_column()));
         }
         lines.push(Line::from(vec![
             Span::styled(label, style),
@@ -29,7 +33,7 @@ pub fn setup(frame: &mut Frame, area: Rect, s: &SetupState, v: &View) {
             Span::styled(pad(s.inputs[i].text(), 30), style),
             Span::raw("]"),
         ]));
-        lines.push(Line::styled(format!("{}{}", " ".repeat(27), v.i18n.t(&format!("{key}_hint"))), v.theme.dim()));
+        lines.push(Line::styled(format!("{}{}", " ".repeat(label_w + 1), v.i18n.t(&format!("{key}_hint"))), v.theme.dim()));
     }
     lines.push(Line::raw(""));
     if let Some(e) = &s.error {
@@ -37,7 +41,7 @@ pub fn setup(frame: &mut Frame, area: Rect, s: &SetupState, v: &View) {
     }
     lines.push(Line::styled(v.i18n.t("setup.finish"), v.theme.dim()));
     frame.render_widget(Paragraph::new(lines), area);
-    if let Some((y, x)) = cursor {
+    if let Some((y, x)) = cursor.filter(|_| show_cursor) {
         frame.set_cursor_position(Position::new(area.x + x as u16, area.y + y as u16));
     }
 }
@@ -46,8 +50,7 @@ fn sex_label(v: &View, sex: Option<&str>) -> String {
     sex.map(|s| v.i18n.t(&format!("sex.{s}")).to_string()).unwrap_or_default()
 }
 
-fn age_of(birth: Option<&str>) -> String {
-    let today = chrono::Local::now().date_naive();
+fn age_of(birth: Option<&str>, today: chrono::NaiveDate) -> String {
     birth
         .and_then(|b| chrono::NaiveDate::parse_from_str(b, "%Y-%m-%d").ok())
         .and_then(|b| crate::identity::age_on(b, today))
@@ -55,7 +58,7 @@ fn age_of(birth: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-pub fn residents(frame: &mut Frame, area: Rect, l: &ListState, v: &View) {
+pub fn residents(frame: &mut Frame, area: Rect, app: &App, l: &ListState, v: &View, show_cursor: bool) {
     let prompt = v.i18n.t("list.search");
     let prompt_w = super::text::width(prompt) + 1;
     let mut lines = vec![
@@ -91,7 +94,7 @@ pub fn residents(frame: &mut Frame, area: Rect, l: &ListState, v: &View) {
             "{}{}{}{}{}",
             pad(&name, 12),
             pad(&sex_label(v, r.sex.as_deref()), 6),
-            pad(&age_of(r.birth_date.as_deref()), 6),
+            pad(&age_of(r.birth_date.as_deref(), app.today), 6),
             pad(&r.id_masked, 22),
             fit(&r.village, 32)
         );
@@ -99,14 +102,16 @@ pub fn residents(frame: &mut Frame, area: Rect, l: &ListState, v: &View) {
         lines.push(Line::styled(pad(&text, area.width as usize), style));
     }
     frame.render_widget(Paragraph::new(lines), area);
-    frame.set_cursor_position(Position::new(area.x + (prompt_w + l.query.cursor_column()) as u16, area.y));
+    if show_cursor {
+        frame.set_cursor_position(Position::new(area.x + (prompt_w + l.query.cursor_column()) as u16, area.y));
+    }
 }
 
 pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage, v: &View) {
     let r = &p.resident;
     let lang = v.i18n.lang();
     let programmes: Vec<String> = r.programmes.iter().map(|p| v.i18n.t(&format!("programme.{p}")).to_string()).collect();
-    let age = age_of(r.birth_date.as_deref());
+    let age = age_of(r.birth_date.as_deref(), app.today);
     let mut lines = vec![
         Line::styled(
             format!(
@@ -155,9 +160,10 @@ pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage,
         };
         let rev = if rec.revision > 1 { format!(" r{}", rec.revision) } else { String::new() };
         let text = format!(
-            "{}{}{}{}",
+            "{}{}{}{}{}",
             pad(rec.record_date.as_deref().unwrap_or("—"), 12),
-            pad(&title, 36),
+            pad(&title, 35),
+            " ",
             pad(&format!("{status}{rev}"), 10),
             fit(&rec.author, 20)
         );
@@ -165,4 +171,59 @@ pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage,
         lines.push(Line::styled(pad(&text, area.width as usize), style));
     }
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The question before finalizing a registration that resembles existing
+/// residents (same name and birth date, or same phone): who they are, why
+/// they match, and what Enter and Esc do.
+pub fn suspects(frame: &mut Frame, area: Rect, s: &crate::app::Suspects, v: &View) {
+    use ratatui::widgets::{Block, Borders, Clear};
+    let width = area.width.saturating_sub(4).min(76);
+    let inner = width.saturating_sub(2) as usize;
+    let mut lines: Vec<Line> =
+        wrap(v.i18n.t("search.suspects.explain"), inner).into_iter().map(|l| Line::styled(l, v.theme.warning())).collect();
+    let room = (area.height as usize).saturating_sub(4 + 2 * lines.len());
+    for c in s.candidates.iter().take(room) {
+        let r = &c.row;
+        let reasons: Vec<&str> = c.reasons.iter().map(|x| v.i18n.t(x.text_key())).collect();
+        let text = format!(
+            "{}{}{}{}{}",
+            pad(&r.name, 10),
+            pad(r.birth_date.as_deref().unwrap_or(""), 11),
+            pad(&r.id_masked, 20),
+            pad(&r.phone_masked, 13),
+            reasons.join(v.i18n.t("search.duplicates.and"))
+        );
+        lines.push(Line::raw(fit(&text, inner)));
+    }
+    if s.candidates.len() > room {
+        let more = (s.candidates.len() - room).to_string();
+        lines.push(Line::styled(v.i18n.tf("search.suspects.more", &[("count", &more)]), v.theme.dim()));
+    }
+    lines.extend(wrap(v.i18n.t("search.suspects.keys"), inner).into_iter().map(|l| Line::styled(l, v.theme.dim())));
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let x = area.x + (area.width - width) / 2;
+    let y = area.y + (area.height - height) / 2;
+    let rect = Rect { x, y, width, height };
+    frame.render_widget(Clear, rect);
+    let title = Span::styled(format!(" {} ", v.i18n.t("search.suspects.title")), v.theme.heading());
+    frame.render_widget(Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)), rect);
+}
+
+/// Breaks text into lines of at most `cols` display columns.
+fn wrap(text: &str, cols: usize) -> Vec<String> {
+    let mut out = vec![String::new()];
+    for c in text.chars() {
+        let line = out.last_mut().expect("never empty");
+        if super::text::width(line) + super::text::width(c.encode_utf8(&mut [0; 4])) > cols.max(2) {
+            // Latin text breaks at the last space; Chinese anywhere.
+            let carry = match line.rfind(' ') {
+                Some(i) if c != ' ' && i > 0 => line.split_off(i + 1),
+                _ => String::new(),
+            };
+            out.push(carry);
+        }
+        out.last_mut().expect("never empty").push(c);
+    }
+    out
 }

@@ -4,6 +4,8 @@
 mod form_view;
 mod lists;
 mod overlays;
+mod sync_view;
+pub mod session_view;
 pub mod text;
 pub mod theme;
 
@@ -30,17 +32,25 @@ pub fn draw(frame: &mut Frame, app: &App, v: &View) {
         too_small(frame, area, v);
         return;
     }
+    if let Some(lock) = &app.lock {
+        let login = app.session.as_ref().map(|s| s.login.as_str()).unwrap_or("");
+        session_view::lock(frame, lock, login, v);
+        return;
+    }
     let title = Rect { height: 1, ..area };
     let body = Rect { y: area.y + 1, height: area.height - 3, ..area };
     let status = Rect { y: area.bottom() - 2, height: 1, ..area };
     let hints = Rect { y: area.bottom() - 1, height: 1, ..area };
 
     draw_title(frame, title, app, v);
+    // Under an overlay the cursor would blink through it: leave it hidden.
+    let show_cursor = !app.help && app.duplicate.is_none() && app.suspects.is_none();
     match &app.screen {
-        Screen::Setup(s) => lists::setup(frame, body, s, v),
-        Screen::Residents(l) => lists::residents(frame, body, l, v),
+        Screen::Setup(s) => lists::setup(frame, body, s, v, show_cursor),
+        Screen::Residents(l) => lists::residents(frame, body, app, l, v, show_cursor),
         Screen::Resident(p) => lists::resident_page(frame, body, app, p, v),
-        Screen::Form(f) => form_view::draw(frame, body, f, v),
+        Screen::Form(f) => form_view::draw(frame, body, f, v, show_cursor),
+        Screen::Audit(a) => session_view::audit(frame, body, a, v),
     }
     draw_status(frame, status, app, v);
     draw_hints(frame, hints, app, v);
@@ -57,12 +67,18 @@ pub fn draw(frame: &mut Frame, app: &App, v: &View) {
     if let Some(rows) = &app.duplicate {
         overlays::duplicate(frame, body, rows, v);
     }
+    if let Some(s) = &app.suspects {
+        lists::suspects(frame, body, s, v);
+    }
+    if app.sync.open {
+        sync_view::overlay(frame, body, app, v);
+    }
     if app.help {
         overlays::help(frame, area, app, v);
     }
 }
 
-fn too_small(frame: &mut Frame, area: Rect, v: &View) {
+pub(crate) fn too_small(frame: &mut Frame, area: Rect, v: &View) {
     let text = v.i18n.tf(
         "screen.too_small",
         &[
@@ -81,12 +97,18 @@ fn screen_title_key(app: &App) -> &'static str {
         Screen::Residents(_) => "screen.residents",
         Screen::Resident(_) => "screen.resident",
         Screen::Form(_) => "screen.form",
+        Screen::Audit(_) => "screen.audit",
     }
 }
 
 fn draw_title(frame: &mut Frame, area: Rect, app: &App, v: &View) {
-    let site = app.site.as_ref().map(|s| s.name.as_str()).unwrap_or("");
-    let text = format!(" {} │ {} │ {}", v.i18n.t("app.name"), site, v.i18n.t(screen_title_key(app)));
+    let text = match app.site.as_ref() {
+        Some(site) => {
+            let user = app.session.as_ref().map(|s| format!(" │ {}", s.display_name)).unwrap_or_default();
+            format!(" {} │ {} │ {}{user}", v.i18n.t("app.name"), site.name, v.i18n.t(screen_title_key(app)))
+        }
+        None => format!(" {} │ {}", v.i18n.t("app.name"), v.i18n.t(screen_title_key(app))),
+    };
     let line = text::fit(&text, area.width as usize);
     frame.render_widget(Paragraph::new(line).style(v.theme.title()), area);
 }
@@ -96,6 +118,7 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App, v: &View) {
         v.i18n.tf("status.pending", &[("count", &app.pending_uploads.to_string())]),
         v.theme.dim(),
     )];
+    spans.extend(sync_view::status_spans(app, v));
     match &app.notice {
         Some(Notice::Info(m)) => {
             spans.push(Span::raw("  "));
@@ -116,6 +139,13 @@ fn draw_hints(frame: &mut Frame, area: Rect, app: &App, v: &View) {
     let actions: &[(Context, Action)] = match (&app.screen, ctx) {
         (_, Context::Dialog) => &[(Context::Dialog, Action::Confirm), (Context::Dialog, Action::Cancel)],
         (Screen::Setup(_), _) => &[(Context::Global, Action::Help), (Context::Global, Action::Quit)],
+        (Screen::Audit(_), _) => &[
+            (Context::Resident, Action::Up),
+            (Context::Resident, Action::Down),
+            (Context::Resident, Action::Back),
+            (Context::Global, Action::Logout),
+            (Context::Global, Action::Quit),
+        ],
         (Screen::Residents(_), _) => &[
             (Context::List, Action::Open),
             (Context::List, Action::NewResident),

@@ -15,7 +15,12 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 fn boxed(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, v: &View) {
-    frame.render_widget(Clear, area);
+    // Clear one column more on each side: a wide (Chinese) character cut by
+    // the box edge would otherwise hide the border on a real terminal.
+    let screen = frame.area();
+    let x = area.x.saturating_sub(1);
+    let right = (area.right() + 1).min(screen.right());
+    frame.render_widget(Clear, Rect { x, width: right - x, ..area });
     let block = Block::default().borders(Borders::ALL).title(Span::styled(format!(" {title} "), v.theme.heading()));
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
@@ -94,7 +99,12 @@ pub fn problems(frame: &mut Frame, area: Rect, f: &FormState, d: &Dialog, v: &Vi
         lines.push(Line::styled(pad(&line, inner), style));
     }
     let h = (lines.len() as u16 + 2).min(area.height);
-    let title = v.i18n.t(if *errors { "problems.title_errors" } else { "problems.title_warnings" });
+    let title = format!(
+        "{} ({})",
+        v.i18n.t(if *errors { "problems.title_errors" } else { "problems.title_warnings" }),
+        items.len()
+    );
+    let title = title.as_str();
     boxed(frame, centered(area, width, h), title, lines, v);
 }
 

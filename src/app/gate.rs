@@ -1,0 +1,244 @@
+//! The screens before anyone is logged in: first-run installation (site and
+//! first administrator), login, and the forced password change. Pure state;
+//! the tui runs the `GateEffect`s through `session.rs`.
+
+use super::text_input::TextBuf;
+use crate::i18n::Msg;
+use crate::identity::validate_site_codes;
+use crate::store::SiteConfig;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use zeroize::Zeroize;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GateMode {
+    Install { need_site: bool },
+    Login,
+    ChangePassword,
+}
+
+pub struct GateState {
+    pub mode: GateMode,
+    pub inputs: Vec<TextBuf>,
+    pub labels: Vec<&'static str>,
+    pub secret: Vec<bool>,
+    pub focus: usize,
+    pub error: Option<Msg>,
+}
+
+pub enum GateEffect {
+    Install { site: Option<SiteConfig>, login: String, name: String, password: String },
+    Login { login: String, password: String },
+    ChangePassword { new: String },
+    Quit,
+}
+
+impl Drop for GateState {
+    fn drop(&mut self) {
+        self.clear_secrets();
+    }
+}
+
+impl GateState {
+    pub fn new(mode: GateMode) -> GateState {
+        let (labels, secret): (Vec<&'static str>, Vec<bool>) = match &mode {
+            GateMode::Install { need_site } => {
+                let mut l: Vec<(&'static str, bool)> = Vec::new();
+                if *need_site {
+                    l.extend([("setup.site_name", false), ("setup.division", false), ("setup.township", false), ("setup.village", false)]);
+                }
+                l.extend([("gate.admin_login", false), ("gate.admin_name", false), ("gate.password", true), ("gate.password_again", true)]);
+                l.into_iter().unzip()
+            }
+            GateMode::Login => [("gate.login", false), ("gate.password", true)].into_iter().unzip(),
+            GateMode::ChangePassword => [("gate.new_password", true), ("gate.password_again", true)].into_iter().unzip(),
+        };
+        GateState { inputs: vec![TextBuf::default(); labels.len()], labels, secret, focus: 0, error: None, mode }
+    }
+
+    fn clear_secrets(&mut self) {
+        for (buf, secret) in self.inputs.iter_mut().zip(&self.secret) {
+            if *secret {
+                let mut s = buf.text().to_string();
+                s.zeroize();
+                buf.set("");
+            }
+        }
+    }
+
+    fn value(&self, label: &str) -> String {
+        self.labels.iter().position(|l| *l == label).map(|i| self.inputs[i].text().trim().to_string()).unwrap_or_default()
+    }
+
+    /// Passwords are taken as typed (no trimming: a space may be part of one).
+    fn secret_value(&self, label: &str) -> String {
+        self.labels.iter().position(|l| *l == label).map(|i| self.inputs[i].text().to_string()).unwrap_or_default()
+    }
+
+    pub fn failed(&mut self, msg: Msg) {
+        self.error = Some(msg);
+        self.clear_secrets();
+        self.focus = self.secret.iter().position(|s| *s).unwrap_or(0);
+    }
+
+    pub fn key(&mut self, k: KeyEvent) -> Option<GateEffect> {
+        if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('q') {
+            return Some(GateEffect::Quit);
+        }
+        let n = self.inputs.len();
+        match k.code {
+            KeyCode::Tab | KeyCode::Down => self.focus = (self.focus + 1) % n,
+            KeyCode::BackTab | KeyCode::Up => self.focus = (self.focus + n - 1) % n,
+            KeyCode::Enter if self.focus + 1 < n => self.focus += 1,
+            KeyCode::Enter => return self.submit(),
+            KeyCode::Backspace => {
+                self.inputs[self.focus].backspace();
+            }
+            KeyCode::Left => self.inputs[self.focus].left(),
+            KeyCode::Right => self.inputs[self.focus].right(),
+            KeyCode::Char(c) if !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+                self.inputs[self.focus].insert(&c.to_string());
+            }
+            _ => {}
+        }
+        None
+    }
+
+    pub fn paste(&mut self, s: &str) {
+        let line = s.split(['\r', '\n']).next().unwrap_or("");
+        self.inputs[self.focus].insert(&crate::form::answers::sanitize(line));
+    }
+
+    fn submit(&mut self) -> Option<GateEffect> {
+        self.error = None;
+        match self.mode.clone() {
+            GateMode::Login => {
+                let login = self.value("gate.login");
+                let password = self.secret_value("gate.password");
+                if login.is_empty() {
+                    self.focus = 0;
+                    self.error = Some(Msg::new("gate.login_required"));
+                    return None;
+                }
+                Some(GateEffect::Login { login, password })
+            }
+            GateMode::ChangePassword => {
+                let new = self.secret_value("gate.new_password");
+                if let Err(m) = check_new_password(&new, &self.secret_value("gate.password_again")) {
+                    self.failed(m);
+                    return None;
+                }
+                Some(GateEffect::ChangePassword { new })
+            }
+            GateMode::Install { need_site } => {
+                let site = if need_site {
+                    let site = SiteConfig {
+                        name: self.value("setup.site_name"),
+                        division: self.value("setup.division"),
+                        township: self.value("setup.township"),
+                        village: self.value("setup.village"),
+                    };
+                    if site.name.is_empty() {
+                        self.focus = 0;
+                        self.error = Some(Msg::new("setup.name_required"));
+                        return None;
+                    }
+                    if let Err(e) = validate_site_codes(&site.division, &site.township, &site.village) {
+                        self.focus = 1;
+                        self.error = Some(e.message());
+                        return None;
+                    }
+                    Some(site)
+                } else {
+                    None
+                };
+                let login = self.value("gate.admin_login");
+                if !crate::store::users_valid_login(&login) {
+                    self.focus = self.labels.iter().position(|l| *l == "gate.admin_login").unwrap_or(0);
+                    self.error = Some(Msg::new("access.bad_login"));
+                    return None;
+                }
+                let name = self.value("gate.admin_name");
+                let password = self.secret_value("gate.password");
+                if let Err(m) = check_new_password(&password, &self.secret_value("gate.password_again")) {
+                    self.failed(m);
+                    return None;
+                }
+                Some(GateEffect::Install { site, name: if name.is_empty() { login.clone() } else { name }, login, password })
+            }
+        }
+    }
+}
+
+pub const MIN_PASSWORD_CHARS: usize = 6;
+
+/// A new password: typed twice alike, not blank, at least six characters
+/// (Chinese characters count one each).
+pub fn check_new_password(new: &str, again: &str) -> Result<(), Msg> {
+    if new.trim().is_empty() {
+        return Err(Msg::new("gate.password_empty"));
+    }
+    if new.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Msg::new("gate.password_short").arg("min", MIN_PASSWORD_CHARS));
+    }
+    if new != again {
+        return Err(Msg::new("gate.password_mismatch"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn type_str(g: &mut GateState, s: &str) {
+        for c in s.chars() {
+            g.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        }
+    }
+
+    fn enter(g: &mut GateState) -> Option<GateEffect> {
+        g.key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))
+    }
+
+    #[test]
+    fn install_checks_site_codes_and_passwords() {
+        let mut g = GateState::new(GateMode::Install { need_site: true });
+        type_str(&mut g, "村卫生室");
+        enter(&mut g);
+        type_str(&mut g, "22060");
+        for _ in 0..3 {
+            enter(&mut g);
+        }
+        type_str(&mut g, "admin");
+        enter(&mut g);
+        enter(&mut g);
+        type_str(&mut g, "密码很安全1");
+        enter(&mut g);
+        type_str(&mut g, "密码很安全1");
+        assert!(enter(&mut g).is_none(), "a 5-digit division code must be refused");
+        assert_eq!(g.focus, 1);
+        type_str(&mut g, "2");
+        g.focus = 2;
+        type_str(&mut g, "101");
+        g.focus = 3;
+        type_str(&mut g, "101");
+        g.focus = 7;
+        match enter(&mut g) {
+            Some(GateEffect::Install { site: Some(site), login, password, .. }) => {
+                assert_eq!(site.division, "220602");
+                assert_eq!(login, "admin");
+                assert_eq!(password, "密码很安全1");
+            }
+            _ => panic!("expected an install"),
+        }
+    }
+
+    #[test]
+    fn new_passwords_must_match_and_not_be_blank() {
+        assert!(check_new_password("", "").is_err());
+        assert!(check_new_password("      ", "      ").is_err());
+        assert!(check_new_password("abc", "abc").is_err());
+        assert!(check_new_password("abcdef", "abcdeg").is_err());
+        assert!(check_new_password("健康档案密码", "健康档案密码").is_ok());
+    }
+}

@@ -1,0 +1,122 @@
+//! The upload side of the clinic screen, kept beside its own update: what
+//! the status line says (waiting count, time of the last confirmed upload,
+//! the last problem in plain words), the list of waiting and failed uploads
+//! (an overlay, F9 or ctrl-y), and fetching a resident from the platform when
+//! a full ID number finds nobody here. The uploader runs on its own thread;
+//! this only turns its events into state and key presses into commands.
+
+use super::{App, Effect, Notice, Screen};
+use crate::i18n::Msg as Text;
+use crate::store::OutboxRow;
+use crate::sync::{SyncCommand, SyncEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[derive(Debug, Default)]
+pub struct SyncInfo {
+    /// When the platform last confirmed an upload, in local time for display.
+    pub last_success: Option<String>,
+    /// The problem that keeps records waiting, if any.
+    pub last_error: Option<Text>,
+    /// The list overlay is open.
+    pub open: bool,
+    pub rows: Vec<OutboxRow>,
+    pub selected: usize,
+    /// ID numbers already looked up on the platform (each once per session).
+    pub fetched: Vec<String>,
+}
+
+/// `2026-11-29T13:05:00.000Z` -> `11-29 21:05` in the PC's time zone.
+pub fn local_time(utc: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(utc)
+        .map(|t| t.with_timezone(&chrono::Local).format("%m-%d %H:%M").to_string())
+        .unwrap_or_else(|_| utc.to_string())
+}
+
+fn looks_like_id_number(q: &str) -> bool {
+    let q = q.trim();
+    q.len() == 18 && q[..17].bytes().all(|b| b.is_ascii_digit()) && matches!(q.as_bytes()[17], b'0'..=b'9' | b'X' | b'x')
+}
+
+impl App {
+    pub fn sync_event(&mut self, ev: SyncEvent) -> Vec<Effect> {
+        match ev {
+            SyncEvent::Ran { status, error, .. } => {
+                self.pending_uploads = status.pending + status.failed + status.conflict;
+                self.sync.last_success = status.last_success.as_deref().map(local_time);
+                self.sync.last_error = error;
+                if self.sync.open {
+                    return vec![Effect::LoadOutbox];
+                }
+            }
+            SyncEvent::Disabled(m) => self.sync.last_error = Some(m),
+            SyncEvent::Fetched { query, result } => match result {
+                Ok(Some(_)) => {
+                    self.notice = Some(Notice::Info(Text::new("sync.fetched")));
+                    if let Screen::Residents(l) = &self.screen {
+                        if l.query.text() == query {
+                            return vec![Effect::Search(query)];
+                        }
+                    }
+                }
+                Ok(None) => self.notice = Some(Notice::Info(Text::new("sync.fetch_none"))),
+                Err(m) => self.notice = Some(Notice::Error(Text::new("sync.fetch_failed").arg("error", crate::i18n::I18n::new(self.lang).msg(&m)))),
+            },
+            SyncEvent::Stopped => {}
+        }
+        Vec::new()
+    }
+
+    /// A local search came back: a full ID number that matches nobody here
+    /// is looked up on the platform (once).
+    pub(crate) fn maybe_fetch(&mut self, query: &str, found_nothing: bool) -> Vec<Effect> {
+        let q = query.trim().to_ascii_uppercase();
+        if !found_nothing || !looks_like_id_number(&q) || self.sync.fetched.contains(&q) {
+            return Vec::new();
+        }
+        self.sync.fetched.push(q.clone());
+        self.notice = Some(Notice::Info(Text::new("sync.fetching")));
+        vec![Effect::Sync(SyncCommand::Fetch(query.trim().to_string()))]
+    }
+
+    /// Keys for the upload list; None when the key is not about it.
+    pub(crate) fn sync_key(&mut self, k: &KeyEvent) -> Option<Vec<Effect>> {
+        let opener = k.code == KeyCode::F(9) || (k.code == KeyCode::Char('y') && k.modifiers.contains(KeyModifiers::CONTROL));
+        if !self.sync.open {
+            let on_list = matches!(self.screen, Screen::Residents(_) | Screen::Resident(_));
+            if opener && on_list {
+                self.sync.open = true;
+                self.sync.selected = 0;
+                return Some(vec![Effect::LoadOutbox, Effect::Sync(SyncCommand::Nudge)]);
+            }
+            return None;
+        }
+        let s = &mut self.sync;
+        match k.code {
+            KeyCode::Esc | KeyCode::F(9) => s.open = false,
+            KeyCode::Char('y') if k.modifiers.contains(KeyModifiers::CONTROL) => s.open = false,
+            KeyCode::Up => s.selected = s.selected.saturating_sub(1),
+            KeyCode::Down => s.selected = (s.selected + 1).min(s.rows.len().saturating_sub(1)),
+            KeyCode::Char('s') | KeyCode::Enter => return Some(vec![Effect::Sync(SyncCommand::Nudge)]),
+            KeyCode::Char('r') => return Some(vec![Effect::Sync(SyncCommand::RetryFailed), Effect::LoadOutbox]),
+            _ => {}
+        }
+        Some(Vec::new())
+    }
+
+    pub(crate) fn outbox_rows(&mut self, rows: Vec<OutboxRow>) {
+        self.sync.selected = self.sync.selected.min(rows.len().saturating_sub(1));
+        self.sync.rows = rows;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_numbers_are_recognised() {
+        assert!(looks_like_id_number("22060219500304002X"));
+        assert!(!looks_like_id_number("2206021950030400"));
+        assert!(!looks_like_id_number("张三"));
+    }
+}

@@ -1,0 +1,202 @@
+//! Administrative commands: `jkda init`, `jkda user …`, `jkda audit …`,
+//! `jkda key-file`. Scripted installs pipe passwords on standard input (one
+//! per line); nothing secret is ever taken from the command line.
+
+use crate::cli::{AuditCmd, InitArgs, UserCmd};
+use crate::cli_auth::{self, read_password, Credentials};
+use crate::i18n::{I18n, Msg};
+use crate::store::crypt::{write_key_file, Keyring};
+use crate::store::{AuditFilter, Permission, Role, SiteConfig};
+use std::path::Path;
+use std::process::ExitCode;
+use zeroize::Zeroize;
+
+fn fail(i18n: &I18n, m: Msg) -> ExitCode {
+    eprintln!("{}", i18n.msg(&m));
+    ExitCode::from(1)
+}
+
+fn new_password(i18n: &I18n) -> Result<String, Msg> {
+    let io = |e: std::io::Error| Msg::new("cli.io_error").arg("path", "stdin").arg("detail", e);
+    let mut first = read_password(&format!("{}: ", i18n.t("gate.new_password"))).map_err(io)?;
+    // From a pipe one line is enough; at a terminal the password is typed twice.
+    let mut again = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        read_password(&format!("{}: ", i18n.t("gate.password_again"))).map_err(io)?
+    } else {
+        first.clone()
+    };
+    let ok = crate::app::gate::check_new_password(&first, &again);
+    again.zeroize();
+    if let Err(m) = ok {
+        first.zeroize();
+        return Err(m);
+    }
+    Ok(first)
+}
+
+pub fn init(dir: &Path, args: &InitArgs, i18n: &I18n) -> ExitCode {
+    let keyring = match Keyring::load(dir) {
+        Ok(k) => k,
+        Err(e) => return fail(i18n, e.message()),
+    };
+    if keyring.is_some_and(|k| !k.users().is_empty()) {
+        return fail(i18n, Msg::new("cli.already_initialized"));
+    }
+    let site = match (&args.site_name, &args.division, &args.township, &args.village) {
+        (Some(name), Some(division), Some(township), Some(village)) => {
+            if let Err(e) = crate::identity::validate_site_codes(division, township, village) {
+                return fail(i18n, e.message());
+            }
+            Some(SiteConfig { name: name.clone(), division: division.clone(), township: township.clone(), village: village.clone() })
+        }
+        (None, None, None, None) => None,
+        _ => return fail(i18n, Msg::new("cli.site_incomplete")),
+    };
+    let mut password = match new_password(i18n) {
+        Ok(p) => p,
+        Err(m) => return fail(i18n, m),
+    };
+    let name = args.name.clone().unwrap_or_else(|| args.admin.clone());
+    let result = crate::session::install(dir, site.as_ref(), &args.admin, &name, &password, !args.no_encrypt);
+    password.zeroize();
+    match result {
+        Ok(s) => {
+            let encrypted = crate::store::Store::is_encrypted_file(&crate::paths::db_path(dir));
+            println!("{}", i18n.tf("cli.initialized", &[("login", &s.user.login), ("dir", &dir.display().to_string())]));
+            if !encrypted {
+                println!("{}", i18n.t("cli.not_encrypted"));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(m) => fail(i18n, m),
+    }
+}
+
+pub fn user(dir: &Path, creds: &Credentials, cmd: &UserCmd, i18n: &I18n) -> ExitCode {
+    let (mut store, actor, key) = match cli_auth::open(dir, creds, i18n) {
+        Ok(x) => x,
+        Err(m) => return fail(i18n, m),
+    };
+    if let Err(m) = cli_auth::require(&actor, Permission::ManageUsers) {
+        return fail(i18n, m);
+    }
+    let mut keyring = match Keyring::load(dir) {
+        Ok(Some(k)) => k,
+        Ok(None) => return fail(i18n, Msg::new("access.no_accounts")),
+        Err(e) => return fail(i18n, e.message()),
+    };
+    // Rewrapping the key for a new password needs the key itself: the
+    // administrator's login (or the key file) provided it to open the store.
+    let Some(key) = key else { return fail(i18n, Msg::new("cli.needs_key_for_passwords")) };
+    let result: Result<(), Msg> = (|| match cmd {
+        UserCmd::Add { login, role, name } => {
+            let role = Role::parse(role).ok_or_else(|| Msg::new("cli.bad_role").arg("value", role))?;
+            let mut password = new_password(i18n)?;
+            store.add_user(&actor, login, name.as_deref().unwrap_or(login), role, true).map_err(|e| e.message())?;
+            let r = keyring.add_user(login, &password, &key).map_err(|e| e.message());
+            password.zeroize();
+            r?;
+            println!("{}", i18n.tf("cli.user_added", &[("login", login), ("role", role.name())]));
+            Ok(())
+        }
+        UserCmd::List { json } => {
+            let users = store.users(&actor).map_err(|e| e.message())?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&users).unwrap_or_default());
+            } else {
+                for u in users {
+                    let state = if u.disabled { i18n.t("cli.user_disabled") } else { "" };
+                    println!("{}\t{}\t{}\t{state}", u.login, u.role.name(), u.display_name);
+                }
+            }
+            Ok(())
+        }
+        UserCmd::Disable { login } => store.set_disabled(&actor, login, true).map_err(|e| e.message()),
+        UserCmd::Enable { login } => store.set_disabled(&actor, login, false).map_err(|e| e.message()),
+        UserCmd::Role { login, role } => {
+            let role = Role::parse(role).ok_or_else(|| Msg::new("cli.bad_role").arg("value", role))?;
+            store.set_role(&actor, login, role).map_err(|e| e.message())
+        }
+        UserCmd::Passwd { login } => {
+            if store.user(login).map_err(|e| e.message())?.is_none() {
+                return Err(Msg::new("store.not_found"));
+            }
+            let mut password = new_password(i18n)?;
+            let r = keyring.set_password(login, &password, &key).map_err(|e| e.message());
+            password.zeroize();
+            r?;
+            // Someone else's reset must be replaced by a password only they know.
+            store.set_must_change(&actor, login, actor.user != *login).map_err(|e| e.message())?;
+            store.audit(&actor, "password_reset", "user", login).map_err(|e| e.message())?;
+            Ok(())
+        }
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(m) => fail(i18n, m),
+    }
+}
+
+pub fn audit(dir: &Path, creds: &Credentials, cmd: &AuditCmd, i18n: &I18n) -> ExitCode {
+    let (store, actor, _) = match cli_auth::open(dir, creds, i18n) {
+        Ok(x) => x,
+        Err(m) => return fail(i18n, m),
+    };
+    match cmd {
+        AuditCmd::Verify { json } => match store.verify_audit() {
+            Ok(None) => {
+                if *json {
+                    println!("{}", serde_json::json!({ "intact": true }));
+                } else {
+                    println!("{}", i18n.t("cli.audit_intact"));
+                }
+                ExitCode::SUCCESS
+            }
+            Ok(Some(b)) => {
+                if *json {
+                    println!("{}", serde_json::json!({ "intact": false, "first_broken": b }));
+                } else {
+                    let kind = i18n.t(&format!("cli.audit_break.{}", b.kind)).to_string();
+                    println!("{}", i18n.tf("cli.audit_broken", &[("id", &b.id.to_string()), ("at", &b.at), ("kind", &kind)]));
+                }
+                ExitCode::from(1)
+            }
+            Err(e) => fail(i18n, e.message()),
+        },
+        AuditCmd::Show { resident, by, since, json } => {
+            let filter = AuditFilter { resident: *resident, user: by.clone(), since: since.clone(), limit: None };
+            match store.audit_query(&actor, &filter) {
+                Ok(entries) if *json => {
+                    println!("{}", serde_json::to_string_pretty(&entries).unwrap_or_default());
+                    ExitCode::SUCCESS
+                }
+                Ok(entries) => {
+                    for e in entries {
+                        println!("{}\t{}\t{}\t{}\t{}\t{}", e.id, e.at, e.actor, e.action, e.entity, e.entity_id);
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(i18n, e.message()),
+            }
+        }
+    }
+}
+
+pub fn key_file(dir: &Path, creds: &Credentials, path: &Path, i18n: &I18n) -> ExitCode {
+    let (store, actor, key) = match cli_auth::open(dir, creds, i18n) {
+        Ok(x) => x,
+        Err(m) => return fail(i18n, m),
+    };
+    if let Err(m) = cli_auth::require(&actor, Permission::ManageUsers) {
+        return fail(i18n, m);
+    }
+    let Some(key) = key else { return fail(i18n, Msg::new("cli.needs_key_for_passwords")) };
+    match write_key_file(path, &key) {
+        Ok(()) => {
+            let _ = store.audit(&actor, "key_file_written", "database", "");
+            println!("{}", i18n.tf("cli.key_file_written", &[("path", &path.display().to_string())]));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(i18n, e.message()),
+    }
+}

@@ -1,0 +1,113 @@
+//! How a command-line run gets at the database. An encrypted database opens
+//! with `--key-file` (or `JKDA_KEY_FILE`) for unattended jobs, or with
+//! `--user LOGIN` and that user's password, read without echo from the
+//! terminal or as the first line of standard input — never from the command
+//! line, where other users of the machine could read it. A plaintext
+//! database (one made before encryption, or demo data) opens as it is.
+
+use crate::i18n::Msg;
+use crate::paths::db_path;
+use crate::store::crypt::{read_key_file, DbKey, Keyring};
+use crate::store::{Actor, Role, Store};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use zeroize::Zeroize;
+
+pub struct Credentials<'a> {
+    pub user: Option<&'a str>,
+    pub key_file: Option<&'a Path>,
+}
+
+/// The operating-system user, for audit entries of trusted local runs.
+pub fn os_user() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("USERNAME")).ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "local".into())
+}
+
+/// Reads a password: without echo from a terminal, else one line of stdin.
+pub fn read_password(prompt: &str) -> std::io::Result<String> {
+    if std::io::stdin().is_terminal() {
+        eprint!("{prompt}");
+        std::io::stderr().flush()?;
+        crossterm::terminal::enable_raw_mode()?;
+        let mut out = String::new();
+        let result = (|| -> std::io::Result<()> {
+            loop {
+                if let crossterm::event::Event::Key(k) = crossterm::event::read()? {
+                    use crossterm::event::{KeyCode, KeyModifiers};
+                    match k.code {
+                        KeyCode::Enter => return Ok(()),
+                        KeyCode::Backspace => {
+                            out.pop();
+                        }
+                        KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                            return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "cancelled"));
+                        }
+                        KeyCode::Char(c) => out.push(c),
+                        _ => {}
+                    }
+                }
+            }
+        })();
+        crossterm::terminal::disable_raw_mode()?;
+        eprintln!();
+        result.map(|_| out)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let trimmed = line.trim_end_matches(['\r', '\n']).to_string();
+        line.zeroize();
+        Ok(trimmed)
+    }
+}
+
+/// Opens the store for a command and says who is acting.
+/// The key comes back too when known (a login or a key file): account
+/// commands need it to wrap the key for a new password.
+pub fn open(dir: &Path, creds: &Credentials, i18n: &crate::i18n::I18n) -> Result<(Store, Actor, Option<DbKey>), Msg> {
+    let db = db_path(dir);
+    let key_file = creds.key_file.map(Path::to_path_buf).or_else(|| std::env::var_os("JKDA_KEY_FILE").map(Into::into));
+    if let Some(login) = creds.user {
+        let mut keyring = Keyring::load(dir).map_err(|e| e.message())?.ok_or_else(|| Msg::new("access.no_accounts"))?;
+        let mut password = read_password(&format!("{}: ", i18n.t("gate.password"))).map_err(|e| Msg::new("cli.io_error").arg("path", "stdin").arg("detail", e))?;
+        let result = keyring.unlock(login, &password, chrono::Utc::now());
+        password.zeroize();
+        let key = result.map_err(|e| match e {
+            crate::store::crypt::UnlockError::NoSuchUser => Msg::new("access.login_failed"),
+            other => other.message(),
+        })?;
+        let store = crate::session::open_store(dir, Some(&key), true).map_err(|e| e.message())?;
+        for (who, _) in keyring.take_failed_attempts().unwrap_or_default() {
+            let _ = store.audit(&Actor::new(who.clone()), "login_failed", "user", &who);
+        }
+        let user = store.user(login).map_err(|e| e.message())?.ok_or_else(|| Msg::new("access.login_failed"))?;
+        if user.disabled {
+            return Err(Msg::new("access.disabled"));
+        }
+        let actor = Actor::with_role(login, user.role);
+        store.audit(&actor, "login_cli", "user", login).map_err(|e| e.message())?;
+        return Ok((store, actor, Some(key)));
+    }
+    if let Some(path) = key_file {
+        let key = read_key_file(&path).map_err(|e| e.message())?;
+        let store = crate::session::open_store(dir, Some(&key), true).map_err(|e| e.message())?;
+        return Ok((store, Actor::new(format!("keyfile:{}", os_user())), Some(key)));
+    }
+    if Store::is_encrypted_file(&db) {
+        return Err(Msg::new("cli.needs_credentials"));
+    }
+    let store = Store::open(&db).map_err(|e| e.message())?;
+    Ok((store, Actor::new(os_user()), None))
+}
+
+/// An actor with a role, for commands that must respect it.
+pub fn require(actor: &Actor, p: crate::store::Permission) -> Result<(), Msg> {
+    if actor.role.allows(p) {
+        Ok(())
+    } else {
+        Err(p.message())
+    }
+}
+
+pub fn is_system(actor: &Actor) -> bool {
+    actor.role == Role::System
+}

@@ -1,0 +1,520 @@
+//! The HTTP side of the hub: a pool of worker threads, each with its own
+//! SQLite connection, taking requests from one `tiny_http` server. Bodies are
+//! size-limited before and after gzip decoding; answers are gzip-compressed
+//! when the client accepts it; every request is logged without personal data.
+
+use super::storage::{self, Entry};
+use super::HubError;
+use crate::fhir::{self, operation_outcome, FHIR_JSON};
+use crate::form::Registry;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use rusqlite::Connection;
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tiny_http::{Header, Method, Request, Response, Server};
+
+/// Where access-log lines go.
+pub type LogSink = Arc<Mutex<Box<dyn Write + Send>>>;
+
+pub struct HubConfig {
+    pub db: PathBuf,
+    pub workers: usize,
+    /// Largest request body accepted, compressed and decompressed.
+    pub max_body: usize,
+    pub log: Option<LogSink>,
+    /// Failures to inject, for tests and drills.
+    pub faults: Arc<Faults>,
+}
+
+impl HubConfig {
+    pub fn new(db: impl Into<PathBuf>) -> HubConfig {
+        HubConfig { db: db.into(), workers: 4, max_body: 16 << 20, log: None, faults: Arc::new(Faults::default()) }
+    }
+}
+
+/// Failures a test or a drill asks the hub to produce on its next writes
+/// (`POST /` and `PUT`): an error status, a slow answer, or a transaction
+/// abandoned half-way as if the process had died.
+#[derive(Default)]
+pub struct Faults {
+    inner: Mutex<FaultQueue>,
+}
+
+#[derive(Default)]
+struct FaultQueue {
+    statuses: VecDeque<u16>,
+    delays: VecDeque<Duration>,
+    aborts: VecDeque<usize>,
+}
+
+impl Faults {
+    /// The next `times` writes are answered with `status` (429 and 503 carry `Retry-After: 1`).
+    pub fn fail_next(&self, status: u16, times: usize) {
+        self.lock().statuses.extend(std::iter::repeat_n(status, times));
+    }
+
+    /// The next `times` writes wait `delay` before being handled.
+    pub fn delay_next(&self, delay: Duration, times: usize) {
+        self.lock().delays.extend(std::iter::repeat_n(delay, times));
+    }
+
+    /// The next transaction stops after `entries` writes and rolls back, and
+    /// the connection is answered with nothing useful (a 500), like a crash.
+    pub fn abort_next(&self, entries: usize) {
+        self.lock().aborts.push_back(entries);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, FaultQueue> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A running hub. Dropping it stops the workers.
+pub struct Hub {
+    addr: SocketAddr,
+    server: Arc<Server>,
+    stop: Arc<AtomicBool>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+struct Worker {
+    conn: Connection,
+    forms: Arc<Registry>,
+    max_body: usize,
+    log: Option<LogSink>,
+    faults: Arc<Faults>,
+}
+
+impl Hub {
+    /// Binds `listen` (`127.0.0.1:0` picks a free port) and starts serving.
+    pub fn start(listen: &str, config: HubConfig) -> Result<Hub, HubError> {
+        // Create the schema once before the workers open their connections.
+        drop(storage::open(&config.db)?);
+        let server = Server::http(listen).map_err(|e| HubError::Io(std::io::Error::other(format!("{listen}: {e}"))))?;
+        let addr = server
+            .server_addr()
+            .to_ip()
+            .ok_or_else(|| HubError::Io(std::io::Error::other("not an IP address")))?;
+        let server = Arc::new(server);
+        let stop = Arc::new(AtomicBool::new(false));
+        let forms = Arc::new(Registry::embedded());
+        let mut workers = Vec::new();
+        for _ in 0..config.workers.max(1) {
+            let w = Worker {
+                conn: storage::open(&config.db)?,
+                forms: forms.clone(),
+                max_body: config.max_body,
+                log: config.log.clone(),
+                faults: config.faults.clone(),
+            };
+            let (server, stop) = (server.clone(), stop.clone());
+            workers.push(std::thread::spawn(move || w.run(&server, &stop)));
+        }
+        Ok(Hub { addr, server, stop, workers })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops taking requests and waits for the workers to finish theirs.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for _ in 0..self.workers.len() {
+            self.server.unblock();
+        }
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+struct Answer {
+    status: u16,
+    body: Vec<u8>,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Answer {
+    fn json(status: u16, v: &Value) -> Answer {
+        Answer { status, body: serde_json::to_vec(v).unwrap_or_default(), headers: Vec::new() }
+    }
+
+    fn error(e: &HubError) -> Answer {
+        let mut a = Answer::json(e.status(), &operation_outcome(e.issue_code(), &e.to_string()));
+        if e.status() == 401 {
+            a.headers.push(("WWW-Authenticate", "Bearer".into()));
+        }
+        if e.status() == 503 {
+            a.headers.push(("Retry-After", "1".into()));
+        }
+        a
+    }
+
+    fn resource(status: u16, s: &storage::Stored) -> Answer {
+        let mut a = Answer::json(status, &s.resource.0);
+        a.headers.push(("ETag", fhir::etag(&s.version.to_string())));
+        a.headers.push(("Last-Modified", s.last_updated.clone()));
+        a
+    }
+}
+
+fn header<'a>(req: &'a Request, name: &'static str) -> Option<&'a str> {
+    req.headers().iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str())
+}
+
+/// The path with query values removed (`/Patient?identifier=`): an ID
+/// number in a search must never reach the log.
+fn loggable(url: &str) -> String {
+    match url.split_once('?') {
+        Some((path, query)) => {
+            let keys: Vec<&str> = query.split('&').map(|kv| kv.split('=').next().unwrap_or("")).collect();
+            format!("{path}?{}", keys.iter().map(|k| format!("{k}=")).collect::<Vec<_>>().join("&"))
+        }
+        None => url.to_string(),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn query_param(query: &str, key: &str) -> Option<String> {
+    query.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == key).map(|(_, v)| percent_decode(v))
+}
+
+impl Worker {
+    fn run(mut self, server: &Server, stop: &AtomicBool) {
+        while !stop.load(Ordering::SeqCst) {
+            match server.recv_timeout(Duration::from_millis(200)) {
+                Ok(Some(req)) => self.handle(req),
+                Ok(None) => {}
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn handle(&mut self, mut req: Request) {
+        let started = Instant::now();
+        let method = req.method().clone();
+        let url = req.url().to_string();
+        let mut site = String::from("-");
+        let gzip_ok = header(&req, "Accept-Encoding").is_some_and(|v| v.contains("gzip"));
+        let answer = match self.route(&mut req, &method, &url, &mut site) {
+            Ok(a) => a,
+            Err(HubError::Aborted) => {
+                // A drill of a crash mid-transaction: nothing was committed.
+                self.log(&method, &url, 500, 0, started, &site);
+                drop(req);
+                return;
+            }
+            Err(e) => Answer::error(&e),
+        };
+        let Answer { status, body, headers } = answer;
+        let (body, gzipped) = if gzip_ok && body.len() > 1024 {
+            let mut enc = GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+            match enc.write_all(&body).and_then(|_| enc.finish()) {
+                Ok(z) => (z, true),
+                Err(_) => (body, false),
+            }
+        } else {
+            (body, false)
+        };
+        let bytes = body.len();
+        let mut resp = Response::from_data(body).with_status_code(status);
+        let mut add = |k: &str, v: &str| {
+            if let Ok(h) = Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+                resp.add_header(h);
+            }
+        };
+        add("Content-Type", &format!("{FHIR_JSON}; charset=utf-8"));
+        if gzipped {
+            add("Content-Encoding", "gzip");
+        }
+        for (k, v) in &headers {
+            add(k, v);
+        }
+        let _ = req.respond(resp);
+        self.log(&method, &url, status, bytes, started, &site);
+    }
+
+    fn log(&self, method: &Method, url: &str, status: u16, bytes: usize, started: Instant, site: &str) {
+        if let Some(log) = &self.log {
+            let line = format!(
+                "{} {method} {} {status} {bytes}B {}ms site={site}\n",
+                crate::store::utc_text(chrono::Utc::now()),
+                loggable(url),
+                started.elapsed().as_millis()
+            );
+            if let Ok(mut w) = log.lock() {
+                let _ = w.write_all(line.as_bytes());
+                let _ = w.flush();
+            }
+        }
+    }
+
+    fn body(&self, req: &mut Request) -> Result<Value, HubError> {
+        let limit = self.max_body;
+        if req.body_length().is_some_and(|n| n > limit) {
+            return Err(HubError::TooLarge(format!("request body larger than {limit} bytes")));
+        }
+        let gz = header(req, "Content-Encoding").is_some_and(|v| v.contains("gzip"));
+        let mut raw = Vec::new();
+        req.as_reader().take(limit as u64 + 1).read_to_end(&mut raw)?;
+        if raw.len() > limit {
+            return Err(HubError::TooLarge(format!("request body larger than {limit} bytes")));
+        }
+        let data = if gz {
+            let mut out = Vec::new();
+            GzDecoder::new(&raw[..])
+                .take(limit as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| HubError::Invalid(format!("gzip body cannot be read: {e}")))?;
+            if out.len() > limit {
+                return Err(HubError::TooLarge(format!("decompressed body larger than {limit} bytes")));
+            }
+            out
+        } else {
+            raw
+        };
+        serde_json::from_slice(&data).map_err(|e| HubError::Invalid(format!("body is not valid JSON: {e}")))
+    }
+
+    fn authorize(&self, req: &Request) -> Result<String, HubError> {
+        let token = header(req, "Authorization").and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+        match token {
+            Some(t) if !t.is_empty() => storage::site_of_token(&self.conn, t)?.ok_or(HubError::Unauthorized),
+            _ => Err(HubError::Unauthorized),
+        }
+    }
+
+    /// Injected failures for writes; Some(answer) replaces the real one.
+    fn fault(&self) -> (Option<Answer>, Option<usize>) {
+        let (status, delay, abort) = {
+            let mut q = self.faults.lock();
+            (q.statuses.pop_front(), q.delays.pop_front(), q.aborts.pop_front())
+        };
+        if let Some(d) = delay {
+            std::thread::sleep(d);
+        }
+        let answer = status.map(|s| {
+            let mut a = Answer::json(s, &operation_outcome("transient", "the platform is busy; try again later"));
+            if s == 429 || s == 503 {
+                a.headers.push(("Retry-After", "1".into()));
+            }
+            a
+        });
+        (answer, abort)
+    }
+
+    fn route(&mut self, req: &mut Request, method: &Method, url: &str, site: &mut String) -> Result<Answer, HubError> {
+        let (path, query) = url.split_once('?').unwrap_or((url, ""));
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        if parts == ["metadata"] && *method == Method::Get {
+            return Ok(Answer::json(200, &capability()));
+        }
+        *site = self.authorize(req)?;
+        match (method, parts.as_slice()) {
+            (Method::Post, []) => {
+                let (fault, abort) = self.fault();
+                if let Some(a) = fault {
+                    return Ok(a);
+                }
+                let bundle = self.body(req)?;
+                self.transaction(&bundle, site, abort)
+            }
+            (Method::Get, [kind]) => self.search(kind, query),
+            (Method::Get, [kind, id]) => self.read(kind, id, None),
+            (Method::Get, [kind, id, "_history", v]) => {
+                let v = v.parse().map_err(|_| HubError::Invalid(format!("version {v:?} is not a number")))?;
+                self.read(kind, id, Some(v))
+            }
+            (Method::Put, [kind, id]) => {
+                let (fault, _) = self.fault();
+                if let Some(a) = fault {
+                    return Ok(a);
+                }
+                let body = self.body(req)?;
+                let if_match = header(req, "If-Match").map(str::to_string);
+                let tx = self.conn.transaction()?;
+                let w = storage::write(&tx, &self.forms, site, kind, id, Some(&body), if_match.as_deref())?;
+                tx.commit()?;
+                let stored = storage::read(&self.conn, kind, id, None)?.ok_or_else(|| HubError::NotFound(format!("{kind}/{id}")))?;
+                Ok(Answer::resource(w.status, &stored))
+            }
+            (Method::Delete, [kind, id]) => {
+                if !fhir::TYPES.contains(kind) {
+                    return Err(HubError::NotSupported(format!("resource type {kind} is not supported here")));
+                }
+                let tx = self.conn.transaction()?;
+                storage::write(&tx, &self.forms, site, kind, id, None, header(req, "If-Match"))?;
+                tx.commit()?;
+                Ok(Answer { status: 204, body: Vec::new(), headers: Vec::new() })
+            }
+            _ => Err(HubError::NotFound(format!("no such endpoint: {method} {path}"))),
+        }
+    }
+
+    fn read(&self, kind: &str, id: &str, version: Option<i64>) -> Result<Answer, HubError> {
+        if !fhir::TYPES.contains(&kind) {
+            return Err(HubError::NotSupported(format!("resource type {kind} is not supported here")));
+        }
+        match storage::read(&self.conn, kind, id, version)? {
+            Some(s) if s.deleted => Ok(Answer::json(410, &operation_outcome("deleted", &format!("{kind}/{id} was deleted")))),
+            Some(s) => Ok(Answer::resource(200, &s)),
+            None => Err(HubError::NotFound(format!("{kind}/{id} is not on the platform"))),
+        }
+    }
+
+    fn search(&self, kind: &str, query: &str) -> Result<Answer, HubError> {
+        let count = query_param(query, "_count").and_then(|c| c.parse().ok()).unwrap_or(50usize).min(500);
+        let found = match kind {
+            "Patient" => {
+                let ident = query_param(query, "identifier")
+                    .ok_or_else(|| HubError::NotSupported("search Patient by identifier=[system|]value".into()))?;
+                let (system, value) = match ident.split_once('|') {
+                    Some((s, v)) => (Some(s).filter(|s| !s.is_empty()), v.to_string()),
+                    None => (None, ident.clone()),
+                };
+                storage::search_patients(&self.conn, system, &value, count)?
+            }
+            k if fhir::TYPES.contains(&k) => {
+                let subject = query_param(query, "subject")
+                    .or_else(|| query_param(query, "patient"))
+                    .ok_or_else(|| HubError::NotSupported(format!("search {k} by subject=Patient/id")))?;
+                let id = subject.strip_prefix("Patient/").unwrap_or(&subject).to_string();
+                storage::search_by_subject(&self.conn, k, &id, count)?
+            }
+            _ => return Err(HubError::NotSupported(format!("resource type {kind} is not supported here"))),
+        };
+        let entries: Vec<Value> = found
+            .iter()
+            .map(|s| json!({ "fullUrl": s.resource.url(), "resource": s.resource.0, "search": { "mode": "match" } }))
+            .collect();
+        Ok(Answer::json(200, &json!({ "resourceType": "Bundle", "type": "searchset", "total": entries.len(), "entry": entries })))
+    }
+
+    fn transaction(&mut self, bundle: &Value, site: &str, abort: Option<usize>) -> Result<Answer, HubError> {
+        if bundle["resourceType"] != "Bundle" || bundle["type"] != "transaction" {
+            return Err(HubError::Invalid("POST / takes a Bundle of type transaction".into()));
+        }
+        let raw = bundle["entry"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        if raw.len() > 20_000 {
+            return Err(HubError::TooLarge(format!("{} entries in one transaction; send at most 20000", raw.len())));
+        }
+        let mut entries = Vec::with_capacity(raw.len());
+        for (i, e) in raw.iter().enumerate() {
+            let method = e["request"]["method"].as_str().unwrap_or("");
+            let url = e["request"]["url"].as_str().unwrap_or("").trim_start_matches('/');
+            let (kind, id) = url.split_once('/').unwrap_or((url, ""));
+            let bad = |m: String| HubError::Invalid(m).in_entry(i, url);
+            let resource = match method {
+                "PUT" => Some(e["resource"].clone()),
+                "DELETE" => None,
+                m => return Err(bad(format!("method {m:?}: transactions here take PUT (with the client's id) or DELETE"))),
+            };
+            if id.is_empty() || id.contains('/') || id.contains('?') {
+                return Err(bad(format!("request.url {url:?} must be Type/id")));
+            }
+            let if_match = e["request"]["ifMatch"].as_str().map(str::to_string);
+            entries.push(Entry { kind: kind.to_string(), id: id.to_string(), resource, if_match });
+        }
+        let written = storage::transaction(&mut self.conn, &self.forms, site, &entries, abort)?;
+        let out: Vec<Value> = entries
+            .iter()
+            .zip(&written)
+            .map(|(e, w)| {
+                let status = match w.status {
+                    201 => "201 Created",
+                    204 => "204 No Content",
+                    _ => "200 OK",
+                };
+                json!({ "response": {
+                    "status": status,
+                    "location": format!("{}/{}/_history/{}", e.kind, e.id, w.version),
+                    "etag": fhir::etag(&w.version.to_string()),
+                    "lastModified": w.last_updated,
+                } })
+            })
+            .collect();
+        Ok(Answer::json(200, &json!({ "resourceType": "Bundle", "type": "transaction-response", "entry": out })))
+    }
+}
+
+fn capability() -> Value {
+    let resources: Vec<Value> = fhir::TYPES
+        .iter()
+        .map(|t| {
+            let mut r = json!({
+                "type": t,
+                "versioning": "versioned-update",
+                "interaction": [{ "code": "read" }, { "code": "vread" }, { "code": "update" }, { "code": "delete" }, { "code": "search-type" }],
+                "updateCreate": true,
+                "conditionalUpdate": false,
+            });
+            r["searchParam"] = if *t == "Patient" {
+                json!([{ "name": "identifier", "type": "token" }])
+            } else {
+                json!([{ "name": "subject", "type": "reference" }])
+            };
+            r
+        })
+        .collect();
+    json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-11-29",
+        "kind": "instance",
+        "software": { "name": "jkda-hub", "version": env!("CARGO_PKG_VERSION") },
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "rest": [{
+            "mode": "server",
+            "security": { "description": "Bearer token per site" },
+            "resource": resources,
+            "interaction": [{ "code": "transaction" }],
+        }],
+    })
+}

@@ -1,0 +1,454 @@
+//! The hub's SQLite store: sites with hashed tokens, the current version of
+//! every resource (older versions in `history`), Patient identifiers for
+//! search, and the columns the supervision report counts. A transaction
+//! Bundle is one SQLite transaction: all of it or nothing, even if the
+//! process is killed half-way.
+
+use super::HubError;
+use crate::fhir::{self, Resource};
+use crate::form::def::{FieldKind, FormDef};
+use crate::form::Registry;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS sites (
+    code       TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS resources (
+    type          TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    version       INTEGER NOT NULL,
+    site          TEXT NOT NULL,
+    content       TEXT NOT NULL,
+    deleted       INTEGER NOT NULL DEFAULT 0,
+    created_at    TEXT NOT NULL,
+    last_updated  TEXT NOT NULL,
+    subject       TEXT,
+    questionnaire TEXT,
+    programme     TEXT,
+    complete      INTEGER,
+    PRIMARY KEY (type, id)
+) STRICT;
+CREATE INDEX IF NOT EXISTS resources_subject ON resources(type, subject);
+CREATE INDEX IF NOT EXISTS resources_site ON resources(type, site, created_at);
+CREATE TABLE IF NOT EXISTS history (
+    type         TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    version      INTEGER NOT NULL,
+    content      TEXT NOT NULL,
+    deleted      INTEGER NOT NULL,
+    last_updated TEXT NOT NULL,
+    PRIMARY KEY (type, id, version)
+) STRICT;
+CREATE TABLE IF NOT EXISTS identifiers (
+    system  TEXT NOT NULL,
+    value   TEXT NOT NULL,
+    patient TEXT NOT NULL,
+    PRIMARY KEY (system, value, patient)
+) STRICT;
+CREATE INDEX IF NOT EXISTS identifiers_patient ON identifiers(patient);
+"#;
+
+pub fn open(path: &Path) -> Result<Connection, HubError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // A confirmed write must survive a power cut: the client deletes nothing,
+    // but it stops resending what we confirmed.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
+pub fn hash_token(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn now() -> String {
+    crate::store::utc_text(chrono::Utc::now())
+}
+
+/// Adds a site and returns its new token (shown once; only its hash is kept).
+pub fn add_site(conn: &Connection, code: &str, name: &str) -> Result<String, HubError> {
+    if code.is_empty() || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(HubError::Usage(format!("site code {code:?}: use letters, digits, - or _")));
+    }
+    let mut bytes = [0u8; 32];
+    rand::Rng::fill(&mut rand::rng(), &mut bytes);
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let n = conn.execute(
+        "INSERT OR IGNORE INTO sites (code, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![code, name, hash_token(&token), now()],
+    )?;
+    if n == 0 {
+        return Err(HubError::Usage(format!("site {code:?} already exists")));
+    }
+    Ok(token)
+}
+
+/// The site a bearer token belongs to.
+pub fn site_of_token(conn: &Connection, token: &str) -> Result<Option<String>, HubError> {
+    Ok(conn
+        .query_row("SELECT code FROM sites WHERE token_hash = ?1", params![hash_token(token)], |r| r.get(0))
+        .optional()?)
+}
+
+/// A stored resource with its version metadata.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub resource: Resource,
+    pub version: i64,
+    pub last_updated: String,
+    pub deleted: bool,
+}
+
+fn with_meta(content: &str, version: i64, last_updated: &str) -> Resource {
+    let mut v: Value = serde_json::from_str(content).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("meta".into(), json!({ "versionId": version.to_string(), "lastUpdated": last_updated }));
+    }
+    Resource(v)
+}
+
+pub fn read(conn: &Connection, kind: &str, id: &str, version: Option<i64>) -> Result<Option<Stored>, HubError> {
+    let current = conn
+        .query_row(
+            "SELECT content, version, last_updated, deleted FROM resources WHERE type = ?1 AND id = ?2",
+            params![kind, id],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, bool>(3)?)),
+        )
+        .optional()?;
+    let row = match (current, version) {
+        (Some(c), Some(v)) if c.1 != v => conn
+            .query_row(
+                "SELECT content, version, last_updated, deleted FROM history WHERE type = ?1 AND id = ?2 AND version = ?3",
+                params![kind, id, v],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?,
+        (c, _) => c,
+    };
+    Ok(row.map(|(content, version, last_updated, deleted)| Stored {
+        resource: with_meta(&content, version, &last_updated),
+        version,
+        last_updated,
+        deleted,
+    }))
+}
+
+/// The outcome of one write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub status: u16,
+    pub version: i64,
+    pub last_updated: String,
+}
+
+/// What the report needs to know about a QuestionnaireResponse.
+struct QrFacts {
+    questionnaire: Option<String>,
+    programme: Option<String>,
+    complete: Option<bool>,
+}
+
+fn qr_facts(v: &Value, forms: &Registry) -> QrFacts {
+    let q = v["questionnaire"].as_str().map(str::to_string);
+    let def = q.as_deref().and_then(|q| forms.all().find(|d| d.canonical() == q));
+    QrFacts {
+        programme: def.and_then(|d| d.programme).map(|p| p.key().to_string()),
+        complete: def.map(|d| complete(v, d)),
+        questionnaire: q,
+    }
+}
+
+/// Every unconditionally required item of the form is answered.
+fn complete(qr: &Value, def: &FormDef) -> bool {
+    let a = fhir::mapping::answers_from_response(qr, def);
+    def.sections.iter().filter(|s| s.visible_if.is_none()).flat_map(|s| &s.fields).all(|f| {
+        if !f.required || f.visible_if.is_some() {
+            return true;
+        }
+        match &f.kind {
+            FieldKind::Pair { .. } => a.is_answered(&format!("{}.current", f.id)),
+            FieldKind::BloodPressure { .. } => {
+                a.is_answered(&format!("{}.systolic", f.id)) && a.is_answered(&format!("{}.diastolic", f.id))
+            }
+            FieldKind::Rows { .. } => a.row_count(&f.id) > 0,
+            FieldKind::Calculated { .. } => true,
+            _ => a.is_answered(&f.id),
+        }
+    })
+}
+
+/// Checks a resource's shape; the message is what the OperationOutcome says.
+pub fn validate(kind: &str, id: &str, v: &Value) -> Result<(), HubError> {
+    let bad = |m: String| Err(HubError::Invalid(m));
+    if !v.is_object() {
+        return bad("the body is not a JSON object".into());
+    }
+    if v["resourceType"] != kind {
+        return bad(format!("resourceType {} does not match the URL type {kind}", v["resourceType"]));
+    }
+    if !fhir::TYPES.contains(&kind) {
+        return Err(HubError::NotSupported(format!("resource type {kind} is not supported here")));
+    }
+    if v["id"] != id || !fhir::valid_id(id) {
+        return bad(format!("resource id {} does not match the URL id {id:?}", v["id"]));
+    }
+    let has_subject = v["subject"]["reference"].as_str().is_some_and(|r| r.starts_with("Patient/"));
+    match kind {
+        "Patient" => {
+            if let Some(ids) = v.get("identifier") {
+                if !ids.as_array().is_some_and(|a| a.iter().all(|i| i["value"].is_string())) {
+                    return bad("Patient.identifier must be a list of identifiers with a value".into());
+                }
+            }
+            if let Some(b) = v.get("birthDate") {
+                if !b.as_str().is_some_and(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() || s.len() == 4 || s.len() == 7) {
+                    return bad(format!("Patient.birthDate {b} is not a date"));
+                }
+            }
+        }
+        "QuestionnaireResponse" => {
+            if !v["questionnaire"].is_string() {
+                return bad("QuestionnaireResponse.questionnaire is missing".into());
+            }
+            if !matches!(v["status"].as_str(), Some("in-progress" | "completed" | "amended" | "entered-in-error" | "stopped")) {
+                return bad(format!("QuestionnaireResponse.status {} is not a valid status", v["status"]));
+            }
+            if !has_subject {
+                return bad("QuestionnaireResponse.subject must reference a Patient".into());
+            }
+            if !items_ok(&v["item"]) {
+                return bad("QuestionnaireResponse.item: every item needs a linkId".into());
+            }
+        }
+        "Encounter" => {
+            if !v["status"].is_string() || !v["class"].is_object() || !has_subject {
+                return bad("Encounter needs status, class and a subject Patient".into());
+            }
+        }
+        _ => {
+            if !v["status"].is_string() || !v["code"].is_object() || !has_subject {
+                return bad("Observation needs status, code and a subject Patient".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn items_ok(items: &Value) -> bool {
+    match items {
+        Value::Null => true,
+        Value::Array(a) => a.iter().all(|i| {
+            i["linkId"].is_string()
+                && items_ok(&i["item"])
+                && i["answer"].as_array().is_none_or(|ans| ans.iter().all(|x| items_ok(&x["item"])))
+        }),
+        _ => false,
+    }
+}
+
+/// One PUT (or DELETE when `resource` is None) by `site`, inside the caller's
+/// transaction. Unchanged content keeps its version: a resend is a no-op.
+pub fn write(
+    tx: &Connection,
+    forms: &Registry,
+    site: &str,
+    kind: &str,
+    id: &str,
+    resource: Option<&Value>,
+    if_match: Option<&str>,
+) -> Result<Written, HubError> {
+    if let Some(v) = resource {
+        validate(kind, id, v)?;
+    }
+    let existing: Option<(i64, String, String, bool, String)> = tx
+        .prepare_cached("SELECT version, site, content, deleted, last_updated FROM resources WHERE type = ?1 AND id = ?2")?
+        .query_row(
+            params![kind, id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    if let Some((_, owner, ..)) = &existing {
+        if owner != site {
+            return Err(HubError::Forbidden(format!("{kind}/{id} belongs to site {owner}; site {site} may not change it")));
+        }
+    }
+    if let Some(m) = if_match {
+        let wanted = fhir::version_of_etag(m);
+        match &existing {
+            Some((v, ..)) if v.to_string() == wanted => {}
+            Some((v, ..)) => {
+                return Err(HubError::VersionConflict(format!("{kind}/{id} is at version {v}, not {wanted}")));
+            }
+            None => return Err(HubError::VersionConflict(format!("{kind}/{id} does not exist (If-Match {wanted})"))),
+        }
+    }
+    let now = now();
+    let Some(v) = resource else {
+        // DELETE: a new, deleted version; deleting nothing is fine.
+        return match existing {
+            Some((version, _, content, false, last)) => {
+                keep_history(tx, kind, id, version, &content, false, &last)?;
+                tx.execute(
+                    "UPDATE resources SET version = ?3, deleted = 1, last_updated = ?4 WHERE type = ?1 AND id = ?2",
+                    params![kind, id, version + 1, now],
+                )?;
+                tx.execute("DELETE FROM identifiers WHERE patient = ?1 AND ?2 = 'Patient'", params![id, kind])?;
+                Ok(Written { status: 204, version: version + 1, last_updated: now })
+            }
+            Some((version, _, _, true, last)) => Ok(Written { status: 204, version, last_updated: last }),
+            None => Ok(Written { status: 204, version: 0, last_updated: now }),
+        };
+    };
+    let content = serde_json::to_string(&Resource(v.clone()).content()).map_err(|e| HubError::Invalid(e.to_string()))?;
+    if let Some((version, _, old, false, last)) = &existing {
+        if *old == content {
+            return Ok(Written { status: 200, version: *version, last_updated: last.clone() });
+        }
+    }
+    let subject = v["subject"]["reference"].as_str().and_then(|r| r.strip_prefix("Patient/")).map(str::to_string);
+    if let Some(p) = &subject {
+        let found: Option<bool> = tx
+            .prepare_cached("SELECT deleted FROM resources WHERE type = 'Patient' AND id = ?1")?
+            .query_row(params![p], |r| r.get(0))
+            .optional()?;
+        if found != Some(false) {
+            return Err(HubError::Invalid(format!("{kind}/{id}: subject Patient/{p} is not on the platform")));
+        }
+    }
+    let facts = (kind == "QuestionnaireResponse").then(|| qr_facts(v, forms));
+    let (status, version) = match &existing {
+        Some((version, _, old, deleted, last)) => {
+            keep_history(tx, kind, id, *version, old, *deleted, last)?;
+            (200, version + 1)
+        }
+        None => (201, 1),
+    };
+    tx.prepare_cached(
+        "INSERT INTO resources (type, id, version, site, content, deleted, created_at, last_updated, subject, questionnaire,
+             programme, complete)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT(type, id) DO UPDATE SET version = ?3, content = ?5, deleted = 0, last_updated = ?6, subject = ?7,
+             questionnaire = ?8, programme = ?9, complete = ?10",
+    )?
+    .execute(params![
+            kind,
+            id,
+            version,
+            site,
+            content,
+            now,
+            subject,
+            facts.as_ref().and_then(|f| f.questionnaire.clone()),
+            facts.as_ref().and_then(|f| f.programme.clone()),
+            facts.as_ref().and_then(|f| f.complete)
+        ],
+    )?;
+    if kind == "Patient" {
+        tx.prepare_cached("DELETE FROM identifiers WHERE patient = ?1")?.execute(params![id])?;
+        for i in v["identifier"].as_array().into_iter().flatten() {
+            if let Some(value) = i["value"].as_str() {
+                tx.prepare_cached("INSERT OR IGNORE INTO identifiers (system, value, patient) VALUES (?1, ?2, ?3)")?
+                    .execute(params![i["system"].as_str().unwrap_or(""), value, id])?;
+            }
+        }
+    }
+    Ok(Written { status, version, last_updated: now })
+}
+
+fn keep_history(tx: &Connection, kind: &str, id: &str, version: i64, content: &str, deleted: bool, last: &str) -> Result<(), HubError> {
+    tx.execute(
+        "INSERT OR IGNORE INTO history (type, id, version, content, deleted, last_updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![kind, id, version, content, deleted, last],
+    )?;
+    Ok(())
+}
+
+/// One entry of a transaction, as parsed from the Bundle.
+pub struct Entry {
+    pub kind: String,
+    pub id: String,
+    pub resource: Option<Value>,
+    pub if_match: Option<String>,
+}
+
+/// Runs a whole transaction: every entry or none. On a failure the error
+/// names the entry. `abort_after` (fault drills only) stops half-way without
+/// committing, as a crash would.
+pub fn transaction(
+    conn: &mut Connection,
+    forms: &Registry,
+    site: &str,
+    entries: &[Entry],
+    abort_after: Option<usize>,
+) -> Result<Vec<Written>, HubError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Patients first, so records in the same Bundle can refer to them.
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by_key(|&i| entries[i].kind != "Patient");
+    let mut results: Vec<Option<Written>> = vec![None; entries.len()];
+    for (n, &i) in order.iter().enumerate() {
+        if abort_after == Some(n) {
+            return Err(HubError::Aborted);
+        }
+        let e = &entries[i];
+        let w = write(&tx, forms, site, &e.kind, &e.id, e.resource.as_ref(), e.if_match.as_deref())
+            .map_err(|err| err.in_entry(i, &format!("{}/{}", e.kind, e.id)))?;
+        results[i] = Some(w);
+    }
+    tx.commit()?;
+    Ok(results.into_iter().map(|w| w.expect("every entry written")).collect())
+}
+
+/// Patients with an identifier value (optionally of one system).
+pub fn search_patients(conn: &Connection, system: Option<&str>, value: &str, limit: usize) -> Result<Vec<Stored>, HubError> {
+    let ids: Vec<String> = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT DISTINCT patient FROM identifiers WHERE value = ?1 AND (?2 IS NULL OR system = ?2) LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![value, system, limit as i64], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(s) = read(conn, "Patient", &id, None)?.filter(|s| !s.deleted) {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+/// Resources of a type about a patient, most recently changed first.
+pub fn search_by_subject(conn: &Connection, kind: &str, patient: &str, limit: usize) -> Result<Vec<Stored>, HubError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT content, version, last_updated FROM resources WHERE type = ?1 AND subject = ?2 AND deleted = 0
+         ORDER BY last_updated DESC, id LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![kind, patient, limit as i64], |r| {
+        let (content, version, last): (String, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        Ok(Stored { resource: with_meta(&content, version, &last), version, last_updated: last, deleted: false })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// How many versions of a resource exist (current plus history).
+pub fn version_count(conn: &Connection, kind: &str, id: &str) -> Result<i64, HubError> {
+    Ok(conn.query_row(
+        "SELECT (SELECT count(*) FROM resources WHERE type = ?1 AND id = ?2) + (SELECT count(*) FROM history WHERE type = ?1 AND id = ?2)",
+        params![kind, id],
+        |r| r.get(0),
+    )?)
+}
+
+/// Live resources of a type.
+pub fn count(conn: &Connection, kind: &str) -> Result<i64, HubError> {
+    Ok(conn.query_row("SELECT count(*) FROM resources WHERE type = ?1 AND deleted = 0", params![kind], |r| r.get(0))?)
+}

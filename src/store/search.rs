@@ -1,0 +1,382 @@
+//! The store side of finding residents: the `resident_keys` table kept in
+//! step with every insert and update of a resident (in the same transaction),
+//! queries answered by range scans over its primary key (see
+//! `crate::search::index` for the keys and the ranking), and the suspected
+//! duplicates registration warns about and `jkda residents duplicates` lists.
+//!
+//! Keys are computed in Rust (pinyin), so SQL cannot fill the table: a
+//! database from before the table existed, or one indexed with older key
+//! rules, is re-indexed on its first search ([`KEYS_VERSION`] in settings).
+
+use super::residents::{mask_id, ResidentFields, ResidentRow};
+use super::{audit, Actor, Result, Store};
+use crate::identity::mask_phone;
+use crate::search::index::{name_key, plan, resident_keys, upper_bound, KeyKind, KeySource, Plan, KEYS_VERSION};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::collections::{BTreeMap, HashSet};
+
+const VERSION_SETTING: &str = "search.keys_version";
+
+/// Why two residents may be the same person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicateReason {
+    /// The same ID number: certainly the same person (registration stops).
+    SameId,
+    /// The same name and birth date: very likely (registration asks).
+    SameNameBirth,
+    /// The same phone: possibly, or a household sharing one (registration asks).
+    SamePhone,
+}
+
+impl DuplicateReason {
+    /// The i18n key naming the reason, for the TUI warning and the CLI list.
+    pub fn text_key(self) -> &'static str {
+        match self {
+            DuplicateReason::SameId => "search.reason.same_id",
+            DuplicateReason::SameNameBirth => "search.reason.same_name_birth",
+            DuplicateReason::SamePhone => "search.reason.same_phone",
+        }
+    }
+}
+
+/// An existing resident who may be the one being registered.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DuplicateCandidate {
+    pub row: ResidentRow,
+    pub reasons: Vec<DuplicateReason>,
+}
+
+/// Two residents in the database who may be one person.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DuplicatePair {
+    pub a: ResidentRow,
+    pub b: ResidentRow,
+    pub reasons: Vec<DuplicateReason>,
+}
+
+/// Adds the keys of a resident who has none yet (a new row).
+pub(crate) fn index_resident(conn: &Connection, resident_id: i64, src: &KeySource) -> Result<()> {
+    let mut stmt =
+        conn.prepare_cached("INSERT OR IGNORE INTO resident_keys (kind, key, resident_id) VALUES (?1, ?2, ?3)")?;
+    for (kind, key) in resident_keys(src) {
+        stmt.execute(params![kind.code(), key, resident_id])?;
+    }
+    Ok(())
+}
+
+/// Replaces a resident's keys with those of the row as it is now; called
+/// after every update of name, ID number, phone or record number.
+pub(crate) fn reindex_resident(conn: &Connection, resident_id: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM resident_keys WHERE resident_id = ?1")?.execute(params![resident_id])?;
+    let row: Option<(Option<String>, Option<String>, Option<String>, String)> = conn
+        .prepare_cached("SELECT name, id_number, phone, record_no FROM residents WHERE id = ?1")?
+        .query_row(params![resident_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    if let Some((name, id_number, phone, record_no)) = row {
+        let src = KeySource {
+            name: name.as_deref(),
+            id_number: id_number.as_deref(),
+            phone: phone.as_deref(),
+            record_no: Some(&record_no),
+        };
+        index_resident(conn, resident_id, &src)?;
+    }
+    Ok(())
+}
+
+/// Fills the index from scratch, in one transaction, unless another
+/// process did it while this one waited for the lock.
+fn rebuild(conn: &Connection, force: bool) -> Result<usize> {
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    if !force && recorded_version(&tx)? == Some(KEYS_VERSION) {
+        return Ok(0);
+    }
+    tx.execute("DELETE FROM resident_keys", [])?;
+    let mut count = 0;
+    {
+        let mut stmt = tx.prepare("SELECT id, name, id_number, phone, record_no FROM residents")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let (id, name, id_number, phone, record_no): (i64, Option<String>, Option<String>, Option<String>, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+            let src = KeySource {
+                name: name.as_deref(),
+                id_number: id_number.as_deref(),
+                phone: phone.as_deref(),
+                record_no: Some(&record_no),
+            };
+            index_resident(&tx, id, &src)?;
+            count += 1;
+        }
+    }
+    tx.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![VERSION_SETTING, KEYS_VERSION.to_string()],
+    )?;
+    tx.commit()?;
+    Ok(count)
+}
+
+fn recorded_version(conn: &Connection) -> Result<Option<i64>> {
+    let v: Option<String> = conn
+        .prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+        .query_row(params![VERSION_SETTING], |r| r.get(0))
+        .optional()?;
+    Ok(v.and_then(|v| v.parse().ok()))
+}
+
+fn row_by_id(conn: &Connection, id: i64) -> Result<Option<ResidentRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, record_no, status, name, sex, birth_date, id_number, phone, village FROM residents WHERE id = ?1",
+    )?;
+    let row = stmt
+        .query_row(params![id], |r| {
+            let id_number: Option<String> = r.get(6)?;
+            let phone: Option<String> = r.get(7)?;
+            Ok(ResidentRow {
+                id: r.get(0)?,
+                record_no: r.get(1)?,
+                status: r.get(2)?,
+                name: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                sex: r.get(4)?,
+                birth_date: r.get(5)?,
+                id_masked: id_number.as_deref().map(mask_id).unwrap_or_default(),
+                phone_masked: phone.as_deref().map(mask_phone).unwrap_or_default(),
+                village: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+            })
+        })
+        .optional()?;
+    Ok(row)
+}
+
+/// Ids of non-draft residents holding exactly `key` of `kind`.
+fn holders(conn: &Connection, kind: KeyKind, key: &str, except: i64) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT k.resident_id FROM resident_keys k JOIN residents r ON r.id = k.resident_id
+         WHERE k.kind = ?1 AND k.key = ?2 AND k.resident_id != ?3 AND r.status != 'draft'
+         ORDER BY k.resident_id LIMIT 50",
+    )?;
+    let ids = stmt.query_map(params![kind.code(), key, except], |r| r.get(0))?;
+    Ok(ids.collect::<rusqlite::Result<Vec<i64>>>()?)
+}
+
+impl Store {
+    /// Re-indexes every resident if the index is missing or was built with
+    /// other key rules. Cheap when it is current (one settings lookup).
+    pub fn ensure_search_index(&self) -> Result<()> {
+        if recorded_version(self.conn())? != Some(KEYS_VERSION) {
+            rebuild(self.conn(), false)?;
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the whole index; returns how many residents were indexed.
+    pub fn rebuild_search_index(&self) -> Result<usize> {
+        rebuild(self.conn(), true)
+    }
+
+    /// Residents matching what a worker typed, best first (see
+    /// `crate::search::index`). Not audited: the list shows masked
+    /// identifiers only, and every opened resident is audited as a view.
+    pub fn find_residents(&self, query: &str, limit: usize) -> Result<Vec<ResidentRow>> {
+        let scans = match plan(query) {
+            Plan::Recent => return self.recent_residents(limit),
+            Plan::NoMatch => return Ok(Vec::new()),
+            Plan::Scans(s) => s,
+        };
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        self.ensure_search_index()?;
+        let conn = self.conn();
+        let mut prefix_stmt = conn.prepare_cached(
+            "SELECT key, resident_id FROM resident_keys WHERE kind = ?1 AND key >= ?2 AND key < ?3
+             ORDER BY key, resident_id LIMIT ?4",
+        )?;
+        let mut exact_stmt = conn.prepare_cached(
+            "SELECT key, resident_id FROM resident_keys WHERE kind = ?1 AND key = ?2 ORDER BY resident_id LIMIT ?3",
+        )?;
+        // (rank, not an exact key, key, resident id): sorting gives the ranking.
+        let mut hits: Vec<(u8, bool, String, i64)> = Vec::new();
+        for scan in &scans {
+            let map = |r: &rusqlite::Row| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?));
+            let found: Vec<(String, i64)> = if scan.exact {
+                exact_stmt.query_map(params![scan.kind.code(), scan.prefix, limit as i64], map)?.collect::<rusqlite::Result<_>>()?
+            } else {
+                let upper = upper_bound(&scan.prefix);
+                prefix_stmt
+                    .query_map(params![scan.kind.code(), scan.prefix, upper, limit as i64], map)?
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            hits.extend(found.into_iter().map(|(key, id)| (scan.rank, key != scan.prefix, key, id)));
+        }
+        hits.sort();
+        let mut seen = HashSet::new();
+        let mut rows = Vec::new();
+        for (_, _, _, id) in hits {
+            if rows.len() >= limit {
+                break;
+            }
+            if seen.insert(id) {
+                if let Some(row) = row_by_id(conn, id)? {
+                    rows.push(row);
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    /// A search on someone's behalf outside the TUI (the command line): one
+    /// audit entry with the number of results, never the query, which may
+    /// itself be personal data.
+    pub fn find_residents_audited(&self, actor: &Actor, query: &str, limit: usize) -> Result<Vec<ResidentRow>> {
+        let rows = self.find_residents(query, limit)?;
+        audit::append(self.conn(), actor, "search", "residents", &rows.len().to_string())?;
+        Ok(rows)
+    }
+
+    /// Existing residents (not drafts, not `except`) who may be the person
+    /// described by `fields`: the same ID number, the same name and birth
+    /// date, or the same phone. Names, IDs and phones are compared as the
+    /// search normalises them (width, case, spaces, punctuation).
+    pub fn duplicate_candidates(&self, fields: &ResidentFields, except: Option<i64>) -> Result<Vec<DuplicateCandidate>> {
+        self.ensure_search_index()?;
+        let conn = self.conn();
+        let except = except.unwrap_or(-1);
+        let probe = resident_keys(&KeySource {
+            name: None,
+            id_number: fields.id_number.as_deref(),
+            phone: fields.phone.as_deref(),
+            record_no: None,
+        });
+        let mut found: BTreeMap<i64, Vec<DuplicateReason>> = BTreeMap::new();
+        for (kind, key) in &probe {
+            let reason = match kind {
+                KeyKind::IdTail => DuplicateReason::SameId,
+                KeyKind::PhoneTail => DuplicateReason::SamePhone,
+                _ => continue,
+            };
+            for id in holders(conn, *kind, key, except)? {
+                found.entry(id).or_default().push(reason);
+            }
+        }
+        let name = fields.name.as_deref().map(name_key).filter(|n| !n.is_empty());
+        let birth = fields.birth_date.as_deref().map(str::trim).filter(|b| !b.is_empty());
+        if let (Some(name), Some(birth)) = (name, birth) {
+            let mut stmt = conn.prepare_cached(
+                "SELECT r.id FROM resident_keys k JOIN residents r ON r.id = k.resident_id
+                 WHERE k.kind = ?1 AND k.key = ?2 AND r.birth_date = ?3 AND r.id != ?4 AND r.status != 'draft'
+                 ORDER BY r.id LIMIT 50",
+            )?;
+            let ids = stmt.query_map(params![KeyKind::NameHead.code(), name, birth, except], |r| r.get::<_, i64>(0))?;
+            for id in ids {
+                found.entry(id?).or_default().push(DuplicateReason::SameNameBirth);
+            }
+        }
+        let mut out = Vec::new();
+        for (id, mut reasons) in found {
+            reasons.sort();
+            reasons.dedup();
+            if let Some(row) = row_by_id(conn, id)? {
+                out.push(DuplicateCandidate { row, reasons });
+            }
+        }
+        out.sort_by(|a, b| a.reasons.cmp(&b.reasons).then(a.row.id.cmp(&b.row.id)));
+        Ok(out)
+    }
+
+    /// Every pair of residents (drafts aside) who share an ID number, a name
+    /// and birth date, or a phone, strongest reason first: the clean-up list.
+    pub fn duplicate_pairs(&self) -> Result<Vec<DuplicatePair>> {
+        self.ensure_search_index()?;
+        let conn = self.conn();
+        let mut pairs: BTreeMap<(i64, i64), Vec<DuplicateReason>> = BTreeMap::new();
+        let groups = [
+            (
+                DuplicateReason::SameId,
+                "SELECT group_concat(k.resident_id) FROM resident_keys k JOIN residents r ON r.id = k.resident_id
+                 WHERE k.kind = ?1 AND r.status != 'draft' GROUP BY k.key HAVING count(*) > 1",
+                KeyKind::IdTail,
+            ),
+            (
+                DuplicateReason::SamePhone,
+                "SELECT group_concat(k.resident_id) FROM resident_keys k JOIN residents r ON r.id = k.resident_id
+                 WHERE k.kind = ?1 AND r.status != 'draft' GROUP BY k.key HAVING count(*) > 1",
+                KeyKind::PhoneTail,
+            ),
+            (
+                DuplicateReason::SameNameBirth,
+                "SELECT group_concat(k.resident_id) FROM resident_keys k JOIN residents r ON r.id = k.resident_id
+                 WHERE k.kind = ?1 AND r.status != 'draft' AND r.birth_date IS NOT NULL AND r.birth_date != ''
+                 GROUP BY k.key, r.birth_date HAVING count(*) > 1",
+                KeyKind::NameHead,
+            ),
+        ];
+        for (reason, sql, kind) in groups {
+            let mut stmt = conn.prepare(sql)?;
+            let lists = stmt.query_map(params![kind.code()], |r| r.get::<_, String>(0))?;
+            for list in lists {
+                let mut ids: Vec<i64> = list?.split(',').filter_map(|s| s.parse().ok()).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                for (i, a) in ids.iter().enumerate() {
+                    for b in &ids[i + 1..] {
+                        pairs.entry((*a, *b)).or_default().push(reason);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(pairs.len());
+        for ((a, b), mut reasons) in pairs {
+            reasons.sort();
+            reasons.dedup();
+            if let (Some(a), Some(b)) = (row_by_id(conn, a)?, row_by_id(conn, b)?) {
+                out.push(DuplicatePair { a, b, reasons });
+            }
+        }
+        out.sort_by(|x, y| x.reasons.cmp(&y.reasons).then(x.a.id.cmp(&y.a.id)).then(x.b.id.cmp(&y.b.id)));
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_of(store: &Store, sql: &str) -> String {
+        let mut stmt = store.conn().prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap();
+        rows.map(|r| r.unwrap()).collect::<Vec<_>>().join(" / ")
+    }
+
+    /// Every keystroke's scans are range searches of the primary key, never
+    /// a scan of the table, and need no sort (the key order is the ranking).
+    #[test]
+    fn queries_use_the_key_index() {
+        let store = Store::open_in_memory().unwrap();
+        let prefix = plan_of(
+            &store,
+            "SELECT key, resident_id FROM resident_keys WHERE kind = 4 AND key >= 'zh' AND key < 'zi'
+             ORDER BY key, resident_id LIMIT 200",
+        );
+        assert!(prefix.contains("SEARCH resident_keys USING PRIMARY KEY (kind=? AND key>? AND key<?)"), "{prefix}");
+        assert!(!prefix.contains("TEMP B-TREE"), "{prefix}");
+        let exact = plan_of(
+            &store,
+            "SELECT key, resident_id FROM resident_keys WHERE kind = 5 AND key = '1' ORDER BY resident_id LIMIT 200",
+        );
+        assert!(exact.contains("SEARCH resident_keys USING PRIMARY KEY (kind=? AND key=?)"), "{exact}");
+        assert!(!exact.contains("TEMP B-TREE"), "{exact}");
+        let delete = plan_of(&store, "DELETE FROM resident_keys WHERE resident_id = 1");
+        assert!(delete.contains("resident_keys_resident"), "{delete}");
+        let recent = plan_of(&store, "SELECT id FROM residents ORDER BY updated_at DESC, id DESC LIMIT 200");
+        assert!(!recent.contains("TEMP B-TREE"), "{recent}");
+    }
+
+    #[test]
+    fn a_new_database_needs_no_rebuild() {
+        let store = Store::open_in_memory().unwrap();
+        assert_eq!(recorded_version(store.conn()).unwrap(), Some(KEYS_VERSION));
+    }
+}

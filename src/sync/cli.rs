@@ -1,0 +1,182 @@
+//! `jkda sync [--json] [--status] [--retry-failed]` and
+//! `jkda residents fetch ID-NUMBER`. Exit codes: 0 everything confirmed,
+//! 1 something failed, is in conflict or is still waiting after an error,
+//! 2 upload not configured or usage error.
+
+use super::{fetch_resident, stored_message, Client, SyncConfig, Uploader};
+use crate::form::Registry;
+use crate::i18n::I18n;
+use crate::store::{Actor, OutboxRow, OutboxStatus, Store};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(serde::Serialize)]
+struct StatusOut<'a> {
+    #[serde(flatten)]
+    status: &'a OutboxStatus,
+    sent_now: Option<usize>,
+    error: Option<String>,
+    problems: Vec<RowOut>,
+}
+
+#[derive(serde::Serialize)]
+struct RowOut {
+    record_id: i64,
+    revision: i64,
+    state: String,
+    form: String,
+    record_date: Option<String>,
+    record_no: String,
+    attempts: i64,
+    reason: Option<String>,
+}
+
+fn row_out(r: &OutboxRow, i18n: &I18n) -> RowOut {
+    RowOut {
+        record_id: r.record_id,
+        revision: r.revision,
+        state: r.state.clone(),
+        form: r.form_id.clone(),
+        record_date: r.record_date.clone(),
+        record_no: r.record_no.clone(),
+        attempts: r.attempts,
+        reason: r.last_error.as_deref().map(|e| i18n.msg(&stored_message(e))),
+    }
+}
+
+fn print_status(store: &Store, i18n: &I18n, json: bool, sent_now: Option<usize>, error: Option<String>) -> Result<OutboxStatus, crate::store::StoreError> {
+    let status = store.outbox_status()?;
+    let rows = store.outbox_rows(&["failed", "conflict"], 200)?;
+    let problems: Vec<RowOut> = rows.iter().map(|r| row_out(r, i18n)).collect();
+    if json {
+        let out = StatusOut { status: &status, sent_now, error, problems };
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(status);
+    }
+    if let Some(n) = sent_now {
+        println!("{}", i18n.tf("sync.cli_sent", &[("count", &n.to_string())]));
+    }
+    println!(
+        "{}",
+        i18n.tf(
+            "sync.cli_counts",
+            &[
+                ("pending", &status.pending.to_string()),
+                ("failed", &status.failed.to_string()),
+                ("conflict", &status.conflict.to_string()),
+                ("sent", &status.sent.to_string()),
+            ]
+        )
+    );
+    let never = i18n.t("sync.never");
+    println!("{}", i18n.tf("sync.cli_last_success", &[("time", status.last_success.as_deref().unwrap_or(never))]));
+    if let Some(e) = error.or_else(|| status.last_error.as_deref().map(|e| i18n.msg(&stored_message(e)))) {
+        if status.pending + status.failed + status.conflict > 0 {
+            println!("{}", i18n.tf("sync.cli_last_error", &[("error", &e)]));
+        }
+    }
+    for p in &problems {
+        println!(
+            "  {} #{} r{} {} {} {}: {}",
+            i18n.t(if p.state == "conflict" { "sync.state_conflict" } else { "sync.state_failed" }),
+            p.record_id,
+            p.revision,
+            p.form,
+            p.record_date.as_deref().unwrap_or(""),
+            p.record_no,
+            p.reason.as_deref().unwrap_or("")
+        );
+    }
+    Ok(status)
+}
+
+/// `jkda sync`.
+pub fn sync(
+    store: &mut Store,
+    cfg: SyncConfig,
+    registry: Registry,
+    actor: &Actor,
+    i18n: &I18n,
+    status_only: bool,
+    json: bool,
+    retry_failed: bool,
+) -> ExitCode {
+    let run = || -> Result<ExitCode, crate::store::StoreError> {
+        if status_only {
+            let s = print_status(store, i18n, json, None, None)?;
+            return Ok(if s.failed + s.conflict > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS });
+        }
+        if !cfg.is_configured() {
+            eprintln!("{}", i18n.t("sync.err_not_configured"));
+            print_status(store, i18n, json, None, None)?;
+            return Ok(ExitCode::from(2));
+        }
+        if retry_failed {
+            store.retry_failed()?;
+        }
+        let mut up = match Uploader::new(cfg, Arc::new(registry), actor.clone()) {
+            Ok(u) => u,
+            Err(e) => {
+                eprintln!("{}", i18n.msg(&e.message()));
+                return Ok(ExitCode::from(2));
+            }
+        };
+        let report = up.run(store);
+        let error = report.error.as_ref().map(|e| i18n.msg(&e.message()));
+        let s = print_status(store, i18n, json, Some(report.sent), error)?;
+        let clean = s.pending + s.failed + s.conflict == 0;
+        Ok(if clean { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    };
+    run().unwrap_or_else(|e| {
+        eprintln!("{}", i18n.msg(&e.message()));
+        ExitCode::from(1)
+    })
+}
+
+/// `jkda residents fetch ID-NUMBER`: exit 0 found (or already here), 1 not
+/// on the platform or an error, 2 not configured.
+pub fn fetch(store: &mut Store, cfg: SyncConfig, registry: &Registry, actor: &Actor, i18n: &I18n, id_number: &str) -> ExitCode {
+    let id_number = id_number.trim();
+    match store.residents_with_id_number(id_number, None) {
+        Ok(local) if !local.is_empty() => {
+            println!("{}", i18n.tf("sync.fetch_local", &[("record_no", &local[0].record_no)]));
+            return ExitCode::SUCCESS;
+        }
+        Ok(_) => {}
+        Err(e) => {
+            eprintln!("{}", i18n.msg(&e.message()));
+            return ExitCode::from(1);
+        }
+    }
+    if !cfg.is_configured() {
+        eprintln!("{}", i18n.t("sync.err_not_configured"));
+        return ExitCode::from(2);
+    }
+    let client = match Client::new(&cfg) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}", i18n.msg(&e.message()));
+            return ExitCode::from(2);
+        }
+    };
+    match fetch_resident(&client, &cfg, store, registry, actor, id_number, 20) {
+        Ok(Some(f)) => {
+            println!(
+                "{}",
+                i18n.tf(
+                    "sync.fetch_done",
+                    &[("records", &f.records.to_string()), ("skipped", &f.skipped.to_string()), ("id", &f.resident_id.to_string())]
+                )
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(None) => {
+            eprintln!("{}", i18n.t("sync.fetch_none"));
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("{}", i18n.msg(&e.message()));
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! The HTTP side of sync: one ureq agent with timeouts, TLS verification
+//! always on (Mozilla roots, or only the city's CA when a CA file is given),
+//! gzip both ways, a size limit on answers, and every failure turned into a
+//! `SyncError` that says what to do. The site token goes in the
+//! Authorization header and nowhere else.
+
+use super::{SyncConfig, SyncError};
+use crate::fhir::{outcome_text, FHIR_JSON};
+use flate2::write::GzEncoder;
+use serde_json::Value;
+use std::io::Write;
+use std::time::Duration;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::Agent;
+
+/// Bytes that crossed the wire for one exchange (bodies; headers excluded).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    pub up: u64,
+    pub down: u64,
+}
+
+impl std::ops::AddAssign for Traffic {
+    fn add_assign(&mut self, o: Traffic) {
+        self.up += o.up;
+        self.down += o.down;
+    }
+}
+
+pub struct Client {
+    agent: Agent,
+    base: String,
+    token: String,
+    max_response: u64,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("base", &self.base).finish_non_exhaustive()
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Client {
+    pub fn new(cfg: &SyncConfig) -> Result<Client, SyncError> {
+        let (Some(url), Some(token)) = (cfg.server_url.as_deref(), cfg.token.as_ref()) else {
+            return Err(SyncError::NotConfigured);
+        };
+        let base = url.trim().trim_end_matches('/').to_string();
+        let host = base
+            .strip_prefix("https://")
+            .or_else(|| base.strip_prefix("http://"))
+            .ok_or_else(|| SyncError::Config(format!("server_url {base:?} must start with https://")))?
+            .split(['/', '?'])
+            .next()
+            .unwrap_or("");
+        let host_only = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
+        if base.starts_with("http://") && !is_loopback(host_only) {
+            return Err(SyncError::Config(format!("server_url {base:?}: health data travels only over https://")));
+        }
+        let mut tls = TlsConfig::builder();
+        if let Some(path) = &cfg.ca_file {
+            let pem = std::fs::read(path).map_err(|e| SyncError::Config(format!("CA file {}: {e}", path.display())))?;
+            let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            if certs.is_empty() {
+                return Err(SyncError::Config(format!("CA file {}: no PEM certificate in it", path.display())));
+            }
+            tls = tls.root_certs(RootCerts::new_with_certs(&certs));
+        }
+        let agent: Agent = Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(cfg.connect_timeout))
+            .timeout_global(Some(cfg.request_timeout))
+            .max_redirects(0)
+            .user_agent(concat!("jkda/", env!("CARGO_PKG_VERSION")))
+            .tls_config(tls.build())
+            .build()
+            .into();
+        Ok(Client { agent, base, token: token.expose().to_string(), max_response: cfg.max_response })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// POSTs a transaction Bundle, gzip-compressed; returns the server's
+    /// answer (which the caller checks entry by entry).
+    pub fn transaction(&self, bundle: &Value) -> Result<(Value, Traffic), SyncError> {
+        let json = serde_json::to_vec(bundle).map_err(|e| SyncError::Config(e.to_string()))?;
+        let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 6), flate2::Compression::new(6));
+        gz.write_all(&json).and_then(|_| gz.flush()).map_err(|e| SyncError::Config(e.to_string()))?;
+        let body = gz.finish().map_err(|e| SyncError::Config(e.to_string()))?;
+        let up = body.len() as u64;
+        let result = self
+            .agent
+            .post(format!("{}/", self.base))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .header("Content-Type", FHIR_JSON)
+            .header("Content-Encoding", "gzip")
+            .header("Accept", FHIR_JSON)
+            .header("Prefer", "return=minimal")
+            .send(&body[..]);
+        let (status, value, down, retry_after) = self.answer(result)?;
+        check_status(status, &value, retry_after)?;
+        Ok((value, Traffic { up, down }))
+    }
+
+    /// GET `Type/id`: None when the server has no such resource.
+    pub fn read(&self, kind: &str, id: &str) -> Result<Option<Value>, SyncError> {
+        let result = self.get(&format!("{}/{kind}/{}", self.base, encode(id)));
+        let (status, value, _, retry_after) = self.answer(result)?;
+        if status == 404 || status == 410 {
+            return Ok(None);
+        }
+        check_status(status, &value, retry_after)?;
+        Ok(Some(value))
+    }
+
+    /// A search (`Patient?identifier=...`) returning a searchset Bundle.
+    pub fn search(&self, kind: &str, params: &[(&str, &str)]) -> Result<Value, SyncError> {
+        let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
+        let result = self.get(&format!("{}/{kind}?{}", self.base, query.join("&")));
+        let (status, value, _, retry_after) = self.answer(result)?;
+        check_status(status, &value, retry_after)?;
+        if value["resourceType"] != "Bundle" {
+            return Err(SyncError::BadResponse("a search answered with something other than a Bundle".into()));
+        }
+        Ok(value)
+    }
+
+    fn get(&self, url: &str) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        self.agent
+            .get(url)
+            .header("Authorization", format!("Bearer {}", self.token))
+            .header("Accept", FHIR_JSON)
+            .call()
+    }
+
+    /// Reads status and JSON body, mapping transport failures and answers
+    /// that are not FHIR JSON (an HTML error page, a truncated body).
+    fn answer(
+        &self,
+        result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<(u16, Value, u64, Option<Duration>), SyncError> {
+        let mut resp = result.map_err(transport)?;
+        let status = resp.status().as_u16();
+        let h = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let retry_after = h("retry-after").and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
+        let content_type = h("content-type").unwrap_or_default();
+        let wire_len = h("content-length").and_then(|v| v.parse::<u64>().ok());
+        let bytes = resp.body_mut().with_config().limit(self.max_response).read_to_vec().map_err(transport)?;
+        let down = wire_len.unwrap_or(bytes.len() as u64);
+        if bytes.is_empty() {
+            return Ok((status, Value::Null, down, retry_after));
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(v) => Ok((status, v, down, retry_after)),
+            Err(_) if (200..300).contains(&status) || status == 409 || status == 412 => {
+                Err(SyncError::BadResponse(not_json(&bytes, &content_type)))
+            }
+            // An error page without FHIR JSON: classified by status alone.
+            Err(_) => Ok((status, Value::Null, down, retry_after)),
+        }
+    }
+}
+
+fn not_json(bytes: &[u8], content_type: &str) -> String {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]).trim_start().to_ascii_lowercase();
+    if head.starts_with('<') || content_type.contains("html") {
+        "an HTML page instead of FHIR JSON (a proxy or login page?)".into()
+    } else {
+        format!("{} bytes that are not complete JSON", bytes.len())
+    }
+}
+
+/// Status -> error, using the OperationOutcome's words when there is one.
+fn check_status(status: u16, body: &Value, retry_after: Option<Duration>) -> Result<(), SyncError> {
+    let reason = outcome_text(body);
+    match status {
+        200..=299 => Ok(()),
+        401 => Err(SyncError::Unauthorized(status)),
+        403 if reason.is_none() => Err(SyncError::Unauthorized(status)),
+        409 | 412 => Err(SyncError::Conflict { status, reason: reason.unwrap_or_else(|| format!("HTTP {status}")) }),
+        429 => Err(SyncError::RateLimited(retry_after)),
+        500..=599 => Err(SyncError::Server(status)),
+        _ => match reason {
+            Some(reason) => Err(SyncError::Refused { status, reason }),
+            None => Err(SyncError::Endpoint(status)),
+        },
+    }
+}
+
+fn transport(e: ureq::Error) -> SyncError {
+    use std::io::ErrorKind;
+    match e {
+        ureq::Error::Timeout(_) => SyncError::Timeout,
+        ureq::Error::HostNotFound => SyncError::Unreachable("host name not found (DNS)".into()),
+        ureq::Error::ConnectionFailed => SyncError::Unreachable("connection failed".into()),
+        ureq::Error::Io(io) => match io.kind() {
+            ErrorKind::TimedOut | ErrorKind::WouldBlock => SyncError::Timeout,
+            ErrorKind::ConnectionRefused => SyncError::Unreachable("connection refused".into()),
+            ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+                SyncError::Unreachable("connection dropped before the answer arrived".into())
+            }
+            _ => SyncError::Unreachable(io.to_string()),
+        },
+        ureq::Error::Tls(m) => SyncError::Tls(m.to_string()),
+        ureq::Error::Rustls(e) => SyncError::Tls(e.to_string()),
+        ureq::Error::Pem(e) => SyncError::Tls(e.to_string()),
+        ureq::Error::BodyExceedsLimit(n) => SyncError::BadResponse(format!("answer larger than {n} bytes")),
+        ureq::Error::Decompress(_, _) => SyncError::BadResponse("compressed answer cut off or damaged".into()),
+        ureq::Error::BadUri(u) => SyncError::Config(format!("server_url: {u}")),
+        ureq::Error::Protocol(p) => SyncError::BadResponse(format!("not HTTP: {p}")),
+        ureq::Error::StatusCode(s) => SyncError::Server(s),
+        other => SyncError::Unreachable(other.to_string()),
+    }
+}
+
+/// Percent-encodes a query value or id (RFC 3986 unreserved kept).
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

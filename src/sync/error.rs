@@ -1,0 +1,143 @@
+//! What can go wrong talking to the platform, sorted by what the uploader
+//! must do about it: try again later (`is_retryable`), flag one record for a
+//! person (`concerns_record`), or stop and tell the user the setup is wrong.
+
+use crate::i18n::Msg;
+use crate::store::StoreError;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("upload is not configured (server_url and site_token)")]
+    NotConfigured,
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("platform unreachable: {0}")]
+    Unreachable(String),
+    #[error("platform did not answer in time")]
+    Timeout,
+    #[error("secure connection failed: {0}")]
+    Tls(String),
+    #[error("platform error: HTTP {0}")]
+    Server(u16),
+    #[error("platform busy (HTTP 429)")]
+    RateLimited(Option<Duration>),
+    #[error("site token rejected (HTTP {0})")]
+    Unauthorized(u16),
+    #[error("HTTP {0} without a FHIR reason: check server_url")]
+    Endpoint(u16),
+    #[error("refused (HTTP {status}): {reason}")]
+    Refused { status: u16, reason: String },
+    #[error("version conflict (HTTP {status}): {reason}")]
+    Conflict { status: u16, reason: String },
+    #[error("unreadable answer: {0}")]
+    BadResponse(String),
+    #[error("local database: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl SyncError {
+    /// Transport trouble, 5xx, 429 and garbled answers: the same upload may
+    /// well succeed later, so the records stay queued.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            SyncError::Unreachable(_)
+                | SyncError::Timeout
+                | SyncError::Tls(_)
+                | SyncError::Server(_)
+                | SyncError::RateLimited(_)
+                | SyncError::BadResponse(_)
+        )
+    }
+
+    /// A refusal or conflict about what was sent, as opposed to a problem
+    /// with the connection or the setup.
+    pub fn concerns_record(&self) -> bool {
+        matches!(self, SyncError::Refused { .. } | SyncError::Conflict { .. })
+    }
+
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, SyncError::Conflict { .. })
+    }
+
+    fn parts(&self) -> (&'static str, String) {
+        match self {
+            SyncError::NotConfigured => ("sync.err_not_configured", String::new()),
+            SyncError::Config(d) => ("sync.err_config", d.clone()),
+            SyncError::Unreachable(d) => ("sync.err_unreachable", d.clone()),
+            SyncError::Timeout => ("sync.err_timeout", String::new()),
+            SyncError::Tls(d) => ("sync.err_tls", d.clone()),
+            SyncError::Server(s) => ("sync.err_server", format!("HTTP {s}")),
+            SyncError::RateLimited(_) => ("sync.err_busy", String::new()),
+            SyncError::Unauthorized(s) => ("sync.err_token", format!("HTTP {s}")),
+            SyncError::Endpoint(s) => ("sync.err_endpoint", format!("HTTP {s}")),
+            SyncError::Refused { reason, .. } => ("sync.err_refused", reason.clone()),
+            SyncError::Conflict { reason, .. } => ("sync.err_conflict", reason.clone()),
+            SyncError::BadResponse(d) => ("sync.err_bad_response", d.clone()),
+            SyncError::Store(e) => ("sync.err_store", e.to_string()),
+        }
+    }
+
+    /// The message a person reads, in their language.
+    pub fn message(&self) -> Msg {
+        let (key, detail) = self.parts();
+        Msg::new(key).arg("detail", detail)
+    }
+
+    /// How the error is kept in the outbox (`last_error`): the message key
+    /// and its detail, so it is shown later in the reader's language.
+    pub fn stored(&self) -> String {
+        let (key, detail) = self.parts();
+        format!("{key}|{detail}")
+    }
+}
+
+const KEYS: [&str; 13] = [
+    "sync.err_not_configured",
+    "sync.err_config",
+    "sync.err_unreachable",
+    "sync.err_timeout",
+    "sync.err_tls",
+    "sync.err_server",
+    "sync.err_busy",
+    "sync.err_token",
+    "sync.err_endpoint",
+    "sync.err_refused",
+    "sync.err_conflict",
+    "sync.err_bad_response",
+    "sync.err_store",
+];
+
+/// A stored `last_error` back as a message; text from elsewhere is shown as it is.
+pub fn stored_message(s: &str) -> Msg {
+    let (key, detail) = s.split_once('|').unwrap_or(("", s));
+    match KEYS.iter().find(|k| **k == key) {
+        Some(k) => Msg::new(k).arg("detail", detail),
+        None => Msg::new("sync.err_other").arg("detail", s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification() {
+        assert!(SyncError::Server(503).is_retryable());
+        assert!(SyncError::RateLimited(None).is_retryable());
+        assert!(SyncError::Timeout.is_retryable());
+        let refused = SyncError::Refused { status: 400, reason: "bad".into() };
+        assert!(!refused.is_retryable() && refused.concerns_record());
+        assert!(!SyncError::Unauthorized(401).is_retryable());
+        assert!(!SyncError::Unauthorized(401).concerns_record());
+    }
+
+    #[test]
+    fn stored_errors_come_back_as_messages() {
+        let e = SyncError::Refused { status: 400, reason: "Patient.birthDate is not a date".into() };
+        let m = stored_message(&e.stored());
+        assert_eq!(m, e.message());
+        assert_eq!(stored_message("free text").key, "sync.err_other");
+    }
+}

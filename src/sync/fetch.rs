@@ -1,0 +1,72 @@
+//! Sharing down: find a resident on the platform by ID number and bring
+//! them and their recent records into the local store, so a person
+//! registered at the township centre can be followed up in the village.
+//! Only standard FHIR searches are used (`Patient?identifier=`,
+//! `QuestionnaireResponse?subject=`).
+
+use super::{Client, SyncConfig, SyncError};
+use crate::fhir::mapping::{answers_from_response, patient_fields};
+use crate::form::Registry;
+use crate::store::{Actor, FetchedRecord, Store};
+use serde_json::Value;
+
+/// What a fetch brought down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub resident_id: i64,
+    pub records: usize,
+    /// Records in a form version this jkda does not have.
+    pub skipped: usize,
+}
+
+/// Looks the ID number up; Ok(None) when the platform does not know it.
+pub fn fetch_resident(
+    client: &Client,
+    cfg: &SyncConfig,
+    store: &mut Store,
+    registry: &Registry,
+    actor: &Actor,
+    id_number: &str,
+    recent: usize,
+) -> Result<Option<Fetched>, SyncError> {
+    let ident = format!("{}|{}", cfg.identifiers.id_number, id_number.trim());
+    let found = client.search("Patient", &[("identifier", &ident)])?;
+    let Some(p) = found["entry"].as_array().and_then(|e| e.first()).map(|e| e["resource"].clone()) else {
+        return Ok(None);
+    };
+    let uuid = p["id"].as_str().filter(|id| crate::fhir::valid_id(id)).ok_or_else(|| {
+        SyncError::BadResponse("the platform's Patient has no usable id".into())
+    })?;
+    let (fields, record_no) = patient_fields(&p, &cfg.identifiers);
+    let record_no = record_no.ok_or_else(|| SyncError::BadResponse("the platform's Patient has no health record number".into()))?;
+    let count = recent.to_string();
+    let subject = format!("Patient/{uuid}");
+    let responses = client.search("QuestionnaireResponse", &[("subject", &subject), ("_count", &count)])?;
+    let mut records = Vec::new();
+    let mut skipped = 0;
+    for qr in responses["entry"].as_array().into_iter().flatten().map(|e| &e["resource"]) {
+        let canonical = qr["questionnaire"].as_str().unwrap_or("");
+        let (Some(def), Some(id)) = (registry.all().find(|d| d.canonical() == canonical), qr["id"].as_str()) else {
+            skipped += 1;
+            continue;
+        };
+        let answers = answers_from_response(qr, def);
+        let record_date = def.date_field.as_deref().and_then(|f| answers.text(f)).map(str::to_string);
+        records.push(FetchedRecord {
+            uuid: id.to_string(),
+            def,
+            source: registry.source(&def.id).unwrap_or_default(),
+            answers,
+            record_date,
+            author: qr["author"]["display"].as_str().unwrap_or("platform").to_string(),
+            finalized_at: qr["authored"].as_str().map(str::to_string),
+        });
+    }
+    let resident_id = store.import_from_platform(actor, uuid, &record_no, &fields, &records)?;
+    Ok(Some(Fetched { resident_id, records: records.len(), skipped }))
+}
+
+/// Whether a searchset Bundle has any match.
+pub fn has_match(bundle: &Value) -> bool {
+    bundle["entry"].as_array().is_some_and(|e| !e.is_empty())
+}

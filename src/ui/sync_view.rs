@@ -1,0 +1,81 @@
+//! Upload state on screen: the status-line part (last confirmed upload,
+//! last problem) and the list of waiting / failed uploads.
+
+use super::text::{fit, pad};
+use super::View;
+use crate::app::App;
+use crate::sync::stored_message;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
+
+/// After the waiting count: when the platform last confirmed, and why
+/// records are still waiting, in plain words.
+pub fn status_spans(app: &App, v: &View) -> Vec<Span<'static>> {
+    let mut out = Vec::new();
+    let last = match &app.sync.last_success {
+        Some(t) => v.i18n.tf("sync.status_last", &[("time", t)]),
+        None => v.i18n.t("sync.status_never").to_string(),
+    };
+    out.push(Span::styled(format!(" · {last}"), v.theme.dim()));
+    if let Some(e) = &app.sync.last_error {
+        if app.pending_uploads > 0 {
+            out.push(Span::styled(format!(" · {}", v.i18n.msg(e)), v.theme.warning()));
+        }
+    }
+    out
+}
+
+pub fn overlay(frame: &mut Frame, area: Rect, app: &App, v: &View) {
+    let w = area.width.saturating_sub(4).max(20);
+    let h = area.height.saturating_sub(2).max(5);
+    let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    let inner = w.saturating_sub(2) as usize;
+    let mut lines = vec![Line::styled(
+        fit(
+            &format!(
+                "{} {} {} {} {} {}",
+                pad(v.i18n.t("sync.col_state"), 8),
+                pad(v.i18n.t("sync.col_record"), 8),
+                pad(v.i18n.t("sync.col_form"), 22),
+                pad(v.i18n.t("sync.col_date"), 10),
+                pad(v.i18n.t("sync.col_tries"), 5),
+                v.i18n.t("sync.col_reason")
+            ),
+            inner,
+        ),
+        v.theme.heading(),
+    )];
+    if app.sync.rows.is_empty() {
+        lines.push(Line::styled(v.i18n.t("sync.screen_empty").to_string(), v.theme.dim()));
+    }
+    let visible = (h as usize).saturating_sub(4);
+    let start = app.sync.selected.saturating_sub(visible.saturating_sub(1));
+    for (i, r) in app.sync.rows.iter().enumerate().skip(start).take(visible) {
+        let form = app.form_title(&r.form_id).map(|t| t.get(v.i18n.lang()).to_string()).unwrap_or_else(|| r.form_id.clone());
+        let reason = r.last_error.as_deref().map(|e| v.i18n.msg(&stored_message(e))).unwrap_or_default();
+        let text = format!(
+            "{} {} {} {} {} {}",
+            pad(v.i18n.t(&format!("sync.state_{}", r.state)), 8),
+            pad(&format!("#{}", r.record_id), 8),
+            pad(&fit(&form, 22), 22),
+            pad(r.record_date.as_deref().unwrap_or(""), 10),
+            pad(&r.attempts.to_string(), 5),
+            reason
+        );
+        let style = if i == app.sync.selected {
+            v.theme.selected()
+        } else if r.state == "pending" {
+            v.theme.dim()
+        } else {
+            v.theme.error()
+        };
+        lines.push(Line::styled(fit(&text, inner), style));
+    }
+    lines.push(Line::styled(v.i18n.t("sync.screen_hint").to_string(), v.theme.dim()));
+    frame.render_widget(Clear, rect);
+    let title = format!(" {} ", v.i18n.t("sync.screen_title"));
+    let block = Block::default().borders(Borders::ALL).title(Span::styled(title, v.theme.heading()));
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
