@@ -15,13 +15,25 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn main() {
-    let records: usize = std::env::var("JKDA_BENCH_RECORDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    let records: usize = std::env::var("JKDA_BENCH_RECORDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let hub_db = dir.path().join("hub.sqlite");
     let conn = storage::open(&hub_db).expect("hub db");
-    let tokens: Vec<String> = (0..21).map(|i| storage::add_site(&conn, &format!("s{i:02}"), "bench").expect("site")).collect();
+    let tokens: Vec<String> = (0..21)
+        .map(|i| storage::add_site(&conn, &format!("s{i:02}"), "bench").expect("site"))
+        .collect();
     drop(conn);
-    let hub = Hub::start("127.0.0.1:0", HubConfig { workers: 4, ..HubConfig::new(&hub_db) }).expect("hub");
+    let hub = Hub::start(
+        "127.0.0.1:0",
+        HubConfig {
+            workers: 4,
+            ..HubConfig::new(&hub_db)
+        },
+    )
+    .expect("hub");
 
     // The clinic: residents and finalized follow-ups through the store API.
     let t = Instant::now();
@@ -30,7 +42,11 @@ fn main() {
     fill(&mut store, &registry, records);
     eprintln!("(prepared {records} follow-ups in {:.1} s)", t.elapsed().as_secs_f64());
 
-    let cfg = SyncConfig { server_url: Some(hub.url()), token: Some(Secret::new(&tokens[0])), ..SyncConfig::default() };
+    let cfg = SyncConfig {
+        server_url: Some(hub.url()),
+        token: Some(Secret::new(&tokens[0])),
+        ..SyncConfig::default()
+    };
     let mut up = Uploader::new(cfg, registry.clone(), Actor::new("sync")).expect("uploader");
     let t = Instant::now();
     let report = up.run(&mut store);
@@ -38,7 +54,10 @@ fn main() {
     assert!(report.error.is_none(), "upload failed: {:?}", report.error);
     let sent = report.sent;
     let wire = report.traffic.up + report.traffic.down;
-    println!("upload: {sent} follow-ups in {wall:.2} s = {:.0} records/s", sent as f64 / wall);
+    println!(
+        "upload: {sent} follow-ups in {wall:.2} s = {:.0} records/s",
+        sent as f64 / wall
+    );
     println!(
         "wire:   {:.0} B/record ({:.0} B up gzip + {:.0} B down), {} requests of {} records",
         wire as f64 / sent as f64,
@@ -81,7 +100,12 @@ fn main() {
 fn client_load(url: &str, token: &str, registry: &Arc<Registry>, path: &std::path::Path, n: usize) -> Vec<Duration> {
     let mut store = Store::open(path).expect("store");
     fill(&mut store, registry, n);
-    let cfg = SyncConfig { server_url: Some(url.into()), token: Some(Secret::new(token)), batch_size: 1, ..SyncConfig::default() };
+    let cfg = SyncConfig {
+        server_url: Some(url.into()),
+        token: Some(Secret::new(token)),
+        batch_size: 1,
+        ..SyncConfig::default()
+    };
     let client = jkda::sync::Client::new(&cfg).expect("client");
     let mut up = Uploader::new(cfg, registry.clone(), Actor::new("sync")).expect("uploader");
     let mut out = Vec::new();
@@ -95,7 +119,10 @@ fn client_load(url: &str, token: &str, registry: &Arc<Registry>, path: &std::pat
     let uuids: Vec<String> = {
         let c = rusqlite::Connection::open(path).expect("db");
         let mut s = c.prepare("SELECT uuid FROM records").expect("sql");
-        s.query_map([], |r| r.get(0)).expect("q").filter_map(Result::ok).collect()
+        s.query_map([], |r| r.get(0))
+            .expect("q")
+            .filter_map(Result::ok)
+            .collect()
     };
     for u in uuids.iter().take(n) {
         let t = Instant::now();
@@ -107,7 +134,12 @@ fn client_load(url: &str, token: &str, registry: &Arc<Registry>, path: &std::pat
 
 /// `n` finalized hypertension follow-ups over n/4 residents.
 fn fill(store: &mut Store, registry: &Registry, n: usize) {
-    let site = SiteConfig { division: "220602".into(), township: "101".into(), village: "101".into(), name: "bench".into() };
+    let site = SiteConfig {
+        division: "220602".into(),
+        township: "101".into(),
+        village: "101".into(),
+        name: "bench".into(),
+    };
     store.set_site(&site).expect("site");
     let actor = Actor::new("doc");
     let def = registry.get("hypertension-followup").expect("form").clone();
@@ -121,7 +153,12 @@ fn fill(store: &mut Store, registry: &Registry, n: usize) {
                 name: Some(format!("测试{i}")),
                 sex: Some("1".into()),
                 birth_date: Some("1950-01-01".into()),
-                id_number: Some(jkda::demo::id_number("220602", chrono::NaiveDate::from_ymd_opt(1950, 1, 1).unwrap(), true, &mut rng)),
+                id_number: Some(jkda::demo::id_number(
+                    "220602",
+                    chrono::NaiveDate::from_ymd_opt(1950, 1, 1).unwrap(),
+                    true,
+                    &mut rng,
+                )),
                 phone: None,
                 address: Some(format!("东山村一组{i}号")),
                 village: Some("东山村".into()),
@@ -129,8 +166,13 @@ fn fill(store: &mut Store, registry: &Registry, n: usize) {
             // The resident's details as typed on a registration draft (not
             // finalized, so only follow-ups are queued).
             let reg = registry.registration().expect("registration form");
-            let rec = store.create_record(&actor, r.id, reg, registry.source(&reg.id).expect("source")).expect("record");
-            let save = Save { resident: Some(fields), ..Save::default() };
+            let rec = store
+                .create_record(&actor, r.id, reg, registry.source(&reg.id).expect("source"))
+                .expect("record");
+            let save = Save {
+                resident: Some(fields),
+                ..Save::default()
+            };
             store.save_draft(&actor, rec.id, &save).expect("draft");
             resident = r.id;
         }
@@ -148,9 +190,20 @@ fn fill(store: &mut Store, registry: &Registry, n: usize) {
         a.set_text("weight.current", &format!("{:.1}", rng.random_range(50.0..85.0f64)));
         a.set_text("height", &format!("{:.1}", rng.random_range(150.0..180.0f64)));
         a.set_text("heart_rate", &rng.random_range(60..95).to_string());
-        let ctx = jkda::form::rules::Context { today: date, sex: Some("1".into()), birth_date: chrono::NaiveDate::from_ymd_opt(1950, 1, 1) };
+        let ctx = jkda::form::rules::Context {
+            today: date,
+            sex: Some("1".into()),
+            birth_date: chrono::NaiveDate::from_ymd_opt(1950, 1, 1),
+        };
         jkda::demo::complete_required(&def, &mut a, &ctx, date, &mut rng);
-        let save = Save { answers: a, focus: None, record_date: Some(d), resident: None };
-        store.finalize(&actor, rec.id, &save, Some("hypertension")).expect("finalize");
+        let save = Save {
+            answers: a,
+            focus: None,
+            record_date: Some(d),
+            resident: None,
+        };
+        store
+            .finalize(&actor, rec.id, &save, Some("hypertension"))
+            .expect("finalize");
     }
 }

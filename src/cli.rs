@@ -59,7 +59,7 @@ pub enum Command {
     Sync(SyncArgs),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Copy, Args)]
 pub struct SyncArgs {
     /// Report what is waiting, failed or in conflict, without uploading
     #[arg(long)]

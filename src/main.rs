@@ -65,7 +65,7 @@ fn main() -> ExitCode {
         Some(Command::Sync(args)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
             let registry = load_registry(forms_dir.as_deref(), &i18n).0;
             let cfg = jkda::sync::SyncConfig::from_config(&config);
-            Ok(jkda::sync::cli::sync(&mut store, cfg, registry, &actor, &i18n, args.status, args.json, args.retry_failed))
+            Ok(jkda::sync::cli::sync(&mut store, cfg, registry, &actor, &i18n, args))
         }),
         Some(Command::Residents(cmd)) => {
             with_store(&dir, &cli, &i18n, |store, actor| jkda::cli_residents::run(cmd, &store, &actor, &i18n))
@@ -85,7 +85,7 @@ fn main() -> ExitCode {
                 keymap: keymap.0,
                 forms: &forms,
                 sync: jkda::sync::SyncConfig::from_config(&config),
-                idle_after: Some(std::time::Duration::from_secs(60 * config.idle_lock_minutes.unwrap_or(10).max(1))),
+                idle_after: Some(idle_after(&config)),
                 startup_notice,
             };
             match jkda::tui::run_clinic(&clinic) {
@@ -97,6 +97,13 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The idle lock: `idle_lock_minutes` in config.toml (default 10);
+/// `JKDA_IDLE_LOCK_SECONDS` overrides it for kiosks and tests.
+fn idle_after(config: &Config) -> std::time::Duration {
+    let from_env = std::env::var("JKDA_IDLE_LOCK_SECONDS").ok().and_then(|s| s.parse::<u64>().ok()).filter(|s| *s > 0);
+    std::time::Duration::from_secs(from_env.unwrap_or(60 * config.idle_lock_minutes.unwrap_or(10).max(1)))
 }
 
 fn creds(cli: &Cli) -> jkda::cli_auth::Credentials<'_> {

@@ -7,8 +7,14 @@ mod common;
 use common::*;
 use jkda::store::{Actor, RecordStatus, Store};
 
+fn open_store(dir: &std::path::Path) -> Store {
+    let mut keyring = jkda::store::crypt::Keyring::load(dir).unwrap().unwrap();
+    let key = keyring.unlock("admin", ADMIN_PW, chrono::Utc::now()).unwrap();
+    Store::open_with_key(&dir.join("jkda.db"), Some(&key)).unwrap()
+}
+
 fn first_resident(dir: &std::path::Path) -> (i64, String) {
-    let store = Store::open(&dir.join("jkda.db")).unwrap();
+    let store = open_store(dir);
     let rows = store.recent_residents(1).unwrap();
     (rows[0].id, rows[0].name.clone())
 }
@@ -16,11 +22,11 @@ fn first_resident(dir: &std::path::Path) -> (i64, String) {
 #[test]
 fn draft_survives_sigkill_then_finalizes() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run_jkda(dir.path(), &["demo", "--residents", "5"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    install(dir.path(), 5);
     let (resident_id, name) = first_resident(dir.path());
 
     let mut tui = Tui::start(dir.path(), &[], 80, 24);
+    login(&mut tui, "li", DOCTOR_PW);
     tui.wait_for("查找");
     tui.send(&name);
     tui.wait_for(&format!("{name} "));
@@ -56,6 +62,7 @@ fn draft_survives_sigkill_then_finalizes() {
 
     // Restart: the draft reopens where it was, with what was typed.
     let mut tui = Tui::start(dir.path(), &[], 80, 24);
+    login(&mut tui, "li", DOCTOR_PW);
     let screen = tui.wait_for("高血压患者随访服务记录表");
     assert!(screen.contains("135") && screen.contains("85"), "draft lost:\n{screen}");
 
@@ -77,13 +84,13 @@ fn draft_survives_sigkill_then_finalizes() {
     if tui.screen().contains("请确认") {
         tui.send("y");
     }
-    tui.wait_for("已完成并保存");
+    tui.wait_for("档案编号");
     tui.send(CTRL_Q);
     assert!(tui.wait_exit(), "jkda did not exit cleanly");
 
-    let store = Store::open(&dir.path().join("jkda.db")).unwrap();
+    let store = open_store(dir.path());
     let records = store.records_of(resident_id).unwrap();
-    let typed_here: Vec<_> = records.iter().filter(|r| r.author == "e2e-doctor").collect();
+    let typed_here: Vec<_> = records.iter().filter(|r| r.author == "li").collect();
     assert_eq!(typed_here.len(), 1, "exactly one record was typed: {records:?}");
     let mine = typed_here[0];
     assert_eq!(mine.form_id, "hypertension-followup");
@@ -109,7 +116,49 @@ fn tiny_terminal_gets_a_message_not_a_garbled_screen() {
 fn english_on_request() {
     let dir = tempfile::tempdir().unwrap();
     let mut tui = Tui::start(dir.path(), &["--lang", "en"], 80, 24);
-    tui.wait_for("First-time setup");
+    tui.wait_for("Installation");
+    tui.send(CTRL_Q);
+    assert!(tui.wait_exit());
+}
+
+#[test]
+fn idle_lock_hides_everything_and_keeps_the_draft() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path(), 3);
+    let (_, name) = first_resident(dir.path());
+    std::env::set_var("JKDA_IDLE_LOCK_SECONDS", "2");
+    let mut tui = Tui::start(dir.path(), &[], 80, 24);
+    std::env::remove_var("JKDA_IDLE_LOCK_SECONDS");
+    login(&mut tui, "li", DOCTOR_PW);
+    tui.wait_for("查找");
+    tui.send(&name);
+    tui.wait_for(&format!("{name} "));
+    tui.send(ENTER);
+    tui.wait_for("档案编号");
+    tui.send("n");
+    let screen = tui.wait_for("高血压患者随访");
+    let digit = screen
+        .lines()
+        .find(|l| l.contains("高血压患者随访"))
+        .and_then(|l| l.trim_start_matches(['│', ' ']).chars().next())
+        .unwrap();
+    tui.send(&digit.to_string());
+    tui.wait_for("随访日期");
+    tui.send("t");
+    tui.send(TAB);
+    tui.send("2");
+    // Typing stops; the idle lock comes down and shows nobody's data.
+    let locked = tui.wait_for("已锁定");
+    assert!(!locked.contains(&name), "the lock screen shows a name:\n{locked}");
+    assert!(!locked.contains("随访"), "the lock screen shows the form:\n{locked}");
+    tui.send("wrong-password");
+    tui.send(ENTER);
+    tui.wait_for("密码错误");
+    tui.send(DOCTOR_PW);
+    tui.send(ENTER);
+    let back = tui.wait_for("随访日期");
+    assert!(back.contains(&name), "the form came back for the same resident:\n{back}");
+    assert!(back.contains("<2 家庭>"), "the choice typed before the lock is kept:\n{back}");
     tui.send(CTRL_Q);
     assert!(tui.wait_exit());
 }

@@ -54,16 +54,31 @@ fn hub_crashing_mid_batch_and_restarting_loses_and_doubles_nothing() {
     platform.faults.abort_next(200);
     let first = up.run(&mut clinic.store);
     assert_eq!(first.sent, 100);
-    assert!(first.error.as_ref().is_some_and(|e| e.is_retryable()), "{:?}", first.error);
-    assert_eq!(jkda::hub::storage::count(&platform.conn(), "QuestionnaireResponse").unwrap(), 100, "nothing of batch two");
+    assert!(
+        first.error.as_ref().is_some_and(|e| e.is_retryable()),
+        "{:?}",
+        first.error
+    );
+    assert_eq!(
+        jkda::hub::storage::count(&platform.conn(), "QuestionnaireResponse").unwrap(),
+        100,
+        "nothing of batch two"
+    );
     // The hub goes down completely, then comes back on the same address.
     let addr = platform.addr();
     platform.stop();
     std::thread::sleep(Duration::from_millis(100));
     let down = up.run(&mut clinic.store);
     // A pooled connection may still be open to a hub that no longer answers.
-    assert!(matches!(down.error, Some(SyncError::Unreachable(_) | SyncError::Timeout)), "{:?}", down.error);
-    assert!(clinic.store.outbox_status().unwrap().pending > 0, "nothing may count as sent while the hub is down");
+    assert!(
+        matches!(down.error, Some(SyncError::Unreachable(_) | SyncError::Timeout)),
+        "{:?}",
+        down.error
+    );
+    assert!(
+        clinic.store.outbox_status().unwrap().pending > 0,
+        "nothing may count as sent while the hub is down"
+    );
     platform.restart(&addr.to_string());
     let reports = upload_until_done(&mut up, &mut clinic.store, 50);
     assert_eq!(reports.last().unwrap().status.pending, 0);
@@ -88,7 +103,9 @@ fn hub_process_killed_during_upload_and_restarted() {
             .spawn()
             .unwrap();
         let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         let url = line.trim().rsplit(' ').next().unwrap().to_string();
         (child, url)
     };
@@ -121,7 +138,13 @@ fn hub_process_killed_during_upload_and_restarted() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(reports.last().unwrap().status.pending, 0);
-    let platform = Platform { hub: None, db, tokens: vec![token], faults: Default::default(), log: Default::default() };
+    let platform = Platform {
+        hub: None,
+        db,
+        tokens: vec![token],
+        faults: Default::default(),
+        log: Default::default(),
+    };
     assert_eq!(assert_hub_matches(&clinic, &platform), 500);
     assert_eq!(extra_versions(&platform), 0);
 }
@@ -136,10 +159,17 @@ fn answer_lost_after_commit_resend_does_not_duplicate() {
     let mut up = uploader(&clinic, &relay.url(), &platform.tokens[0]);
     relay.drop_next_answers(1);
     let first = up.run(&mut clinic.store);
-    assert!(matches!(first.error, Some(SyncError::Unreachable(_))), "{:?}", first.error);
+    assert!(
+        matches!(first.error, Some(SyncError::Unreachable(_))),
+        "{:?}",
+        first.error
+    );
     assert_eq!(first.sent, 0, "no answer, so nothing counts as sent");
     // The hub did commit: the records are there already.
-    assert_eq!(jkda::hub::storage::count(&platform.conn(), "QuestionnaireResponse").unwrap(), 60);
+    assert_eq!(
+        jkda::hub::storage::count(&platform.conn(), "QuestionnaireResponse").unwrap(),
+        60
+    );
     let reports = upload_until_done(&mut up, &mut clinic.store, 50);
     assert_eq!(reports.last().unwrap().status.pending, 0);
     assert_eq!(assert_hub_matches(&clinic, &platform), 60);
@@ -147,12 +177,20 @@ fn answer_lost_after_commit_resend_does_not_duplicate() {
 
     // An amendment (If-Match on the server version) whose answer is lost:
     // the resend meets 412, finds its own version there, and counts as sent.
-    let record_id: i64 = clinic.sql().query_row("SELECT max(id) FROM records", [], |r| r.get(0)).unwrap();
+    let record_id: i64 = clinic
+        .sql()
+        .query_row("SELECT max(id) FROM records", [], |r| r.get(0))
+        .unwrap();
     let actor = clinic.actor.clone();
     let amended = clinic.store.amend(&actor, record_id).unwrap();
     let mut answers = amended.answers.clone();
     answers.set_text("bp.systolic", "128");
-    let save = Save { answers, focus: None, record_date: amended.record_date.clone(), resident: None };
+    let save = Save {
+        answers,
+        focus: None,
+        record_date: amended.record_date.clone(),
+        resident: None,
+    };
     clinic.store.finalize(&actor, record_id, &save, None).unwrap();
     relay.drop_next_answers(1);
     let lost = up.run(&mut clinic.store);
@@ -161,8 +199,14 @@ fn answer_lost_after_commit_resend_does_not_duplicate() {
     let last = reports.last().unwrap();
     assert_eq!((last.status.pending, last.status.conflict), (0, 0));
     assert_eq!(assert_hub_matches(&clinic, &platform), 60);
-    let uuid: String = clinic.sql().query_row("SELECT uuid FROM records WHERE id = ?1", [record_id], |r| r.get(0)).unwrap();
-    assert_eq!(jkda::hub::storage::version_count(&platform.conn(), "QuestionnaireResponse", &uuid).unwrap(), 2);
+    let uuid: String = clinic
+        .sql()
+        .query_row("SELECT uuid FROM records WHERE id = ?1", [record_id], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        jkda::hub::storage::version_count(&platform.conn(), "QuestionnaireResponse", &uuid).unwrap(),
+        2
+    );
 }
 
 #[test]
@@ -181,12 +225,19 @@ fn errors_500_429_and_slow_answers_are_retried() {
     assert_eq!((r.sent, r.deferred), (0, 20));
     let status = clinic.store.outbox_status().unwrap();
     assert_eq!((status.pending, status.failed), (20, 0));
-    assert_eq!(jkda::sync::stored_message(status.last_error.as_deref().unwrap()).key, "sync.err_server");
+    assert_eq!(
+        jkda::sync::stored_message(status.last_error.as_deref().unwrap()).key,
+        "sync.err_server"
+    );
     std::thread::sleep(Duration::from_millis(100));
 
     platform.faults.fail_next(429, 1);
     let r = up.run(&mut clinic.store);
-    assert!(matches!(r.error, Some(SyncError::RateLimited(Some(_)))), "{:?}", r.error);
+    assert!(
+        matches!(r.error, Some(SyncError::RateLimited(Some(_)))),
+        "{:?}",
+        r.error
+    );
     // Retry-After: 1 is honoured (within the test's 80 ms cap).
     std::thread::sleep(Duration::from_millis(100));
 
@@ -198,9 +249,16 @@ fn errors_500_429_and_slow_answers_are_retried() {
     let reports = upload_until_done(&mut up, &mut clinic.store, 50);
     assert_eq!(reports.last().unwrap().status.pending, 0);
     assert_eq!(assert_hub_matches(&clinic, &platform), 20);
-    assert_eq!(extra_versions(&platform), 0, "the slow request committed once; the resend was a no-op");
+    assert_eq!(
+        extra_versions(&platform),
+        0,
+        "the slow request committed once; the resend was a no-op"
+    );
     assert!(clinic.store.outbox_status().unwrap().last_error.is_none());
-    let attempts: i64 = clinic.sql().query_row("SELECT max(attempts) FROM outbox", [], |r| r.get(0)).unwrap();
+    let attempts: i64 = clinic
+        .sql()
+        .query_row("SELECT max(attempts) FROM outbox", [], |r| r.get(0))
+        .unwrap();
     assert!(attempts >= 4, "each try is counted");
 }
 
@@ -215,7 +273,10 @@ fn a_wrong_token_changes_nothing_and_says_so() {
     assert!(matches!(r.error, Some(SyncError::Unauthorized(401))), "{:?}", r.error);
     let status = clinic.store.outbox_status().unwrap();
     assert_eq!((status.pending, status.failed, status.sent), (6, 0, 0));
-    assert_eq!(jkda::sync::stored_message(status.last_error.as_deref().unwrap()).key, "sync.err_token");
+    assert_eq!(
+        jkda::sync::stored_message(status.last_error.as_deref().unwrap()).key,
+        "sync.err_token"
+    );
     assert_eq!(jkda::hub::storage::count(&platform.conn(), "Patient").unwrap(), 0);
     assert!(!platform.log_text().contains("not-the-token"));
 }
@@ -230,8 +291,14 @@ fn a_site_cannot_write_another_sites_resident() {
     assert_eq!(up.run(&mut a.store).sent, 2);
     // Site s2 tries to overwrite s1's Patient.
     let hub = platform.conn();
-    let uuid: String = a.sql().query_row("SELECT uuid FROM residents", [], |r| r.get(0)).unwrap();
-    let mut p = jkda::hub::storage::read(&hub, "Patient", &uuid, None).unwrap().unwrap().resource;
+    let uuid: String = a
+        .sql()
+        .query_row("SELECT uuid FROM residents", [], |r| r.get(0))
+        .unwrap();
+    let mut p = jkda::hub::storage::read(&hub, "Patient", &uuid, None)
+        .unwrap()
+        .unwrap()
+        .resource;
     p.0["name"] = serde_json::json!([{ "text": "改名" }]);
     let b = Client::new(&sync_config(&platform.url(), &platform.tokens[1])).unwrap();
     let e = b.transaction(&fhir::transaction(&[Request::put(p, None)])).unwrap_err();
@@ -250,20 +317,44 @@ fn fetched_resident_is_followed_up_by_another_site() {
     let platform = Platform::start(dir.path());
     let mut township = Clinic::open(dir.path(), "township", "101");
     township.fill(2, 2);
-    assert_eq!(uploader(&township, &platform.url(), &platform.tokens[0]).run(&mut township.store).sent, 6);
-    let id_number: String = township.sql().query_row("SELECT id_number FROM residents ORDER BY id LIMIT 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(
+        uploader(&township, &platform.url(), &platform.tokens[0])
+            .run(&mut township.store)
+            .sent,
+        6
+    );
+    let id_number: String = township
+        .sql()
+        .query_row("SELECT id_number FROM residents ORDER BY id LIMIT 1", [], |r| r.get(0))
+        .unwrap();
 
     let mut village = Clinic::open(dir.path(), "village", "102");
     let cfg = sync_config(&platform.url(), &platform.tokens[1]);
     let client = Client::new(&cfg).unwrap();
     let actor = village.actor.clone();
-    let got = jkda::sync::fetch_resident(&client, &cfg, &mut village.store, &village.registry, &actor, &id_number, 20)
-        .unwrap()
-        .expect("found on the platform");
+    let got = jkda::sync::fetch_resident(
+        &client,
+        &cfg,
+        &mut village.store,
+        &village.registry,
+        &actor,
+        &id_number,
+        20,
+    )
+    .unwrap()
+    .expect("found on the platform");
     assert_eq!((got.records, got.skipped), (3, 0));
-    assert!(jkda::sync::fetch_resident(&client, &cfg, &mut village.store, &village.registry, &actor, "110101199001011234", 20)
-        .unwrap()
-        .is_none());
+    assert!(jkda::sync::fetch_resident(
+        &client,
+        &cfg,
+        &mut village.store,
+        &village.registry,
+        &actor,
+        "110101199001011234",
+        20
+    )
+    .unwrap()
+    .is_none());
     // The same person, the same id; no outbox rows for what came down.
     assert_eq!(village.store.outbox_status().unwrap().pending, 0);
     let found = village.store.residents_with_id_number(&id_number, None).unwrap();
@@ -278,9 +369,19 @@ fn fetched_resident_is_followed_up_by_another_site() {
         .query_row("SELECT site FROM resources WHERE type = 'QuestionnaireResponse' ORDER BY created_at DESC, rowid DESC LIMIT 1", [], |r| r.get(0))
         .unwrap();
     assert_eq!(owner, "s2");
-    let patient_owner: String = hub.query_row("SELECT site FROM resources WHERE type = 'Patient' AND version = 1 LIMIT 1", [], |r| r.get(0)).unwrap();
+    let patient_owner: String = hub
+        .query_row(
+            "SELECT site FROM resources WHERE type = 'Patient' AND version = 1 LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(patient_owner, "s1");
-    assert_eq!(extra_versions(&platform), 0, "the village did not rewrite the township's Patient");
+    assert_eq!(
+        extra_versions(&platform),
+        0,
+        "the village did not rewrite the township's Patient"
+    );
 }
 
 #[test]
@@ -290,8 +391,14 @@ fn a_refused_record_is_flagged_with_the_reason_and_the_rest_go_through() {
     let mut clinic = Clinic::open(dir.path(), "clinic", "101");
     clinic.fill(5, 1);
     // One resident's birth date is not a date (a draft typed long ago, say).
-    let bad: i64 = clinic.sql().query_row("SELECT min(id) FROM residents", [], |r| r.get(0)).unwrap();
-    clinic.sql().execute("UPDATE residents SET birth_date = '1950-13-45' WHERE id = ?1", [bad]).unwrap();
+    let bad: i64 = clinic
+        .sql()
+        .query_row("SELECT min(id) FROM residents", [], |r| r.get(0))
+        .unwrap();
+    clinic
+        .sql()
+        .execute("UPDATE residents SET birth_date = '1950-13-45' WHERE id = ?1", [bad])
+        .unwrap();
     let mut up = uploader(&clinic, &platform.url(), &platform.tokens[0]);
     let r = up.run(&mut clinic.store);
     assert_eq!(r.sent, 8);
@@ -300,9 +407,17 @@ fn a_refused_record_is_flagged_with_the_reason_and_the_rest_go_through() {
     assert_eq!(failed.len(), 2);
     let reason = jkda::sync::stored_message(failed[0].last_error.as_deref().unwrap());
     assert_eq!(reason.key, "sync.err_refused");
-    assert!(failed.iter().any(|f| f.last_error.as_deref().unwrap().contains("birthDate")), "{failed:?}");
+    assert!(
+        failed
+            .iter()
+            .any(|f| f.last_error.as_deref().unwrap().contains("birthDate")),
+        "{failed:?}"
+    );
     // Corrected, then sent again.
-    clinic.sql().execute("UPDATE residents SET birth_date = '1950-12-15' WHERE id = ?1", [bad]).unwrap();
+    clinic
+        .sql()
+        .execute("UPDATE residents SET birth_date = '1950-12-15' WHERE id = ?1", [bad])
+        .unwrap();
     assert_eq!(clinic.store.retry_failed().unwrap(), 2);
     let r = up.run(&mut clinic.store);
     assert_eq!((r.sent, r.failed), (2, 0));
@@ -316,7 +431,10 @@ fn unreachable_cut_and_oversized_answers_keep_records_queued() {
     let mut clinic = Clinic::open(dir.path(), "clinic", "101");
     clinic.fill(3, 1);
     // Nothing listens on a port we just released.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let r = uploader(&clinic, &format!("http://{dead}"), "t").run(&mut clinic.store);
     assert!(matches!(r.error, Some(SyncError::Unreachable(_))), "{:?}", r.error);
     // An answer cut off mid-way.
@@ -328,7 +446,9 @@ fn unreachable_cut_and_oversized_answers_keep_records_queued() {
     let mut cfg = sync_config(&platform.url(), &platform.tokens[0]);
     cfg.max_response = 64;
     std::thread::sleep(Duration::from_millis(100));
-    let r = Uploader::new(cfg, clinic.registry.clone(), Actor::new("sync")).unwrap().run(&mut clinic.store);
+    let r = Uploader::new(cfg, clinic.registry.clone(), Actor::new("sync"))
+        .unwrap()
+        .run(&mut clinic.store);
     assert!(matches!(r.error, Some(SyncError::BadResponse(_))), "{:?}", r.error);
     assert_eq!(clinic.store.outbox_status().unwrap().sent, 0);
     // Plain http to anything but this machine is refused before any traffic.
@@ -336,7 +456,11 @@ fn unreachable_cut_and_oversized_answers_keep_records_queued() {
     assert!(matches!(Client::new(&cfg), Err(SyncError::Config(_))));
     // And then everything arrives.
     std::thread::sleep(Duration::from_millis(100));
-    let reports = upload_until_done(&mut uploader(&clinic, &platform.url(), &platform.tokens[0]), &mut clinic.store, 50);
+    let reports = upload_until_done(
+        &mut uploader(&clinic, &platform.url(), &platform.tokens[0]),
+        &mut clinic.store,
+        50,
+    );
     assert_eq!(reports.last().unwrap().status.pending, 0);
     assert_eq!(assert_hub_matches(&clinic, &platform), 6);
     assert_eq!(extra_versions(&platform), 0);
@@ -352,10 +476,23 @@ fn hub_speaks_fhir_for_reads_updates_and_bad_input() {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let auth = format!("Bearer {}", platform.tokens[0]);
     let base = platform.url();
-    let meta = agent.get(format!("{base}/metadata")).call().unwrap().body_mut().read_json::<serde_json::Value>().unwrap();
+    let meta = agent
+        .get(format!("{base}/metadata"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json::<serde_json::Value>()
+        .unwrap();
     assert_eq!(meta["fhirVersion"], "4.0.1");
-    let uuid: String = clinic.sql().query_row("SELECT uuid FROM residents", [], |r| r.get(0)).unwrap();
-    let mut resp = agent.get(format!("{base}/Patient/{uuid}")).header("Authorization", &auth).call().unwrap();
+    let uuid: String = clinic
+        .sql()
+        .query_row("SELECT uuid FROM residents", [], |r| r.get(0))
+        .unwrap();
+    let mut resp = agent
+        .get(format!("{base}/Patient/{uuid}"))
+        .header("Authorization", &auth)
+        .call()
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers().get("etag").unwrap(), "W/\"1\"");
     let mut p: serde_json::Value = resp.body_mut().read_json().unwrap();
@@ -363,16 +500,32 @@ fn hub_speaks_fhir_for_reads_updates_and_bad_input() {
     // Update with a stale If-Match: 412 with an OperationOutcome.
     p["active"] = serde_json::json!(false);
     let body = serde_json::to_vec(&p).unwrap();
-    let put = |m: &str| agent.put(format!("{base}/Patient/{uuid}")).header("Authorization", &auth).header("If-Match", m).send(&body[..]).unwrap();
+    let put = |m: &str| {
+        agent
+            .put(format!("{base}/Patient/{uuid}"))
+            .header("Authorization", &auth)
+            .header("If-Match", m)
+            .send(&body[..])
+            .unwrap()
+    };
     let mut stale = put("W/\"7\"");
     assert_eq!(stale.status(), 412);
-    assert_eq!(stale.body_mut().read_json::<serde_json::Value>().unwrap()["resourceType"], "OperationOutcome");
+    assert_eq!(
+        stale.body_mut().read_json::<serde_json::Value>().unwrap()["resourceType"],
+        "OperationOutcome"
+    );
     let mut ok = put("W/\"1\"");
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.headers().get("etag").unwrap(), "W/\"2\"");
-    assert_eq!(ok.body_mut().read_json::<serde_json::Value>().unwrap()["meta"]["versionId"], "2");
+    assert_eq!(
+        ok.body_mut().read_json::<serde_json::Value>().unwrap()["meta"]["versionId"],
+        "2"
+    );
     // Search by identifier and by subject.
-    let id_number: String = clinic.sql().query_row("SELECT id_number FROM residents", [], |r| r.get(0)).unwrap();
+    let id_number: String = clinic
+        .sql()
+        .query_row("SELECT id_number FROM residents", [], |r| r.get(0))
+        .unwrap();
     let found: serde_json::Value = agent
         .get(format!("{base}/Patient?identifier={id_number}"))
         .header("Authorization", &auth)
@@ -403,7 +556,10 @@ fn hub_speaks_fhir_for_reads_updates_and_bad_input() {
     }
     // Too large: refused before it is read.
     let huge = vec![b' '; 17 << 20];
-    let r = agent.post(format!("{base}/")).header("Authorization", &auth).send(&huge[..]);
+    let r = agent
+        .post(format!("{base}/"))
+        .header("Authorization", &auth)
+        .send(&huge[..]);
     assert!(r.map(|r| r.status() == 413).unwrap_or(true));
     // The log never shows query values (the ID number searched for).
     let log = platform.log_text();
@@ -428,11 +584,116 @@ fn report_ranks_sites_and_flags_the_bottom_three() {
     let month = chrono::Utc::now().format("%Y-%m").to_string();
     let rows = jkda::hub::report(&conn, Some(&month)).unwrap();
     assert_eq!(rows.len(), 5);
-    assert_eq!((rows[0].site.as_str(), rows[0].records, rows[0].residents), ("s2", 8, 4));
+    assert_eq!(
+        (rows[0].site.as_str(), rows[0].records, rows[0].residents),
+        ("s2", 8, 4)
+    );
     assert_eq!(rows[0].followups["hypertension"], 4);
-    assert!((rows[0].complete_share - 1.0).abs() < 1e-9, "demo-complete records count as complete");
+    assert!(
+        (rows[0].complete_share - 1.0).abs() < 1e-9,
+        "demo-complete records count as complete"
+    );
     assert_eq!(rows.iter().filter(|r| r.flagged).count(), 3);
     assert!(rows[3].flagged && rows[4].flagged && !rows[1].flagged);
     assert!(jkda::hub::report(&conn, Some("2026-13")).is_err());
-    assert!(jkda::hub::report(&conn, Some("1999-01")).unwrap().iter().all(|r| r.records == 0));
+    assert!(jkda::hub::report(&conn, Some("1999-01"))
+        .unwrap()
+        .iter()
+        .all(|r| r.records == 0));
+}
+
+#[test]
+fn the_uploader_thread_reports_and_stops() {
+    use jkda::sync::{SyncCommand, SyncEvent};
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Platform::start(dir.path());
+    let mut clinic = Clinic::open(dir.path(), "clinic", "101");
+    clinic.fill(2, 1);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = clinic.path.clone();
+    let handle = jkda::sync::spawn(
+        Box::new(move || jkda::store::Store::open(&path)),
+        sync_config(&platform.url(), &platform.tokens[0]),
+        clinic.registry.clone(),
+        Actor::new("sync"),
+        move |ev| {
+            let _ = tx.send(ev);
+        },
+    );
+    // It runs at once on start.
+    match rx.recv_timeout(Duration::from_secs(20)).unwrap() {
+        SyncEvent::Ran {
+            sent, status, error, ..
+        } => {
+            assert_eq!((sent, status.pending), (4, 0));
+            assert!(error.is_none());
+            assert!(status.last_success.is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    // A finalize elsewhere, then a nudge: it is sent without waiting for the idle interval.
+    let rid: i64 = clinic
+        .sql()
+        .query_row("SELECT min(id) FROM residents", [], |r| r.get(0))
+        .unwrap();
+    clinic.follow_up(rid, "diabetes-followup", 9);
+    handle.send(SyncCommand::Nudge);
+    match rx.recv_timeout(Duration::from_secs(20)).unwrap() {
+        SyncEvent::Ran { sent, .. } => assert_eq!(sent, 1),
+        other => panic!("{other:?}"),
+    }
+    // A fetch of an unknown ID number answers None.
+    handle.send(SyncCommand::Fetch("110101199001011234".into()));
+    let fetched = (0..5).find_map(|_| match rx.recv_timeout(Duration::from_secs(20)).unwrap() {
+        SyncEvent::Fetched { result, .. } => Some(result),
+        _ => None,
+    });
+    assert_eq!(fetched, Some(Ok(None)));
+    handle.stop();
+    let last = rx.iter().last();
+    assert_eq!(last, Some(SyncEvent::Stopped));
+}
+
+#[test]
+fn without_configuration_the_thread_says_so_and_waits() {
+    use jkda::sync::{SyncCommand, SyncConfig, SyncEvent};
+    let dir = tempfile::tempdir().unwrap();
+    let clinic = Clinic::open(dir.path(), "clinic", "101");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = clinic.path.clone();
+    let handle = jkda::sync::spawn(
+        Box::new(move || jkda::store::Store::open(&path)),
+        SyncConfig::default(),
+        clinic.registry.clone(),
+        Actor::new("sync"),
+        move |ev| {
+            let _ = tx.send(ev);
+        },
+    );
+    match rx.recv_timeout(Duration::from_secs(20)).unwrap() {
+        SyncEvent::Disabled(m) => assert_eq!(m.key, "sync.err_not_configured"),
+        other => panic!("{other:?}"),
+    }
+    handle.send(SyncCommand::Nudge);
+    handle.stop();
+    assert_eq!(rx.iter().last(), Some(SyncEvent::Stopped));
+}
+
+#[test]
+fn a_retry_time_set_by_a_wrong_clock_does_not_block_uploads() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Platform::start(dir.path());
+    let mut clinic = Clinic::open(dir.path(), "clinic", "101");
+    clinic.fill(1, 1);
+    // The PC's clock was years ahead when the last try was scheduled.
+    clinic
+        .sql()
+        .execute(
+            "UPDATE outbox SET next_attempt_at = '2099-01-01T00:00:00.000Z', attempts = 3",
+            [],
+        )
+        .unwrap();
+    let r = uploader(&clinic, &platform.url(), &platform.tokens[0]).run(&mut clinic.store);
+    assert_eq!(r.sent, 2);
+    assert_eq!(assert_hub_matches(&clinic, &platform), 2);
 }

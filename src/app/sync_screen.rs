@@ -34,7 +34,9 @@ pub fn local_time(utc: &str) -> String {
 
 fn looks_like_id_number(q: &str) -> bool {
     let q = q.trim();
-    q.len() == 18 && q[..17].bytes().all(|b| b.is_ascii_digit()) && matches!(q.as_bytes()[17], b'0'..=b'9' | b'X' | b'x')
+    q.len() == 18
+        && q[..17].bytes().all(|b| b.is_ascii_digit())
+        && matches!(q.as_bytes()[17], b'0'..=b'9' | b'X' | b'x')
 }
 
 impl App {
@@ -59,7 +61,7 @@ impl App {
                     }
                 }
                 Ok(None) => self.notice = Some(Notice::Info(Text::new("sync.fetch_none"))),
-                Err(m) => self.notice = Some(Notice::Error(Text::new("sync.fetch_failed").arg("error", crate::i18n::I18n::new(self.lang).msg(&m)))),
+                Err(m) => self.notice = Some(Notice::Error(m)),
             },
             SyncEvent::Stopped => {}
         }
@@ -80,7 +82,8 @@ impl App {
 
     /// Keys for the upload list; None when the key is not about it.
     pub(crate) fn sync_key(&mut self, k: &KeyEvent) -> Option<Vec<Effect>> {
-        let opener = k.code == KeyCode::F(9) || (k.code == KeyCode::Char('y') && k.modifiers.contains(KeyModifiers::CONTROL));
+        let opener =
+            k.code == KeyCode::F(9) || (k.code == KeyCode::Char('y') && k.modifiers.contains(KeyModifiers::CONTROL));
         if !self.sync.open {
             let on_list = matches!(self.screen, Screen::Residents(_) | Screen::Resident(_));
             if opener && on_list {

@@ -52,9 +52,18 @@ enum SiteCmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { listen, workers, max_body } => {
+        Command::Serve {
+            listen,
+            workers,
+            max_body,
+        } => {
             let log: Box<dyn std::io::Write + Send> = Box::new(std::io::stderr());
-            let config = HubConfig { workers, max_body, log: Some(Arc::new(Mutex::new(log))), ..HubConfig::new(&cli.db) };
+            let config = HubConfig {
+                workers,
+                max_body,
+                log: Some(Arc::new(Mutex::new(log))),
+                ..HubConfig::new(&cli.db)
+            };
             Hub::start(&listen, config).map(|hub| {
                 println!("jkda-hub listening on {}", hub.url());
                 let _ = std::io::Write::flush(&mut std::io::stdout());

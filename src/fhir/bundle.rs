@@ -25,7 +25,12 @@ pub struct Request {
 
 impl Request {
     pub fn put(resource: Resource, if_match: Option<String>) -> Request {
-        Request { method: Method::Put, url: resource.url(), resource: Some(resource), if_match }
+        Request {
+            method: Method::Put,
+            url: resource.url(),
+            resource: Some(resource),
+            if_match,
+        }
     }
 }
 
@@ -82,7 +87,12 @@ pub fn parse_transaction_response(v: &Value, sent: usize) -> Result<Vec<EntryRes
             let version = r["etag"]
                 .as_str()
                 .map(|t| super::version_of_etag(t).to_string())
-                .or_else(|| r["location"].as_str().and_then(|l| l.split("/_history/").nth(1)).map(|s| s.trim_matches('/').to_string()))
+                .or_else(|| {
+                    r["location"]
+                        .as_str()
+                        .and_then(|l| l.split("/_history/").nth(1))
+                        .map(|s| s.trim_matches('/').to_string())
+                })
                 .filter(|s| !s.is_empty());
             Ok(EntryResult { status, version })
         })
@@ -109,7 +119,13 @@ mod tests {
             {"response": {"status": "201 Created", "etag": "W/\"1\""}},
             {"response": {"status": "200", "location": "Patient/p/_history/4"}}]});
         let r = parse_transaction_response(&ok, 2).unwrap();
-        assert_eq!(r[0], EntryResult { status: 201, version: Some("1".into()) });
+        assert_eq!(
+            r[0],
+            EntryResult {
+                status: 201,
+                version: Some("1".into())
+            }
+        );
         assert_eq!(r[1].version.as_deref(), Some("4"));
         assert!(parse_transaction_response(&ok, 3).is_err());
         assert!(parse_transaction_response(&json!({"resourceType": "OperationOutcome"}), 0).is_err());

@@ -34,8 +34,9 @@ impl Default for Identifiers {
 
 /// LOINC codes whose Observation is a vital sign; other coded fields are
 /// laboratory results.
-const VITAL_SIGNS: [&str; 9] =
-    ["85354-9", "8480-6", "8462-4", "8867-4", "29463-7", "8302-2", "39156-5", "8280-0", "8310-5"];
+const VITAL_SIGNS: [&str; 9] = [
+    "85354-9", "8480-6", "8462-4", "8867-4", "29463-7", "8302-2", "39156-5", "8280-0", "8310-5",
+];
 const VITAL_SIGNS_EXTRA: [&str; 1] = ["9279-1"];
 
 /// Fasting glucose LOINC by unit: the molar code for mmol/L (what Chinese
@@ -53,7 +54,10 @@ pub struct RecordInput<'a> {
 
 impl std::fmt::Debug for RecordInput<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecordInput").field("record", &self.record.id).field("resident", &self.resident.id).finish()
+        f.debug_struct("RecordInput")
+            .field("record", &self.record.id)
+            .field("resident", &self.resident.id)
+            .finish()
     }
 }
 
@@ -108,7 +112,10 @@ pub fn patient(r: &Resident, ids: &Identifiers) -> Resource {
     }
     if r.record_no.len() >= 12 && r.record_no.is_ascii() {
         address.insert("district".into(), json!(&r.record_no[..6]));
-        address.insert("extension".into(), json!([{ "url": DIVISION_EXT, "valueCode": &r.record_no[..12] }]));
+        address.insert(
+            "extension".into(),
+            json!([{ "url": DIVISION_EXT, "valueCode": &r.record_no[..12] }]),
+        );
     }
     if !address.is_empty() {
         o.insert("address".into(), json!([address]));
@@ -131,7 +138,10 @@ pub fn patient_fields(p: &Value, ids: &Identifiers) -> (ResidentFields, Option<S
         sex: p["gender"].as_str().and_then(sex_code).map(str::to_string),
         birth_date: s(&p["birthDate"]),
         id_number: ident(&ids.id_number),
-        phone: p["telecom"].as_array().and_then(|t| t.iter().find(|t| t["system"] == "phone")).and_then(|t| s(&t["value"])),
+        phone: p["telecom"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["system"] == "phone"))
+            .and_then(|t| s(&t["value"])),
         address: s(&p["address"][0]["text"]),
         village: s(&p["address"][0]["line"][0]),
     };
@@ -273,7 +283,10 @@ fn field_item(def: &FormDef, f: &Field, path: &str, link: &str, a: &Answers) -> 
         }
         FieldKind::BloodPressure { .. } => {
             let int = FieldKind::Integer(crate::form::def::NumSpec {
-                limits: crate::form::def::Limits { range: None, plausible: None },
+                limits: crate::form::def::Limits {
+                    range: None,
+                    plausible: None,
+                },
                 precision: 0,
             });
             let parts: Vec<Value> = ["systolic", "diastolic"]
@@ -291,12 +304,14 @@ fn field_item(def: &FormDef, f: &Field, path: &str, link: &str, a: &Answers) -> 
                 .filter_map(|i| {
                     let cells: Vec<Value> = columns
                         .iter()
-                        .filter_map(|c| field_item(def, c, &format!("{path}.{i}.{}", c.id), &format!("{link}.{}", c.id), a))
+                        .filter_map(|c| {
+                            field_item(def, c, &format!("{path}.{i}.{}", c.id), &format!("{link}.{}", c.id), a)
+                        })
                         .collect();
                     (!cells.is_empty()).then(|| json!({ "linkId": link, "item": cells }))
                 })
                 .collect();
-            (!rows.is_empty()).then(|| Value::Array(rows))
+            (!rows.is_empty()).then_some(Value::Array(rows))
         }
         kind => {
             let mut ans = answers_of(def, &f.id, kind, path, a);
@@ -340,7 +355,10 @@ pub fn observations(input: &RecordInput) -> Vec<Resource> {
     for (_, f) in input.def.fields() {
         let num = |path: &str| a.text(path).and_then(parse_number).map(|(v, _)| v);
         let (loinc, ucum) = match (&f.loinc, &f.ucum) {
-            (Some(l), u) => (l.clone(), u.clone().unwrap_or_else(|| f.unit.clone().unwrap_or_default())),
+            (Some(l), u) => (
+                l.clone(),
+                u.clone().unwrap_or_else(|| f.unit.clone().unwrap_or_default()),
+            ),
             // Fasting glucose recorded with a unit choice (the health exam).
             (None, _) if f.id == "fbg" => match a.text("fbg_unit") {
                 Some("1") => (FBG_MMOL.to_string(), "mmol/L".to_string()),
@@ -442,7 +460,9 @@ fn answer_text(v: &Value, def: &FormDef, link: &str) -> Option<String> {
             return Some(s.to_string());
         }
     }
-    v.get("valueCoding").and_then(|c| c["code"].as_str()).map(str::to_string)
+    v.get("valueCoding")
+        .and_then(|c| c["code"].as_str())
+        .map(str::to_string)
 }
 
 fn read_item(
@@ -455,11 +475,15 @@ fn read_item(
     let Some(link) = item["linkId"].as_str() else { return };
     // The answer path: rows insert their index after the field id.
     let path = match row {
-        Some((field, i)) => format!("{field}.{i}.{}", link.strip_prefix(&format!("{field}.")).unwrap_or(link)),
+        Some((field, i)) => format!(
+            "{field}.{i}.{}",
+            link.strip_prefix(&format!("{field}.")).unwrap_or(link)
+        ),
         None => link.to_string(),
     };
     let field = link.split('.').next().unwrap_or(link);
-    let is_rows = row.is_none() && matches!(def.field(field).map(|f| &f.kind), Some(FieldKind::Rows { .. })) && link == field;
+    let is_rows =
+        row.is_none() && matches!(def.field(field).map(|f| &f.kind), Some(FieldKind::Rows { .. })) && link == field;
     if is_rows {
         let n = rows.entry(field.to_string()).or_insert(0);
         let i = *n;
@@ -554,7 +578,10 @@ mod tests {
     }
 
     fn find<'a>(obs: &'a [Resource], loinc: &str) -> &'a Value {
-        &obs.iter().find(|o| o.0["code"]["coding"][0]["code"] == loinc).unwrap_or_else(|| panic!("no {loinc}")).0
+        &obs.iter()
+            .find(|o| o.0["code"]["coding"][0]["code"] == loinc)
+            .unwrap_or_else(|| panic!("no {loinc}"))
+            .0
     }
 
     #[test]
@@ -579,7 +606,12 @@ mod tests {
         let def = reg.get("diabetes-followup").unwrap();
         let (res, rec) = (resident(), record("diabetes-followup", diabetes_answers(), 1));
         let ids = Identifiers::default();
-        let input = RecordInput { record: &rec, resident: &res, def, ids: &ids };
+        let input = RecordInput {
+            record: &rec,
+            resident: &res,
+            def,
+            ids: &ids,
+        };
         let obs = observations(&input);
         let bp = find(&obs, "85354-9");
         assert_eq!(bp["component"][0]["code"]["coding"][0]["code"], "8480-6");
@@ -607,7 +639,13 @@ mod tests {
         let answers = diabetes_answers();
         let (res, rec) = (resident(), record("diabetes-followup", answers.clone(), 2));
         let ids = Identifiers::default();
-        let qr = questionnaire_response(&RecordInput { record: &rec, resident: &res, def, ids: &ids }).0;
+        let qr = questionnaire_response(&RecordInput {
+            record: &rec,
+            resident: &res,
+            def,
+            ids: &ids,
+        })
+        .0;
         assert_eq!(qr["questionnaire"], "urn:jkda:form:diabetes-followup|2017.1");
         assert_eq!(qr["status"], "amended");
         assert_eq!(answers_from_response(&qr, def), answers);
@@ -633,7 +671,13 @@ mod tests {
         walk(&q, &mut links);
         let (res, rec) = (resident(), record("diabetes-followup", diabetes_answers(), 1));
         let ids = Identifiers::default();
-        let qr = questionnaire_response(&RecordInput { record: &rec, resident: &res, def, ids: &ids }).0;
+        let qr = questionnaire_response(&RecordInput {
+            record: &rec,
+            resident: &res,
+            def,
+            ids: &ids,
+        })
+        .0;
         let mut used = std::collections::HashSet::new();
         walk(&qr, &mut used);
         let unknown: Vec<_> = used.difference(&links).collect();

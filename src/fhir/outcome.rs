@@ -31,7 +31,11 @@ pub fn outcome_text(v: &Value) -> Option<String> {
                 .map(|s| s.chars().take(300).collect::<String>())
         })
         .collect();
-    Some(if parts.is_empty() { "no reason given".to_string() } else { parts.join("; ") })
+    Some(if parts.is_empty() {
+        "no reason given".to_string()
+    } else {
+        parts.join("; ")
+    })
 }
 
 #[cfg(test)]
@@ -40,7 +44,10 @@ mod tests {
 
     #[test]
     fn reasons_are_read_from_any_issue_field() {
-        assert_eq!(outcome_text(&operation_outcome("invalid", "bad date")).as_deref(), Some("bad date"));
+        assert_eq!(
+            outcome_text(&operation_outcome("invalid", "bad date")).as_deref(),
+            Some("bad date")
+        );
         let v = json!({"resourceType": "OperationOutcome", "issue": [
             {"severity": "warning", "code": "informational", "diagnostics": "ignored"},
             {"severity": "error", "code": "invalid", "details": {"text": "missing subject"}}]});

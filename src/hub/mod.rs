@@ -42,7 +42,11 @@ pub enum HubError {
     #[error("{0}")]
     Usage(String),
     #[error("entry {index} ({url}): {inner}")]
-    InEntry { index: usize, url: String, inner: Box<HubError> },
+    InEntry {
+        index: usize,
+        url: String,
+        inner: Box<HubError>,
+    },
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("{0}")]
@@ -81,6 +85,10 @@ impl HubError {
     }
 
     pub(crate) fn in_entry(self, index: usize, url: &str) -> HubError {
-        HubError::InEntry { index, url: url.to_string(), inner: Box::new(self) }
+        HubError::InEntry {
+            index,
+            url: url.to_string(),
+            inner: Box::new(self),
+        }
     }
 }

@@ -53,7 +53,11 @@ pub fn report(conn: &Connection, period: Option<&str>) -> Result<Vec<SiteReport>
                 records,
                 residents: r.get(3)?,
                 followups: BTreeMap::new(),
-                complete_share: if records > 0 { complete as f64 / records as f64 } else { 0.0 },
+                complete_share: if records > 0 {
+                    complete as f64 / records as f64
+                } else {
+                    0.0
+                },
                 flagged: false,
             })
         })?;
@@ -64,7 +68,9 @@ pub fn report(conn: &Connection, period: Option<&str>) -> Result<Vec<SiteReport>
          WHERE type = 'QuestionnaireResponse' AND deleted = 0 AND programme IS NOT NULL AND created_at LIKE ?1
          GROUP BY site, programme",
     )?;
-    let rows = stmt.query_map(params![prefix], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+    let rows = stmt.query_map(params![prefix], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+    })?;
     for row in rows {
         let (site, programme, n) = row?;
         if let Some(s) = sites.iter_mut().find(|s| s.site == site) {
@@ -78,7 +84,10 @@ pub fn report(conn: &Connection, period: Option<&str>) -> Result<Vec<SiteReport>
     }
     // Ranked by records received, then by completeness.
     sites.sort_by(|a, b| {
-        b.records.cmp(&a.records).then(b.complete_share.total_cmp(&a.complete_share)).then(a.site.cmp(&b.site))
+        b.records
+            .cmp(&a.records)
+            .then(b.complete_share.total_cmp(&a.complete_share))
+            .then(a.site.cmp(&b.site))
     });
     let n = sites.len();
     for (i, s) in sites.iter_mut().enumerate() {

@@ -36,7 +36,13 @@ pub struct HubConfig {
 
 impl HubConfig {
     pub fn new(db: impl Into<PathBuf>) -> HubConfig {
-        HubConfig { db: db.into(), workers: 4, max_body: 16 << 20, log: None, faults: Arc::new(Faults::default()) }
+        HubConfig {
+            db: db.into(),
+            workers: 4,
+            max_body: 16 << 20,
+            log: None,
+            faults: Arc::new(Faults::default()),
+        }
     }
 }
 
@@ -118,7 +124,12 @@ impl Hub {
             let (server, stop) = (server.clone(), stop.clone());
             workers.push(std::thread::spawn(move || w.run(&server, &stop)));
         }
-        Ok(Hub { addr, server, stop, workers })
+        Ok(Hub {
+            addr,
+            server,
+            stop,
+            workers,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -159,7 +170,11 @@ struct Answer {
 
 impl Answer {
     fn json(status: u16, v: &Value) -> Answer {
-        Answer { status, body: serde_json::to_vec(v).unwrap_or_default(), headers: Vec::new() }
+        Answer {
+            status,
+            body: serde_json::to_vec(v).unwrap_or_default(),
+            headers: Vec::new(),
+        }
     }
 
     fn error(e: &HubError) -> Answer {
@@ -182,7 +197,10 @@ impl Answer {
 }
 
 fn header<'a>(req: &'a Request, name: &'static str) -> Option<&'a str> {
-    req.headers().iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str())
+    req.headers()
+        .iter()
+        .find(|h| h.field.equiv(name))
+        .map(|h| h.value.as_str())
 }
 
 /// The path with query values removed (`/Patient?identifier=`): an ID
@@ -191,7 +209,10 @@ fn loggable(url: &str) -> String {
     match url.split_once('?') {
         Some((path, query)) => {
             let keys: Vec<&str> = query.split('&').map(|kv| kv.split('=').next().unwrap_or("")).collect();
-            format!("{path}?{}", keys.iter().map(|k| format!("{k}=")).collect::<Vec<_>>().join("&"))
+            format!(
+                "{path}?{}",
+                keys.iter().map(|k| format!("{k}=")).collect::<Vec<_>>().join("&")
+            )
         }
         None => url.to_string(),
     }
@@ -222,7 +243,11 @@ fn percent_decode(s: &str) -> String {
 }
 
 fn query_param(query: &str, key: &str) -> Option<String> {
-    query.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == key).map(|(_, v)| percent_decode(v))
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| percent_decode(v))
 }
 
 impl Worker {
@@ -313,7 +338,9 @@ impl Worker {
                 .read_to_end(&mut out)
                 .map_err(|e| HubError::Invalid(format!("gzip body cannot be read: {e}")))?;
             if out.len() > limit {
-                return Err(HubError::TooLarge(format!("decompressed body larger than {limit} bytes")));
+                return Err(HubError::TooLarge(format!(
+                    "decompressed body larger than {limit} bytes"
+                )));
             }
             out
         } else {
@@ -323,7 +350,9 @@ impl Worker {
     }
 
     fn authorize(&self, req: &Request) -> Result<String, HubError> {
-        let token = header(req, "Authorization").and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+        let token = header(req, "Authorization")
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
         match token {
             Some(t) if !t.is_empty() => storage::site_of_token(&self.conn, t)?.ok_or(HubError::Unauthorized),
             _ => Err(HubError::Unauthorized),
@@ -340,7 +369,10 @@ impl Worker {
             std::thread::sleep(d);
         }
         let answer = status.map(|s| {
-            let mut a = Answer::json(s, &operation_outcome("transient", "the platform is busy; try again later"));
+            let mut a = Answer::json(
+                s,
+                &operation_outcome("transient", "the platform is busy; try again later"),
+            );
             if s == 429 || s == 503 {
                 a.headers.push(("Retry-After", "1".into()));
             }
@@ -368,7 +400,9 @@ impl Worker {
             (Method::Get, [kind]) => self.search(kind, query),
             (Method::Get, [kind, id]) => self.read(kind, id, None),
             (Method::Get, [kind, id, "_history", v]) => {
-                let v = v.parse().map_err(|_| HubError::Invalid(format!("version {v:?} is not a number")))?;
+                let v = v
+                    .parse()
+                    .map_err(|_| HubError::Invalid(format!("version {v:?} is not a number")))?;
                 self.read(kind, id, Some(v))
             }
             (Method::Put, [kind, id]) => {
@@ -381,17 +415,24 @@ impl Worker {
                 let tx = self.conn.transaction()?;
                 let w = storage::write(&tx, &self.forms, site, kind, id, Some(&body), if_match.as_deref())?;
                 tx.commit()?;
-                let stored = storage::read(&self.conn, kind, id, None)?.ok_or_else(|| HubError::NotFound(format!("{kind}/{id}")))?;
+                let stored = storage::read(&self.conn, kind, id, None)?
+                    .ok_or_else(|| HubError::NotFound(format!("{kind}/{id}")))?;
                 Ok(Answer::resource(w.status, &stored))
             }
             (Method::Delete, [kind, id]) => {
                 if !fhir::TYPES.contains(kind) {
-                    return Err(HubError::NotSupported(format!("resource type {kind} is not supported here")));
+                    return Err(HubError::NotSupported(format!(
+                        "resource type {kind} is not supported here"
+                    )));
                 }
                 let tx = self.conn.transaction()?;
                 storage::write(&tx, &self.forms, site, kind, id, None, header(req, "If-Match"))?;
                 tx.commit()?;
-                Ok(Answer { status: 204, body: Vec::new(), headers: Vec::new() })
+                Ok(Answer {
+                    status: 204,
+                    body: Vec::new(),
+                    headers: Vec::new(),
+                })
             }
             _ => Err(HubError::NotFound(format!("no such endpoint: {method} {path}"))),
         }
@@ -399,17 +440,25 @@ impl Worker {
 
     fn read(&self, kind: &str, id: &str, version: Option<i64>) -> Result<Answer, HubError> {
         if !fhir::TYPES.contains(&kind) {
-            return Err(HubError::NotSupported(format!("resource type {kind} is not supported here")));
+            return Err(HubError::NotSupported(format!(
+                "resource type {kind} is not supported here"
+            )));
         }
         match storage::read(&self.conn, kind, id, version)? {
-            Some(s) if s.deleted => Ok(Answer::json(410, &operation_outcome("deleted", &format!("{kind}/{id} was deleted")))),
+            Some(s) if s.deleted => Ok(Answer::json(
+                410,
+                &operation_outcome("deleted", &format!("{kind}/{id} was deleted")),
+            )),
             Some(s) => Ok(Answer::resource(200, &s)),
             None => Err(HubError::NotFound(format!("{kind}/{id} is not on the platform"))),
         }
     }
 
     fn search(&self, kind: &str, query: &str) -> Result<Answer, HubError> {
-        let count = query_param(query, "_count").and_then(|c| c.parse().ok()).unwrap_or(50usize).min(500);
+        let count = query_param(query, "_count")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(50usize)
+            .min(500);
         let found = match kind {
             "Patient" => {
                 let ident = query_param(query, "identifier")
@@ -427,13 +476,20 @@ impl Worker {
                 let id = subject.strip_prefix("Patient/").unwrap_or(&subject).to_string();
                 storage::search_by_subject(&self.conn, k, &id, count)?
             }
-            _ => return Err(HubError::NotSupported(format!("resource type {kind} is not supported here"))),
+            _ => {
+                return Err(HubError::NotSupported(format!(
+                    "resource type {kind} is not supported here"
+                )))
+            }
         };
         let entries: Vec<Value> = found
             .iter()
             .map(|s| json!({ "fullUrl": s.resource.url(), "resource": s.resource.0, "search": { "mode": "match" } }))
             .collect();
-        Ok(Answer::json(200, &json!({ "resourceType": "Bundle", "type": "searchset", "total": entries.len(), "entry": entries })))
+        Ok(Answer::json(
+            200,
+            &json!({ "resourceType": "Bundle", "type": "searchset", "total": entries.len(), "entry": entries }),
+        ))
     }
 
     fn transaction(&mut self, bundle: &Value, site: &str, abort: Option<usize>) -> Result<Answer, HubError> {
@@ -442,7 +498,10 @@ impl Worker {
         }
         let raw = bundle["entry"].as_array().map(Vec::as_slice).unwrap_or(&[]);
         if raw.len() > 20_000 {
-            return Err(HubError::TooLarge(format!("{} entries in one transaction; send at most 20000", raw.len())));
+            return Err(HubError::TooLarge(format!(
+                "{} entries in one transaction; send at most 20000",
+                raw.len()
+            )));
         }
         let mut entries = Vec::with_capacity(raw.len());
         for (i, e) in raw.iter().enumerate() {
@@ -453,13 +512,22 @@ impl Worker {
             let resource = match method {
                 "PUT" => Some(e["resource"].clone()),
                 "DELETE" => None,
-                m => return Err(bad(format!("method {m:?}: transactions here take PUT (with the client's id) or DELETE"))),
+                m => {
+                    return Err(bad(format!(
+                        "method {m:?}: transactions here take PUT (with the client's id) or DELETE"
+                    )))
+                }
             };
             if id.is_empty() || id.contains('/') || id.contains('?') {
                 return Err(bad(format!("request.url {url:?} must be Type/id")));
             }
             let if_match = e["request"]["ifMatch"].as_str().map(str::to_string);
-            entries.push(Entry { kind: kind.to_string(), id: id.to_string(), resource, if_match });
+            entries.push(Entry {
+                kind: kind.to_string(),
+                id: id.to_string(),
+                resource,
+                if_match,
+            });
         }
         let written = storage::transaction(&mut self.conn, &self.forms, site, &entries, abort)?;
         let out: Vec<Value> = entries
@@ -479,7 +547,10 @@ impl Worker {
                 } })
             })
             .collect();
-        Ok(Answer::json(200, &json!({ "resourceType": "Bundle", "type": "transaction-response", "entry": out })))
+        Ok(Answer::json(
+            200,
+            &json!({ "resourceType": "Bundle", "type": "transaction-response", "entry": out }),
+        ))
     }
 }
 

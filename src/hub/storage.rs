@@ -67,7 +67,10 @@ pub fn open(path: &Path) -> Result<Connection, HubError> {
 }
 
 pub fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn now() -> String {
@@ -77,7 +80,9 @@ fn now() -> String {
 /// Adds a site and returns its new token (shown once; only its hash is kept).
 pub fn add_site(conn: &Connection, code: &str, name: &str) -> Result<String, HubError> {
     if code.is_empty() || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(HubError::Usage(format!("site code {code:?}: use letters, digits, - or _")));
+        return Err(HubError::Usage(format!(
+            "site code {code:?}: use letters, digits, - or _"
+        )));
     }
     let mut bytes = [0u8; 32];
     rand::Rng::fill(&mut rand::rng(), &mut bytes);
@@ -95,7 +100,11 @@ pub fn add_site(conn: &Connection, code: &str, name: &str) -> Result<String, Hub
 /// The site a bearer token belongs to.
 pub fn site_of_token(conn: &Connection, token: &str) -> Result<Option<String>, HubError> {
     Ok(conn
-        .query_row("SELECT code FROM sites WHERE token_hash = ?1", params![hash_token(token)], |r| r.get(0))
+        .query_row(
+            "SELECT code FROM sites WHERE token_hash = ?1",
+            params![hash_token(token)],
+            |r| r.get(0),
+        )
         .optional()?)
 }
 
@@ -111,7 +120,10 @@ pub struct Stored {
 fn with_meta(content: &str, version: i64, last_updated: &str) -> Resource {
     let mut v: Value = serde_json::from_str(content).unwrap_or(Value::Null);
     if let Some(o) = v.as_object_mut() {
-        o.insert("meta".into(), json!({ "versionId": version.to_string(), "lastUpdated": last_updated }));
+        o.insert(
+            "meta".into(),
+            json!({ "versionId": version.to_string(), "lastUpdated": last_updated }),
+        );
     }
     Resource(v)
 }
@@ -121,7 +133,14 @@ pub fn read(conn: &Connection, kind: &str, id: &str, version: Option<i64>) -> Re
         .query_row(
             "SELECT content, version, last_updated, deleted FROM resources WHERE type = ?1 AND id = ?2",
             params![kind, id],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, bool>(3)?)),
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, bool>(3)?,
+                ))
+            },
         )
         .optional()?;
     let row = match (current, version) {
@@ -170,20 +189,24 @@ fn qr_facts(v: &Value, forms: &Registry) -> QrFacts {
 /// Every unconditionally required item of the form is answered.
 fn complete(qr: &Value, def: &FormDef) -> bool {
     let a = fhir::mapping::answers_from_response(qr, def);
-    def.sections.iter().filter(|s| s.visible_if.is_none()).flat_map(|s| &s.fields).all(|f| {
-        if !f.required || f.visible_if.is_some() {
-            return true;
-        }
-        match &f.kind {
-            FieldKind::Pair { .. } => a.is_answered(&format!("{}.current", f.id)),
-            FieldKind::BloodPressure { .. } => {
-                a.is_answered(&format!("{}.systolic", f.id)) && a.is_answered(&format!("{}.diastolic", f.id))
+    def.sections
+        .iter()
+        .filter(|s| s.visible_if.is_none())
+        .flat_map(|s| &s.fields)
+        .all(|f| {
+            if !f.required || f.visible_if.is_some() {
+                return true;
             }
-            FieldKind::Rows { .. } => a.row_count(&f.id) > 0,
-            FieldKind::Calculated { .. } => true,
-            _ => a.is_answered(&f.id),
-        }
-    })
+            match &f.kind {
+                FieldKind::Pair { .. } => a.is_answered(&format!("{}.current", f.id)),
+                FieldKind::BloodPressure { .. } => {
+                    a.is_answered(&format!("{}.systolic", f.id)) && a.is_answered(&format!("{}.diastolic", f.id))
+                }
+                FieldKind::Rows { .. } => a.row_count(&f.id) > 0,
+                FieldKind::Calculated { .. } => true,
+                _ => a.is_answered(&f.id),
+            }
+        })
 }
 
 /// Checks a resource's shape; the message is what the OperationOutcome says.
@@ -193,15 +216,22 @@ pub fn validate(kind: &str, id: &str, v: &Value) -> Result<(), HubError> {
         return bad("the body is not a JSON object".into());
     }
     if v["resourceType"] != kind {
-        return bad(format!("resourceType {} does not match the URL type {kind}", v["resourceType"]));
+        return bad(format!(
+            "resourceType {} does not match the URL type {kind}",
+            v["resourceType"]
+        ));
     }
     if !fhir::TYPES.contains(&kind) {
-        return Err(HubError::NotSupported(format!("resource type {kind} is not supported here")));
+        return Err(HubError::NotSupported(format!(
+            "resource type {kind} is not supported here"
+        )));
     }
     if v["id"] != id || !fhir::valid_id(id) {
         return bad(format!("resource id {} does not match the URL id {id:?}", v["id"]));
     }
-    let has_subject = v["subject"]["reference"].as_str().is_some_and(|r| r.starts_with("Patient/"));
+    let has_subject = v["subject"]["reference"]
+        .as_str()
+        .is_some_and(|r| r.starts_with("Patient/"));
     match kind {
         "Patient" => {
             if let Some(ids) = v.get("identifier") {
@@ -210,7 +240,9 @@ pub fn validate(kind: &str, id: &str, v: &Value) -> Result<(), HubError> {
                 }
             }
             if let Some(b) = v.get("birthDate") {
-                if !b.as_str().is_some_and(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() || s.len() == 4 || s.len() == 7) {
+                if !b.as_str().is_some_and(|s| {
+                    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() || s.len() == 4 || s.len() == 7
+                }) {
                     return bad(format!("Patient.birthDate {b} is not a date"));
                 }
             }
@@ -219,8 +251,14 @@ pub fn validate(kind: &str, id: &str, v: &Value) -> Result<(), HubError> {
             if !v["questionnaire"].is_string() {
                 return bad("QuestionnaireResponse.questionnaire is missing".into());
             }
-            if !matches!(v["status"].as_str(), Some("in-progress" | "completed" | "amended" | "entered-in-error" | "stopped")) {
-                return bad(format!("QuestionnaireResponse.status {} is not a valid status", v["status"]));
+            if !matches!(
+                v["status"].as_str(),
+                Some("in-progress" | "completed" | "amended" | "entered-in-error" | "stopped")
+            ) {
+                return bad(format!(
+                    "QuestionnaireResponse.status {} is not a valid status",
+                    v["status"]
+                ));
             }
             if !has_subject {
                 return bad("QuestionnaireResponse.subject must reference a Patient".into());
@@ -249,7 +287,9 @@ fn items_ok(items: &Value) -> bool {
         Value::Array(a) => a.iter().all(|i| {
             i["linkId"].is_string()
                 && items_ok(&i["item"])
-                && i["answer"].as_array().is_none_or(|ans| ans.iter().all(|x| items_ok(&x["item"])))
+                && i["answer"]
+                    .as_array()
+                    .is_none_or(|ans| ans.iter().all(|x| items_ok(&x["item"])))
         }),
         _ => false,
     }
@@ -270,15 +310,18 @@ pub fn write(
         validate(kind, id, v)?;
     }
     let existing: Option<(i64, String, String, bool, String)> = tx
-        .prepare_cached("SELECT version, site, content, deleted, last_updated FROM resources WHERE type = ?1 AND id = ?2")?
-        .query_row(
-            params![kind, id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
+        .prepare_cached(
+            "SELECT version, site, content, deleted, last_updated FROM resources WHERE type = ?1 AND id = ?2",
+        )?
+        .query_row(params![kind, id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .optional()?;
     if let Some((_, owner, ..)) = &existing {
         if owner != site {
-            return Err(HubError::Forbidden(format!("{kind}/{id} belongs to site {owner}; site {site} may not change it")));
+            return Err(HubError::Forbidden(format!(
+                "{kind}/{id} belongs to site {owner}; site {site} may not change it"
+            )));
         }
     }
     if let Some(m) = if_match {
@@ -286,9 +329,15 @@ pub fn write(
         match &existing {
             Some((v, ..)) if v.to_string() == wanted => {}
             Some((v, ..)) => {
-                return Err(HubError::VersionConflict(format!("{kind}/{id} is at version {v}, not {wanted}")));
+                return Err(HubError::VersionConflict(format!(
+                    "{kind}/{id} is at version {v}, not {wanted}"
+                )));
             }
-            None => return Err(HubError::VersionConflict(format!("{kind}/{id} does not exist (If-Match {wanted})"))),
+            None => {
+                return Err(HubError::VersionConflict(format!(
+                    "{kind}/{id} does not exist (If-Match {wanted})"
+                )))
+            }
         }
     }
     let now = now();
@@ -301,27 +350,52 @@ pub fn write(
                     "UPDATE resources SET version = ?3, deleted = 1, last_updated = ?4 WHERE type = ?1 AND id = ?2",
                     params![kind, id, version + 1, now],
                 )?;
-                tx.execute("DELETE FROM identifiers WHERE patient = ?1 AND ?2 = 'Patient'", params![id, kind])?;
-                Ok(Written { status: 204, version: version + 1, last_updated: now })
+                tx.execute(
+                    "DELETE FROM identifiers WHERE patient = ?1 AND ?2 = 'Patient'",
+                    params![id, kind],
+                )?;
+                Ok(Written {
+                    status: 204,
+                    version: version + 1,
+                    last_updated: now,
+                })
             }
-            Some((version, _, _, true, last)) => Ok(Written { status: 204, version, last_updated: last }),
-            None => Ok(Written { status: 204, version: 0, last_updated: now }),
+            Some((version, _, _, true, last)) => Ok(Written {
+                status: 204,
+                version,
+                last_updated: last,
+            }),
+            None => Ok(Written {
+                status: 204,
+                version: 0,
+                last_updated: now,
+            }),
         };
     };
-    let content = serde_json::to_string(&Resource(v.clone()).content()).map_err(|e| HubError::Invalid(e.to_string()))?;
+    let content =
+        serde_json::to_string(&Resource(v.clone()).content()).map_err(|e| HubError::Invalid(e.to_string()))?;
     if let Some((version, _, old, false, last)) = &existing {
         if *old == content {
-            return Ok(Written { status: 200, version: *version, last_updated: last.clone() });
+            return Ok(Written {
+                status: 200,
+                version: *version,
+                last_updated: last.clone(),
+            });
         }
     }
-    let subject = v["subject"]["reference"].as_str().and_then(|r| r.strip_prefix("Patient/")).map(str::to_string);
+    let subject = v["subject"]["reference"]
+        .as_str()
+        .and_then(|r| r.strip_prefix("Patient/"))
+        .map(str::to_string);
     if let Some(p) = &subject {
         let found: Option<bool> = tx
             .prepare_cached("SELECT deleted FROM resources WHERE type = 'Patient' AND id = ?1")?
             .query_row(params![p], |r| r.get(0))
             .optional()?;
         if found != Some(false) {
-            return Err(HubError::Invalid(format!("{kind}/{id}: subject Patient/{p} is not on the platform")));
+            return Err(HubError::Invalid(format!(
+                "{kind}/{id}: subject Patient/{p} is not on the platform"
+            )));
         }
     }
     let facts = (kind == "QuestionnaireResponse").then(|| qr_facts(v, forms));
@@ -353,7 +427,8 @@ pub fn write(
         ],
     )?;
     if kind == "Patient" {
-        tx.prepare_cached("DELETE FROM identifiers WHERE patient = ?1")?.execute(params![id])?;
+        tx.prepare_cached("DELETE FROM identifiers WHERE patient = ?1")?
+            .execute(params![id])?;
         for i in v["identifier"].as_array().into_iter().flatten() {
             if let Some(value) = i["value"].as_str() {
                 tx.prepare_cached("INSERT OR IGNORE INTO identifiers (system, value, patient) VALUES (?1, ?2, ?3)")?
@@ -361,10 +436,22 @@ pub fn write(
             }
         }
     }
-    Ok(Written { status, version, last_updated: now })
+    Ok(Written {
+        status,
+        version,
+        last_updated: now,
+    })
 }
 
-fn keep_history(tx: &Connection, kind: &str, id: &str, version: i64, content: &str, deleted: bool, last: &str) -> Result<(), HubError> {
+fn keep_history(
+    tx: &Connection,
+    kind: &str,
+    id: &str,
+    version: i64,
+    content: &str,
+    deleted: bool,
+    last: &str,
+) -> Result<(), HubError> {
     tx.execute(
         "INSERT OR IGNORE INTO history (type, id, version, content, deleted, last_updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![kind, id, version, content, deleted, last],
@@ -400,8 +487,16 @@ pub fn transaction(
             return Err(HubError::Aborted);
         }
         let e = &entries[i];
-        let w = write(&tx, forms, site, &e.kind, &e.id, e.resource.as_ref(), e.if_match.as_deref())
-            .map_err(|err| err.in_entry(i, &format!("{}/{}", e.kind, e.id)))?;
+        let w = write(
+            &tx,
+            forms,
+            site,
+            &e.kind,
+            &e.id,
+            e.resource.as_ref(),
+            e.if_match.as_deref(),
+        )
+        .map_err(|err| err.in_entry(i, &format!("{}/{}", e.kind, e.id)))?;
         results[i] = Some(w);
     }
     tx.commit()?;
@@ -409,7 +504,12 @@ pub fn transaction(
 }
 
 /// Patients with an identifier value (optionally of one system).
-pub fn search_patients(conn: &Connection, system: Option<&str>, value: &str, limit: usize) -> Result<Vec<Stored>, HubError> {
+pub fn search_patients(
+    conn: &Connection,
+    system: Option<&str>,
+    value: &str,
+    limit: usize,
+) -> Result<Vec<Stored>, HubError> {
     let ids: Vec<String> = {
         let mut stmt = conn.prepare_cached(
             "SELECT DISTINCT patient FROM identifiers WHERE value = ?1 AND (?2 IS NULL OR system = ?2) LIMIT ?3",
@@ -434,7 +534,12 @@ pub fn search_by_subject(conn: &Connection, kind: &str, patient: &str, limit: us
     )?;
     let rows = stmt.query_map(params![kind, patient, limit as i64], |r| {
         let (content, version, last): (String, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-        Ok(Stored { resource: with_meta(&content, version, &last), version, last_updated: last, deleted: false })
+        Ok(Stored {
+            resource: with_meta(&content, version, &last),
+            version,
+            last_updated: last,
+            deleted: false,
+        })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -450,5 +555,9 @@ pub fn version_count(conn: &Connection, kind: &str, id: &str) -> Result<i64, Hub
 
 /// Live resources of a type.
 pub fn count(conn: &Connection, kind: &str) -> Result<i64, HubError> {
-    Ok(conn.query_row("SELECT count(*) FROM resources WHERE type = ?1 AND deleted = 0", params![kind], |r| r.get(0))?)
+    Ok(conn.query_row(
+        "SELECT count(*) FROM resources WHERE type = ?1 AND deleted = 0",
+        params![kind],
+        |r| r.get(0),
+    )?)
 }

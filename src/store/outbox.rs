@@ -97,7 +97,10 @@ pub struct FetchedRecord<'a> {
 
 impl std::fmt::Debug for FetchedRecord<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FetchedRecord").field("uuid", &self.uuid).field("form", &self.def.id).finish_non_exhaustive()
+        f.debug_struct("FetchedRecord")
+            .field("uuid", &self.uuid)
+            .field("form", &self.def.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -105,7 +108,12 @@ impl Store {
     /// Up to `limit` rows due now, oldest first, each the latest finalized
     /// revision of its record. A `next_attempt_at` further ahead than
     /// `max_wait` is treated as due: the PC's clock was wrong when it was set.
-    pub fn claim_outbox(&self, now: DateTime<Utc>, max_wait: chrono::Duration, limit: usize) -> Result<Vec<OutboxItem>> {
+    pub fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        max_wait: chrono::Duration,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>> {
         let ids: Vec<(i64, i64, i64, i64)> = {
             let mut stmt = self.conn().prepare_cached(
                 "SELECT o.id, o.record_id, o.revision, o.attempts FROM outbox o
@@ -144,7 +152,14 @@ impl Store {
                 .optional()?
                 .flatten();
             let patient = self.patient_state(resident.id)?;
-            out.push(OutboxItem { outbox_id, record, resident, if_match, patient, attempts });
+            out.push(OutboxItem {
+                outbox_id,
+                record,
+                resident,
+                if_match,
+                patient,
+                attempts,
+            });
         }
         Ok(out)
     }
@@ -187,7 +202,11 @@ impl Store {
                 params![resident_id],
                 |r| {
                     let origin: String = r.get(0)?;
-                    Ok(PatientState { from_platform: origin == "platform", sent_hash: r.get(1)?, server_version: r.get(2)? })
+                    Ok(PatientState {
+                        from_platform: origin == "platform",
+                        sent_hash: r.get(1)?,
+                        server_version: r.get(2)?,
+                    })
                 },
             )
             .optional()?
@@ -198,7 +217,9 @@ impl Store {
     /// transaction; older unsent revisions of the same records are dropped
     /// (the newer revision replaces them on the server).
     pub fn mark_sent(&mut self, actor: &Actor, sent: &[Sent], at: DateTime<Utc>) -> Result<()> {
-        let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now_text(chrono::Local::now());
         for s in sent {
             let record_id: i64 = tx.query_row(
@@ -232,7 +253,9 @@ impl Store {
 
     /// A try that may succeed later (network, server busy): stays pending.
     pub fn mark_retry(&mut self, ids: &[i64], reason: &str, next_attempt_at: DateTime<Utc>) -> Result<()> {
-        let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now_text(chrono::Local::now());
         for id in ids {
             tx.execute(
@@ -249,7 +272,9 @@ impl Store {
     /// The server refused this revision: it waits for a person (`failed`) or,
     /// for a version clash, for someone to reconcile it (`conflict`).
     pub fn mark_refused(&mut self, id: i64, conflict: bool, reason: &str) -> Result<()> {
-        let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "UPDATE outbox SET state = ?2, attempts = attempts + 1, last_error = ?3, next_attempt_at = NULL, updated_at = ?4
              WHERE id = ?1",
@@ -327,7 +352,10 @@ impl Store {
 
     /// A local resident with this UUID, if any.
     pub fn resident_by_uuid(&self, uuid: &str) -> Result<Option<i64>> {
-        Ok(self.conn().query_row("SELECT id FROM residents WHERE uuid = ?1", params![uuid], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn()
+            .query_row("SELECT id FROM residents WHERE uuid = ?1", params![uuid], |r| r.get(0))
+            .optional()?)
     }
 
     /// Brings a resident down from the platform with their recent records:
@@ -342,10 +370,13 @@ impl Store {
         fields: &ResidentFields,
         records: &[FetchedRecord],
     ) -> Result<i64> {
-        let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now_text(chrono::Local::now());
-        let existing: Option<i64> =
-            tx.query_row("SELECT id FROM residents WHERE uuid = ?1", params![uuid], |r| r.get(0)).optional()?;
+        let existing: Option<i64> = tx
+            .query_row("SELECT id FROM residents WHERE uuid = ?1", params![uuid], |r| r.get(0))
+            .optional()?;
         let resident_id = match existing {
             Some(id) => id,
             None => {

@@ -4,6 +4,7 @@
 //! 2 upload not configured or usage error.
 
 use super::{fetch_resident, stored_message, Client, SyncConfig, Uploader};
+use crate::cli::SyncArgs;
 use crate::form::Registry;
 use crate::i18n::I18n;
 use crate::store::{Actor, OutboxRow, OutboxStatus, Store};
@@ -44,12 +45,23 @@ fn row_out(r: &OutboxRow, i18n: &I18n) -> RowOut {
     }
 }
 
-fn print_status(store: &Store, i18n: &I18n, json: bool, sent_now: Option<usize>, error: Option<String>) -> Result<OutboxStatus, crate::store::StoreError> {
+fn print_status(
+    store: &Store,
+    i18n: &I18n,
+    json: bool,
+    sent_now: Option<usize>,
+    error: Option<String>,
+) -> Result<OutboxStatus, crate::store::StoreError> {
     let status = store.outbox_status()?;
     let rows = store.outbox_rows(&["failed", "conflict"], 200)?;
     let problems: Vec<RowOut> = rows.iter().map(|r| row_out(r, i18n)).collect();
     if json {
-        let out = StatusOut { status: &status, sent_now, error, problems };
+        let out = StatusOut {
+            status: &status,
+            sent_now,
+            error,
+            problems,
+        };
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(status);
     }
@@ -69,7 +81,13 @@ fn print_status(store: &Store, i18n: &I18n, json: bool, sent_now: Option<usize>,
         )
     );
     let never = i18n.t("sync.never");
-    println!("{}", i18n.tf("sync.cli_last_success", &[("time", status.last_success.as_deref().unwrap_or(never))]));
+    println!(
+        "{}",
+        i18n.tf(
+            "sync.cli_last_success",
+            &[("time", status.last_success.as_deref().unwrap_or(never))]
+        )
+    );
     if let Some(e) = error.or_else(|| status.last_error.as_deref().map(|e| i18n.msg(&stored_message(e)))) {
         if status.pending + status.failed + status.conflict > 0 {
             println!("{}", i18n.tf("sync.cli_last_error", &[("error", &e)]));
@@ -78,7 +96,11 @@ fn print_status(store: &Store, i18n: &I18n, json: bool, sent_now: Option<usize>,
     for p in &problems {
         println!(
             "  {} #{} r{} {} {} {}: {}",
-            i18n.t(if p.state == "conflict" { "sync.state_conflict" } else { "sync.state_failed" }),
+            i18n.t(if p.state == "conflict" {
+                "sync.state_conflict"
+            } else {
+                "sync.state_failed"
+            }),
             p.record_id,
             p.revision,
             p.form,
@@ -97,14 +119,21 @@ pub fn sync(
     registry: Registry,
     actor: &Actor,
     i18n: &I18n,
-    status_only: bool,
-    json: bool,
-    retry_failed: bool,
+    args: &SyncArgs,
 ) -> ExitCode {
+    let SyncArgs {
+        status: status_only,
+        json,
+        retry_failed,
+    } = *args;
     let run = || -> Result<ExitCode, crate::store::StoreError> {
         if status_only {
             let s = print_status(store, i18n, json, None, None)?;
-            return Ok(if s.failed + s.conflict > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS });
+            return Ok(if s.failed + s.conflict > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            });
         }
         if !cfg.is_configured() {
             eprintln!("{}", i18n.t("sync.err_not_configured"));
@@ -135,7 +164,14 @@ pub fn sync(
 
 /// `jkda residents fetch ID-NUMBER`: exit 0 found (or already here), 1 not
 /// on the platform or an error, 2 not configured.
-pub fn fetch(store: &mut Store, cfg: SyncConfig, registry: &Registry, actor: &Actor, i18n: &I18n, id_number: &str) -> ExitCode {
+pub fn fetch(
+    store: &mut Store,
+    cfg: SyncConfig,
+    registry: &Registry,
+    actor: &Actor,
+    i18n: &I18n,
+    id_number: &str,
+) -> ExitCode {
     let id_number = id_number.trim();
     match store.residents_with_id_number(id_number, None) {
         Ok(local) if !local.is_empty() => {
@@ -165,7 +201,11 @@ pub fn fetch(store: &mut Store, cfg: SyncConfig, registry: &Registry, actor: &Ac
                 "{}",
                 i18n.tf(
                     "sync.fetch_done",
-                    &[("records", &f.records.to_string()), ("skipped", &f.skipped.to_string()), ("id", &f.resident_id.to_string())]
+                    &[
+                        ("records", &f.records.to_string()),
+                        ("skipped", &f.skipped.to_string()),
+                        ("id", &f.resident_id.to_string())
+                    ]
                 )
             );
             ExitCode::SUCCESS

@@ -36,7 +36,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("base", &self.base).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
     }
 }
 
@@ -60,7 +62,9 @@ impl Client {
             .unwrap_or("");
         let host_only = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
         if base.starts_with("http://") && !is_loopback(host_only) {
-            return Err(SyncError::Config(format!("server_url {base:?}: health data travels only over https://")));
+            return Err(SyncError::Config(format!(
+                "server_url {base:?}: health data travels only over https://"
+            )));
         }
         let mut tls = TlsConfig::builder();
         if let Some(path) = &cfg.ca_file {
@@ -72,7 +76,10 @@ impl Client {
                 })
                 .collect();
             if certs.is_empty() {
-                return Err(SyncError::Config(format!("CA file {}: no PEM certificate in it", path.display())));
+                return Err(SyncError::Config(format!(
+                    "CA file {}: no PEM certificate in it",
+                    path.display()
+                )));
             }
             tls = tls.root_certs(RootCerts::new_with_certs(&certs));
         }
@@ -85,7 +92,12 @@ impl Client {
             .tls_config(tls.build())
             .build()
             .into();
-        Ok(Client { agent, base, token: token.expose().to_string(), max_response: cfg.max_response })
+        Ok(Client {
+            agent,
+            base,
+            token: token.expose().to_string(),
+            max_response: cfg.max_response,
+        })
     }
 
     pub fn base(&self) -> &str {
@@ -97,7 +109,9 @@ impl Client {
     pub fn transaction(&self, bundle: &Value) -> Result<(Value, Traffic), SyncError> {
         let json = serde_json::to_vec(bundle).map_err(|e| SyncError::Config(e.to_string()))?;
         let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 6), flate2::Compression::new(6));
-        gz.write_all(&json).and_then(|_| gz.flush()).map_err(|e| SyncError::Config(e.to_string()))?;
+        gz.write_all(&json)
+            .and_then(|_| gz.flush())
+            .map_err(|e| SyncError::Config(e.to_string()))?;
         let body = gz.finish().map_err(|e| SyncError::Config(e.to_string()))?;
         let up = body.len() as u64;
         let result = self
@@ -132,7 +146,9 @@ impl Client {
         let (status, value, _, retry_after) = self.answer(result)?;
         check_status(status, &value, retry_after)?;
         if value["resourceType"] != "Bundle" {
-            return Err(SyncError::BadResponse("a search answered with something other than a Bundle".into()));
+            return Err(SyncError::BadResponse(
+                "a search answered with something other than a Bundle".into(),
+            ));
         }
         Ok(value)
     }
@@ -153,11 +169,23 @@ impl Client {
     ) -> Result<(u16, Value, u64, Option<Duration>), SyncError> {
         let mut resp = result.map_err(transport)?;
         let status = resp.status().as_u16();
-        let h = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let retry_after = h("retry-after").and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
+        let h = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let retry_after = h("retry-after")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
         let content_type = h("content-type").unwrap_or_default();
         let wire_len = h("content-length").and_then(|v| v.parse::<u64>().ok());
-        let bytes = resp.body_mut().with_config().limit(self.max_response).read_to_vec().map_err(transport)?;
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(self.max_response)
+            .read_to_vec()
+            .map_err(transport)?;
         let down = wire_len.unwrap_or(bytes.len() as u64);
         if bytes.is_empty() {
             return Ok((status, Value::Null, down, retry_after));
@@ -174,7 +202,9 @@ impl Client {
 }
 
 fn not_json(bytes: &[u8], content_type: &str) -> String {
-    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]).trim_start().to_ascii_lowercase();
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64)])
+        .trim_start()
+        .to_ascii_lowercase();
     if head.starts_with('<') || content_type.contains("html") {
         "an HTML page instead of FHIR JSON (a proxy or login page?)".into()
     } else {
@@ -189,7 +219,10 @@ fn check_status(status: u16, body: &Value, retry_after: Option<Duration>) -> Res
         200..=299 => Ok(()),
         401 => Err(SyncError::Unauthorized(status)),
         403 if reason.is_none() => Err(SyncError::Unauthorized(status)),
-        409 | 412 => Err(SyncError::Conflict { status, reason: reason.unwrap_or_else(|| format!("HTTP {status}")) }),
+        409 | 412 => Err(SyncError::Conflict {
+            status,
+            reason: reason.unwrap_or_else(|| format!("HTTP {status}")),
+        }),
         429 => Err(SyncError::RateLimited(retry_after)),
         500..=599 => Err(SyncError::Server(status)),
         _ => match reason {
@@ -208,9 +241,10 @@ fn transport(e: ureq::Error) -> SyncError {
         ureq::Error::Io(io) => match io.kind() {
             ErrorKind::TimedOut | ErrorKind::WouldBlock => SyncError::Timeout,
             ErrorKind::ConnectionRefused => SyncError::Unreachable("connection refused".into()),
-            ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
-                SyncError::Unreachable("connection dropped before the answer arrived".into())
-            }
+            ErrorKind::UnexpectedEof
+            | ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::BrokenPipe => SyncError::Unreachable("connection dropped before the answer arrived".into()),
             _ => SyncError::Unreachable(io.to_string()),
         },
         ureq::Error::Tls(m) => SyncError::Tls(m.to_string()),

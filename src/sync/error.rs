@@ -127,7 +127,10 @@ mod tests {
         assert!(SyncError::Server(503).is_retryable());
         assert!(SyncError::RateLimited(None).is_retryable());
         assert!(SyncError::Timeout.is_retryable());
-        let refused = SyncError::Refused { status: 400, reason: "bad".into() };
+        let refused = SyncError::Refused {
+            status: 400,
+            reason: "bad".into(),
+        };
         assert!(!refused.is_retryable() && refused.concerns_record());
         assert!(!SyncError::Unauthorized(401).is_retryable());
         assert!(!SyncError::Unauthorized(401).concerns_record());
@@ -135,7 +138,10 @@ mod tests {
 
     #[test]
     fn stored_errors_come_back_as_messages() {
-        let e = SyncError::Refused { status: 400, reason: "Patient.birthDate is not a date".into() };
+        let e = SyncError::Refused {
+            status: 400,
+            reason: "Patient.birthDate is not a date".into(),
+        };
         let m = stored_message(&e.stored());
         assert_eq!(m, e.message());
         assert_eq!(stored_message("free text").key, "sync.err_other");

@@ -31,27 +31,42 @@ pub fn fetch_resident(
 ) -> Result<Option<Fetched>, SyncError> {
     let ident = format!("{}|{}", cfg.identifiers.id_number, id_number.trim());
     let found = client.search("Patient", &[("identifier", &ident)])?;
-    let Some(p) = found["entry"].as_array().and_then(|e| e.first()).map(|e| e["resource"].clone()) else {
+    let Some(p) = found["entry"]
+        .as_array()
+        .and_then(|e| e.first())
+        .map(|e| e["resource"].clone())
+    else {
         return Ok(None);
     };
-    let uuid = p["id"].as_str().filter(|id| crate::fhir::valid_id(id)).ok_or_else(|| {
-        SyncError::BadResponse("the platform's Patient has no usable id".into())
-    })?;
+    let uuid = p["id"]
+        .as_str()
+        .filter(|id| crate::fhir::valid_id(id))
+        .ok_or_else(|| SyncError::BadResponse("the platform's Patient has no usable id".into()))?;
     let (fields, record_no) = patient_fields(&p, &cfg.identifiers);
-    let record_no = record_no.ok_or_else(|| SyncError::BadResponse("the platform's Patient has no health record number".into()))?;
+    let record_no =
+        record_no.ok_or_else(|| SyncError::BadResponse("the platform's Patient has no health record number".into()))?;
     let count = recent.to_string();
     let subject = format!("Patient/{uuid}");
     let responses = client.search("QuestionnaireResponse", &[("subject", &subject), ("_count", &count)])?;
     let mut records = Vec::new();
     let mut skipped = 0;
-    for qr in responses["entry"].as_array().into_iter().flatten().map(|e| &e["resource"]) {
+    for qr in responses["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| &e["resource"])
+    {
         let canonical = qr["questionnaire"].as_str().unwrap_or("");
         let (Some(def), Some(id)) = (registry.all().find(|d| d.canonical() == canonical), qr["id"].as_str()) else {
             skipped += 1;
             continue;
         };
         let answers = answers_from_response(qr, def);
-        let record_date = def.date_field.as_deref().and_then(|f| answers.text(f)).map(str::to_string);
+        let record_date = def
+            .date_field
+            .as_deref()
+            .and_then(|f| answers.text(f))
+            .map(str::to_string);
         records.push(FetchedRecord {
             uuid: id.to_string(),
             def,
@@ -63,7 +78,11 @@ pub fn fetch_resident(
         });
     }
     let resident_id = store.import_from_platform(actor, uuid, &record_no, &fields, &records)?;
-    Ok(Some(Fetched { resident_id, records: records.len(), skipped }))
+    Ok(Some(Fetched {
+        resident_id,
+        records: records.len(),
+        skipped,
+    }))
 }
 
 /// Whether a searchset Bundle has any match.

@@ -95,7 +95,10 @@ impl SyncConfig {
         if let Some(s) = &c.record_no_system {
             ids.record_no = s.clone();
         }
-        let env_token = std::env::var("JKDA_SITE_TOKEN").ok().filter(|t| !t.trim().is_empty()).map(Secret::new);
+        let env_token = std::env::var("JKDA_SITE_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+            .map(Secret::new);
         SyncConfig {
             server_url: c.server_url.clone().filter(|s| !s.trim().is_empty()),
             token: env_token.or_else(|| c.site_token.clone()),
@@ -106,7 +109,8 @@ impl SyncConfig {
     }
 
     pub fn is_configured(&self) -> bool {
-        self.server_url.as_deref().is_some_and(|s| !s.trim().is_empty()) && self.token.as_ref().is_some_and(|t| !t.0.is_empty())
+        self.server_url.as_deref().is_some_and(|s| !s.trim().is_empty())
+            && self.token.as_ref().is_some_and(|t| !t.0.is_empty())
     }
 }
 
@@ -116,7 +120,10 @@ mod tests {
 
     #[test]
     fn the_token_never_prints() {
-        let c = SyncConfig { token: Some(Secret::new("abc123secret")), ..Default::default() };
+        let c = SyncConfig {
+            token: Some(Secret::new("abc123secret")),
+            ..Default::default()
+        };
         assert!(!format!("{c:?}").contains("abc123secret"));
     }
 }

@@ -61,13 +61,24 @@ enum Flow {
 
 pub fn content_hash(r: &Resource) -> String {
     let bytes = serde_json::to_vec(&r.content()).unwrap_or_default();
-    Sha256::digest(&bytes).iter().take(16).map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(&bytes)
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Uploader {
     pub fn new(cfg: SyncConfig, registry: Arc<Registry>, actor: Actor) -> Result<Uploader, SyncError> {
         let client = Client::new(&cfg)?;
-        Ok(Uploader { client, cfg, actor, registry, forms: HashMap::new(), rng: StdRng::from_os_rng() })
+        Ok(Uploader {
+            client,
+            cfg,
+            actor,
+            registry,
+            forms: HashMap::new(),
+            rng: StdRng::from_os_rng(),
+        })
     }
 
     pub fn client(&self) -> &Client {
@@ -137,7 +148,10 @@ impl Uploader {
         let mut out = Vec::with_capacity(items.len());
         for item in items {
             let Some(def) = self.form(store, &item.record.form_id, &item.record.form_version) else {
-                let reason = format!("form {} version {} is not available here", item.record.form_id, item.record.form_version);
+                let reason = format!(
+                    "form {} version {} is not available here",
+                    item.record.form_id, item.record.form_version
+                );
                 let e = SyncError::Refused { status: 0, reason };
                 if store.mark_refused(item.outbox_id, false, &e.stored()).is_ok() {
                     report.failed += 1;
@@ -148,7 +162,12 @@ impl Uploader {
             if let Some(d) = def.date_field.as_deref().and_then(|f| record.answers.text(f)) {
                 record.record_date = Some(d.to_string());
             }
-            let input = RecordInput { record: &record, resident: &item.resident, def: &def, ids: &self.cfg.identifiers };
+            let input = RecordInput {
+                record: &record,
+                resident: &item.resident,
+                def: &def,
+                ids: &self.cfg.identifiers,
+            };
             let mut patient_part = None;
             if !item.patient.from_platform && seen_patients.insert(item.resident.id) {
                 let p = patient(&item.resident, &self.cfg.identifiers);
@@ -158,15 +177,27 @@ impl Uploader {
                 }
             }
             let resources = record_resources(&input, patient_part.is_some());
-            let qr = resources.iter().find(|r| r.resource_type() == "QuestionnaireResponse").cloned().expect("a response");
+            let qr = resources
+                .iter()
+                .find(|r| r.resource_type() == "QuestionnaireResponse")
+                .cloned()
+                .expect("a response");
             let requests = resources
                 .into_iter()
                 .map(|r| {
-                    let if_match = (r.resource_type() == "QuestionnaireResponse").then(|| item.if_match.clone()).flatten();
+                    let if_match = (r.resource_type() == "QuestionnaireResponse")
+                        .then(|| item.if_match.clone())
+                        .flatten();
                     Request::put(r, if_match)
                 })
                 .collect();
-            out.push(Prepared { outbox_id: item.outbox_id, attempts: item.attempts, requests, qr, patient: patient_part });
+            out.push(Prepared {
+                outbox_id: item.outbox_id,
+                attempts: item.attempts,
+                requests,
+                qr,
+                patient: patient_part,
+            });
         }
         out
     }
@@ -187,7 +218,10 @@ impl Uploader {
             report.traffic += traffic;
             let results = parse_transaction_response(&answer, requests.len()).map_err(SyncError::BadResponse)?;
             if let Some(bad) = results.iter().find(|r| !(200..300).contains(&r.status)) {
-                return Err(SyncError::BadResponse(format!("entry status {} in a committed transaction", bad.status)));
+                return Err(SyncError::BadResponse(format!(
+                    "entry status {} in a committed transaction",
+                    bad.status
+                )));
             }
             Ok(results)
         });
@@ -198,7 +232,10 @@ impl Uploader {
                 for p in prepared {
                     let slice = &results[at..at + p.requests.len()];
                     let version_of = |kind: &str| {
-                        p.requests.iter().position(|r| r.url.starts_with(kind)).and_then(|i| slice[i].version.clone())
+                        p.requests
+                            .iter()
+                            .position(|r| r.url.starts_with(kind))
+                            .and_then(|i| slice[i].version.clone())
                     };
                     sent.push(Sent {
                         outbox_id: p.outbox_id,
@@ -236,7 +273,11 @@ impl Uploader {
                         Ok(Some(server)) if Resource(server.clone()).content() == p.qr.content() => {
                             // Our earlier try got through; its answer was lost.
                             let version = server["meta"]["versionId"].as_str().map(str::to_string);
-                            let s = Sent { outbox_id: p.outbox_id, server_version: version, patient: None };
+                            let s = Sent {
+                                outbox_id: p.outbox_id,
+                                server_version: version,
+                                patient: None,
+                            };
                             if store.mark_sent(&self.actor, &[s], Utc::now()).is_ok() {
                                 report.sent += 1;
                             }
@@ -285,7 +326,14 @@ impl Uploader {
     }
 
     /// Leaves records pending with the next try after the backoff.
-    fn defer_with(&mut self, store: &mut Store, prepared: &[Prepared], hint: Option<Duration>, reason: &str, report: &mut RunReport) {
+    fn defer_with(
+        &mut self,
+        store: &mut Store,
+        prepared: &[Prepared],
+        hint: Option<Duration>,
+        reason: &str,
+        report: &mut RunReport,
+    ) {
         if prepared.is_empty() {
             return;
         }

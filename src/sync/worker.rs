@@ -29,12 +29,21 @@ pub enum SyncCommand {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SyncEvent {
     /// A run finished; `error` is the problem in plain words, if any.
-    Ran { sent: usize, failed: usize, conflicts: usize, status: OutboxStatus, error: Option<Msg> },
+    Ran {
+        sent: usize,
+        failed: usize,
+        conflicts: usize,
+        status: OutboxStatus,
+        error: Option<Msg>,
+    },
     /// The uploader cannot work (not configured, unreadable CA file).
     Disabled(Msg),
     /// A fetch finished: the local resident id, None when the platform does
     /// not know the ID number, or the problem.
-    Fetched { query: String, result: Result<Option<i64>, Msg> },
+    Fetched {
+        query: String,
+        result: Result<Option<i64>, Msg>,
+    },
     Stopped,
 }
 
@@ -90,12 +99,21 @@ pub fn spawn(
     SyncHandle { commands: tx, join }
 }
 
-fn run(open: StoreOpener, cfg: SyncConfig, registry: Arc<Registry>, actor: Actor, rx: Receiver<SyncCommand>, notify: impl Fn(SyncEvent)) {
+fn run(
+    open: StoreOpener,
+    cfg: SyncConfig,
+    registry: Arc<Registry>,
+    actor: Actor,
+    rx: Receiver<SyncCommand>,
+    notify: impl Fn(SyncEvent),
+) {
     let idle = cfg.idle_interval;
     let fetch_cfg = cfg.clone();
     let fetch_registry = registry.clone();
     let fetch_actor = actor.clone();
-    let setup = open().map_err(super::SyncError::from).and_then(|s| Ok((s, Uploader::new(cfg, registry, actor)?)));
+    let setup = open()
+        .map_err(super::SyncError::from)
+        .and_then(|s| Ok((s, Uploader::new(cfg, registry, actor)?)));
     let (mut store, mut uploader) = match setup {
         Ok(x) => x,
         Err(e) => {
@@ -104,7 +122,10 @@ fn run(open: StoreOpener, cfg: SyncConfig, registry: Arc<Registry>, actor: Actor
             while let Ok(c) = rx.recv() {
                 match c {
                     SyncCommand::Stop => break,
-                    SyncCommand::Fetch(query) => notify(SyncEvent::Fetched { query, result: Err(e.message()) }),
+                    SyncCommand::Fetch(query) => notify(SyncEvent::Fetched {
+                        query,
+                        result: Err(e.message()),
+                    }),
                     _ => {}
                 }
             }
@@ -159,6 +180,11 @@ fn next_wait(status: &OutboxStatus, idle: Duration) -> Duration {
         .next_attempt_at
         .as_deref()
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| (t.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().unwrap_or_default());
-    due.unwrap_or(idle).clamp(Duration::from_secs(1), idle.max(Duration::from_secs(1)))
+        .map(|t| {
+            (t.with_timezone(&chrono::Utc) - chrono::Utc::now())
+                .to_std()
+                .unwrap_or_default()
+        });
+    due.unwrap_or(idle)
+        .clamp(Duration::from_secs(1), idle.max(Duration::from_secs(1)))
 }

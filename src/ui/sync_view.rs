@@ -15,10 +15,13 @@ use ratatui::Frame;
 pub fn status_spans(app: &App, v: &View) -> Vec<Span<'static>> {
     let mut out = Vec::new();
     let last = match &app.sync.last_success {
-        Some(t) => v.i18n.tf("sync.status_last", &[("time", t)]),
-        None => v.i18n.t("sync.status_never").to_string(),
+        Some(t) => Some(v.i18n.tf("sync.status_last", &[("time", t)])),
+        None if app.pending_uploads > 0 => Some(v.i18n.t("sync.status_never").to_string()),
+        None => None,
     };
-    out.push(Span::styled(format!(" · {last}"), v.theme.dim()));
+    if let Some(last) = last {
+        out.push(Span::styled(format!(" · {last}"), v.theme.dim()));
+    }
     if let Some(e) = &app.sync.last_error {
         if app.pending_uploads > 0 {
             out.push(Span::styled(format!(" · {}", v.i18n.msg(e)), v.theme.warning()));
@@ -30,7 +33,12 @@ pub fn status_spans(app: &App, v: &View) -> Vec<Span<'static>> {
 pub fn overlay(frame: &mut Frame, area: Rect, app: &App, v: &View) {
     let w = area.width.saturating_sub(4).max(20);
     let h = area.height.saturating_sub(2).max(5);
-    let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    let rect = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    };
     let inner = w.saturating_sub(2) as usize;
     let mut lines = vec![Line::styled(
         fit(
@@ -53,8 +61,15 @@ pub fn overlay(frame: &mut Frame, area: Rect, app: &App, v: &View) {
     let visible = (h as usize).saturating_sub(4);
     let start = app.sync.selected.saturating_sub(visible.saturating_sub(1));
     for (i, r) in app.sync.rows.iter().enumerate().skip(start).take(visible) {
-        let form = app.form_title(&r.form_id).map(|t| t.get(v.i18n.lang()).to_string()).unwrap_or_else(|| r.form_id.clone());
-        let reason = r.last_error.as_deref().map(|e| v.i18n.msg(&stored_message(e))).unwrap_or_default();
+        let form = app
+            .form_title(&r.form_id)
+            .map(|t| t.get(v.i18n.lang()).to_string())
+            .unwrap_or_else(|| r.form_id.clone());
+        let reason = r
+            .last_error
+            .as_deref()
+            .map(|e| v.i18n.msg(&stored_message(e)))
+            .unwrap_or_default();
         let text = format!(
             "{} {} {} {} {} {}",
             pad(v.i18n.t(&format!("sync.state_{}", r.state)), 8),
@@ -76,6 +91,8 @@ pub fn overlay(frame: &mut Frame, area: Rect, app: &App, v: &View) {
     lines.push(Line::styled(v.i18n.t("sync.screen_hint").to_string(), v.theme.dim()));
     frame.render_widget(Clear, rect);
     let title = format!(" {} ", v.i18n.t("sync.screen_title"));
-    let block = Block::default().borders(Borders::ALL).title(Span::styled(title, v.theme.heading()));
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title, v.theme.heading()));
     frame.render_widget(Paragraph::new(lines).block(block), rect);
 }

@@ -123,3 +123,65 @@ pub fn run_jkda(data_dir: &Path, args: &[&str]) -> std::process::Output {
         .output()
         .expect("run jkda")
 }
+
+/// Runs jkda with `stdin` piped in (passwords, one per line).
+pub fn run_jkda_input(data_dir: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_jkda"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env("USER", "e2e-os-user")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run jkda");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().expect("jkda output")
+}
+
+pub const ADMIN_PW: &str = "管理员密码2026";
+pub const DOCTOR_PW: &str = "doctor-pass-1";
+
+/// An encrypted installation with a site, an administrator, a doctor (who
+/// has already set their own password) and `residents` demo residents.
+pub fn install(dir: &Path, residents: u32) {
+    let ok = |o: std::process::Output| {
+        assert!(o.status.success(), "{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    };
+    ok(run_jkda_input(
+        dir,
+        &["init", "--site-name", "测试村卫生室", "--division", "220602", "--township", "101", "--village", "101"],
+        &format!("{ADMIN_PW}\n"),
+    ));
+    ok(run_jkda_input(dir, &["--user", "admin", "demo", "--residents", &residents.to_string()], &format!("{ADMIN_PW}\n")));
+    ok(run_jkda_input(
+        dir,
+        &["--user", "admin", "user", "add", "li", "--role", "doctor", "--name", "李医生"],
+        &format!("{ADMIN_PW}\n{DOCTOR_PW}\n"),
+    ));
+}
+
+/// Logs in on the gate; handles the forced password change of a new account.
+pub fn login(tui: &mut Tui, login: &str, password: &str) {
+    tui.wait_for("登录名");
+    tui.send(login);
+    tui.send(TAB);
+    tui.send(password);
+    tui.send(ENTER);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let s = tui.screen();
+        if s.contains("新密码") || !s.contains("登录名") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if tui.screen().contains("新密码") {
+        tui.send(password);
+        tui.send(TAB);
+        tui.send(password);
+        tui.send(ENTER);
+    }
+}

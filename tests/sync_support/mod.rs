@@ -50,7 +50,13 @@ impl Platform {
             storage::add_site(&conn, "s2", "西河乡卫生院").unwrap(),
         ];
         drop(conn);
-        let mut p = Platform { hub: None, db, tokens, faults: Arc::default(), log: Arc::default() };
+        let mut p = Platform {
+            hub: None,
+            db,
+            tokens,
+            faults: Arc::default(),
+            log: Arc::default(),
+        };
         p.restart("127.0.0.1:0");
         p
     }
@@ -58,7 +64,11 @@ impl Platform {
     /// (Re)starts the hub on `listen` with the same database.
     pub fn restart(&mut self, listen: &str) {
         let log: Box<dyn Write + Send> = Box::new(SharedLog(self.log.clone()));
-        let cfg = HubConfig { faults: self.faults.clone(), log: Some(Arc::new(Mutex::new(log))), ..HubConfig::new(&self.db) };
+        let cfg = HubConfig {
+            faults: self.faults.clone(),
+            log: Some(Arc::new(Mutex::new(log))),
+            ..HubConfig::new(&self.db)
+        };
         self.hub = Some(Hub::start(listen, cfg).expect("hub starts"));
     }
 
@@ -99,7 +109,12 @@ pub fn sync_config(url: &str, token: &str) -> SyncConfig {
 }
 
 pub fn site(village: &str) -> SiteConfig {
-    SiteConfig { division: "220602".into(), township: "101".into(), village: village.into(), name: "测试卫生室".into() }
+    SiteConfig {
+        division: "220602".into(),
+        township: "101".into(),
+        village: village.into(),
+        name: "测试卫生室".into(),
+    }
 }
 
 pub struct Clinic {
@@ -117,7 +132,14 @@ impl Clinic {
         let store = Store::open(&path).unwrap();
         let site = site(village);
         store.set_site(&site).unwrap();
-        Clinic { store, path, registry: Arc::new(Registry::embedded()), actor: Actor::new("doc"), rng: StdRng::seed_from_u64(7), site }
+        Clinic {
+            store,
+            path,
+            registry: Arc::new(Registry::embedded()),
+            actor: Actor::new("doc"),
+            rng: StdRng::seed_from_u64(7),
+            site,
+        }
     }
 
     /// Registers a synthetic resident (finalized basic-information record)
@@ -127,7 +149,8 @@ impl Clinic {
         let src = self.registry.source(&def.id).unwrap().to_string();
         let r = self.store.create_resident(&self.actor, &self.site).unwrap();
         let rec = self.store.create_record(&self.actor, r.id, &def, &src).unwrap();
-        let birth = chrono::NaiveDate::from_ymd_opt(1940 + (n % 40) as i32, 1 + (n % 12) as u32, 1 + (n % 28) as u32).unwrap();
+        let birth =
+            chrono::NaiveDate::from_ymd_opt(1940 + (n % 40) as i32, 1 + (n % 12) as u32, 1 + (n % 28) as u32).unwrap();
         let male = n % 2 == 0;
         let fields = ResidentFields {
             name: Some(format!("测试{n}")),
@@ -157,9 +180,18 @@ impl Clinic {
         if let Some(df) = &def.date_field {
             a.set_text(df, "2026-10-01");
         }
-        let ctx = Context { today: date, sex: fields.sex.clone(), birth_date: Some(birth) };
+        let ctx = Context {
+            today: date,
+            sex: fields.sex.clone(),
+            birth_date: Some(birth),
+        };
         complete_required(&def, &mut a, &ctx, date, &mut self.rng);
-        let save = Save { answers: a, focus: None, record_date: Some("2026-10-01".into()), resident: Some(fields) };
+        let save = Save {
+            answers: a,
+            focus: None,
+            record_date: Some("2026-10-01".into()),
+            resident: Some(fields),
+        };
         self.store.finalize(&self.actor, rec.id, &save, None).unwrap();
         (r.id, rec.id)
     }
@@ -178,7 +210,10 @@ impl Clinic {
         let sbp = self.rng.random_range(118..170);
         a.set_text("bp.systolic", &sbp.to_string());
         a.set_text("bp.diastolic", &self.rng.random_range(70..95).to_string());
-        a.set_text("weight.current", &format!("{:.1}", self.rng.random_range(50.0..85.0f64)));
+        a.set_text(
+            "weight.current",
+            &format!("{:.1}", self.rng.random_range(50.0..85.0f64)),
+        );
         a.set_text("height", &format!("{:.1}", self.rng.random_range(150.0..180.0f64)));
         if def.field("heart_rate").is_some() {
             a.set_text("heart_rate", &self.rng.random_range(60..95).to_string());
@@ -186,10 +221,21 @@ impl Clinic {
         if def.field("fbg").is_some() {
             a.set_text("fbg", &format!("{:.1}", self.rng.random_range(5.0..10.0f64)));
         }
-        let ctx = Context { today: date, sex: Some("1".into()), birth_date: chrono::NaiveDate::from_ymd_opt(1950, 1, 1) };
+        let ctx = Context {
+            today: date,
+            sex: Some("1".into()),
+            birth_date: chrono::NaiveDate::from_ymd_opt(1950, 1, 1),
+        };
         complete_required(&def, &mut a, &ctx, date, &mut self.rng);
-        let save = Save { answers: a, focus: None, record_date: Some(d), resident: None };
-        self.store.finalize(&self.actor, rec.id, &save, def.programme.map(|p| p.key())).unwrap();
+        let save = Save {
+            answers: a,
+            focus: None,
+            record_date: Some(d),
+            resident: None,
+        };
+        self.store
+            .finalize(&self.actor, rec.id, &save, def.programme.map(|p| p.key()))
+            .unwrap();
         rec.id
     }
 
@@ -198,7 +244,11 @@ impl Clinic {
         for n in 0..residents {
             let (rid, _) = self.register(n);
             for v in 0..per {
-                let form = if v % 2 == 0 { "hypertension-followup" } else { "diabetes-followup" };
+                let form = if v % 2 == 0 {
+                    "hypertension-followup"
+                } else {
+                    "diabetes-followup"
+                };
                 self.follow_up(rid, form, 1 + v as u32);
             }
         }
@@ -216,7 +266,9 @@ impl Clinic {
 pub fn assert_hub_matches(clinic: &Clinic, platform: &Platform) -> usize {
     let c = clinic.sql();
     let hub = platform.conn();
-    let unsent: i64 = c.query_row("SELECT count(*) FROM outbox WHERE state != 'sent'", [], |r| r.get(0)).unwrap();
+    let unsent: i64 = c
+        .query_row("SELECT count(*) FROM outbox WHERE state != 'sent'", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(unsent, 0, "outbox rows not confirmed");
     let mut stmt = c
         .prepare(
@@ -232,7 +284,9 @@ pub fn assert_hub_matches(clinic: &Clinic, platform: &Platform) -> usize {
         .collect::<Result<_, _>>()
         .unwrap();
     for (uuid, form, answers, _revision, patient) in &rows {
-        let stored = storage::read(&hub, "QuestionnaireResponse", uuid, None).unwrap().unwrap_or_else(|| panic!("record {uuid} missing on the hub"));
+        let stored = storage::read(&hub, "QuestionnaireResponse", uuid, None)
+            .unwrap()
+            .unwrap_or_else(|| panic!("record {uuid} missing on the hub"));
         let def = clinic.registry.get(form).unwrap();
         let got = jkda::fhir::mapping::answers_from_response(&stored.resource.0, def);
         let want: Answers = serde_json::from_str(answers).unwrap();
@@ -241,8 +295,18 @@ pub fn assert_hub_matches(clinic: &Clinic, platform: &Platform) -> usize {
         assert!(storage::read(&hub, "Encounter", uuid, None).unwrap().is_some());
     }
     let records: i64 = storage::count(&hub, "QuestionnaireResponse").unwrap();
-    assert_eq!(records as usize, rows.len(), "the hub has records the clinic did not finalize");
-    let residents: i64 = c.query_row("SELECT count(DISTINCT resident_id) FROM records WHERE status = 'final'", [], |r| r.get(0)).unwrap();
+    assert_eq!(
+        records as usize,
+        rows.len(),
+        "the hub has records the clinic did not finalize"
+    );
+    let residents: i64 = c
+        .query_row(
+            "SELECT count(DISTINCT resident_id) FROM records WHERE status = 'final'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(storage::count(&hub, "Patient").unwrap(), residents);
     rows.len()
 }
@@ -250,12 +314,19 @@ pub fn assert_hub_matches(clinic: &Clinic, platform: &Platform) -> usize {
 /// Versions the hub keeps beyond the first of each resource: 0 means no
 /// resource was ever written twice with different content.
 pub fn extra_versions(platform: &Platform) -> i64 {
-    platform.conn().query_row("SELECT count(*) FROM history", [], |r| r.get(0)).unwrap()
+    platform
+        .conn()
+        .query_row("SELECT count(*) FROM history", [], |r| r.get(0))
+        .unwrap()
 }
 
 /// Runs the uploader until nothing is pending (bounded), sleeping briefly
 /// between runs so deferred rows fall due.
-pub fn upload_until_done(up: &mut jkda::sync::Uploader, store: &mut Store, max_runs: usize) -> Vec<jkda::sync::RunReport> {
+pub fn upload_until_done(
+    up: &mut jkda::sync::Uploader,
+    store: &mut Store,
+    max_runs: usize,
+) -> Vec<jkda::sync::RunReport> {
     let mut reports = Vec::new();
     for _ in 0..max_runs {
         let r = up.run(store);
@@ -301,7 +372,13 @@ impl Relay {
                 }
             }
         });
-        Relay { addr, drop_answers, cut_answers, stop, thread: Some(thread) }
+        Relay {
+            addr,
+            drop_answers,
+            cut_answers,
+            stop,
+            thread: Some(thread),
+        }
     }
 
     pub fn url(&self) -> String {
@@ -329,14 +406,19 @@ impl Drop for Relay {
 }
 
 fn take_one(n: &AtomicUsize) -> bool {
-    n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1)).is_ok()
+    n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+        .is_ok()
 }
 
 fn relay(mut client: TcpStream, upstream: SocketAddr, drop_answers: &AtomicUsize, cut_answers: &AtomicUsize) {
-    let Ok(mut server) = TcpStream::connect(upstream) else { return };
+    let Ok(mut server) = TcpStream::connect(upstream) else {
+        return;
+    };
     let _ = client.set_read_timeout(Some(Duration::from_secs(20)));
     let _ = server.set_read_timeout(Some(Duration::from_secs(20)));
-    let (Ok(mut c2), Ok(mut s2)) = (client.try_clone(), server.try_clone()) else { return };
+    let (Ok(mut c2), Ok(mut s2)) = (client.try_clone(), server.try_clone()) else {
+        return;
+    };
     let up = std::thread::spawn(move || {
         let _ = std::io::copy(&mut c2, &mut s2);
         let _ = s2.shutdown(Shutdown::Write);
