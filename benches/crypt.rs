@@ -21,7 +21,10 @@ struct Figures {
 }
 
 fn main() {
-    let residents: u32 = std::env::var("JKDA_BENCH_RESIDENTS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    let residents: u32 = std::env::var("JKDA_BENCH_RESIDENTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let registry = Registry::embedded();
 
@@ -41,8 +44,18 @@ fn main() {
         enc.import_per_s,
         plain.import_per_s / enc.import_per_s
     );
-    row("register one resident (3 commits, fsync)", plain.register_ms, enc.register_ms, "ms");
-    row("search (cold cache, mean of 200 queries)", plain.search_ms, enc.search_ms, "ms");
+    row(
+        "register one resident (3 commits, fsync)",
+        plain.register_ms,
+        enc.register_ms,
+        "ms",
+    );
+    row(
+        "search (cold cache, mean of 200 queries)",
+        plain.search_ms,
+        enc.search_ms,
+        "ms",
+    );
     row("open + first search", plain.open_ms, enc.open_ms, "ms");
     row("full scan of all records (cold)", plain.scan_ms, enc.scan_ms, "ms");
     row("file size", plain.size_mb, enc.size_mb, "MB");
@@ -60,7 +73,8 @@ fn main() {
             .map(|_| {
                 let t = Instant::now();
                 let mut out = [0u8; 32];
-                a.hash_password_into(b"benchmark password", &[7u8; 16], &mut out).expect("argon2");
+                a.hash_password_into(b"benchmark password", &[7u8; 16], &mut out)
+                    .expect("argon2");
                 t.elapsed()
             })
             .collect(),
@@ -81,7 +95,8 @@ fn main() {
         (0..5)
             .map(|_| {
                 let t = Instant::now();
-                ring.unlock("admin", "东山村卫生室2026", chrono::Utc::now()).expect("unlock");
+                ring.unlock("admin", "东山村卫生室2026", chrono::Utc::now())
+                    .expect("unlock");
                 t.elapsed()
             })
             .collect(),
@@ -128,7 +143,16 @@ fn run(path: &Path, key: Option<&DbKey>, registry: &Registry, residents: u32) ->
             address: Some(format!("东山村一组{i}号")),
             village: Some("东山村".into()),
         };
-        store.save_draft(&actor, rec.id, &Save { resident: Some(fields), ..Save::default() }).expect("draft");
+        store
+            .save_draft(
+                &actor,
+                rec.id,
+                &Save {
+                    resident: Some(fields),
+                    ..Save::default()
+                },
+            )
+            .expect("draft");
     }
     let register_ms = t.elapsed().as_secs_f64() * 1000.0 / n as f64;
 
@@ -167,15 +191,27 @@ fn run(path: &Path, key: Option<&DbKey>, registry: &Registry, residents: u32) ->
     // Worst case for encryption: every page of the biggest table decrypted.
     let conn = rusqlite::Connection::open(path).expect("raw open");
     if let Some(k) = key {
-        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", k.to_hex())).expect("key");
+        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", k.to_hex()))
+            .expect("key");
     }
     let t = Instant::now();
-    let total: i64 =
-        conn.query_row("SELECT sum(length(answers)) FROM records", [], |r| r.get::<_, Option<i64>>(0)).expect("scan").unwrap_or(0);
+    let total: i64 = conn
+        .query_row("SELECT sum(length(answers)) FROM records", [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
+        .expect("scan")
+        .unwrap_or(0);
     let scan_ms = t.elapsed().as_secs_f64() * 1000.0;
     assert!(total > 0);
     drop(conn);
 
     let size_mb = std::fs::metadata(path).expect("size").len() as f64 / 1e6;
-    Figures { import_per_s: residents as f64 / import_s, register_ms, search_ms, open_ms, scan_ms, size_mb }
+    Figures {
+        import_per_s: residents as f64 / import_s,
+        register_ms,
+        search_ms,
+        open_ms,
+        scan_ms,
+        size_mb,
+    }
 }

@@ -56,7 +56,9 @@ struct PairOut<'a> {
 pub fn run(cmd: &ResidentsCmd, store: &Store, actor: &Actor, i18n: &I18n) -> Result<ExitCode, StoreError> {
     let today = chrono::Local::now().date_naive();
     match cmd {
-        ResidentsCmd::Search { query, json, limit } => search(store, actor, i18n, &query.join(" "), *json, *limit, today),
+        ResidentsCmd::Search { query, json, limit } => {
+            search(store, actor, i18n, &query.join(" "), *json, *limit, today)
+        }
         ResidentsCmd::Duplicates { json } => duplicates(store, actor, i18n, *json, today),
         // Handled in main.rs by sync::cli::fetch (it needs the network configuration).
         ResidentsCmd::Fetch { .. } => Ok(ExitCode::from(2)),
@@ -89,7 +91,11 @@ fn search(
     for r in &out {
         println!("{}", line(r, i18n));
     }
-    let key = if more { "search.cli.count_more" } else { "search.cli.count" };
+    let key = if more {
+        "search.cli.count_more"
+    } else {
+        "search.cli.count"
+    };
     eprintln!("{}", i18n.tf(key, &[("count", &out.len().to_string())]));
     Ok(ExitCode::SUCCESS)
 }
@@ -99,7 +105,11 @@ fn duplicates(store: &Store, actor: &Actor, i18n: &I18n, json: bool, today: Naiv
     store.audit(actor, "duplicates", "residents", &pairs.len().to_string())?;
     let out: Vec<PairOut> = pairs
         .iter()
-        .map(|p| PairOut { reasons: &p.reasons, a: RowOut::new(&p.a, today), b: RowOut::new(&p.b, today) })
+        .map(|p| PairOut {
+            reasons: &p.reasons,
+            a: RowOut::new(&p.a, today),
+            b: RowOut::new(&p.b, today),
+        })
         .collect();
     if json {
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_else(|_| "[]".into()));
@@ -115,7 +125,10 @@ fn duplicates(store: &Store, actor: &Actor, i18n: &I18n, json: bool, today: Naiv
         println!("  {}", line(&p.a, i18n));
         println!("  {}", line(&p.b, i18n));
     }
-    eprintln!("{}", i18n.tf("search.duplicates.count", &[("count", &out.len().to_string())]));
+    eprintln!(
+        "{}",
+        i18n.tf("search.duplicates.count", &[("count", &out.len().to_string())])
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -123,13 +136,20 @@ const WIDTHS: [usize; 6] = [19, 12, 6, 6, 20, 13];
 
 fn header(i18n: &I18n) -> String {
     let cols = ["record_no", "name", "sex", "age", "id", "phone"];
-    let mut s: String = cols.iter().zip(WIDTHS).map(|(c, w)| pad(i18n.t(&format!("search.cli.col_{c}")), w)).collect();
+    let mut s: String = cols
+        .iter()
+        .zip(WIDTHS)
+        .map(|(c, w)| pad(i18n.t(&format!("search.cli.col_{c}")), w))
+        .collect();
     s.push_str(i18n.t("search.cli.col_village"));
     s
 }
 
 fn line(r: &RowOut, i18n: &I18n) -> String {
-    let sex = r.sex.map(|s| i18n.t(&format!("sex.{s}")).to_string()).unwrap_or_default();
+    let sex = r
+        .sex
+        .map(|s| i18n.t(&format!("sex.{s}")).to_string())
+        .unwrap_or_default();
     let age = r.age.map(|a| a.to_string()).unwrap_or_default();
     let cells = [r.record_no, r.name, &sex, &age, r.id_masked, r.phone_masked];
     let mut s: String = cells.iter().zip(WIDTHS).map(|(c, w)| pad(c, w)).collect();

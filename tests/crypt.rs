@@ -14,7 +14,12 @@ use std::path::{Path, PathBuf};
 const MARKER: &str = "东山村卫生室加密测试标记";
 
 fn site() -> SiteConfig {
-    SiteConfig { division: "220602".into(), township: "101".into(), village: "101".into(), name: MARKER.into() }
+    SiteConfig {
+        division: "220602".into(),
+        township: "101".into(),
+        village: "101".into(),
+        name: MARKER.into(),
+    }
 }
 
 fn t0() -> DateTime<Utc> {
@@ -37,8 +42,10 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 /// The directory's files other than `keep`, to see nothing new appeared.
 fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     v
 }
@@ -63,7 +70,10 @@ fn new_database_with_key_is_encrypted_and_reopens() {
     let (path, key) = encrypted_db(dir.path());
     let bytes = std::fs::read(&path).unwrap();
     assert!(!bytes.starts_with(b"SQLite format 3"), "header must not be plaintext");
-    assert!(!contains(&bytes, MARKER.as_bytes()), "data readable in the encrypted file");
+    assert!(
+        !contains(&bytes, MARKER.as_bytes()),
+        "data readable in the encrypted file"
+    );
     assert!(Store::is_encrypted_file(&path));
 
     let store = Store::open_with_key(&path, Some(&key)).expect("right key opens");
@@ -103,12 +113,18 @@ fn wrong_key_is_refused_and_file_untouched() {
     let (path, _key) = encrypted_db(dir.path());
     let before = std::fs::read(&path).unwrap();
     let files = listing(dir.path());
-    let err = Store::open_with_key(&path, Some(&DbKey::generate())).err().expect("wrong key must be refused");
+    let err = Store::open_with_key(&path, Some(&DbKey::generate()))
+        .err()
+        .expect("wrong key must be refused");
     assert!(matches!(err, StoreError::WrongKey { .. }), "{err:?}");
     let (zh, en) = assert_rendered(&err.message());
     assert!(zh.contains("密钥不对") && zh.contains("未作任何改动"), "{zh}");
     assert!(en.contains("Wrong key") && en.contains("not changed"), "{en}");
-    assert_eq!(std::fs::read(&path).unwrap(), before, "file changed by a wrong-key open");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "file changed by a wrong-key open"
+    );
     assert_eq!(listing(dir.path()), files, "a journal or WAL file appeared");
 }
 
@@ -123,7 +139,10 @@ fn copied_file_without_its_key_is_refused_untouched() {
     let before = std::fs::read(&copy).unwrap();
     assert!(Keyring::load(other.path()).unwrap().is_none());
     assert!(matches!(Store::open(&copy), Err(StoreError::Encrypted { .. })));
-    assert!(matches!(Store::open_with_key(&copy, Some(&DbKey::generate())), Err(StoreError::WrongKey { .. })));
+    assert!(matches!(
+        Store::open_with_key(&copy, Some(&DbKey::generate())),
+        Err(StoreError::WrongKey { .. })
+    ));
     assert_eq!(std::fs::read(&copy).unwrap(), before);
     assert_eq!(listing(other.path()), vec!["jkda.db".to_string()]);
 }
@@ -134,7 +153,9 @@ fn plaintext_database_with_a_key_is_refused_untouched() {
     let path = dir.path().join("plain.db");
     Store::open(&path).unwrap().set_site(&site()).unwrap();
     let before = std::fs::read(&path).unwrap();
-    let err = Store::open_with_key(&path, Some(&DbKey::generate())).err().expect("refused");
+    let err = Store::open_with_key(&path, Some(&DbKey::generate()))
+        .err()
+        .expect("refused");
     assert!(matches!(err, StoreError::NotEncrypted { .. }), "{err:?}");
     assert_rendered(&err.message());
     assert_eq!(std::fs::read(&path).unwrap(), before);
@@ -149,7 +170,10 @@ fn a_file_that_is_no_database_is_still_corrupt() {
     std::fs::write(&path, "这不是数据库\n").unwrap();
     assert!(!Store::is_encrypted_file(&path));
     assert!(matches!(Store::open(&path), Err(StoreError::Corrupt { .. })));
-    assert!(matches!(Store::open_with_key(&path, Some(&DbKey::generate())), Err(StoreError::Corrupt { .. })));
+    assert!(matches!(
+        Store::open_with_key(&path, Some(&DbKey::generate())),
+        Err(StoreError::Corrupt { .. })
+    ));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "这不是数据库\n");
 }
 
@@ -168,7 +192,15 @@ fn keyring_unlocks_the_database() {
     assert!(ring.has_user("admin") && !ring.has_user("nurse"));
     let got = ring.unlock("admin", "correct horse", t0()).expect("right password");
     assert_eq!(got, key);
-    assert_eq!(Store::open_with_key(&path, Some(&got)).unwrap().site().unwrap().unwrap().name, MARKER);
+    assert_eq!(
+        Store::open_with_key(&path, Some(&got))
+            .unwrap()
+            .site()
+            .unwrap()
+            .unwrap()
+            .name,
+        MARKER
+    );
 
     // The keyring itself reveals no key.
     let text = std::fs::read_to_string(Keyring::path(dir.path())).unwrap();
@@ -184,18 +216,31 @@ fn adding_a_user_does_not_touch_the_database() {
     let mut ring = Keyring::create(dir.path());
     ring.add_user("admin", "admin pass", &key).unwrap();
     ring.add_user("nurse", "nurse pass", &key).unwrap();
-    assert_eq!(std::fs::read(&path).unwrap(), before, "adding users re-encrypted the database");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "adding users re-encrypted the database"
+    );
     let nurse_key = ring.unlock("nurse", "nurse pass", t0()).unwrap();
     assert_eq!(nurse_key, key);
     assert!(Store::open_with_key(&path, Some(&nurse_key)).is_ok());
 
-    assert!(matches!(ring.add_user("nurse", "x", &key), Err(CryptError::UserExists { .. })));
+    assert!(matches!(
+        ring.add_user("nurse", "x", &key),
+        Err(CryptError::UserExists { .. })
+    ));
     // Another database's key cannot slip into this keyring.
-    assert!(matches!(ring.add_user("doctor", "x", &DbKey::generate()), Err(CryptError::KeyMismatch)));
+    assert!(matches!(
+        ring.add_user("doctor", "x", &DbKey::generate()),
+        Err(CryptError::KeyMismatch)
+    ));
     assert!(matches!(ring.add_user("", "x", &key), Err(CryptError::EmptyLogin)));
 
     ring.remove_user("nurse").unwrap();
-    assert!(matches!(ring.unlock("nurse", "nurse pass", t0()), Err(UnlockError::NoSuchUser)));
+    assert!(matches!(
+        ring.unlock("nurse", "nurse pass", t0()),
+        Err(UnlockError::NoSuchUser)
+    ));
     assert!(matches!(ring.remove_user("admin"), Err(CryptError::LastUser)));
     assert!(matches!(ring.remove_user("ghost"), Err(CryptError::NoSuchUser { .. })));
     assert_eq!(std::fs::read(&path).unwrap(), before);
@@ -217,8 +262,12 @@ fn password_change_keeps_access() {
         ring.change_password("doc", "old password", "", t0()),
         Err(UnlockError::Password(CryptError::EmptyPassword))
     ));
-    ring.change_password("doc", "old password", "new password", t0()).unwrap();
-    assert!(matches!(ring.unlock("doc", "old password", t0()), Err(UnlockError::WrongPassword { .. })));
+    ring.change_password("doc", "old password", "new password", t0())
+        .unwrap();
+    assert!(matches!(
+        ring.unlock("doc", "old password", t0()),
+        Err(UnlockError::WrongPassword { .. })
+    ));
     let k = ring.unlock("doc", "new password", t0()).unwrap();
     assert_eq!(k, key);
     assert!(Store::open_with_key(&path, Some(&k)).is_ok());
@@ -226,9 +275,19 @@ fn password_change_keeps_access() {
     // An administrator's reset, with the key from their own login.
     ring.set_password("doc", "reset by admin", &key).unwrap();
     assert_eq!(ring.unlock("doc", "reset by admin", t0()).unwrap(), key);
-    assert!(matches!(ring.set_password("doc", "x", &DbKey::generate()), Err(CryptError::KeyMismatch)));
-    assert!(matches!(ring.set_password("ghost", "x", &key), Err(CryptError::NoSuchUser { .. })));
-    assert_eq!(std::fs::read(&path).unwrap(), before, "a password change re-encrypted the database");
+    assert!(matches!(
+        ring.set_password("doc", "x", &DbKey::generate()),
+        Err(CryptError::KeyMismatch)
+    ));
+    assert!(matches!(
+        ring.set_password("ghost", "x", &key),
+        Err(CryptError::NoSuchUser { .. })
+    ));
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "a password change re-encrypted the database"
+    );
 }
 
 #[test]
@@ -239,7 +298,10 @@ fn chinese_and_other_unicode_passwords() {
     ring.add_user("张医生", "东山村卫生室2026", &key).unwrap();
     ring.add_user("li", "Cafe\u{301} 密码", &key).unwrap();
     assert_eq!(ring.unlock("张医生", "东山村卫生室2026", t0()).unwrap(), key);
-    assert!(matches!(ring.unlock("张医生", "东山村卫生室2025", t0()), Err(UnlockError::WrongPassword { .. })));
+    assert!(matches!(
+        ring.unlock("张医生", "东山村卫生室2025", t0()),
+        Err(UnlockError::WrongPassword { .. })
+    ));
     // Composed and decomposed "é" are the same password (NFC).
     assert_eq!(ring.unlock("li", "Caf\u{e9} 密码", t0()).unwrap(), key);
     let ring = Keyring::load(dir.path()).unwrap().unwrap();
@@ -260,10 +322,16 @@ fn empty_password_is_rejected() {
     ring.add_user("a", "pw", &key).unwrap();
     // An empty password at login is not an attempt: nothing is counted.
     for _ in 0..MAX_FAILED_ATTEMPTS + 1 {
-        assert!(matches!(ring.unlock("a", "", t0()), Err(UnlockError::Password(CryptError::EmptyPassword))));
+        assert!(matches!(
+            ring.unlock("a", "", t0()),
+            Err(UnlockError::Password(CryptError::EmptyPassword))
+        ));
     }
     assert_eq!(ring.lock_state("a"), Some((0, None)));
-    assert!(matches!(ring.set_password("a", "", &key), Err(CryptError::EmptyPassword)));
+    assert!(matches!(
+        ring.set_password("a", "", &key),
+        Err(CryptError::EmptyPassword)
+    ));
 }
 
 #[test]
@@ -276,14 +344,24 @@ fn very_long_passwords_are_refused_clearly() {
     assert!(matches!(err, CryptError::PasswordTooLong { max } if max == MAX_PASSWORD_CHARS));
     let (zh, en) = assert_rendered(&err.message());
     assert!(zh.contains("256") && en.contains("256"), "{zh} / {en}");
-    assert!(matches!(ring.add_user("a", &"x".repeat(10_000), &key), Err(CryptError::PasswordTooLong { .. })));
+    assert!(matches!(
+        ring.add_user("a", &"x".repeat(10_000), &key),
+        Err(CryptError::PasswordTooLong { .. })
+    ));
 
     // The longest allowed password works, in Chinese too.
     let longest = "密".repeat(MAX_PASSWORD_CHARS);
     ring.add_user("a", &longest, &key).unwrap();
     assert_eq!(ring.unlock("a", &longest, t0()).unwrap(), key);
-    assert!(matches!(ring.unlock("a", &huge, t0()), Err(UnlockError::Password(CryptError::PasswordTooLong { .. }))));
-    assert_eq!(ring.lock_state("a"), Some((0, None)), "a refused password is not an attempt");
+    assert!(matches!(
+        ring.unlock("a", &huge, t0()),
+        Err(UnlockError::Password(CryptError::PasswordTooLong { .. }))
+    ));
+    assert_eq!(
+        ring.lock_state("a"),
+        Some((0, None)),
+        "a refused password is not an attempt"
+    );
 }
 
 #[test]
@@ -295,7 +373,10 @@ fn lockout_after_five_failures_and_unlock_after_five_minutes() {
     ring.add_user("doc", "doc pass", &key).unwrap();
 
     // A success resets the count.
-    assert!(matches!(ring.unlock("nurse", "wrong", t0()), Err(UnlockError::WrongPassword { attempts_left: 4 })));
+    assert!(matches!(
+        ring.unlock("nurse", "wrong", t0()),
+        Err(UnlockError::WrongPassword { attempts_left: 4 })
+    ));
     ring.unlock("nurse", "right", t0()).unwrap();
     assert_eq!(ring.lock_state("nurse"), Some((0, None)));
     assert_eq!(ring.take_failed_attempts().unwrap().len(), 1);
@@ -320,9 +401,15 @@ fn lockout_after_five_failures_and_unlock_after_five_minutes() {
 
     // Locked: even the right password is refused, and the lock is on disk,
     // so another program (or a restart) sees it.
-    assert!(matches!(ring.unlock("nurse", "right", fifth + Duration::minutes(1)), Err(UnlockError::Locked { .. })));
+    assert!(matches!(
+        ring.unlock("nurse", "right", fifth + Duration::minutes(1)),
+        Err(UnlockError::Locked { .. })
+    ));
     let mut again = Keyring::load(dir.path()).unwrap().unwrap();
-    assert!(matches!(again.unlock("nurse", "right", fifth + Duration::minutes(4)), Err(UnlockError::Locked { .. })));
+    assert!(matches!(
+        again.unlock("nurse", "right", fifth + Duration::minutes(4)),
+        Err(UnlockError::Locked { .. })
+    ));
     // Other logins are not affected.
     assert!(again.unlock("doc", "doc pass", fifth).is_ok());
 
@@ -338,7 +425,12 @@ fn lockout_after_five_failures_and_unlock_after_five_minutes() {
     assert_eq!(failed[0].1, (t0() + Duration::seconds(1)).to_rfc3339());
     assert!(DateTime::parse_from_rfc3339(&failed[4].1).is_ok());
     assert!(again.take_failed_attempts().unwrap().is_empty());
-    assert!(Keyring::load(dir.path()).unwrap().unwrap().take_failed_attempts().unwrap().is_empty());
+    assert!(Keyring::load(dir.path())
+        .unwrap()
+        .unwrap()
+        .take_failed_attempts()
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -356,7 +448,13 @@ fn a_clock_set_back_does_not_stretch_the_lock() {
         Err(UnlockError::Locked { until }) => assert_eq!(until, back + Duration::minutes(LOCK_MINUTES)),
         other => panic!("{other:?}"),
     }
-    assert!(ring.unlock("nurse", "right", back + Duration::minutes(LOCK_MINUTES) + Duration::seconds(1)).is_ok());
+    assert!(ring
+        .unlock(
+            "nurse",
+            "right",
+            back + Duration::minutes(LOCK_MINUTES) + Duration::seconds(1)
+        )
+        .is_ok());
 }
 
 #[test]
@@ -364,8 +462,14 @@ fn unknown_login() {
     let dir = tempfile::tempdir().unwrap();
     let mut ring = Keyring::create(dir.path());
     ring.add_user("admin", "pw", &DbKey::generate()).unwrap();
-    assert!(matches!(ring.unlock("nobody", "pw", t0()), Err(UnlockError::NoSuchUser)));
-    assert!(ring.take_failed_attempts().unwrap().is_empty(), "unknown logins (maybe a typed password) are not queued");
+    assert!(matches!(
+        ring.unlock("nobody", "pw", t0()),
+        Err(UnlockError::NoSuchUser)
+    ));
+    assert!(
+        ring.take_failed_attempts().unwrap().is_empty(),
+        "unknown logins (maybe a typed password) are not queued"
+    );
 }
 
 #[cfg(unix)]
@@ -382,7 +486,11 @@ fn keyring_is_written_atomically() {
     ring.add_user("admin", "pw", &key).unwrap();
     let path = Keyring::path(dir.path());
     let first = std::fs::read(&path).unwrap();
-    assert_eq!(listing(dir.path()), vec!["keyring.json".to_string()], "no temp file left behind");
+    assert_eq!(
+        listing(dir.path()),
+        vec!["keyring.json".to_string()],
+        "no temp file left behind"
+    );
 
     // Every write is a new file renamed over the old one, never an
     // overwrite in place that a power cut could leave half done.
@@ -408,7 +516,10 @@ fn keyring_is_written_atomically() {
     assert!(matches!(err, CryptError::KeyringCorrupt { .. }), "{err:?}");
     assert_rendered(&err.message());
     std::fs::write(&path, br#"{"format": 99, "users": {}}"#).unwrap();
-    assert!(matches!(Keyring::load(dir.path()), Err(CryptError::KeyringNewer { found: 99, .. })));
+    assert!(matches!(
+        Keyring::load(dir.path()),
+        Err(CryptError::KeyringNewer { found: 99, .. })
+    ));
 }
 
 #[test]
@@ -469,14 +580,27 @@ fn every_crypt_message_is_in_both_catalogues() {
         CryptError::KeyMismatch,
         CryptError::BadKey,
         CryptError::KeyFileExists { path: p.clone() },
-        CryptError::KeyringCorrupt { path: p.clone(), detail: "d".into() },
-        CryptError::KeyringNewer { path: p.clone(), found: 2 },
-        CryptError::Io { path: p.clone(), source: io() },
+        CryptError::KeyringCorrupt {
+            path: p.clone(),
+            detail: "d".into(),
+        },
+        CryptError::KeyringNewer {
+            path: p.clone(),
+            found: 2,
+        },
+        CryptError::Io {
+            path: p.clone(),
+            source: io(),
+        },
     ];
     for e in &errors {
         assert_rendered(&e.message());
     }
-    for e in [StoreError::Encrypted { path: p.clone() }, StoreError::WrongKey { path: p.clone() }, StoreError::NotEncrypted { path: p }] {
+    for e in [
+        StoreError::Encrypted { path: p.clone() },
+        StoreError::WrongKey { path: p.clone() },
+        StoreError::NotEncrypted { path: p },
+    ] {
         assert_rendered(&e.message());
     }
 }
@@ -490,7 +614,11 @@ fn child_stderr(test: &str, db: &Path) -> String {
         .env("JKDA_CRYPT_CHILD_DB", db)
         .output()
         .unwrap();
-    assert!(out.status.success(), "child {test} failed: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "child {test} failed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -505,26 +633,76 @@ fn a_refused_open_prints_nothing_on_stderr() {
     let quiet = child_stderr("child_store_wrong_key_open", &path);
     assert!(quiet.trim().is_empty(), "SQLCipher printed on stderr: {quiet}");
     let loud = child_stderr("child_raw_wrong_key_open", &path);
-    assert!(!loud.trim().is_empty(), "control: SQLCipher should log when not quieted");
+    assert!(
+        !loud.trim().is_empty(),
+        "control: SQLCipher should log when not quieted"
+    );
 }
 
 #[test]
 fn child_store_wrong_key_open() {
-    let Some(db) = std::env::var_os("JKDA_CRYPT_CHILD_DB") else { return };
+    let Some(db) = std::env::var_os("JKDA_CRYPT_CHILD_DB") else {
+        return;
+    };
     let db = PathBuf::from(db);
-    assert!(matches!(Store::open_with_key(&db, Some(&DbKey::generate())), Err(StoreError::WrongKey { .. })));
+    assert!(matches!(
+        Store::open_with_key(&db, Some(&DbKey::generate())),
+        Err(StoreError::WrongKey { .. })
+    ));
     assert!(matches!(Store::open(&db), Err(StoreError::Encrypted { .. })));
     let other = db.with_file_name("child-new.db");
     let key = DbKey::generate();
     drop(Store::open_with_key(&other, Some(&key)).unwrap());
-    assert!(matches!(Store::open_with_key(&other, Some(&DbKey::generate())), Err(StoreError::WrongKey { .. })));
+    assert!(matches!(
+        Store::open_with_key(&other, Some(&DbKey::generate())),
+        Err(StoreError::WrongKey { .. })
+    ));
 }
 
 #[test]
 fn child_raw_wrong_key_open() {
-    let Some(db) = std::env::var_os("JKDA_CRYPT_CHILD_DB") else { return };
+    let Some(db) = std::env::var_os("JKDA_CRYPT_CHILD_DB") else {
+        return;
+    };
     let conn = rusqlite::Connection::open(PathBuf::from(db)).unwrap();
     let pragma = format!("PRAGMA key = \"x'{}'\";", DbKey::generate().to_hex());
     let _ = conn.query_row(&pragma, [], |_| Ok(()));
-    assert!(conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).is_err());
+    assert!(conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+        .is_err());
+}
+
+// ---------------------------------------------------------------- migration
+
+#[test]
+fn a_plaintext_database_can_be_encrypted_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jkda.db");
+    let store = Store::open(&path).unwrap();
+    store.set_site(&site()).unwrap();
+    drop(store);
+    let key = DbKey::generate();
+
+    // Refused while another program has it open; the original stays.
+    let other = Store::open(&path).unwrap();
+    assert!(matches!(Store::encrypt_plaintext(&path, &key), Err(StoreError::Busy)));
+    drop(other);
+    assert!(!Store::is_encrypted_file(&path));
+    assert_eq!(Store::open(&path).unwrap().site().unwrap().unwrap().name, MARKER);
+
+    Store::encrypt_plaintext(&path, &key).unwrap();
+    assert!(Store::is_encrypted_file(&path));
+    assert!(!contains(&std::fs::read(&path).unwrap(), MARKER.as_bytes()));
+    assert_eq!(listing(dir.path()), vec!["jkda.db".to_string()], "temp files left behind");
+    assert!(matches!(Store::open(&path), Err(StoreError::Encrypted { .. })));
+    let store = Store::open_with_key(&path, Some(&key)).unwrap();
+    assert_eq!(store.site().unwrap().unwrap().name, MARKER);
+    assert!(store.integrity_check().unwrap().is_empty());
+    drop(store);
+
+    // Again with the same key: nothing to do; with another: refused.
+    let before = std::fs::read(&path).unwrap();
+    Store::encrypt_plaintext(&path, &key).unwrap();
+    assert!(matches!(Store::encrypt_plaintext(&path, &DbKey::generate()), Err(StoreError::WrongKey { .. })));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
 }

@@ -697,3 +697,16 @@ fn a_retry_time_set_by_a_wrong_clock_does_not_block_uploads() {
     assert_eq!(r.sent, 2);
     assert_eq!(assert_hub_matches(&clinic, &platform), 2);
 }
+
+#[test]
+fn tls_to_a_server_that_does_not_speak_it_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Platform::start(dir.path());
+    let mut clinic = Clinic::open(dir.path(), "clinic", "101");
+    clinic.fill(1, 0);
+    // https:// to the plain-HTTP hub: the handshake fails; nothing counts as sent.
+    let url = format!("https://{}", platform.addr());
+    let r = uploader(&clinic, &url, &platform.tokens[0]).run(&mut clinic.store);
+    assert!(r.error.as_ref().is_some_and(|e| e.is_retryable()), "{:?}", r.error);
+    assert_eq!(clinic.store.outbox_status().unwrap().pending, 1);
+}

@@ -4,18 +4,12 @@
 use super::text_input::TextBuf;
 use crate::store::{DuplicateCandidate, RecordSummary, Resident, ResidentRow};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SetupState {
     /// site name, division (6), township (3), village (3)
     pub inputs: [TextBuf; 4],
     pub focus: usize,
     pub error: Option<crate::i18n::Msg>,
-}
-
-impl Default for SetupState {
-    fn default() -> Self {
-        SetupState { inputs: Default::default(), focus: 0, error: None }
-    }
 }
 
 impl SetupState {

@@ -296,15 +296,11 @@ impl<'a> Eval<'a> {
                 }
                 Some(_) => {}
             },
-            FieldKind::Choice { options } => {
-                if !options.iter().any(|o| o.code == raw) {
-                    self.push(path, Level::Error, Msg::new("rules.unknown_code").arg("code", &raw));
-                }
+            FieldKind::Choice { options } if !options.iter().any(|o| o.code == raw) => {
+                self.push(path, Level::Error, Msg::new("rules.unknown_code").arg("code", &raw));
             }
-            FieldKind::Text { max_len } => {
-                if raw.chars().count() > *max_len {
-                    self.push(path, Level::Error, Msg::new("rules.too_long").arg("max", max_len));
-                }
+            FieldKind::Text { max_len } if raw.chars().count() > *max_len => {
+                self.push(path, Level::Error, Msg::new("rules.too_long").arg("max", max_len));
             }
             FieldKind::IdNumber => {
                 if let Err(e) = idcard::parse_id(&raw, self.ctx.today) {

@@ -79,7 +79,11 @@ pub fn resident_keys(src: &KeySource) -> Vec<(KeyKind, String)> {
     if let Some(name) = src.name {
         let chars: Vec<char> = name_key(name).chars().collect();
         for start in 0..chars.len() {
-            let kind = if start == 0 { KeyKind::NameHead } else { KeyKind::NameInner };
+            let kind = if start == 0 {
+                KeyKind::NameHead
+            } else {
+                KeyKind::NameInner
+            };
             out.push((kind, chars[start..].iter().collect()));
         }
         let head: String = name.chars().take(MAX_NAME_CHARS).collect();
@@ -149,7 +153,12 @@ pub fn plan(query: &str) -> Plan {
     if n == 0 || n > MAX_QUERY_CHARS {
         return Plan::NoMatch;
     }
-    let scan = |kind, prefix: &str, exact, rank| Scan { kind, prefix: prefix.to_string(), exact, rank };
+    let scan = |kind, prefix: &str, exact, rank| Scan {
+        kind,
+        prefix: prefix.to_string(),
+        exact,
+        rank,
+    };
     let mut scans = Vec::new();
     if is_number(&q) {
         let digits = q.to_ascii_uppercase();
@@ -229,7 +238,10 @@ mod tests {
     use super::*;
 
     fn keys_of(name: &str) -> Vec<(KeyKind, String)> {
-        resident_keys(&KeySource { name: Some(name), ..KeySource::default() })
+        resident_keys(&KeySource {
+            name: Some(name),
+            ..KeySource::default()
+        })
     }
 
     fn has(keys: &[(KeyKind, String)], kind: KeyKind, key: &str) -> bool {
@@ -286,18 +298,34 @@ mod tests {
         let Plan::Scans(s) = plan("zs") else { panic!() };
         assert!(s.iter().any(|s| s.kind == KeyKind::Initials && s.prefix == "zs"));
         let Plan::Scans(s) = plan("张三") else { panic!() };
-        assert!(s.iter().all(|s| matches!(s.kind, KeyKind::NameHead | KeyKind::NameInner)));
+        assert!(s
+            .iter()
+            .all(|s| matches!(s.kind, KeyKind::NameHead | KeyKind::NameInner)));
         let Plan::Scans(s) = plan("1234") else { panic!() };
-        assert!(s.iter().any(|s| s.kind == KeyKind::IdTail && s.prefix == "4321" && !s.exact));
+        assert!(s
+            .iter()
+            .any(|s| s.kind == KeyKind::IdTail && s.prefix == "4321" && !s.exact));
         let Plan::Scans(s) = plan("123") else { panic!() };
         assert!(s.iter().all(|s| s.kind == KeyKind::RecordTail));
-        let Plan::Scans(s) = plan("11010519491231002x") else { panic!() };
-        assert_eq!(s[0], Scan { kind: KeyKind::IdTail, prefix: "X20013219491501011".into(), exact: true, rank: 0 });
+        let Plan::Scans(s) = plan("11010519491231002x") else {
+            panic!()
+        };
+        assert_eq!(
+            s[0],
+            Scan {
+                kind: KeyKind::IdTail,
+                prefix: "X20013219491501011".into(),
+                exact: true,
+                rank: 0
+            }
+        );
     }
 
     #[test]
     fn legacy_id_query_finds_the_upgraded_number() {
-        let Plan::Scans(s) = plan("110105491231002") else { panic!() };
+        let Plan::Scans(s) = plan("110105491231002") else {
+            panic!()
+        };
         let up = upgrade_legacy_id("110105491231002").unwrap();
         assert_eq!(up.len(), 18);
         assert!(s.iter().any(|s| s.exact && s.prefix == reversed_digits(&up)));

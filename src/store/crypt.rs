@@ -139,18 +139,21 @@ impl CryptError {
             CryptError::KeyMismatch => Msg::new("crypt.key_mismatch"),
             CryptError::BadKey => Msg::new("crypt.bad_key"),
             CryptError::KeyFileExists { path } => Msg::new("crypt.key_file_exists").arg("path", path.display()),
-            CryptError::KeyringCorrupt { path, detail } => {
-                Msg::new("crypt.keyring_corrupt").arg("path", path.display()).arg("detail", detail)
-            }
-            CryptError::KeyringNewer { path, found } => {
-                Msg::new("crypt.keyring_newer").arg("path", path.display()).arg("found", found)
-            }
+            CryptError::KeyringCorrupt { path, detail } => Msg::new("crypt.keyring_corrupt")
+                .arg("path", path.display())
+                .arg("detail", detail),
+            CryptError::KeyringNewer { path, found } => Msg::new("crypt.keyring_newer")
+                .arg("path", path.display())
+                .arg("found", found),
             CryptError::Io { path, source } => Msg::new("crypt.io").arg("path", path.display()).arg("detail", source),
         }
     }
 
     fn io(path: &Path, source: std::io::Error) -> Self {
-        CryptError::Io { path: path.to_path_buf(), source }
+        CryptError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }
 
@@ -185,7 +188,9 @@ impl UnlockError {
                 .arg("minutes", LOCK_MINUTES),
             UnlockError::Locked { until } => {
                 let local = until.with_timezone(&chrono::Local);
-                Msg::new("crypt.locked").arg("until", local.format("%H:%M:%S")).arg("minutes", LOCK_MINUTES)
+                Msg::new("crypt.locked")
+                    .arg("until", local.format("%H:%M:%S"))
+                    .arg("minutes", LOCK_MINUTES)
             }
             UnlockError::Password(e) | UnlockError::Io(e) => e.message(),
         }
@@ -272,7 +277,9 @@ impl PartialEq for DbKey {
 impl Eq for DbKey {}
 
 fn fill_random(buf: &mut [u8]) {
-    rand::rngs::OsRng.try_fill_bytes(buf).expect("the operating system's random source failed");
+    rand::rngs::OsRng
+        .try_fill_bytes(buf)
+        .expect("the operating system's random source failed");
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -316,11 +323,19 @@ fn prepare_password(password: &str) -> Result<Zeroizing<String>, CryptError> {
     // Refuse absurd input before normalizing it (NFC never shrinks a
     // string by more than a small factor, so this only skips work).
     if password.len() > MAX_PASSWORD_CHARS * 4 * 4 {
-        return Err(CryptError::PasswordTooLong { max: MAX_PASSWORD_CHARS });
+        return Err(CryptError::PasswordTooLong {
+            max: MAX_PASSWORD_CHARS,
+        });
     }
-    let nfc = Zeroizing::new(icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(password).into_owned());
+    let nfc = Zeroizing::new(
+        icu_normalizer::ComposingNormalizerBorrowed::new_nfc()
+            .normalize(password)
+            .into_owned(),
+    );
     if nfc.chars().count() > MAX_PASSWORD_CHARS {
-        return Err(CryptError::PasswordTooLong { max: MAX_PASSWORD_CHARS });
+        return Err(CryptError::PasswordTooLong {
+            max: MAX_PASSWORD_CHARS,
+        });
     }
     Ok(nfc)
 }
@@ -332,7 +347,11 @@ struct KdfParams {
     p: u32,
 }
 
-const CURRENT_KDF: KdfParams = KdfParams { m_kib: KDF_M_KIB, t: KDF_T, p: KDF_P };
+const CURRENT_KDF: KdfParams = KdfParams {
+    m_kib: KDF_M_KIB,
+    t: KDF_T,
+    p: KDF_P,
+};
 
 fn derive_kek(password: &str, salt: &[u8], params: KdfParams) -> Result<Zeroizing<[u8; KEY_LEN]>, String> {
     let p = Params::new(params.m_kib, params.t, params.p, Some(KEY_LEN)).map_err(|e| e.to_string())?;
@@ -394,7 +413,12 @@ struct KeyringData {
 
 impl KeyringData {
     fn empty() -> Self {
-        KeyringData { format: FORMAT, key_fingerprint: None, users: BTreeMap::new(), failed_attempts: Vec::new() }
+        KeyringData {
+            format: FORMAT,
+            key_fingerprint: None,
+            users: BTreeMap::new(),
+            failed_attempts: Vec::new(),
+        }
     }
 }
 
@@ -408,7 +432,10 @@ pub struct Keyring {
 
 impl std::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keyring").field("path", &self.path).field("users", &self.users()).finish()
+        f.debug_struct("Keyring")
+            .field("path", &self.path)
+            .field("users", &self.users())
+            .finish()
     }
 }
 
@@ -426,7 +453,10 @@ impl Keyring {
 
     /// An empty keyring for `dir`; nothing is written until a user is added.
     pub fn create(dir: &Path) -> Keyring {
-        Keyring { path: Self::path(dir), data: KeyringData::empty() }
+        Keyring {
+            path: Self::path(dir),
+            data: KeyringData::empty(),
+        }
     }
 
     /// Logins that can unlock the database, sorted.
@@ -446,10 +476,12 @@ impl Keyring {
         let password = prepare_password(password)?;
         self.refresh()?;
         if self.has_user(login) {
-            return Err(CryptError::UserExists { login: login.to_string() });
+            return Err(CryptError::UserExists {
+                login: login.to_string(),
+            });
         }
         self.check_key(key)?;
-        let entry = wrap(login, &password, key)?;
+        let entry = wrap(login, &password, key);
         self.data.key_fingerprint = Some(key.fingerprint());
         self.data.users.insert(login.to_string(), entry);
         self.save()
@@ -460,7 +492,9 @@ impl Keyring {
     pub fn remove_user(&mut self, login: &str) -> Result<(), CryptError> {
         self.refresh()?;
         if !self.has_user(login) {
-            return Err(CryptError::NoSuchUser { login: login.to_string() });
+            return Err(CryptError::NoSuchUser {
+                login: login.to_string(),
+            });
         }
         if self.data.users.len() == 1 {
             return Err(CryptError::LastUser);
@@ -503,7 +537,7 @@ impl Keyring {
                     e.failed_attempts = 0;
                     e.locked_until = None;
                     if upgrade {
-                        let fresh = wrap(login, &password, &key)?;
+                        let fresh = wrap(login, &password, &key);
                         *self.entry_mut(login) = fresh;
                     }
                     // The password was right: a keyring that cannot be
@@ -523,10 +557,15 @@ impl Keyring {
                     e.locked_until = Some(until);
                     UnlockError::Locked { until }
                 } else {
-                    UnlockError::WrongPassword { attempts_left: MAX_FAILED_ATTEMPTS - e.failed_attempts }
+                    UnlockError::WrongPassword {
+                        attempts_left: MAX_FAILED_ATTEMPTS - e.failed_attempts,
+                    }
                 };
                 let queue = &mut self.data.failed_attempts;
-                queue.push(FailedAttempt { login: login.to_string(), at: now.to_rfc3339() });
+                queue.push(FailedAttempt {
+                    login: login.to_string(),
+                    at: now.to_rfc3339(),
+                });
                 if queue.len() > FAILED_QUEUE_MAX {
                     let excess = queue.len() - FAILED_QUEUE_MAX;
                     queue.drain(..excess);
@@ -541,10 +580,16 @@ impl Keyring {
 
     /// Changes `login`'s own password: `old` must unlock (and counts as an
     /// attempt like `unlock`); the same key is rewrapped under `new`.
-    pub fn change_password(&mut self, login: &str, old: &str, new: &str, now: DateTime<Utc>) -> Result<(), UnlockError> {
+    pub fn change_password(
+        &mut self,
+        login: &str,
+        old: &str,
+        new: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), UnlockError> {
         let new = prepare_password(new).map_err(UnlockError::Password)?;
         let key = self.unlock(login, old, now)?;
-        let entry = wrap(login, &new, &key)?;
+        let entry = wrap(login, &new, &key);
         *self.entry_mut(login) = entry;
         self.save()?;
         Ok(())
@@ -556,10 +601,12 @@ impl Keyring {
         let new = prepare_password(new)?;
         self.refresh()?;
         if !self.has_user(login) {
-            return Err(CryptError::NoSuchUser { login: login.to_string() });
+            return Err(CryptError::NoSuchUser {
+                login: login.to_string(),
+            });
         }
         self.check_key(key)?;
-        let entry = wrap(login, &new, key)?;
+        let entry = wrap(login, &new, key);
         *self.entry_mut(login) = entry;
         self.save()
     }
@@ -617,47 +664,71 @@ fn read_data(path: &Path) -> Result<Option<KeyringData>, CryptError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(CryptError::io(path, e)),
     };
-    let corrupt = |detail: String| CryptError::KeyringCorrupt { path: path.to_path_buf(), detail };
+    let corrupt = |detail: String| CryptError::KeyringCorrupt {
+        path: path.to_path_buf(),
+        detail,
+    };
     let value: serde_json::Value = serde_json::from_slice(&text).map_err(|e| corrupt(e.to_string()))?;
-    let found = value.get("format").and_then(|f| f.as_u64()).ok_or_else(|| corrupt("no format".into()))?;
+    let found = value
+        .get("format")
+        .and_then(|f| f.as_u64())
+        .ok_or_else(|| corrupt("no format".into()))?;
     if found > FORMAT as u64 {
-        return Err(CryptError::KeyringNewer { path: path.to_path_buf(), found: found as u32 });
+        return Err(CryptError::KeyringNewer {
+            path: path.to_path_buf(),
+            found: found as u32,
+        });
     }
-    serde_json::from_value(value).map(Some).map_err(|e| corrupt(e.to_string()))
+    serde_json::from_value(value)
+        .map(Some)
+        .map_err(|e| corrupt(e.to_string()))
 }
 
-fn wrap(login: &str, password: &str, key: &DbKey) -> Result<Entry, CryptError> {
+fn wrap(login: &str, password: &str, key: &DbKey) -> Entry {
+    wrap_with(login, password, key, CURRENT_KDF)
+}
+
+fn wrap_with(login: &str, password: &str, key: &DbKey, kdf: KdfParams) -> Entry {
     let mut salt = [0u8; SALT_LEN];
     fill_random(&mut salt);
     let mut nonce = [0u8; NONCE_LEN];
     fill_random(&mut nonce);
-    let kek = derive_kek(password, &salt, CURRENT_KDF).expect("the built-in Argon2 parameters are valid");
+    let kek = derive_kek(password, &salt, kdf).expect("the built-in Argon2 parameters are valid");
     let cipher = XChaCha20Poly1305::new_from_slice(&kek[..]).expect("32-byte key");
     let mut buf = Zeroizing::new(key.bytes().to_vec());
     cipher
         .encrypt_in_place(&XNonce::from(nonce), &aad(login), &mut *buf)
         .expect("encrypting 32 bytes cannot fail");
-    Ok(Entry {
+    Entry {
         scheme: "argon2id-xchacha20poly1305".into(),
         norm: "nfc".into(),
-        kdf: CURRENT_KDF,
+        kdf,
         salt: hex(&salt),
         nonce: hex(&nonce),
         wrapped: hex(&buf),
         failed_attempts: 0,
         locked_until: None,
-    })
+    }
 }
 
 /// `Ok(None)`: wrong password. `Err`: the entry itself is unusable.
 fn unwrap(login: &str, password: &str, entry: &Entry, path: &Path) -> Result<Option<DbKey>, CryptError> {
-    let corrupt = |detail: &str| CryptError::KeyringCorrupt { path: path.to_path_buf(), detail: format!("{login}: {detail}") };
+    let corrupt = |detail: &str| CryptError::KeyringCorrupt {
+        path: path.to_path_buf(),
+        detail: format!("{login}: {detail}"),
+    };
     if entry.scheme != "argon2id-xchacha20poly1305" || entry.norm != "nfc" {
         return Err(corrupt("unknown scheme"));
     }
-    let salt = unhex(&entry.salt).filter(|s| s.len() >= argon2::MIN_SALT_LEN).ok_or_else(|| corrupt("salt"))?;
-    let nonce = unhex(&entry.nonce).filter(|n| n.len() == NONCE_LEN).ok_or_else(|| corrupt("nonce"))?;
-    let wrapped = unhex(&entry.wrapped).filter(|w| w.len() == KEY_LEN + TAG_LEN).ok_or_else(|| corrupt("wrapped key"))?;
+    let salt = unhex(&entry.salt)
+        .filter(|s| s.len() >= argon2::MIN_SALT_LEN)
+        .ok_or_else(|| corrupt("salt"))?;
+    let nonce = unhex(&entry.nonce)
+        .filter(|n| n.len() == NONCE_LEN)
+        .ok_or_else(|| corrupt("nonce"))?;
+    let wrapped = unhex(&entry.wrapped)
+        .filter(|w| w.len() == KEY_LEN + TAG_LEN)
+        .ok_or_else(|| corrupt("wrapped key"))?;
     // Refuse parameters that would take minutes or gigabytes (a damaged
     // or hostile file) before spending them.
     let k = entry.kdf;
@@ -686,7 +757,10 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CryptError> {
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir).map_err(|e| CryptError::io(&dir, e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut opts = std::fs::OpenOptions::new();
@@ -725,9 +799,17 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CryptError> {
 pub fn write_key_file(path: &Path, key: &DbKey) -> Result<(), CryptError> {
     match read_key_file(path) {
         Ok(existing) if existing == *key => return Ok(()),
-        Ok(_) => return Err(CryptError::KeyFileExists { path: path.to_path_buf() }),
+        Ok(_) => {
+            return Err(CryptError::KeyFileExists {
+                path: path.to_path_buf(),
+            })
+        }
         Err(CryptError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
-        Err(_) => return Err(CryptError::KeyFileExists { path: path.to_path_buf() }),
+        Err(_) => {
+            return Err(CryptError::KeyFileExists {
+                path: path.to_path_buf(),
+            })
+        }
     }
     let mut text = Zeroizing::new(String::from(
         "# jkda database key. Whoever has this file can read every record.\n\
@@ -746,7 +828,11 @@ pub fn read_key_file(path: &Path) -> Result<DbKey, CryptError> {
     std::fs::File::open(path)
         .and_then(|mut f| f.read_to_string(&mut text))
         .map_err(|e| CryptError::io(path, e))?;
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')).ok_or(CryptError::BadKey)?;
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .ok_or(CryptError::BadKey)?;
     DbKey::from_hex(line)
 }
 
@@ -843,7 +929,9 @@ impl Store {
         // The first read of the header is where a wrong key shows; nothing
         // is written before it.
         Self::setup(conn, path.to_path_buf()).map_err(|e| match e {
-            StoreError::Corrupt { .. } if key.is_some() && kind == FileKind::Encrypted => StoreError::WrongKey { path: p() },
+            StoreError::Corrupt { .. } if key.is_some() && kind == FileKind::Encrypted => {
+                StoreError::WrongKey { path: p() }
+            }
             e => e.with_path(path),
         })
     }
@@ -854,6 +942,102 @@ impl Store {
     pub fn is_encrypted_file(path: &Path) -> bool {
         matches!(file_kind(path), Ok(FileKind::Encrypted))
     }
+
+    /// Encrypts an existing plaintext database with `key`: an encrypted copy
+    /// is written beside it (`sqlcipher_export`), checked (integrity, and
+    /// the row count of every table), then renamed over the original. A
+    /// database already encrypted with `key` is left as it is (`WrongKey`
+    /// for another key). Needs the database to itself: `Busy` while another
+    /// program has it open. Any failure leaves the original in place.
+    ///
+    /// The plaintext's old disk blocks are freed, not overwritten: on a disk
+    /// that ever held a plaintext database, traces may remain until the
+    /// space is reused.
+    pub fn encrypt_plaintext(path: &Path, key: &DbKey) -> StoreResult<()> {
+        match file_kind(path).map_err(|e| io_error(e, path))? {
+            FileKind::Plain => {}
+            FileKind::Encrypted => return Store::open_with_key(path, Some(key)).map(drop),
+            FileKind::New => return Err(StoreError::NotFound),
+            FileKind::Garbage => return Err(StoreError::Corrupt { path: path.to_path_buf() }),
+        }
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.encrypting"));
+        let remove_tmp = || {
+            for suffix in ["", "-journal", "-wal", "-shm"] {
+                let mut p = tmp.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(PathBuf::from(p));
+            }
+        };
+        remove_tmp();
+        let result = (|| {
+            let store = Store::open(path)?;
+            let conn = store.conn();
+            // Leaving WAL needs every other connection closed: the check
+            // that nobody else is using the database while it is swapped.
+            conn.busy_timeout(std::time::Duration::from_millis(500))?;
+            let mode: String = conn.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("delete") {
+                return Err(StoreError::Busy);
+            }
+            // Hold the lock until the swap, so nobody starts meanwhile.
+            run(conn, "PRAGMA locking_mode = EXCLUSIVE")?;
+            conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;")?;
+            let counts = table_counts(conn, "main")?;
+            let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            let literal = Zeroizing::new(format!("x'{}'", Zeroizing::new(key.to_hex()).as_str()));
+            // An existing database is opened without SQLITE_OPEN_CREATE,
+            // which ATTACH inherits: the (empty) file must exist.
+            std::fs::File::create(&tmp).map_err(|e| io_error(e, &dir))?;
+            conn.execute(
+                "ATTACH DATABASE ?1 AS jkda_encrypted KEY ?2",
+                rusqlite::params![tmp.to_string_lossy(), literal.as_str()],
+            )?;
+            run(conn, "SELECT sqlcipher_export('jkda_encrypted')")?;
+            run(conn, &format!("PRAGMA jkda_encrypted.user_version = {version}"))?;
+            run(conn, "DETACH DATABASE jkda_encrypted")?;
+
+            let enc = Store::open_with_key(&tmp, Some(key))?;
+            if !enc.integrity_check()?.is_empty() || table_counts(enc.conn(), "main")? != counts {
+                return Err(StoreError::Corrupt { path: tmp.clone() });
+            }
+            drop(enc);
+            std::fs::File::open(&tmp).and_then(|f| f.sync_all())?;
+            #[cfg(windows)]
+            drop(store); // Windows cannot rename over an open file.
+            std::fs::rename(&tmp, path).map_err(|e| io_error(e, path))?;
+            #[cfg(unix)]
+            if let Ok(d) = std::fs::File::open(&dir) {
+                let _ = d.sync_all();
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            remove_tmp();
+        }
+        result
+    }
+}
+
+/// Rows per table (SQLite's own tables aside), for checking an export.
+fn table_counts(conn: &Connection, schema: &str) -> StoreResult<BTreeMap<String, i64>> {
+    let names: Vec<String> = conn
+        .prepare(&format!(
+            "SELECT name FROM {schema}.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name"
+        ))?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = BTreeMap::new();
+    for name in names {
+        let quoted = name.replace('"', "\"\"");
+        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {schema}.\"{quoted}\""), [], |r| r.get(0))?;
+        out.insert(name, n);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -864,7 +1048,10 @@ mod tests {
     fn hex_round_trip() {
         let k = DbKey::generate();
         assert_eq!(DbKey::from_hex(&k.to_hex()).unwrap(), k);
-        assert_eq!(DbKey::from_hex(&format!("  {}\n", k.to_hex().to_uppercase())).unwrap(), k);
+        assert_eq!(
+            DbKey::from_hex(&format!("  {}\n", k.to_hex().to_uppercase())).unwrap(),
+            k
+        );
         assert!(DbKey::from_hex("abc").is_err());
         assert!(DbKey::from_hex(&"g".repeat(64)).is_err());
         assert!(DbKey::from_hex(&"é".repeat(32)).is_err());
@@ -885,11 +1072,39 @@ mod tests {
     }
 
     #[test]
+    fn older_parameters_are_upgraded_at_the_next_unlock() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = DbKey::generate();
+        let mut ring = Keyring::create(dir.path());
+        let weak = KdfParams { m_kib: 8 * 1024, t: 1, p: 1 };
+        ring.data.key_fingerprint = Some(key.fingerprint());
+        ring.data.users.insert("old".into(), wrap_with("old", "pw", &key, weak));
+        ring.save().unwrap();
+        let t = Utc::now();
+        assert_eq!(ring.unlock("old", "pw", t).unwrap(), key);
+        let ring = Keyring::load(dir.path()).unwrap().unwrap();
+        assert_eq!(ring.data.users["old"].kdf, CURRENT_KDF);
+        let mut ring = ring;
+        assert_eq!(ring.unlock("old", "pw", t).unwrap(), key);
+        // An entry cannot be moved to another login (the login is AAD).
+        let entry = ring.data.users["old"].clone();
+        ring.data.users.insert("admin".into(), entry);
+        ring.save().unwrap();
+        assert!(matches!(ring.unlock("admin", "pw", t), Err(UnlockError::WrongPassword { .. })));
+    }
+
+    #[test]
     fn passwords_normalize() {
         // "é" precomposed and decomposed unlock alike.
-        assert_eq!(prepare_password("caf\u{e9}").unwrap().as_str(), prepare_password("cafe\u{301}").unwrap().as_str());
+        assert_eq!(
+            prepare_password("caf\u{e9}").unwrap().as_str(),
+            prepare_password("cafe\u{301}").unwrap().as_str()
+        );
         assert!(matches!(prepare_password(""), Err(CryptError::EmptyPassword)));
         assert!(prepare_password(&"密".repeat(MAX_PASSWORD_CHARS)).is_ok());
-        assert!(matches!(prepare_password(&"密".repeat(MAX_PASSWORD_CHARS + 1)), Err(CryptError::PasswordTooLong { .. })));
+        assert!(matches!(
+            prepare_password(&"密".repeat(MAX_PASSWORD_CHARS + 1)),
+            Err(CryptError::PasswordTooLong { .. })
+        ));
     }
 }

@@ -68,10 +68,13 @@ pub(crate) fn index_resident(conn: &Connection, resident_id: i64, src: &KeySourc
 /// Replaces a resident's keys with those of the row as it is now; called
 /// after every update of name, ID number, phone or record number.
 pub(crate) fn reindex_resident(conn: &Connection, resident_id: i64) -> Result<()> {
-    conn.prepare_cached("DELETE FROM resident_keys WHERE resident_id = ?1")?.execute(params![resident_id])?;
+    conn.prepare_cached("DELETE FROM resident_keys WHERE resident_id = ?1")?
+        .execute(params![resident_id])?;
     let row: Option<(Option<String>, Option<String>, Option<String>, String)> = conn
         .prepare_cached("SELECT name, id_number, phone, record_no FROM residents WHERE id = ?1")?
-        .query_row(params![resident_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .query_row(params![resident_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .optional()?;
     if let Some((name, id_number, phone, record_no)) = row {
         let src = KeySource {
@@ -202,14 +205,20 @@ impl Store {
         for scan in &scans {
             let map = |r: &rusqlite::Row| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?));
             let found: Vec<(String, i64)> = if scan.exact {
-                exact_stmt.query_map(params![scan.kind.code(), scan.prefix, limit as i64], map)?.collect::<rusqlite::Result<_>>()?
+                exact_stmt
+                    .query_map(params![scan.kind.code(), scan.prefix, limit as i64], map)?
+                    .collect::<rusqlite::Result<_>>()?
             } else {
                 let upper = upper_bound(&scan.prefix);
                 prefix_stmt
                     .query_map(params![scan.kind.code(), scan.prefix, upper, limit as i64], map)?
                     .collect::<rusqlite::Result<_>>()?
             };
-            hits.extend(found.into_iter().map(|(key, id)| (scan.rank, key != scan.prefix, key, id)));
+            hits.extend(
+                found
+                    .into_iter()
+                    .map(|(key, id)| (scan.rank, key != scan.prefix, key, id)),
+            );
         }
         hits.sort();
         let mut seen = HashSet::new();
@@ -240,7 +249,11 @@ impl Store {
     /// described by `fields`: the same ID number, the same name and birth
     /// date, or the same phone. Names, IDs and phones are compared as the
     /// search normalises them (width, case, spaces, punctuation).
-    pub fn duplicate_candidates(&self, fields: &ResidentFields, except: Option<i64>) -> Result<Vec<DuplicateCandidate>> {
+    pub fn duplicate_candidates(
+        &self,
+        fields: &ResidentFields,
+        except: Option<i64>,
+    ) -> Result<Vec<DuplicateCandidate>> {
         self.ensure_search_index()?;
         let conn = self.conn();
         let except = except.unwrap_or(-1);
@@ -269,7 +282,9 @@ impl Store {
                  WHERE k.kind = ?1 AND k.key = ?2 AND r.birth_date = ?3 AND r.id != ?4 AND r.status != 'draft'
                  ORDER BY r.id LIMIT 50",
             )?;
-            let ids = stmt.query_map(params![KeyKind::NameHead.code(), name, birth, except], |r| r.get::<_, i64>(0))?;
+            let ids = stmt.query_map(params![KeyKind::NameHead.code(), name, birth, except], |r| {
+                r.get::<_, i64>(0)
+            })?;
             for id in ids {
                 found.entry(id?).or_default().push(DuplicateReason::SameNameBirth);
             }
@@ -335,7 +350,12 @@ impl Store {
                 out.push(DuplicatePair { a, b, reasons });
             }
         }
-        out.sort_by(|x, y| x.reasons.cmp(&y.reasons).then(x.a.id.cmp(&y.a.id)).then(x.b.id.cmp(&y.b.id)));
+        out.sort_by(|x, y| {
+            x.reasons
+                .cmp(&y.reasons)
+                .then(x.a.id.cmp(&y.a.id))
+                .then(x.b.id.cmp(&y.b.id))
+        });
         Ok(out)
     }
 }
@@ -360,17 +380,26 @@ mod tests {
             "SELECT key, resident_id FROM resident_keys WHERE kind = 4 AND key >= 'zh' AND key < 'zi'
              ORDER BY key, resident_id LIMIT 200",
         );
-        assert!(prefix.contains("SEARCH resident_keys USING PRIMARY KEY (kind=? AND key>? AND key<?)"), "{prefix}");
+        assert!(
+            prefix.contains("SEARCH resident_keys USING PRIMARY KEY (kind=? AND key>? AND key<?)"),
+            "{prefix}"
+        );
         assert!(!prefix.contains("TEMP B-TREE"), "{prefix}");
         let exact = plan_of(
             &store,
             "SELECT key, resident_id FROM resident_keys WHERE kind = 5 AND key = '1' ORDER BY resident_id LIMIT 200",
         );
-        assert!(exact.contains("SEARCH resident_keys USING PRIMARY KEY (kind=? AND key=?)"), "{exact}");
+        assert!(
+            exact.contains("SEARCH resident_keys USING PRIMARY KEY (kind=? AND key=?)"),
+            "{exact}"
+        );
         assert!(!exact.contains("TEMP B-TREE"), "{exact}");
         let delete = plan_of(&store, "DELETE FROM resident_keys WHERE resident_id = 1");
         assert!(delete.contains("resident_keys_resident"), "{delete}");
-        let recent = plan_of(&store, "SELECT id FROM residents ORDER BY updated_at DESC, id DESC LIMIT 200");
+        let recent = plan_of(
+            &store,
+            "SELECT id FROM residents ORDER BY updated_at DESC, id DESC LIMIT 200",
+        );
         assert!(!recent.contains("TEMP B-TREE"), "{recent}");
     }
 

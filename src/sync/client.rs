@@ -271,3 +271,68 @@ pub fn encode(s: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_html_error_page_is_named_as_such() {
+        assert!(not_json(b"<!DOCTYPE html><html>502 Bad Gateway</html>", "text/html").contains("HTML"));
+        assert!(not_json(b"{\"resourceType\":\"Bun", "application/fhir+json").contains("not complete JSON"));
+    }
+
+    #[test]
+    fn statuses_are_classified_with_the_servers_words() {
+        let oo = crate::fhir::operation_outcome("invalid", "Patient.birthDate is not a date");
+        assert!(
+            matches!(check_status(400, &oo, None), Err(SyncError::Refused { status: 400, reason }) if reason.contains("birthDate"))
+        );
+        assert!(matches!(
+            check_status(404, &Value::Null, None),
+            Err(SyncError::Endpoint(404))
+        ));
+        assert!(matches!(
+            check_status(502, &Value::Null, None),
+            Err(SyncError::Server(502))
+        ));
+        assert!(matches!(
+            check_status(412, &oo, None),
+            Err(SyncError::Conflict { status: 412, .. })
+        ));
+        assert!(matches!(
+            check_status(403, &Value::Null, None),
+            Err(SyncError::Unauthorized(403))
+        ));
+        assert!(matches!(
+            check_status(403, &oo, None),
+            Err(SyncError::Refused { status: 403, .. })
+        ));
+        let wait = Some(Duration::from_secs(3));
+        assert!(matches!(check_status(429, &json!({}), wait), Err(SyncError::RateLimited(w)) if w == wait));
+        assert!(check_status(201, &Value::Null, None).is_ok());
+    }
+
+    #[test]
+    fn only_loopback_may_use_plain_http() {
+        let cfg = |url: &str| SyncConfig {
+            server_url: Some(url.into()),
+            token: Some(super::super::Secret::new("t")),
+            ..Default::default()
+        };
+        assert!(Client::new(&cfg("http://127.0.0.1:8080")).is_ok());
+        assert!(Client::new(&cfg("http://localhost:8080/fhir")).is_ok());
+        assert!(matches!(
+            Client::new(&cfg("http://10.1.2.3/fhir")),
+            Err(SyncError::Config(_))
+        ));
+        assert!(matches!(Client::new(&cfg("ftp://x")), Err(SyncError::Config(_))));
+        assert!(Client::new(&cfg("https://platform.example/fhir")).is_ok());
+        let missing = SyncConfig {
+            ca_file: Some("/nonexistent/ca.pem".into()),
+            ..cfg("https://x")
+        };
+        assert!(matches!(Client::new(&missing), Err(SyncError::Config(m)) if m.contains("CA file")));
+    }
+}

@@ -84,7 +84,7 @@ pub fn residents(frame: &mut Frame, area: Rect, app: &App, l: &ListState, v: &Vi
         lines.push(Line::styled(v.i18n.t(key), v.theme.dim()));
     }
     let avail = (area.height as usize).saturating_sub(lines.len());
-    let offset = if avail == 0 { 0 } else { (l.selected / avail) * avail };
+    let offset = l.selected.checked_div(avail).map_or(0, |page| page * avail);
     for (i, r) in l.rows.iter().enumerate().skip(offset).take(avail) {
         let mut name = r.name.clone();
         if r.status == "draft" {
@@ -151,7 +151,7 @@ pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage,
         lines.push(Line::styled(v.i18n.t("resident.no_records"), v.theme.dim()));
     }
     let avail = (area.height as usize).saturating_sub(lines.len());
-    let offset = if avail == 0 { 0 } else { (p.selected / avail) * avail };
+    let offset = p.selected.checked_div(avail).map_or(0, |page| page * avail);
     for (i, rec) in p.records.iter().enumerate().skip(offset).take(avail) {
         let title = app.form_title(&rec.form_id).map(|t| t.get(lang).to_string()).unwrap_or_else(|| rec.form_id.clone());
         let status = match rec.status {

@@ -34,6 +34,11 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 pub fn help(frame: &mut Frame, area: Rect, app: &App, v: &View) {
     let mut lines = Vec::new();
     let inner_w = area.width.saturating_sub(2) as usize;
+    // Chinese labels are short enough for three columns at 80; English two.
+    let (key_w, label_w) = match v.i18n.lang() {
+        crate::i18n::Lang::Zh => (12, 14),
+        crate::i18n::Lang::En => (14, 24),
+    };
     for ctx in Context::ALL {
         let entries = app.keymap.entries(ctx);
         if entries.is_empty() {
@@ -43,7 +48,7 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App, v: &View) {
         let mut row = String::new();
         for (action, keys) in entries {
             let keys: Vec<String> = keys.iter().map(Key::label).collect();
-            let item = format!("{} {}", pad(&keys.join("/"), 16), pad(v.i18n.t(&format!("action.{}", action.name())), 20));
+            let item = format!("{} {}", pad(&keys.join("/"), key_w), pad(v.i18n.t(&format!("action.{}", action.name())), label_w));
             if super::text::width(&row) + super::text::width(&item) > inner_w {
                 lines.push(Line::raw(std::mem::take(&mut row)));
             }
@@ -53,7 +58,6 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App, v: &View) {
             lines.push(Line::raw(row));
         }
     }
-    lines.push(Line::styled(v.i18n.t("help.close"), v.theme.dim()));
     boxed(frame, area, v.i18n.t("help.title"), lines, v);
 }
 
@@ -82,7 +86,7 @@ pub fn problems(frame: &mut Frame, area: Rect, f: &FormState, d: &Dialog, v: &Vi
         v.theme.dim(),
     )];
     let avail = area.height.saturating_sub(5) as usize;
-    let offset = if avail == 0 { 0 } else { (selected / avail) * avail };
+    let offset = selected.checked_div(avail).map_or(0, |page| page * avail);
     for (i, item) in items.iter().enumerate().skip(offset).take(avail) {
         let field = item.path.split('.').next().unwrap_or(&item.path);
         let label = f.def.field(field).map(|fd| fd.label.get(lang).to_string()).unwrap_or_else(|| field.to_string());

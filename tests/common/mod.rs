@@ -27,7 +27,14 @@ pub const ESC: &str = "\x1b";
 impl Tui {
     pub fn start(data_dir: &Path, args: &[&str], cols: u16, rows: u16) -> Tui {
         let pty = native_pty_system();
-        let pair = pty.openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("openpty");
+        let pair = pty
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("openpty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_jkda"));
         cmd.arg("--data-dir");
         cmd.arg(data_dir);
@@ -56,7 +63,12 @@ impl Tui {
         let writer = pair.master.take_writer().expect("writer");
         // The master must outlive the child; leak it into the reader's lifetime.
         std::mem::forget(pair.master);
-        Tui { parser, writer, child, bytes }
+        Tui {
+            parser,
+            writer,
+            child,
+            bytes,
+        }
     }
 
     pub fn screen(&self) -> String {
@@ -96,7 +108,10 @@ impl Tui {
     /// SIGKILL: no chance to save anything on the way out.
     pub fn kill9(mut self) {
         let pid = self.pid();
-        let status = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().expect("kill");
+        let status = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .expect("kill");
         assert!(status.success());
         let _ = self.child.wait();
     }
@@ -148,17 +163,46 @@ pub const DOCTOR_PW: &str = "doctor-pass-1";
 /// has already set their own password) and `residents` demo residents.
 pub fn install(dir: &Path, residents: u32) {
     let ok = |o: std::process::Output| {
-        assert!(o.status.success(), "{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
     };
     ok(run_jkda_input(
         dir,
-        &["init", "--site-name", "测试村卫生室", "--division", "220602", "--township", "101", "--village", "101"],
+        &[
+            "init",
+            "--site-name",
+            "测试村卫生室",
+            "--division",
+            "220602",
+            "--township",
+            "101",
+            "--village",
+            "101",
+        ],
         &format!("{ADMIN_PW}\n"),
     ));
-    ok(run_jkda_input(dir, &["--user", "admin", "demo", "--residents", &residents.to_string()], &format!("{ADMIN_PW}\n")));
     ok(run_jkda_input(
         dir,
-        &["--user", "admin", "user", "add", "li", "--role", "doctor", "--name", "李医生"],
+        &["--user", "admin", "demo", "--residents", &residents.to_string()],
+        &format!("{ADMIN_PW}\n"),
+    ));
+    ok(run_jkda_input(
+        dir,
+        &[
+            "--user",
+            "admin",
+            "user",
+            "add",
+            "li",
+            "--role",
+            "doctor",
+            "--name",
+            "李医生",
+        ],
         &format!("{ADMIN_PW}\n{DOCTOR_PW}\n"),
     ));
 }
