@@ -3,7 +3,8 @@
 //! every login pays. Prints figures; not a timed test.
 //!
 //! `cargo bench --bench crypt` (JKDA_BENCH_RESIDENTS for another size,
-//! default 10 000 demo residents with their records).
+//! default 10 000 demo residents with their records; 0 measures only the
+//! password derivation).
 
 use jkda::form::Registry;
 use jkda::store::crypt::{self, DbKey, Keyring};
@@ -28,10 +29,17 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let registry = Registry::embedded();
 
-    let plain = run(&dir.path().join("plain.db"), None, &registry, residents);
     let key = DbKey::generate();
-    let enc = run(&dir.path().join("encrypted.db"), Some(&key), &registry, residents);
+    if residents > 0 {
+        database(dir.path(), &key, &registry, residents);
+    }
 
+    argon(dir.path(), &key);
+}
+
+fn database(dir: &Path, key: &DbKey, registry: &Registry, residents: u32) {
+    let plain = run(&dir.join("plain.db"), None, registry, residents);
+    let enc = run(&dir.join("encrypted.db"), Some(key), registry, residents);
     println!("\n{residents} residents; plaintext vs SQLCipher (AES-256, HMAC-SHA512, 4 KiB pages)");
     println!("{:<44} {:>12} {:>12} {:>8}", "", "plaintext", "encrypted", "ratio");
     let row = |name: &str, p: f64, e: f64, unit: &str| {
@@ -60,36 +68,46 @@ fn main() {
     row("full scan of all records (cold)", plain.scan_ms, enc.scan_ms, "ms");
     row("file size", plain.size_mb, enc.size_mb, "MB");
     println!("(import ratio is plaintext/encrypted speed; the others encrypted/plaintext time)");
+}
 
-    // What each login costs.
+/// What each login costs.
+fn argon(dir: &Path, key: &DbKey) {
     let median = |mut v: Vec<Duration>| {
         v.sort();
         v[v.len() / 2].as_secs_f64() * 1000.0
     };
-    let default_params = argon2::Params::new(19 * 1024, 2, 1, Some(32)).expect("params");
-    let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, default_params);
-    let default_ms = median(
-        (0..7)
-            .map(|_| {
-                let t = Instant::now();
-                let mut out = [0u8; 32];
-                a.hash_password_into(b"benchmark password", &[7u8; 16], &mut out)
-                    .expect("argon2");
-                t.elapsed()
-            })
-            .collect(),
-    );
-    let ours_ms = median((0..7).map(|_| crypt::time_one_derivation()).collect());
+    println!("\nArgon2id, one derivation (median of 5):");
+    for (m_mib, t) in [(19, 2), (32, 2), (32, 3), (46, 1), (64, 3)] {
+        let params = argon2::Params::new(m_mib * 1024, t, 1, Some(32)).expect("params");
+        let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let ms = median(
+            (0..5)
+                .map(|_| {
+                    let t = Instant::now();
+                    let mut out = [0u8; 32];
+                    a.hash_password_into(b"benchmark password", &[7u8; 16], &mut out)
+                        .expect("argon2");
+                    t.elapsed()
+                })
+                .collect(),
+        );
+        let note = if (m_mib * 1024, t) == (crypt::KDF_M_KIB, crypt::KDF_T) {
+            "  <- jkda keyring"
+        } else {
+            ""
+        };
+        println!("  m={m_mib:>2} MiB, t={t}, p=1: {ms:>5.0} ms{note}");
+    }
+    let ours_ms = median((0..5).map(|_| crypt::time_one_derivation()).collect());
     println!(
-        "\nArgon2id, argon2 crate defaults (m=19 MiB, t=2, p=1): {default_ms:.0} ms per derivation\n\
-         Argon2id, jkda keyring (m={} MiB, t={}, p={}):        {ours_ms:.0} ms per derivation",
+        "  jkda keyring (m={} MiB, t={}, p={}): {ours_ms:.0} ms",
         crypt::KDF_M_KIB / 1024,
         crypt::KDF_T,
         crypt::KDF_P
     );
-    let mut ring = Keyring::create(dir.path());
+    let mut ring = Keyring::create(dir);
     let t = Instant::now();
-    ring.add_user("admin", "东山村卫生室2026", &key).expect("add user");
+    ring.add_user("admin", "东山村卫生室2026", key).expect("add user");
     let add_ms = t.elapsed().as_secs_f64() * 1000.0;
     let unlock_ms = median(
         (0..5)

@@ -11,7 +11,7 @@ use jkda::store::{Actor, Save, SiteConfig, Store};
 use jkda::sync::{Secret, SyncConfig, Uploader};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn main() {
@@ -26,14 +26,14 @@ fn main() {
         .map(|i| storage::add_site(&conn, &format!("s{i:02}"), "bench").expect("site"))
         .collect();
     drop(conn);
-    let hub = Hub::start(
-        "127.0.0.1:0",
-        HubConfig {
-            workers: 4,
-            ..HubConfig::new(&hub_db)
-        },
-    )
-    .expect("hub");
+    let log = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let sink: Box<dyn std::io::Write + Send> = Box::new(Sink(log.clone()));
+    let hub_config = HubConfig {
+        workers: 4,
+        log: Some(Arc::new(Mutex::new(sink))),
+        ..HubConfig::new(&hub_db)
+    };
+    let hub = Hub::start("127.0.0.1:0", hub_config).expect("hub");
 
     // The clinic: residents and finalized follow-ups through the store API.
     let t = Instant::now();
@@ -47,22 +47,42 @@ fn main() {
         token: Some(Secret::new(&tokens[0])),
         ..SyncConfig::default()
     };
+    stage_times(&store, &registry, &cfg);
     let mut up = Uploader::new(cfg, registry.clone(), Actor::new("sync")).expect("uploader");
     let t = Instant::now();
+    let cpu0 = cpu_seconds();
     let report = up.run(&mut store);
     let wall = t.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
     assert!(report.error.is_none(), "upload failed: {:?}", report.error);
     let sent = report.sent;
-    let wire = report.traffic.up + report.traffic.down;
+    // The answers' bytes as the hub wrote them (gzip), from its access log.
+    let (down, hub_ms) = posts(&log.lock().expect("log"));
+    let wire = report.traffic.up + down;
     println!(
         "upload: {sent} follow-ups in {wall:.2} s = {:.0} records/s",
         sent as f64 / wall
     );
     println!(
-        "wire:   {:.0} B/record ({:.0} B up gzip + {:.0} B down), {} requests of {} records",
+        "        CPU used (client + hub, this process): {cpu:.2} s = {:.0} records per CPU-second; load average {}",
+        sent as f64 / cpu,
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .next()
+            .unwrap_or("?")
+    );
+    println!(
+        "        waiting on the hub {:.2} s (hub handling {:.2} s), client side {:.2} s",
+        report.http_time.as_secs_f64(),
+        hub_ms as f64 / 1000.0,
+        wall - report.http_time.as_secs_f64()
+    );
+    println!(
+        "wire:   {:.0} B/record bodies ({:.0} B up gzip + {:.0} B down gzip), {} requests of {} records",
         wire as f64 / sent as f64,
         report.traffic.up as f64 / sent as f64,
-        report.traffic.down as f64 / sent as f64,
+        down as f64 / sent as f64,
         report.requests,
         sent / report.requests.max(1)
     );
@@ -93,6 +113,89 @@ fn main() {
         p(0.99)
     );
     hub.stop();
+}
+
+/// Where the client's time goes for one batch of 100: reading the outbox,
+/// mapping to FHIR, serializing and compressing.
+fn stage_times(store: &Store, registry: &Registry, cfg: &SyncConfig) {
+    let t = Instant::now();
+    let items = store
+        .claim_outbox(chrono::Utc::now(), chrono::Duration::hours(1), 100)
+        .expect("claim");
+    let claim = t.elapsed();
+    let t = Instant::now();
+    let mut requests = Vec::new();
+    for item in &items {
+        let def = registry.get(&item.record.form_id).expect("form");
+        let input = jkda::fhir::RecordInput {
+            record: &item.record,
+            resident: &item.resident,
+            def,
+            ids: &cfg.identifiers,
+        };
+        for r in jkda::fhir::record_resources(&input, true) {
+            requests.push(jkda::fhir::Request::put(r, None));
+        }
+    }
+    let map = t.elapsed();
+    let t = Instant::now();
+    let json = serde_json::to_vec(&jkda::fhir::transaction(&requests)).expect("json");
+    let ser = t.elapsed();
+    let t = Instant::now();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    std::io::Write::write_all(&mut gz, &json).expect("gzip");
+    let z = gz.finish().expect("gzip");
+    let zip = t.elapsed();
+    println!(
+        "        one batch of {}: claim {:.1} ms, map {:.1} ms, JSON {:.1} ms ({} KB), gzip {:.1} ms ({} KB)",
+        items.len(),
+        claim.as_secs_f64() * 1e3,
+        map.as_secs_f64() * 1e3,
+        ser.as_secs_f64() * 1e3,
+        json.len() / 1024,
+        zip.as_secs_f64() * 1e3,
+        z.len() / 1024
+    );
+}
+
+/// User + system CPU time of this process so far (Linux; 0 elsewhere).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<f64> = after.split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
+    // utime and stime (fields 14 and 15 of stat), counted after the command name.
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
+}
+
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log").extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Answer bytes and handling time of the `POST /` lines of the access log.
+fn posts(log: &[u8]) -> (u64, u64) {
+    let text = String::from_utf8_lossy(log);
+    let mut bytes = 0;
+    let mut ms = 0;
+    for line in text.lines().filter(|l| l.contains(" POST / ")) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        bytes += fields
+            .get(4)
+            .and_then(|b| b.trim_end_matches('B').parse::<u64>().ok())
+            .unwrap_or(0);
+        ms += fields
+            .get(5)
+            .and_then(|d| d.trim_end_matches("ms").parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    (bytes, ms)
 }
 
 /// One client: uploads its own records one per request (a clinic finalizing

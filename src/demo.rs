@@ -488,7 +488,13 @@ pub fn generate(
         female_chars: FEMALE_CHARS.chars().collect(),
     };
     // A bigger page cache while writing: the search index takes random inserts.
-    let _ = store.conn().pragma_update(None, "cache_size", -65536);
+    let knob = |k: &str, d: i64| std::env::var(k).ok().and_then(|v| v.parse::<i64>().ok()).unwrap_or(d);
+    let _ = store.conn().pragma_update(None, "cache_size", knob("JKDA_DEMO_CACHE", -65536));
+    let _ = store.conn().pragma_update(None, "wal_autocheckpoint", knob("JKDA_DEMO_CKPT", 1000));
+    if knob("JKDA_DEMO_SYNC", 2) == 1 {
+        let _ = store.conn().pragma_update(None, "synchronous", "NORMAL");
+    }
+    let batch_size = knob("JKDA_DEMO_BATCH", BATCH as i64) as u32;
     let (send, receive) = std::sync::mpsc::sync_channel::<(usize, Vec<ImportResident>)>(2);
     let result = std::thread::scope(|scope| {
         let villages = &villages;
@@ -497,7 +503,7 @@ pub fn generate(
                 gen.village = v.name.clone();
                 let mut left = v.quota;
                 while left > 0 {
-                    let n = left.min(BATCH);
+                    let n = left.min(batch_size);
                     if send.send((i, gen.batch(n))).is_err() {
                         return;
                     }

@@ -54,6 +54,9 @@ pub struct FormState {
     pub last_saved: Option<Instant>,
     /// After a finalize attempt, empty required items are marked inline too.
     pub show_required: bool,
+    /// The focused input is being typed into: its findings wait until it is
+    /// left ("7" on the way to "72" is not an error worth a flash of red).
+    pub typing: bool,
 }
 
 /// What the form asks the shell to do.
@@ -85,6 +88,7 @@ impl FormState {
             unsaved_since: None,
             last_saved: None,
             show_required: false,
+            typing: false,
         };
         s.refresh();
         if let Some(p) = focus {
@@ -179,6 +183,7 @@ impl FormState {
     }
 
     fn move_to(&mut self, index: usize, clock: &Clock) -> FormOutcome {
+        self.typing = false;
         let out = self.leave_slot(clock);
         self.refresh();
         self.cursor = index.min(self.slots.len().saturating_sub(1));
@@ -297,6 +302,7 @@ impl FormState {
             _ if self.read_only => FormOutcome::None,
             Action::Finalize => {
                 self.show_required = true;
+                self.typing = false;
                 let _ = self.leave_slot(clock);
                 self.refresh();
                 let problems = self.problems();
@@ -455,6 +461,7 @@ impl FormState {
             return FormOutcome::None;
         }
         let Some(p) = self.focus_path() else { return FormOutcome::None };
+        self.typing = true;
         self.edit.insert(&clean);
         let value = self.edit.text().to_string();
         self.answers.set_text(&p, &value);

@@ -55,6 +55,37 @@ pub fn transaction(entries: &[Request]) -> Value {
     json!({ "resourceType": "Bundle", "type": "transaction", "entry": entries })
 }
 
+/// Writes the same transaction Bundle as `transaction`, straight from the
+/// entries (no copy of the resources): what the uploader streams into gzip.
+pub fn write_transaction<'a, W: std::io::Write>(
+    entries: impl IntoIterator<Item = &'a Request>,
+    mut w: W,
+) -> std::io::Result<W> {
+    w.write_all(br#"{"resourceType":"Bundle","type":"transaction","entry":["#)?;
+    for (i, e) in entries.into_iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        let method = match e.method {
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+        };
+        let mut request = json!({ "method": method, "url": e.url });
+        if let Some(v) = &e.if_match {
+            request["ifMatch"] = json!(super::etag(v));
+        }
+        w.write_all(br#"{"request":"#)?;
+        serde_json::to_writer(&mut w, &request)?;
+        if let Some(r) = &e.resource {
+            w.write_all(br#","resource":"#)?;
+            serde_json::to_writer(&mut w, &r.0)?;
+        }
+        w.write_all(b"}")?;
+    }
+    w.write_all(b"]}")?;
+    Ok(w)
+}
+
 /// What the server says about one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryResult {
@@ -111,6 +142,22 @@ mod tests {
         assert_eq!(b["entry"][0]["request"]["method"], "PUT");
         assert_eq!(b["entry"][0]["request"]["url"], "QuestionnaireResponse/q1");
         assert_eq!(b["entry"][0]["request"]["ifMatch"], "W/\"2\"");
+    }
+
+    #[test]
+    fn streamed_and_built_bundles_are_the_same() {
+        let r = Resource(json!({"resourceType": "Patient", "id": "p1", "gender": "female"}));
+        let entries = [
+            Request::put(r, Some("3".into())),
+            Request {
+                method: Method::Delete,
+                url: "Observation/o1".into(),
+                resource: None,
+                if_match: None,
+            },
+        ];
+        let streamed: Value = serde_json::from_slice(&write_transaction(&entries, Vec::new()).unwrap()).unwrap();
+        assert_eq!(streamed, transaction(&entries));
     }
 
     #[test]

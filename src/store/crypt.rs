@@ -83,7 +83,7 @@ pub const LOCK_MINUTES: i64 = 5;
 /// Failed attempts kept for the audit log until taken.
 pub const FAILED_QUEUE_MAX: usize = 1000;
 /// Argon2id memory cost for new wrappings, KiB.
-pub const KDF_M_KIB: u32 = 64 * 1024;
+pub const KDF_M_KIB: u32 = 32 * 1024;
 /// Argon2id passes for new wrappings.
 pub const KDF_T: u32 = 3;
 /// Argon2id lanes for new wrappings.

@@ -130,11 +130,12 @@ impl Store {
         let mut out = Vec::with_capacity(ids.len());
         for (outbox_id, record_id, revision, attempts) in ids {
             let mut record = self.record_for_upload(record_id)?;
-            let (answers, finalized_at, author): (String, String, String) = self.conn().query_row(
-                "SELECT answers, finalized_at, author FROM record_revisions WHERE record_id = ?1 AND revision = ?2",
-                params![record_id, revision],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?;
+            let (answers, finalized_at, author): (String, String, String) = self
+                .conn()
+                .prepare_cached(
+                    "SELECT answers, finalized_at, author FROM record_revisions WHERE record_id = ?1 AND revision = ?2",
+                )?
+                .query_row(params![record_id, revision], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             record.author = author;
             record.answers = serde_json::from_str(&answers).unwrap_or_default();
             record.revision = revision;
@@ -143,12 +144,11 @@ impl Store {
             let resident = self.resident_unaudited(record.resident_id)?;
             let if_match = self
                 .conn()
-                .query_row(
+                .prepare_cached(
                     "SELECT server_version FROM outbox WHERE record_id = ?1 AND revision < ?2 AND state = 'sent'
                      ORDER BY revision DESC LIMIT 1",
-                    params![record_id, revision],
-                    |r| r.get::<_, Option<String>>(0),
-                )
+                )?
+                .query_row(params![record_id, revision], |r| r.get::<_, Option<String>>(0))
                 .optional()?
                 .flatten();
             let patient = self.patient_state(resident.id)?;
@@ -167,29 +167,28 @@ impl Store {
     /// Reading for upload is audited when the upload is confirmed (`mark_sent`).
     fn record_for_upload(&self, id: i64) -> Result<Record> {
         self.conn()
-            .query_row(
+            .prepare_cached(
                 "SELECT id, uuid, resident_id, form_id, form_version, record_date, author, created_at, updated_at
                  FROM records WHERE id = ?1",
-                params![id],
-                |r| {
-                    Ok(Record {
-                        id: r.get(0)?,
-                        uuid: r.get(1)?,
-                        resident_id: r.get(2)?,
-                        form_id: r.get(3)?,
-                        form_version: r.get(4)?,
-                        status: RecordStatus::Final,
-                        answers: Answers::new(),
-                        record_date: r.get(5)?,
-                        focus: None,
-                        author: r.get(6)?,
-                        created_at: r.get(7)?,
-                        updated_at: r.get(8)?,
-                        finalized_at: None,
-                        revision: 0,
-                    })
-                },
-            )
+            )?
+            .query_row(params![id], |r| {
+                Ok(Record {
+                    id: r.get(0)?,
+                    uuid: r.get(1)?,
+                    resident_id: r.get(2)?,
+                    form_id: r.get(3)?,
+                    form_version: r.get(4)?,
+                    status: RecordStatus::Final,
+                    answers: Answers::new(),
+                    record_date: r.get(5)?,
+                    focus: None,
+                    author: r.get(6)?,
+                    created_at: r.get(7)?,
+                    updated_at: r.get(8)?,
+                    finalized_at: None,
+                    revision: 0,
+                })
+            })
             .optional()?
             .ok_or(StoreError::NotFound)
     }
@@ -197,18 +196,15 @@ impl Store {
     pub fn patient_state(&self, resident_id: i64) -> Result<PatientState> {
         Ok(self
             .conn()
-            .query_row(
-                "SELECT origin, sent_hash, server_version FROM sync_residents WHERE resident_id = ?1",
-                params![resident_id],
-                |r| {
-                    let origin: String = r.get(0)?;
-                    Ok(PatientState {
-                        from_platform: origin == "platform",
-                        sent_hash: r.get(1)?,
-                        server_version: r.get(2)?,
-                    })
-                },
-            )
+            .prepare_cached("SELECT origin, sent_hash, server_version FROM sync_residents WHERE resident_id = ?1")?
+            .query_row(params![resident_id], |r| {
+                let origin: String = r.get(0)?;
+                Ok(PatientState {
+                    from_platform: origin == "platform",
+                    sent_hash: r.get(1)?,
+                    server_version: r.get(2)?,
+                })
+            })
             .optional()?
             .unwrap_or_default())
     }

@@ -8,12 +8,13 @@ use super::{SyncConfig, SyncError};
 use crate::fhir::{outcome_text, FHIR_JSON};
 use flate2::write::GzEncoder;
 use serde_json::Value;
-use std::io::Write;
 use std::time::Duration;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::Agent;
 
-/// Bytes that crossed the wire for one exchange (bodies; headers excluded).
+/// Body bytes of one exchange: `up` as sent (gzip), `down` as the server's
+/// Content-Length says, or as read when the length is not known (ureq
+/// decompresses on the fly, so that count may be the decompressed size).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Traffic {
     pub up: u64,
@@ -107,11 +108,21 @@ impl Client {
     /// POSTs a transaction Bundle, gzip-compressed; returns the server's
     /// answer (which the caller checks entry by entry).
     pub fn transaction(&self, bundle: &Value) -> Result<(Value, Traffic), SyncError> {
-        let json = serde_json::to_vec(bundle).map_err(|e| SyncError::Config(e.to_string()))?;
-        let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 6), flate2::Compression::new(6));
-        gz.write_all(&json)
-            .and_then(|_| gz.flush())
-            .map_err(|e| SyncError::Config(e.to_string()))?;
+        self.post_bundle(|w| serde_json::to_writer(w, bundle).map_err(std::io::Error::other))
+    }
+
+    /// POSTs the transaction Bundle of `entries`, streamed into gzip without
+    /// copying the resources.
+    pub fn transaction_of(&self, entries: &[&crate::fhir::Request]) -> Result<(Value, Traffic), SyncError> {
+        self.post_bundle(|w| crate::fhir::write_transaction(entries.iter().copied(), w).map(|_| ()))
+    }
+
+    fn post_bundle(
+        &self,
+        write: impl FnOnce(&mut GzEncoder<Vec<u8>>) -> std::io::Result<()>,
+    ) -> Result<(Value, Traffic), SyncError> {
+        let mut gz = GzEncoder::new(Vec::with_capacity(64 << 10), flate2::Compression::new(6));
+        write(&mut gz).map_err(|e| SyncError::Config(e.to_string()))?;
         let body = gz.finish().map_err(|e| SyncError::Config(e.to_string()))?;
         let up = body.len() as u64;
         let result = self

@@ -9,7 +9,7 @@
 use super::client::{Client, Traffic};
 use super::{SyncConfig, SyncError};
 use crate::fhir::mapping::{patient, record_resources, RecordInput};
-use crate::fhir::{parse_transaction_response, transaction, Request, Resource};
+use crate::fhir::{parse_transaction_response, Request, Resource};
 use crate::form::{FormDef, Registry};
 use crate::store::{Actor, OutboxItem, OutboxStatus, Sent, Store};
 use chrono::Utc;
@@ -30,6 +30,8 @@ pub struct RunReport {
     pub deferred: usize,
     pub requests: usize,
     pub traffic: Traffic,
+    /// Time spent waiting on the server (request sent to answer read).
+    pub http_time: Duration,
     /// The error that ended the run early, if any.
     pub error: Option<SyncError>,
     pub status: OutboxStatus,
@@ -211,10 +213,12 @@ impl Uploader {
     }
 
     fn send_prepared(&mut self, store: &mut Store, prepared: &[Prepared], report: &mut RunReport) -> Flow {
-        let requests: Vec<Request> = prepared.iter().flat_map(|p| p.requests.iter().cloned()).collect();
-        let bundle = transaction(&requests);
+        let requests: Vec<&Request> = prepared.iter().flat_map(|p| p.requests.iter()).collect();
         report.requests += 1;
-        let result = self.client.transaction(&bundle).and_then(|(answer, traffic)| {
+        let started = std::time::Instant::now();
+        let sent = self.client.transaction_of(&requests);
+        report.http_time += started.elapsed();
+        let result = sent.and_then(|(answer, traffic)| {
             report.traffic += traffic;
             let results = parse_transaction_response(&answer, requests.len()).map_err(SyncError::BadResponse)?;
             if let Some(bad) = results.iter().find(|r| !(200..300).contains(&r.status)) {

@@ -38,7 +38,12 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor:
 
     let (done, total) = f.progress();
     // Empty required items are counted by the progress figure, not as errors.
-    let errors = f.eval.errors().filter(|e| !matches!(&e.text, FindingText::Msg(m) if m.key == "rules.required")).count();
+    let typing_at = f.slot().filter(|_| f.typing).map(|s| s.path.as_str());
+    let errors = f
+        .eval
+        .errors()
+        .filter(|e| !is_required_finding(e) && Some(e.path.as_str()) != typing_at)
+        .count();
     let warnings = f.eval.warnings().count();
     let state = if f.read_only {
         i18n.t("form.read_only").to_string()
@@ -102,7 +107,7 @@ fn focus_message(f: &FormState, v: &View, cols: usize) -> Line<'static> {
     let worst = f
         .eval
         .at(&slot.path)
-        .filter(|x| f.show_required || !is_required_finding(x))
+        .filter(|x| !f.typing && (f.show_required || !is_required_finding(x)))
         .max_by_key(|x| x.level);
     if let Some(x) = worst {
         let (mark, style) = match x.level {
