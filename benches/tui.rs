@@ -4,7 +4,8 @@
 //! - CPU time per keystroke filling the whole health exam (median, p99);
 //! - bytes written to the terminal per keystroke (median, p99);
 //! - peak RSS of the real binary after searching and opening the health exam.
-//! Run: cargo bench --bench tui
+//!
+//! Run: `cargo bench --bench tui`
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -57,7 +58,10 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let t = Instant::now();
     common::install(dir.path(), RESIDENTS);
-    println!("encrypted install with {RESIDENTS} demo residents in {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "encrypted install with {RESIDENTS} demo residents in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
 
     // 1. Start to first frame, real binary in a pseudo-terminal.
     let mut firsts = Vec::new();
@@ -70,7 +74,11 @@ fn main() {
         tui.wait_exit();
     }
     firsts.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    println!("start to first frame (login screen): median {:.1} ms, max {:.1} ms (target <= 100 ms)", pct(&firsts, 0.5), pct(&firsts, 1.0));
+    println!(
+        "start to first frame (login screen): median {:.1} ms, max {:.1} ms (target <= 100 ms)",
+        pct(&firsts, 0.5),
+        pct(&firsts, 1.0)
+    );
     let mut lists = Vec::new();
     for _ in 0..3 {
         let mut tui = common::Tui::start(dir.path(), &[], 80, 24);
@@ -83,7 +91,10 @@ fn main() {
         tui.wait_exit();
     }
     lists.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    println!("login (argon2id + opening the encrypted database) to the resident list: median {:.1} ms", pct(&lists, 0.5));
+    println!(
+        "login (argon2id + opening the encrypted database) to the resident list: median {:.1} ms",
+        pct(&lists, 0.5)
+    );
 
     // 2 + 3. Keystrokes through the real core, shell, store and renderer.
     let mut keyring = jkda::store::crypt::Keyring::load(dir.path()).unwrap().unwrap();
@@ -92,11 +103,18 @@ fn main() {
     let site = store.site().unwrap();
     let i18n = I18n::new(Lang::Zh);
     let mut app = App::new(Lang::Zh, jkda::keymap::Keymap::default(), site);
-    let mut shell = Shell::new(store, Registry::embedded(), Actor::with_role("li", jkda::store::Role::Doctor));
+    let mut shell = Shell::new(
+        store,
+        Registry::embedded(),
+        Actor::with_role("li", jkda::store::Role::Doctor),
+    );
     let counter = Counting::default();
     let mut terminal = Terminal::new(CrosstermBackend::new(counter.clone())).unwrap();
     terminal.resize(ratatui::layout::Rect::new(0, 0, 80, 24)).unwrap();
-    let view = View { i18n: &i18n, theme: Theme { color: true } };
+    let view = View {
+        i18n: &i18n,
+        theme: Theme { color: true },
+    };
     let clock = Clock::now();
     for m in shell.startup(&mut app, &clock) {
         shell.dispatch(&mut app, m, &clock);
@@ -106,20 +124,25 @@ fn main() {
     shell.dispatch(&mut app, key(KeyCode::Enter), &clock);
     shell.dispatch(&mut app, key(KeyCode::Char('n')), &clock);
     let exam_index = app.visit_forms.iter().position(|(id, _)| id == "health-exam").unwrap() + 1;
-    shell.dispatch(&mut app, key(KeyCode::Char(char::from_digit(exam_index as u32, 10).unwrap())), &clock);
+    shell.dispatch(
+        &mut app,
+        key(KeyCode::Char(char::from_digit(exam_index as u32, 10).unwrap())),
+        &clock,
+    );
     assert!(matches!(app.screen, Screen::Form(_)), "health exam did not open");
     terminal.draw(|f| jkda::ui::draw(f, &app, &view)).unwrap();
 
     let mut cpu = Vec::new();
     let mut bytes = Vec::new();
-    let mut press = |app: &mut App, shell: &mut Shell, terminal: &mut Terminal<CrosstermBackend<Counting>>, msg: Msg| {
-        let before_bytes = *counter.0.lock().unwrap();
-        let c0 = thread_cpu();
-        shell.dispatch(app, msg, &Clock::now());
-        terminal.draw(|f| jkda::ui::draw(f, app, &view)).unwrap();
-        cpu.push((thread_cpu() - c0).as_secs_f64() * 1000.0);
-        bytes.push((*counter.0.lock().unwrap() - before_bytes) as f64);
-    };
+    let mut press =
+        |app: &mut App, shell: &mut Shell, terminal: &mut Terminal<CrosstermBackend<Counting>>, msg: Msg| {
+            let before_bytes = *counter.0.lock().unwrap();
+            let c0 = thread_cpu();
+            shell.dispatch(app, msg, &Clock::now());
+            terminal.draw(|f| jkda::ui::draw(f, app, &view)).unwrap();
+            cpu.push((thread_cpu() - c0).as_secs_f64() * 1000.0);
+            bytes.push((*counter.0.lock().unwrap() - before_bytes) as f64);
+        };
     // Walk every input of the exam, typing a plausible value into each.
     for _ in 0..400 {
         let Screen::Form(f) = &app.screen else { break };
@@ -180,10 +203,19 @@ fn main() {
     tui.send(&exam_index.to_string());
     tui.wait_for("健康体检表");
     let status = std::fs::read_to_string(format!("/proc/{}/status", tui.pid())).unwrap_or_default();
-    let hwm = status.lines().find(|l| l.starts_with("VmHWM")).unwrap_or("VmHWM: ?").to_string();
-    println!("peak RSS of jkda (10 000 residents, searched, health exam open): {} (target <= 20 MB)", hwm.trim_start_matches("VmHWM:").trim());
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("VmHWM: ?")
+        .to_string();
+    println!(
+        "peak RSS of jkda (10 000 residents, searched, health exam open): {} (target <= 20 MB)",
+        hwm.trim_start_matches("VmHWM:").trim()
+    );
     tui.send(common::CTRL_Q);
     tui.wait_exit();
-    let size = std::fs::metadata(dir.path().join("jkda.db")).map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(dir.path().join("jkda.db"))
+        .map(|m| m.len())
+        .unwrap_or(0);
     println!("database size: {:.1} MB", size as f64 / 1e6);
 }

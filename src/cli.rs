@@ -6,7 +6,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "jkda", version, about = "健康档案 jkda — offline-first health-record client (基本公共卫生服务)")]
+#[command(
+    name = "jkda",
+    version,
+    about = "健康档案 jkda — offline-first health-record client (基本公共卫生服务)"
+)]
 pub struct Cli {
     /// Data directory (default: JKDA_DATA_DIR, else the platform data directory)
     #[arg(long, global = true, value_name = "DIR")]

@@ -47,7 +47,12 @@ pub fn init(dir: &Path, args: &InitArgs, i18n: &I18n) -> ExitCode {
             if let Err(e) = crate::identity::validate_site_codes(division, township, village) {
                 return fail(i18n, e.message());
             }
-            Some(SiteConfig { name: name.clone(), division: division.clone(), township: township.clone(), village: village.clone() })
+            Some(SiteConfig {
+                name: name.clone(),
+                division: division.clone(),
+                township: township.clone(),
+                village: village.clone(),
+            })
         }
         (None, None, None, None) => None,
         _ => return fail(i18n, Msg::new("cli.site_incomplete")),
@@ -62,7 +67,13 @@ pub fn init(dir: &Path, args: &InitArgs, i18n: &I18n) -> ExitCode {
     match result {
         Ok(s) => {
             let encrypted = crate::store::Store::is_encrypted_file(&crate::paths::db_path(dir));
-            println!("{}", i18n.tf("cli.initialized", &[("login", &s.user.login), ("dir", &dir.display().to_string())]));
+            println!(
+                "{}",
+                i18n.tf(
+                    "cli.initialized",
+                    &[("login", &s.user.login), ("dir", &dir.display().to_string())]
+                )
+            );
             if !encrypted {
                 println!("{}", i18n.t("cli.not_encrypted"));
             }
@@ -87,16 +98,23 @@ pub fn user(dir: &Path, creds: &Credentials, cmd: &UserCmd, i18n: &I18n) -> Exit
     };
     // Rewrapping the key for a new password needs the key itself: the
     // administrator's login (or the key file) provided it to open the store.
-    let Some(key) = key else { return fail(i18n, Msg::new("cli.needs_key_for_passwords")) };
+    let Some(key) = key else {
+        return fail(i18n, Msg::new("cli.needs_key_for_passwords"));
+    };
     let result: Result<(), Msg> = (|| match cmd {
         UserCmd::Add { login, role, name } => {
             let role = Role::parse(role).ok_or_else(|| Msg::new("cli.bad_role").arg("value", role))?;
             let mut password = new_password(i18n)?;
-            store.add_user(&actor, login, name.as_deref().unwrap_or(login), role, true).map_err(|e| e.message())?;
+            store
+                .add_user(&actor, login, name.as_deref().unwrap_or(login), role, true)
+                .map_err(|e| e.message())?;
             let r = keyring.add_user(login, &password, &key).map_err(|e| e.message());
             password.zeroize();
             r?;
-            println!("{}", i18n.tf("cli.user_added", &[("login", login), ("role", role.name())]));
+            println!(
+                "{}",
+                i18n.tf("cli.user_added", &[("login", login), ("role", role.name())])
+            );
             Ok(())
         }
         UserCmd::List { json } => {
@@ -126,8 +144,12 @@ pub fn user(dir: &Path, creds: &Credentials, cmd: &UserCmd, i18n: &I18n) -> Exit
             password.zeroize();
             r?;
             // Someone else's reset must be replaced by a password only they know.
-            store.set_must_change(&actor, login, actor.user != *login).map_err(|e| e.message())?;
-            store.audit(&actor, "password_reset", "user", login).map_err(|e| e.message())?;
+            store
+                .set_must_change(&actor, login, actor.user != *login)
+                .map_err(|e| e.message())?;
+            store
+                .audit(&actor, "password_reset", "user", login)
+                .map_err(|e| e.message())?;
             Ok(())
         }
     })();
@@ -157,14 +179,30 @@ pub fn audit(dir: &Path, creds: &Credentials, cmd: &AuditCmd, i18n: &I18n) -> Ex
                     println!("{}", serde_json::json!({ "intact": false, "first_broken": b }));
                 } else {
                     let kind = i18n.t(&format!("cli.audit_break.{}", b.kind)).to_string();
-                    println!("{}", i18n.tf("cli.audit_broken", &[("id", &b.id.to_string()), ("at", &b.at), ("kind", &kind)]));
+                    println!(
+                        "{}",
+                        i18n.tf(
+                            "cli.audit_broken",
+                            &[("id", &b.id.to_string()), ("at", &b.at), ("kind", &kind)]
+                        )
+                    );
                 }
                 ExitCode::from(1)
             }
             Err(e) => fail(i18n, e.message()),
         },
-        AuditCmd::Show { resident, by, since, json } => {
-            let filter = AuditFilter { resident: *resident, user: by.clone(), since: since.clone(), limit: None };
+        AuditCmd::Show {
+            resident,
+            by,
+            since,
+            json,
+        } => {
+            let filter = AuditFilter {
+                resident: *resident,
+                user: by.clone(),
+                since: since.clone(),
+                limit: None,
+            };
             match store.audit_query(&actor, &filter) {
                 Ok(entries) if *json => {
                     println!("{}", serde_json::to_string_pretty(&entries).unwrap_or_default());
@@ -172,7 +210,10 @@ pub fn audit(dir: &Path, creds: &Credentials, cmd: &AuditCmd, i18n: &I18n) -> Ex
                 }
                 Ok(entries) => {
                     for e in entries {
-                        println!("{}\t{}\t{}\t{}\t{}\t{}", e.id, e.at, e.actor, e.action, e.entity, e.entity_id);
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}\t{}",
+                            e.id, e.at, e.actor, e.action, e.entity, e.entity_id
+                        );
                     }
                     ExitCode::SUCCESS
                 }
@@ -190,11 +231,16 @@ pub fn key_file(dir: &Path, creds: &Credentials, path: &Path, i18n: &I18n) -> Ex
     if let Err(m) = cli_auth::require(&actor, Permission::ManageUsers) {
         return fail(i18n, m);
     }
-    let Some(key) = key else { return fail(i18n, Msg::new("cli.needs_key_for_passwords")) };
+    let Some(key) = key else {
+        return fail(i18n, Msg::new("cli.needs_key_for_passwords"));
+    };
     match write_key_file(path, &key) {
         Ok(()) => {
             let _ = store.audit(&actor, "key_file_written", "database", "");
-            println!("{}", i18n.tf("cli.key_file_written", &[("path", &path.display().to_string())]));
+            println!(
+                "{}",
+                i18n.tf("cli.key_file_written", &[("path", &path.display().to_string())])
+            );
             ExitCode::SUCCESS
         }
         Err(e) => fail(i18n, e.message()),

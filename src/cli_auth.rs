@@ -20,7 +20,11 @@ pub struct Credentials<'a> {
 
 /// The operating-system user, for audit entries of trusted local runs.
 pub fn os_user() -> String {
-    std::env::var("USER").or_else(|_| std::env::var("USERNAME")).ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "local".into())
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "local".into())
 }
 
 /// Reads a password: without echo from a terminal, else one line of stdin.
@@ -65,10 +69,16 @@ pub fn read_password(prompt: &str) -> std::io::Result<String> {
 /// commands need it to wrap the key for a new password.
 pub fn open(dir: &Path, creds: &Credentials, i18n: &crate::i18n::I18n) -> Result<(Store, Actor, Option<DbKey>), Msg> {
     let db = db_path(dir);
-    let key_file = creds.key_file.map(Path::to_path_buf).or_else(|| std::env::var_os("JKDA_KEY_FILE").map(Into::into));
+    let key_file = creds
+        .key_file
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("JKDA_KEY_FILE").map(Into::into));
     if let Some(login) = creds.user {
-        let mut keyring = Keyring::load(dir).map_err(|e| e.message())?.ok_or_else(|| Msg::new("access.no_accounts"))?;
-        let mut password = read_password(&format!("{}: ", i18n.t("gate.password"))).map_err(|e| Msg::new("cli.io_error").arg("path", "stdin").arg("detail", e))?;
+        let mut keyring = Keyring::load(dir)
+            .map_err(|e| e.message())?
+            .ok_or_else(|| Msg::new("access.no_accounts"))?;
+        let mut password = read_password(&format!("{}: ", i18n.t("gate.password")))
+            .map_err(|e| Msg::new("cli.io_error").arg("path", "stdin").arg("detail", e))?;
         let result = keyring.unlock(login, &password, chrono::Utc::now());
         password.zeroize();
         let key = result.map_err(|e| match e {
@@ -79,12 +89,17 @@ pub fn open(dir: &Path, creds: &Credentials, i18n: &crate::i18n::I18n) -> Result
         for (who, _) in keyring.take_failed_attempts().unwrap_or_default() {
             let _ = store.audit(&Actor::new(who.clone()), "login_failed", "user", &who);
         }
-        let user = store.user(login).map_err(|e| e.message())?.ok_or_else(|| Msg::new("access.login_failed"))?;
+        let user = store
+            .user(login)
+            .map_err(|e| e.message())?
+            .ok_or_else(|| Msg::new("access.login_failed"))?;
         if user.disabled {
             return Err(Msg::new("access.disabled"));
         }
         let actor = Actor::with_role(login, user.role);
-        store.audit(&actor, "login_cli", "user", login).map_err(|e| e.message())?;
+        store
+            .audit(&actor, "login_cli", "user", login)
+            .map_err(|e| e.message())?;
         return Ok((store, actor, Some(key)));
     }
     if let Some(path) = key_file {

@@ -36,19 +36,38 @@ pub struct ConfigError {
 impl Config {
     pub fn load(dir: &Path) -> (Config, Option<ConfigError>) {
         let file = dir.join(crate::paths::CONFIG_FILE);
-        let Ok(src) = std::fs::read_to_string(&file) else { return (Config::default(), None) };
+        let Ok(src) = std::fs::read_to_string(&file) else {
+            return (Config::default(), None);
+        };
         match toml::from_str::<Config>(&src) {
             Ok(c) => match c.lang.as_deref().map(Lang::parse) {
                 Some(None) => {
-                    let line = src.lines().position(|l| l.trim_start().starts_with("lang")).map(|i| i + 1).unwrap_or(0);
-                    let detail = format!("lang = {:?}: use \"zh-CN\" or \"en\"", c.lang.clone().unwrap_or_default());
+                    let line = src
+                        .lines()
+                        .position(|l| l.trim_start().starts_with("lang"))
+                        .map(|i| i + 1)
+                        .unwrap_or(0);
+                    let detail = format!(
+                        "lang = {:?}: use \"zh-CN\" or \"en\"",
+                        c.lang.clone().unwrap_or_default()
+                    );
                     (Config { lang: None, ..c }, Some(ConfigError { file, line, detail }))
                 }
                 _ => (c, None),
             },
             Err(e) => {
-                let line = e.span().map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1).unwrap_or(0);
-                (Config::default(), Some(ConfigError { file, line, detail: e.message().to_string() }))
+                let line = e
+                    .span()
+                    .map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1)
+                    .unwrap_or(0);
+                (
+                    Config::default(),
+                    Some(ConfigError {
+                        file,
+                        line,
+                        detail: e.message().to_string(),
+                    }),
+                )
             }
         }
     }

@@ -17,19 +17,105 @@ use std::collections::HashSet;
 
 /// Surnames with their approximate share (per mille) among Chinese people.
 const SURNAMES: &[(&str, u32)] = &[
-    ("王", 71), ("李", 70), ("张", 67), ("刘", 54), ("陈", 45), ("杨", 31), ("黄", 22), ("赵", 22), ("吴", 20),
-    ("周", 19), ("徐", 15), ("孙", 15), ("马", 14), ("朱", 13), ("胡", 13), ("郭", 11), ("何", 11), ("高", 11),
-    ("林", 10), ("罗", 9), ("郑", 9), ("梁", 8), ("谢", 8), ("宋", 7), ("唐", 7), ("许", 7), ("韩", 7), ("冯", 7),
-    ("邓", 7), ("曹", 6), ("彭", 6), ("曾", 6), ("肖", 6), ("田", 6), ("董", 5), ("袁", 5), ("潘", 5), ("于", 5),
-    ("蒋", 5), ("蔡", 5), ("余", 5), ("杜", 5), ("叶", 4), ("程", 4), ("苏", 4), ("魏", 4), ("吕", 4), ("丁", 4),
-    ("任", 4), ("沈", 4), ("姚", 4), ("卢", 4), ("姜", 4), ("崔", 4), ("钟", 4), ("谭", 3), ("陆", 3), ("汪", 3),
-    ("范", 3), ("金", 3), ("石", 3), ("廖", 3), ("贾", 3), ("夏", 3), ("韦", 3), ("付", 3), ("方", 3), ("白", 3),
-    ("单", 1), ("解", 1), ("仇", 1), ("朴", 1), ("区", 1), ("查", 1), ("盖", 1), ("乐", 1), ("覃", 1), ("缪", 1),
-    ("尉迟", 1), ("欧阳", 1), ("上官", 1), ("司马", 1),
+    ("王", 71),
+    ("李", 70),
+    ("张", 67),
+    ("刘", 54),
+    ("陈", 45),
+    ("杨", 31),
+    ("黄", 22),
+    ("赵", 22),
+    ("吴", 20),
+    ("周", 19),
+    ("徐", 15),
+    ("孙", 15),
+    ("马", 14),
+    ("朱", 13),
+    ("胡", 13),
+    ("郭", 11),
+    ("何", 11),
+    ("高", 11),
+    ("林", 10),
+    ("罗", 9),
+    ("郑", 9),
+    ("梁", 8),
+    ("谢", 8),
+    ("宋", 7),
+    ("唐", 7),
+    ("许", 7),
+    ("韩", 7),
+    ("冯", 7),
+    ("邓", 7),
+    ("曹", 6),
+    ("彭", 6),
+    ("曾", 6),
+    ("肖", 6),
+    ("田", 6),
+    ("董", 5),
+    ("袁", 5),
+    ("潘", 5),
+    ("于", 5),
+    ("蒋", 5),
+    ("蔡", 5),
+    ("余", 5),
+    ("杜", 5),
+    ("叶", 4),
+    ("程", 4),
+    ("苏", 4),
+    ("魏", 4),
+    ("吕", 4),
+    ("丁", 4),
+    ("任", 4),
+    ("沈", 4),
+    ("姚", 4),
+    ("卢", 4),
+    ("姜", 4),
+    ("崔", 4),
+    ("钟", 4),
+    ("谭", 3),
+    ("陆", 3),
+    ("汪", 3),
+    ("范", 3),
+    ("金", 3),
+    ("石", 3),
+    ("廖", 3),
+    ("贾", 3),
+    ("夏", 3),
+    ("韦", 3),
+    ("付", 3),
+    ("方", 3),
+    ("白", 3),
+    ("单", 1),
+    ("解", 1),
+    ("仇", 1),
+    ("朴", 1),
+    ("区", 1),
+    ("查", 1),
+    ("盖", 1),
+    ("乐", 1),
+    ("覃", 1),
+    ("缪", 1),
+    ("尉迟", 1),
+    ("欧阳", 1),
+    ("上官", 1),
+    ("司马", 1),
 ];
-const MALE_CHARS: &str = "伟强军勇杰磊涛明超刚平辉建国志华文斌波宇浩凯健俊峰鹏飞林德福贵荣海山成东春生永忠新利清金长庆宝兴江胜良";
-const FEMALE_CHARS: &str = "芳娜敏静丽艳娟霞秀英慧玲桂兰红梅燕琳雪萍婷颖洁琴云莲凤珍翠玉春花淑华荣芬丹晶秋月彩琼素爱惠佳欣乐";
-const VILLAGES: &[&str] = &["东山村", "西河村", "南岭村", "北坡村", "前进村", "红旗村", "杨柳村", "石桥村", "新民村", "和平村"];
+const MALE_CHARS: &str =
+    "伟强军勇杰磊涛明超刚平辉建国志华文斌波宇浩凯健俊峰鹏飞林德福贵荣海山成东春生永忠新利清金长庆宝兴江胜良";
+const FEMALE_CHARS: &str =
+    "芳娜敏静丽艳娟霞秀英慧玲桂兰红梅燕琳雪萍婷颖洁琴云莲凤珍翠玉春花淑华荣芬丹晶秋月彩琼素爱惠佳欣乐";
+const VILLAGES: &[&str] = &[
+    "东山村",
+    "西河村",
+    "南岭村",
+    "北坡村",
+    "前进村",
+    "红旗村",
+    "杨柳村",
+    "石桥村",
+    "新民村",
+    "和平村",
+];
 const STREETS: &[&str] = &["一组", "二组", "三组", "四组", "五组", "六组"];
 
 pub struct DemoReport {
@@ -60,7 +146,11 @@ pub fn id_number(division: &str, birth: NaiveDate, male: bool, rng: &mut StdRng)
 
 fn phone(rng: &mut StdRng) -> String {
     let prefixes = ["138", "139", "150", "151", "186", "187", "135", "137", "158", "189"];
-    format!("{}{:08}", prefixes[rng.random_range(0..prefixes.len())], rng.random_range(0..100_000_000u32))
+    format!(
+        "{}{:08}",
+        prefixes[rng.random_range(0..prefixes.len())],
+        rng.random_range(0..100_000_000u32)
+    )
 }
 
 /// Fills every visible required input still empty with a plausible value, so
@@ -131,20 +221,42 @@ fn followup(def: &FormDef, ctx: &Context, date: NaiveDate, doctor: &str, rng: &m
     let mut a = Answers::new();
     let d = date.format("%Y-%m-%d").to_string();
     set_if_field(def, &mut a, "visit_date", &d);
-    set_if_field(def, &mut a, "visit_method", ["1", "1", "2", "3"][rng.random_range(0..4)]);
+    set_if_field(
+        def,
+        &mut a,
+        "visit_method",
+        ["1", "1", "2", "3"][rng.random_range(0..4)],
+    );
     a.set_codes("symptoms", vec!["1".into()]);
     let sbp = rng.random_range(118..172);
     set_if_field(def, &mut a, "bp.systolic", &sbp.to_string());
-    set_if_field(def, &mut a, "bp.diastolic", &rng.random_range(70..(sbp - 30).min(105)).to_string());
+    set_if_field(
+        def,
+        &mut a,
+        "bp.diastolic",
+        &rng.random_range(70..(sbp - 30).min(105)).to_string(),
+    );
     let w = rng.random_range(48.0..88.0f64);
     set_if_field(def, &mut a, "weight.current", &format!("{w:.1}"));
     set_if_field(def, &mut a, "weight.target", &format!("{:.1}", w - 2.0));
-    set_if_field(def, &mut a, "height", &format!("{:.1}", rng.random_range(150.0..180.0f64)));
+    set_if_field(
+        def,
+        &mut a,
+        "height",
+        &format!("{:.1}", rng.random_range(150.0..180.0f64)),
+    );
     set_if_field(def, &mut a, "heart_rate", &rng.random_range(60..96).to_string());
     set_if_field(def, &mut a, "fbg", &format!("{:.1}", rng.random_range(5.0..11.0f64)));
     set_if_field(def, &mut a, "classification", if sbp < 140 { "1" } else { "2" });
     set_if_field(def, &mut a, "doctor", doctor);
-    set_if_field(def, &mut a, "next_visit_date", &(date + Duration::days(if sbp < 140 { 90 } else { 14 })).format("%Y-%m-%d").to_string());
+    set_if_field(
+        def,
+        &mut a,
+        "next_visit_date",
+        &(date + Duration::days(if sbp < 140 { 90 } else { 14 }))
+            .format("%Y-%m-%d")
+            .to_string(),
+    );
     complete_required(def, &mut a, ctx, date, rng);
     a
 }
@@ -152,7 +264,9 @@ fn followup(def: &FormDef, ctx: &Context, date: NaiveDate, doctor: &str, rng: &m
 /// Share (per mille) of the population in each five-year age band from 0–4
 /// to 95–99: a rural county after decades of out-migration, with fewer
 /// young adults and many people in their fifties (7th census shape).
-const AGE_BANDS: [u32; 20] = [55, 65, 63, 52, 45, 50, 60, 58, 56, 73, 86, 76, 59, 63, 46, 30, 20, 10, 4, 1];
+const AGE_BANDS: [u32; 20] = [
+    55, 65, 63, 52, 45, 50, 60, 58, 56, 73, 86, 76, 59, 63, 46, 30, 20, 10, 4, 1,
+];
 
 /// Diagnosed prevalence by age (35–44, 45–54, 55–64, 65–74, 75+), per mille:
 /// hypertension from the China Hypertension Survey 2012–2015, type 2
@@ -168,8 +282,8 @@ const HOUSEHOLD_SIZES: [u32; 6] = [150, 300, 250, 180, 80, 40];
 /// at hand), per 100 000: what `jkda residents duplicates` exists to find.
 const REREGISTERED_PER_100K: u32 = 100;
 
-/// Residents generated and written per transaction.
-const BATCH: u32 = 500;
+/// Residents generated and written per transaction (at most a village).
+const BATCH: u32 = 2000;
 
 /// Residents per village (a county's villages hold one to three thousand)
 /// and villages per township: a big demo is a county, with record numbers
@@ -177,8 +291,10 @@ const BATCH: u32 = 500;
 /// at 99 999.
 const VILLAGE_SIZE: u32 = 2000;
 const VILLAGES_PER_TOWNSHIP: u32 = 20;
-const VILLAGE_HEADS: [&str; 20] =
-    ["东", "西", "南", "北", "前", "后", "上", "下", "大", "小", "新", "老", "红", "石", "柳", "杨", "马", "黄", "高", "白"];
+const VILLAGE_HEADS: [&str; 20] = [
+    "东", "西", "南", "北", "前", "后", "上", "下", "大", "小", "新", "老", "红", "石", "柳", "杨", "马", "黄", "高",
+    "白",
+];
 const VILLAGE_TAILS: [&str; 10] = ["山", "河", "岭", "坡", "沟", "屯", "庄", "堡", "营", "湾"];
 
 /// A village: its record-number codes (division, township, village), its
@@ -213,11 +329,23 @@ fn villages(site: &SiteConfig, count: u32) -> Vec<Village> {
                     let round = j / (VILLAGE_HEADS.len() * VILLAGE_TAILS.len());
                     let head = VILLAGE_HEADS[j % VILLAGE_HEADS.len()];
                     let tail = VILLAGE_TAILS[(j / VILLAGE_HEADS.len()) % VILLAGE_TAILS.len()];
-                    if round == 0 { format!("{head}{tail}村") } else { format!("{head}{tail}{}村", round + 1) }
+                    if round == 0 {
+                        format!("{head}{tail}村")
+                    } else {
+                        format!("{head}{tail}{}村", round + 1)
+                    }
                 }
             };
-            let codes = SiteConfig { township: format!("{t:03}"), village: format!("{v:03}"), ..site.clone() };
-            Village { codes, name, quota: count / n + u32::from(i < count % n) }
+            let codes = SiteConfig {
+                township: format!("{t:03}"),
+                village: format!("{v:03}"),
+                ..site.clone()
+            };
+            Village {
+                codes,
+                name,
+                quota: count / n + u32::from(i < count % n),
+            }
         })
         .collect()
 }
@@ -249,9 +377,18 @@ fn prevalence_band(age: u32) -> Option<usize> {
 
 /// A text progress bar for the command line: `[#####-----]  50%`.
 pub fn progress_bar(done: u32, total: u32, width: usize) -> String {
-    let frac = if total == 0 { 1.0 } else { f64::from(done.min(total)) / f64::from(total) };
+    let frac = if total == 0 {
+        1.0
+    } else {
+        f64::from(done.min(total)) / f64::from(total)
+    };
     let filled = ((frac * width as f64).round() as usize).min(width);
-    format!("[{}{}] {:>3}%", "#".repeat(filled), "-".repeat(width - filled), (frac * 100.0).floor() as u32)
+    format!(
+        "[{}{}] {:>3}%",
+        "#".repeat(filled),
+        "-".repeat(width - filled),
+        (frac * 100.0).floor() as u32
+    )
 }
 
 struct Household {
@@ -315,7 +452,11 @@ impl<'a> Generator<'a> {
     /// The household the next resident lives in: the current one while it
     /// has room, else a new one with its own address.
     fn household(&mut self) -> &mut Household {
-        if self.household.as_ref().is_none_or(|h| h.left == 0 || h.village != self.village) {
+        if self
+            .household
+            .as_ref()
+            .is_none_or(|h| h.left == 0 || h.village != self.village)
+        {
             let village = self.village.clone();
             let address = format!(
                 "{village}{}{}号",
@@ -324,7 +465,13 @@ impl<'a> Generator<'a> {
             );
             let size = weighted(&mut self.rng, &HOUSEHOLD_SIZES) + 1;
             let surname = pick_surname(&mut self.rng);
-            self.household = Some(Household { surname, village, address, phone: None, left: size });
+            self.household = Some(Household {
+                surname,
+                village,
+                address,
+                phone: None,
+                left: size,
+            });
         }
         let h = self.household.as_mut().expect("set above");
         h.left -= 1;
@@ -363,14 +510,23 @@ impl<'a> Generator<'a> {
             address: Some(h.address.clone()),
             village: Some(h.village.clone()),
         };
-        let ctx = Context { today, sex: fields.sex.clone(), birth_date: Some(birth) };
+        let ctx = Context {
+            today,
+            sex: fields.sex.clone(),
+            birth_date: Some(birth),
+        };
         let doctor = DOCTORS[self.rng.random_range(0..DOCTORS.len())];
-        let mut item = ImportResident { fields, programmes: Vec::new(), records: Vec::new() };
+        let mut item = ImportResident {
+            fields,
+            programmes: Vec::new(),
+            records: Vec::new(),
+        };
         self.registration_record(&mut item, &ctx, doctor);
         if let Some(band) = prevalence_band(age) {
-            for (def, per_mille, key) in
-                [(self.hypertension, HYPERTENSION[band], "hypertension"), (self.diabetes, DIABETES[band], "diabetes")]
-            {
+            for (def, per_mille, key) in [
+                (self.hypertension, HYPERTENSION[band], "hypertension"),
+                (self.diabetes, DIABETES[band], "diabetes"),
+            ] {
                 let Some(def) = def else { continue };
                 if self.rng.random_range(0..1000) >= per_mille {
                     continue;
@@ -395,7 +551,9 @@ impl<'a> Generator<'a> {
     }
 
     fn registration_record(&mut self, item: &mut ImportResident<'a>, ctx: &Context, doctor: &str) {
-        let Some(def) = self.registration.filter(|d| d.role == Role::Registration) else { return };
+        let Some(def) = self.registration.filter(|d| d.role == Role::Registration) else {
+            return;
+        };
         let created = self.today - Duration::days(self.rng.random_range(30..1500));
         let mut a = Answers::new();
         let b = &def.resident;
@@ -429,10 +587,24 @@ impl<'a> Generator<'a> {
     /// The same person registered again without their ID card: same name,
     /// birth date, phone and village, no ID number, registration form only.
     fn reregistration(&mut self, of: &ImportResident<'a>) -> ImportResident<'a> {
-        let fields = ResidentFields { id_number: None, ..of.fields.clone() };
-        let birth = fields.birth_date.as_deref().and_then(|b| NaiveDate::parse_from_str(b, "%Y-%m-%d").ok());
-        let ctx = Context { today: self.today, sex: fields.sex.clone(), birth_date: birth };
-        let mut item = ImportResident { fields, programmes: Vec::new(), records: Vec::new() };
+        let fields = ResidentFields {
+            id_number: None,
+            ..of.fields.clone()
+        };
+        let birth = fields
+            .birth_date
+            .as_deref()
+            .and_then(|b| NaiveDate::parse_from_str(b, "%Y-%m-%d").ok());
+        let ctx = Context {
+            today: self.today,
+            sex: fields.sex.clone(),
+            birth_date: birth,
+        };
+        let mut item = ImportResident {
+            fields,
+            programmes: Vec::new(),
+            records: Vec::new(),
+        };
         self.registration_record(&mut item, &ctx, DOCTORS[0]);
         item
     }
@@ -465,7 +637,12 @@ pub fn generate(
         Some(s) => s,
         None => {
             let (division, township, village, name) = DEMO_SITE;
-            let s = SiteConfig { division: division.into(), township: township.into(), village: village.into(), name: name.into() };
+            let s = SiteConfig {
+                division: division.into(),
+                township: township.into(),
+                village: village.into(),
+                name: name.into(),
+            };
             store.set_site(&s)?;
             s
         }
@@ -487,14 +664,13 @@ pub fn generate(
         male_chars: MALE_CHARS.chars().collect(),
         female_chars: FEMALE_CHARS.chars().collect(),
     };
-    // A bigger page cache while writing: the search index takes random inserts.
-    let knob = |k: &str, d: i64| std::env::var(k).ok().and_then(|v| v.parse::<i64>().ok()).unwrap_or(d);
-    let _ = store.conn().pragma_update(None, "cache_size", knob("JKDA_DEMO_CACHE", -65536));
-    let _ = store.conn().pragma_update(None, "wal_autocheckpoint", knob("JKDA_DEMO_CKPT", 1000));
-    if knob("JKDA_DEMO_SYNC", 2) == 1 {
-        let _ = store.conn().pragma_update(None, "synchronous", "NORMAL");
-    }
-    let batch_size = knob("JKDA_DEMO_BATCH", BATCH as i64) as u32;
+    // Writing demo data: a bigger page cache (the search index takes random
+    // inserts), fewer checkpoints, and commits not each forced to disk. A
+    // power cut may lose the last village written, never the database's
+    // consistency (WAL); the clinic's own settings are restored after.
+    let _ = store.conn().pragma_update(None, "cache_size", -65536);
+    let _ = store.conn().pragma_update(None, "wal_autocheckpoint", 10_000);
+    let _ = store.conn().pragma_update(None, "synchronous", "NORMAL");
     let (send, receive) = std::sync::mpsc::sync_channel::<(usize, Vec<ImportResident>)>(2);
     let result = std::thread::scope(|scope| {
         let villages = &villages;
@@ -503,7 +679,7 @@ pub fn generate(
                 gen.village = v.name.clone();
                 let mut left = v.quota;
                 while left > 0 {
-                    let n = left.min(batch_size);
+                    let n = left.min(BATCH);
                     if send.send((i, gen.batch(n))).is_err() {
                         return;
                     }
@@ -519,8 +695,16 @@ pub fn generate(
             done += batch.len() as u32;
             progress(done, count);
         }
-        Ok(DemoReport { residents: done, records })
+        Ok(DemoReport {
+            residents: done,
+            records,
+        })
     });
     let _ = store.conn().pragma_update(None, "cache_size", -2000);
+    let _ = store.conn().pragma_update(None, "wal_autocheckpoint", 1000);
+    let _ = store.conn().pragma_update(None, "synchronous", "FULL");
+    let _ = store
+        .conn()
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     result
 }

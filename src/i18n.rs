@@ -107,7 +107,11 @@ pub fn flatten_catalogue(src: &str) -> Result<HashMap<String, String>, toml::de:
 
 fn flatten_into(prefix: &str, table: &toml::Table, out: &mut HashMap<String, String>) {
     for (k, v) in table {
-        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match v {
             toml::Value::Table(t) => flatten_into(&key, t, out),
             toml::Value::String(s) => {
@@ -132,7 +136,10 @@ mod tests {
         let mut only_en: Vec<_> = en.keys().filter(|k| !zh.contains_key(*k)).collect();
         only_zh.sort();
         only_en.sort();
-        assert!(only_zh.is_empty() && only_en.is_empty(), "only in zh-CN: {only_zh:?}; only in en: {only_en:?}");
+        assert!(
+            only_zh.is_empty() && only_en.is_empty(),
+            "only in zh-CN: {only_zh:?}; only in en: {only_en:?}"
+        );
         assert!(zh.len() > 20, "catalogue unexpectedly small: {}", zh.len());
     }
 

@@ -29,7 +29,14 @@ fn main() -> ExitCode {
     if let Some(e) = &config_error {
         eprintln!(
             "{}",
-            i18n.tf("cli.config_error", &[("file", &e.file.display().to_string()), ("line", &e.line.to_string()), ("detail", &e.detail)])
+            i18n.tf(
+                "cli.config_error",
+                &[
+                    ("file", &e.file.display().to_string()),
+                    ("line", &e.line.to_string()),
+                    ("detail", &e.detail)
+                ]
+            )
         );
     }
     let forms_dir = cli.forms_dir.clone().or(config.forms_dir.clone());
@@ -44,32 +51,67 @@ fn main() -> ExitCode {
         Some(Command::Audit(cmd)) => jkda::cli_admin::audit(&dir, &creds(&cli), cmd, &i18n),
         Some(Command::KeyFile { path }) => jkda::cli_admin::key_file(&dir, &creds(&cli), path, &i18n),
         Some(Command::Paths) => {
-            println!("{}", i18n.tf("cli.paths", &[("dir", &dir.display().to_string()), ("db", &jkda::paths::db_path(&dir).display().to_string())]));
+            println!(
+                "{}",
+                i18n.tf(
+                    "cli.paths",
+                    &[
+                        ("dir", &dir.display().to_string()),
+                        ("db", &jkda::paths::db_path(&dir).display().to_string())
+                    ]
+                )
+            );
             ExitCode::SUCCESS
         }
         Some(Command::Demo(args)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
             let registry = load_registry(forms_dir.as_deref(), &i18n).0;
-            let report = jkda::demo::generate(&mut store, &registry, &actor, args.residents, args.seed, &mut |done, total| {
-                let bar = jkda::demo::progress_bar(done, total, 30);
-                eprint!("\r{bar} {}", i18n.tf("demo.progress", &[("done", &done.to_string()), ("total", &total.to_string())]));
-            })?;
+            let report = jkda::demo::generate(
+                &mut store,
+                &registry,
+                &actor,
+                args.residents,
+                args.seed,
+                &mut |done, total| {
+                    let bar = jkda::demo::progress_bar(done, total, 30);
+                    eprint!(
+                        "\r{bar} {}",
+                        i18n.tf(
+                            "demo.progress",
+                            &[("done", &done.to_string()), ("total", &total.to_string())]
+                        )
+                    );
+                },
+            )?;
             eprintln!();
-            println!("{}", i18n.tf("demo.done", &[("residents", &report.residents.to_string()), ("records", &report.records.to_string())]));
+            println!(
+                "{}",
+                i18n.tf(
+                    "demo.done",
+                    &[
+                        ("residents", &report.residents.to_string()),
+                        ("records", &report.records.to_string())
+                    ]
+                )
+            );
             Ok(ExitCode::SUCCESS)
         }),
-        Some(Command::Residents(jkda::cli::ResidentsCmd::Fetch { id_number })) => with_store(&dir, &cli, &i18n, |mut store, actor| {
-            let registry = load_registry(forms_dir.as_deref(), &i18n).0;
-            let cfg = jkda::sync::SyncConfig::from_config(&config);
-            Ok(jkda::sync::cli::fetch(&mut store, cfg, &registry, &actor, &i18n, id_number))
-        }),
+        Some(Command::Residents(jkda::cli::ResidentsCmd::Fetch { id_number })) => {
+            with_store(&dir, &cli, &i18n, |mut store, actor| {
+                let registry = load_registry(forms_dir.as_deref(), &i18n).0;
+                let cfg = jkda::sync::SyncConfig::from_config(&config);
+                Ok(jkda::sync::cli::fetch(
+                    &mut store, cfg, &registry, &actor, &i18n, id_number,
+                ))
+            })
+        }
         Some(Command::Sync(args)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
             let registry = load_registry(forms_dir.as_deref(), &i18n).0;
             let cfg = jkda::sync::SyncConfig::from_config(&config);
             Ok(jkda::sync::cli::sync(&mut store, cfg, registry, &actor, &i18n, args))
         }),
-        Some(Command::Residents(cmd)) => {
-            with_store(&dir, &cli, &i18n, |store, actor| jkda::cli_residents::run(cmd, &store, &actor, &i18n))
-        }
+        Some(Command::Residents(cmd)) => with_store(&dir, &cli, &i18n, |store, actor| {
+            jkda::cli_residents::run(cmd, &store, &actor, &i18n)
+        }),
         None => {
             let (_, failures) = load_registry(forms_dir.as_deref(), &i18n);
             let keymap = load_keymap(&dir, &i18n);
@@ -80,7 +122,10 @@ fn main() -> ExitCode {
             let forms = || load_registry(forms_dir.as_deref(), &i18n).0;
             let clinic = jkda::tui::Clinic {
                 dir: dir.clone(),
-                view: jkda::ui::View { i18n: &i18n, theme: jkda::ui::Theme::from_env() },
+                view: jkda::ui::View {
+                    i18n: &i18n,
+                    theme: jkda::ui::Theme::from_env(),
+                },
                 lang,
                 keymap: keymap.0,
                 forms: &forms,
@@ -102,12 +147,18 @@ fn main() -> ExitCode {
 /// The idle lock: `idle_lock_minutes` in config.toml (default 10);
 /// `JKDA_IDLE_LOCK_SECONDS` overrides it for kiosks and tests.
 fn idle_after(config: &Config) -> std::time::Duration {
-    let from_env = std::env::var("JKDA_IDLE_LOCK_SECONDS").ok().and_then(|s| s.parse::<u64>().ok()).filter(|s| *s > 0);
+    let from_env = std::env::var("JKDA_IDLE_LOCK_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .filter(|s| *s > 0);
     std::time::Duration::from_secs(from_env.unwrap_or(60 * config.idle_lock_minutes.unwrap_or(10).max(1)))
 }
 
 fn creds(cli: &Cli) -> jkda::cli_auth::Credentials<'_> {
-    jkda::cli_auth::Credentials { user: cli.user.as_deref(), key_file: cli.key_file.as_deref() }
+    jkda::cli_auth::Credentials {
+        user: cli.user.as_deref(),
+        key_file: cli.key_file.as_deref(),
+    }
 }
 
 fn with_store(
@@ -145,26 +196,48 @@ fn load_registry(forms_dir: Option<&Path>, i18n: &I18n) -> (Registry, Vec<String
     let registry = match forms_dir {
         Some(d) => Registry::from_dir(d).unwrap_or_else(|e| {
             let mut r = Registry::embedded();
-            r.failures.push((d.to_path_buf(), vec![FormError { file: d.display().to_string(), path: String::new(), msg: jkda::i18n::Msg::new("form_error.unreadable").arg("reason", e) }]));
+            r.failures.push((
+                d.to_path_buf(),
+                vec![FormError {
+                    file: d.display().to_string(),
+                    path: String::new(),
+                    msg: jkda::i18n::Msg::new("form_error.unreadable").arg("reason", e),
+                }],
+            ));
             r
         }),
         None => Registry::embedded(),
     };
-    let failures = registry.failures.iter().map(|(_, errs)| {
-        let first = errs.first().map(|e| describe(e, i18n)).unwrap_or_default();
-        if errs.len() > 1 { format!("{first} (+{})", errs.len() - 1) } else { first }
-    }).collect();
+    let failures = registry
+        .failures
+        .iter()
+        .map(|(_, errs)| {
+            let first = errs.first().map(|e| describe(e, i18n)).unwrap_or_default();
+            if errs.len() > 1 {
+                format!("{first} (+{})", errs.len() - 1)
+            } else {
+                first
+            }
+        })
+        .collect();
     (registry, failures)
 }
 
 fn load_keymap(dir: &Path, i18n: &I18n) -> (jkda::keymap::Keymap, Vec<String>) {
     let base = jkda::keymap::Keymap::default();
     let file = dir.join(jkda::paths::KEYMAP_FILE);
-    let Ok(src) = std::fs::read_to_string(&file) else { return (base, Vec::new()) };
+    let Ok(src) = std::fs::read_to_string(&file) else {
+        return (base, Vec::new());
+    };
     let (map, errors) = jkda::keymap::Keymap::parse(&file.display().to_string(), &src, Some(&base));
     let msgs = errors
         .iter()
-        .map(|e| i18n.tf("cli.keymap_error", &[("file", &e.file), ("line", &e.line.to_string()), ("detail", &e.detail)]))
+        .map(|e| {
+            i18n.tf(
+                "cli.keymap_error",
+                &[("file", &e.file), ("line", &e.line.to_string()), ("detail", &e.detail)],
+            )
+        })
         .collect();
     (map, msgs)
 }
@@ -179,19 +252,32 @@ fn forms(cmd: &FormsCmd, forms_dir: Option<&Path>, i18n: &I18n) -> ExitCode {
             for f in &failures {
                 eprintln!("{}", i18n.tf("cli.form_failed", &[("detail", f)]));
             }
-            if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            if failures.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
         FormsCmd::Check { files } => {
             let files: Vec<PathBuf> = if files.is_empty() {
                 match forms_dir {
                     Some(d) => match std::fs::read_dir(d) {
                         Ok(rd) => {
-                            let mut v: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
+                            let mut v: Vec<PathBuf> = rd
+                                .filter_map(|e| e.ok().map(|e| e.path()))
+                                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                                .collect();
                             v.sort();
                             v
                         }
                         Err(e) => {
-                            eprintln!("{}", i18n.tf("cli.io_error", &[("path", &d.display().to_string()), ("detail", &e.to_string())]));
+                            eprintln!(
+                                "{}",
+                                i18n.tf(
+                                    "cli.io_error",
+                                    &[("path", &d.display().to_string()), ("detail", &e.to_string())]
+                                )
+                            );
                             return ExitCode::from(2);
                         }
                     },
@@ -213,14 +299,24 @@ fn forms(cmd: &FormsCmd, forms_dir: Option<&Path>, i18n: &I18n) -> ExitCode {
                 match std::fs::read_to_string(path) {
                     Ok(src) => bad += report_check(&name, jkda::form::parse_form(&name, &src), i18n),
                     Err(e) => {
-                        eprintln!("{}", i18n.tf("cli.io_error", &[("path", &name), ("detail", &e.to_string())]));
+                        eprintln!(
+                            "{}",
+                            i18n.tf("cli.io_error", &[("path", &name), ("detail", &e.to_string())])
+                        );
                         return ExitCode::from(2);
                     }
                 }
             }
-            if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            if bad == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
-        FormsCmd::Export { id, format: ExportFormat::Fhir } => {
+        FormsCmd::Export {
+            id,
+            format: ExportFormat::Fhir,
+        } => {
             let (registry, _) = load_registry(forms_dir, i18n);
             match registry.get(id) {
                 Some(def) => {
@@ -230,7 +326,10 @@ fn forms(cmd: &FormsCmd, forms_dir: Option<&Path>, i18n: &I18n) -> ExitCode {
                 }
                 None => {
                     let known: Vec<&str> = registry.all().map(|d| d.id.as_str()).collect();
-                    eprintln!("{}", i18n.tf("cli.unknown_form", &[("id", id), ("known", &known.join(", "))]));
+                    eprintln!(
+                        "{}",
+                        i18n.tf("cli.unknown_form", &[("id", id), ("known", &known.join(", "))])
+                    );
                     ExitCode::from(2)
                 }
             }
@@ -241,14 +340,23 @@ fn forms(cmd: &FormsCmd, forms_dir: Option<&Path>, i18n: &I18n) -> ExitCode {
 fn report_check(name: &str, result: Result<jkda::form::FormDef, Vec<FormError>>, i18n: &I18n) -> usize {
     match result {
         Ok(def) => {
-            println!("{}", i18n.tf("cli.form_ok", &[("file", name), ("id", &def.id), ("version", &def.version)]));
+            println!(
+                "{}",
+                i18n.tf(
+                    "cli.form_ok",
+                    &[("file", name), ("id", &def.id), ("version", &def.version)]
+                )
+            );
             0
         }
         Err(errs) => {
             for e in &errs {
                 eprintln!("{}", describe(e, i18n));
             }
-            eprintln!("{}", i18n.tf("cli.form_bad", &[("file", name), ("count", &errs.len().to_string())]));
+            eprintln!(
+                "{}",
+                i18n.tf("cli.form_bad", &[("file", name), ("count", &errs.len().to_string())])
+            );
             1
         }
     }

@@ -25,7 +25,9 @@ pub struct Session {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Start {
     /// Nobody can log in yet: install (site details when `need_site`).
-    Install { need_site: bool },
+    Install {
+        need_site: bool,
+    },
     Login,
 }
 
@@ -36,7 +38,11 @@ pub fn start(dir: &Path) -> Result<Start, Msg> {
     }
     let db = db_path(dir);
     let need_site = if db.exists() && !Store::is_encrypted_file(&db) {
-        Store::open(&db).map_err(|e| e.message())?.site().map_err(|e| e.message())?.is_none()
+        Store::open(&db)
+            .map_err(|e| e.message())?
+            .site()
+            .map_err(|e| e.message())?
+            .is_none()
     } else {
         true
     };
@@ -48,7 +54,8 @@ pub fn start(dir: &Path) -> Result<Start, Msg> {
 /// `--no-encrypt`).
 pub fn open_store(dir: &Path, key: Option<&DbKey>, encrypt_new: bool) -> Result<Store, StoreError> {
     let db = db_path(dir);
-    let plain_exists = db.exists() && !Store::is_encrypted_file(&db) && std::fs::metadata(&db).map(|m| m.len() > 0).unwrap_or(false);
+    let plain_exists =
+        db.exists() && !Store::is_encrypted_file(&db) && std::fs::metadata(&db).map(|m| m.len() > 0).unwrap_or(false);
     if plain_exists || (!db.exists() && !encrypt_new) {
         Store::open(&db)
     } else {
@@ -58,12 +65,21 @@ pub fn open_store(dir: &Path, key: Option<&DbKey>, encrypt_new: bool) -> Result<
 
 /// First run: the site (if not yet set) and the first administrator. The
 /// database is created encrypted unless `encrypt` is false.
-pub fn install(dir: &Path, site: Option<&SiteConfig>, login: &str, name: &str, password: &str, encrypt: bool) -> Result<Session, Msg> {
+pub fn install(
+    dir: &Path,
+    site: Option<&SiteConfig>,
+    login: &str,
+    name: &str,
+    password: &str,
+    encrypt: bool,
+) -> Result<Session, Msg> {
     if !crate::store::users_valid_login(login) {
         return Err(Msg::new("access.bad_login"));
     }
     let key = DbKey::generate();
-    let mut keyring = Keyring::load(dir).map_err(|e| e.message())?.unwrap_or_else(|| Keyring::create(dir));
+    let mut keyring = Keyring::load(dir)
+        .map_err(|e| e.message())?
+        .unwrap_or_else(|| Keyring::create(dir));
     let mut store = open_store(dir, Some(&key), encrypt).map_err(|e| e.message())?;
     let installer = Actor::new("install");
     if let Some(site) = site {
@@ -71,22 +87,34 @@ pub fn install(dir: &Path, site: Option<&SiteConfig>, login: &str, name: &str, p
     }
     let user = match store.user(login).map_err(|e| e.message())? {
         Some(u) => u,
-        None => store.add_user(&installer, login, name, Role::Admin, false).map_err(|e| e.message())?,
+        None => store
+            .add_user(&installer, login, name, Role::Admin, false)
+            .map_err(|e| e.message())?,
     };
     keyring.add_user(login, password, &key).map_err(|e| e.message())?;
     let actor = Actor::with_role(login, user.role);
     store.audit(&actor, "login", "user", login).map_err(|e| e.message())?;
-    Ok(Session { store, keyring, user, actor, key: Some(key) })
+    Ok(Session {
+        store,
+        keyring,
+        user,
+        actor,
+        key: Some(key),
+    })
 }
 
 /// Logs a user in. Unknown login and wrong password read alike, so the
 /// screen does not reveal which logins exist.
 pub fn login(dir: &Path, login: &str, password: &str) -> Result<Session, Msg> {
-    let mut keyring = Keyring::load(dir).map_err(|e| e.message())?.ok_or_else(|| Msg::new("access.no_accounts"))?;
-    let key = keyring.unlock(login, password, chrono::Utc::now()).map_err(|e| match e {
-        crate::store::crypt::UnlockError::NoSuchUser => Msg::new("access.login_failed"),
-        other => other.message(),
-    })?;
+    let mut keyring = Keyring::load(dir)
+        .map_err(|e| e.message())?
+        .ok_or_else(|| Msg::new("access.no_accounts"))?;
+    let key = keyring
+        .unlock(login, password, chrono::Utc::now())
+        .map_err(|e| match e {
+            crate::store::crypt::UnlockError::NoSuchUser => Msg::new("access.login_failed"),
+            other => other.message(),
+        })?;
     let store = open_store(dir, Some(&key), true).map_err(|e| e.message())?;
     // Failed attempts counted while the database was closed go into the trail now.
     for (who, _when) in keyring.take_failed_attempts().map_err(|e| e.message())? {
@@ -102,14 +130,24 @@ pub fn login(dir: &Path, login: &str, password: &str) -> Result<Session, Msg> {
     };
     let actor = Actor::with_role(login, user.role);
     store.audit(&actor, "login", "user", login).map_err(|e| e.message())?;
-    Ok(Session { store, keyring, user, actor, key: Some(key) })
+    Ok(Session {
+        store,
+        keyring,
+        user,
+        actor,
+        key: Some(key),
+    })
 }
 
 /// The user's own password change (forced at first login, or by choice).
 pub fn change_password(s: &mut Session, old: &str, new: &str) -> Result<(), Msg> {
-    s.keyring.change_password(&s.user.login, old, new, chrono::Utc::now()).map_err(|e| e.message())?;
+    s.keyring
+        .change_password(&s.user.login, old, new, chrono::Utc::now())
+        .map_err(|e| e.message())?;
     let login = s.user.login.clone();
-    s.store.set_must_change(&s.actor, &login, false).map_err(|e| e.message())?;
+    s.store
+        .set_must_change(&s.actor, &login, false)
+        .map_err(|e| e.message())?;
     s.user.must_change = false;
     Ok(())
 }

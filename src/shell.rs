@@ -29,7 +29,15 @@ pub struct Shell {
 
 impl Shell {
     pub fn new(store: Store, registry: Registry, actor: Actor) -> Shell {
-        Shell { store, registry, actor, keyring: None, forms: HashMap::new(), sync_setup: None, sync: None }
+        Shell {
+            store,
+            registry,
+            actor,
+            keyring: None,
+            forms: HashMap::new(),
+            sync_setup: None,
+            sync: None,
+        }
     }
 
     /// The messages to start with: the resident list, or the draft that was
@@ -84,9 +92,16 @@ impl Shell {
                     .store
                     .form_source(form_id, version)
                     .map_err(|e| e.message())?
-                    .ok_or_else(|| Text::new("shell.form_missing").arg("form", form_id).arg("version", version))?;
-                crate::form::parse_form(form_id, &src)
-                    .map_err(|_| Text::new("shell.form_missing").arg("form", form_id).arg("version", version))?
+                    .ok_or_else(|| {
+                        Text::new("shell.form_missing")
+                            .arg("form", form_id)
+                            .arg("version", version)
+                    })?;
+                crate::form::parse_form(form_id, &src).map_err(|_| {
+                    Text::new("shell.form_missing")
+                        .arg("form", form_id)
+                        .arg("version", version)
+                })?
             }
         };
         let def = Arc::new(def);
@@ -96,7 +111,10 @@ impl Shell {
 
     fn open_record(&mut self, id: i64, clock: &Clock) -> Result<Msg, Text> {
         let record = self.store.record(&self.actor, id).map_err(|e| e.message())?;
-        let resident = self.store.resident(&self.actor, record.resident_id).map_err(|e| e.message())?;
+        let resident = self
+            .store
+            .resident(&self.actor, record.resident_id)
+            .map_err(|e| e.message())?;
         let def = self.form_def(&record.form_id, &record.form_version)?;
         if record.status == RecordStatus::Draft {
             let _ = self.store.set_setting(OPEN_RECORD, &id.to_string());
@@ -105,9 +123,16 @@ impl Shell {
     }
 
     fn new_record(&mut self, resident_id: i64, form_id: &str, clock: &Clock) -> Result<Msg, Text> {
-        let def = self.registry.get(form_id).cloned().ok_or_else(|| Text::new("shell.form_missing").arg("form", form_id).arg("version", ""))?;
+        let def = self
+            .registry
+            .get(form_id)
+            .cloned()
+            .ok_or_else(|| Text::new("shell.form_missing").arg("form", form_id).arg("version", ""))?;
         let source = self.registry.source(form_id).unwrap_or_default().to_string();
-        let record = self.store.create_record(&self.actor, resident_id, &def, &source).map_err(|e| e.message())?;
+        let record = self
+            .store
+            .create_record(&self.actor, resident_id, &def, &source)
+            .map_err(|e| e.message())?;
         self.open_record(record.id, clock)
     }
 
@@ -120,7 +145,10 @@ impl Shell {
                 Ok(vec![Msg::SiteSaved(site)])
             }
             Effect::Search(query) => {
-                let rows = self.store.search_residents(&query, LIST_LIMIT).map_err(|e| e.message())?;
+                let rows = self
+                    .store
+                    .search_residents(&query, LIST_LIMIT)
+                    .map_err(|e| e.message())?;
                 Ok(vec![Msg::ResidentsFound { query, rows }])
             }
             Effect::OpenResident(id) => {
@@ -131,14 +159,26 @@ impl Shell {
             }
             Effect::Register => {
                 let site = app.site.clone().ok_or_else(|| Text::new("shell.no_site"))?;
-                let form_id = self.registry.registration().map(|d| d.id.clone()).ok_or_else(|| Text::new("shell.no_registration_form"))?;
-                let resident = self.store.create_resident(&self.actor, &site).map_err(|e| e.message())?;
+                let form_id = self
+                    .registry
+                    .registration()
+                    .map(|d| d.id.clone())
+                    .ok_or_else(|| Text::new("shell.no_registration_form"))?;
+                let resident = self
+                    .store
+                    .create_resident(&self.actor, &site)
+                    .map_err(|e| e.message())?;
                 Ok(vec![self.new_record(resident.id, &form_id, clock)?])
             }
             Effect::NewRecord { resident_id, form_id } => Ok(vec![self.new_record(resident_id, &form_id, clock)?]),
             Effect::OpenRecord(id) => Ok(vec![self.open_record(id, clock)?]),
             Effect::EditRegistration { resident_id } => {
-                let reg_ids: Vec<String> = self.registry.all().filter(|d| d.role == Role::Registration).map(|d| d.id.clone()).collect();
+                let reg_ids: Vec<String> = self
+                    .registry
+                    .all()
+                    .filter(|d| d.role == Role::Registration)
+                    .map(|d| d.id.clone())
+                    .collect();
                 let records = self.store.records_of(resident_id).map_err(|e| e.message())?;
                 match records.iter().find(|r| reg_ids.contains(&r.form_id)) {
                     Some(r) if r.status == RecordStatus::Final => {
@@ -147,7 +187,10 @@ impl Shell {
                     }
                     Some(r) => Ok(vec![self.open_record(r.id, clock)?]),
                     None => {
-                        let form_id = reg_ids.first().cloned().ok_or_else(|| Text::new("shell.no_registration_form"))?;
+                        let form_id = reg_ids
+                            .first()
+                            .cloned()
+                            .ok_or_else(|| Text::new("shell.no_registration_form"))?;
                         Ok(vec![self.new_record(resident_id, &form_id, clock)?])
                     }
                 }
@@ -163,40 +206,66 @@ impl Shell {
             Effect::Finalize { record_id, save } | Effect::FinalizeAnyway { record_id, save } => {
                 if let Some(fields) = &save.resident {
                     if let Some(idn) = &fields.id_number {
-                        let me = self.store.record(&self.actor, record_id).map_err(|e| e.message())?.resident_id;
-                        let existing = self.store.residents_with_id_number(idn, Some(me)).map_err(|e| e.message())?;
+                        let me = self
+                            .store
+                            .record(&self.actor, record_id)
+                            .map_err(|e| e.message())?
+                            .resident_id;
+                        let existing = self
+                            .store
+                            .residents_with_id_number(idn, Some(me))
+                            .map_err(|e| e.message())?;
                         if !existing.is_empty() {
                             // Keep what was typed, then stop: the same person must not be registered twice.
-                            self.store.save_draft(&self.actor, record_id, &save).map_err(save_failed)?;
+                            self.store
+                                .save_draft(&self.actor, record_id, &save)
+                                .map_err(save_failed)?;
                             return Ok(vec![Msg::Saved { record_id }, Msg::DuplicateId { existing }]);
                         }
                     }
                 }
                 let record = self.store.record(&self.actor, record_id).map_err(|e| e.message())?;
                 if let (true, Some(fields)) = (ask_suspects, &save.resident) {
-                    let candidates =
-                        self.store.duplicate_candidates(fields, Some(record.resident_id)).map_err(|e| e.message())?;
+                    let candidates = self
+                        .store
+                        .duplicate_candidates(fields, Some(record.resident_id))
+                        .map_err(|e| e.message())?;
                     if !candidates.is_empty() {
-                        self.store.save_draft(&self.actor, record_id, &save).map_err(save_failed)?;
-                        return Ok(vec![Msg::Saved { record_id }, Msg::DuplicateSuspects { record_id, candidates }]);
+                        self.store
+                            .save_draft(&self.actor, record_id, &save)
+                            .map_err(save_failed)?;
+                        return Ok(vec![
+                            Msg::Saved { record_id },
+                            Msg::DuplicateSuspects { record_id, candidates },
+                        ]);
                     }
                 }
                 let def = self.form_def(&record.form_id, &record.form_version)?;
                 let programme = def.programme.map(|p| p.key());
-                self.store.finalize(&self.actor, record_id, &save, programme).map_err(|e| e.message())?;
+                self.store
+                    .finalize(&self.actor, record_id, &save, programme)
+                    .map_err(|e| e.message())?;
                 if let Some(s) = &self.sync {
                     s.send(crate::sync::SyncCommand::Nudge);
                 }
                 let _ = self.store.clear_setting(OPEN_RECORD);
                 app.pending_uploads = self.store.pending_outbox().unwrap_or(app.pending_uploads);
-                Ok(vec![Msg::Saved { record_id }, Msg::Finalized { record_id, resident_id: record.resident_id }])
+                Ok(vec![
+                    Msg::Saved { record_id },
+                    Msg::Finalized {
+                        record_id,
+                        resident_id: record.resident_id,
+                    },
+                ])
             }
             Effect::LeftForm { .. } => {
                 let _ = self.store.clear_setting(OPEN_RECORD);
                 Ok(Vec::new())
             }
             Effect::Locked => {
-                self.store.audit(&self.actor, "lock", "user", &self.actor.user).map_err(|e| e.message())?;
+                self.store
+                    .audit(&self.actor, "lock", "user", &self.actor.user)
+                    .map_err(|e| e.message())?;
                 Ok(Vec::new())
             }
             Effect::Unlock(mut password) => {
@@ -211,12 +280,17 @@ impl Shell {
                 }])
             }
             Effect::Logout => {
-                self.store.audit(&self.actor, "logout", "user", &self.actor.user).map_err(|e| e.message())?;
+                self.store
+                    .audit(&self.actor, "logout", "user", &self.actor.user)
+                    .map_err(|e| e.message())?;
                 let _ = self.store.clear_setting(OPEN_RECORD);
                 Ok(Vec::new())
             }
             Effect::LoadAudit => {
-                let filter = crate::store::AuditFilter { limit: Some(500), ..Default::default() };
+                let filter = crate::store::AuditFilter {
+                    limit: Some(500),
+                    ..Default::default()
+                };
                 let entries = self.store.audit_query(&self.actor, &filter).map_err(|e| e.message())?;
                 Ok(vec![Msg::AuditLoaded(entries)])
             }
@@ -232,7 +306,10 @@ impl Shell {
                 (None, _) => Vec::new(),
             }),
             Effect::LoadOutbox => {
-                let rows = self.store.outbox_rows(&["pending", "failed", "conflict"], 500).map_err(|e| e.message())?;
+                let rows = self
+                    .store
+                    .outbox_rows(&["pending", "failed", "conflict"], 500)
+                    .map_err(|e| e.message())?;
                 Ok(vec![Msg::OutboxRows(rows)])
             }
             Effect::Quit => Ok(Vec::new()),
@@ -253,7 +330,13 @@ impl Shell {
     pub fn start_sync(&mut self, notify: impl Fn(crate::sync::SyncEvent) + Send + 'static) {
         if let Some((cfg, open)) = self.sync_setup.take() {
             let registry = Arc::new(Registry::embedded());
-            self.sync = Some(crate::sync::spawn(open, cfg, registry, Actor::new(format!("{}/sync", self.actor.user)), notify));
+            self.sync = Some(crate::sync::spawn(
+                open,
+                cfg,
+                registry,
+                Actor::new(format!("{}/sync", self.actor.user)),
+                notify,
+            ));
         }
     }
 }

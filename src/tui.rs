@@ -47,7 +47,9 @@ pub fn run_clinic(c: &Clinic) -> anyhow::Result<()> {
     });
     let result = (|| -> anyhow::Result<()> {
         loop {
-            let Some(session) = gate_loop(&mut terminal, &rx, c)? else { return Ok(()) };
+            let Some(session) = gate_loop(&mut terminal, &rx, c)? else {
+                return Ok(());
+            };
             let site = session.store.site().ok().flatten();
             let mut app = App::new(c.lang, c.keymap.clone(), site);
             app.session = Some(crate::app::SessionInfo {
@@ -111,7 +113,12 @@ fn gate_loop(
         let result = match effect {
             None => continue,
             Some(GateEffect::Quit) => return Ok(None),
-            Some(GateEffect::Install { site, login, name, mut password }) => {
+            Some(GateEffect::Install {
+                site,
+                login,
+                name,
+                mut password,
+            }) => {
                 let r = session::install(&c.dir, site.as_ref(), &login, &name, &password, true);
                 zeroize::Zeroize::zeroize(&mut password);
                 r

@@ -9,7 +9,12 @@ use jkda::form::Registry;
 use jkda::store::{Actor, Role, Save, SiteConfig, Store, StoreError};
 
 fn site() -> SiteConfig {
-    SiteConfig { division: "220602".into(), township: "101".into(), village: "101".into(), name: "测试".into() }
+    SiteConfig {
+        division: "220602".into(),
+        township: "101".into(),
+        village: "101".into(),
+        name: "测试".into(),
+    }
 }
 
 fn audit_count(store: &Store) -> usize {
@@ -37,19 +42,33 @@ fn every_store_function_on_resident_data_is_audited() {
 
     let resident = audited(&mut store, "create", |s| s.create_resident(&doctor, &site()).unwrap());
     audited(&mut store, "view", |s| s.resident(&doctor, resident.id).unwrap());
-    let record = audited(&mut store, "create", |s| s.create_record(&doctor, resident.id, &def, &src).unwrap());
+    let record = audited(&mut store, "create", |s| {
+        s.create_record(&doctor, resident.id, &def, &src).unwrap()
+    });
     audited(&mut store, "view", |s| s.record(&doctor, record.id).unwrap());
     let mut save = Save::default();
     save.answers.set_text("bp.systolic", "135");
     audited(&mut store, "edit", |s| s.save_draft(&doctor, record.id, &save).unwrap());
-    audited(&mut store, "finalize", |s| s.finalize(&doctor, record.id, &save, Some("hypertension")).unwrap());
+    audited(&mut store, "finalize", |s| {
+        s.finalize(&doctor, record.id, &save, Some("hypertension")).unwrap()
+    });
     audited(&mut store, "amend", |s| s.amend(&doctor, record.id).unwrap());
-    audited(&mut store, "search", |s| s.find_residents_audited(&doctor, "220602", 10).unwrap());
+    audited(&mut store, "search", |s| {
+        s.find_residents_audited(&doctor, "220602", 10).unwrap()
+    });
     let admin = Actor::with_role("admin", Role::Admin);
-    audited(&mut store, "user_add", |s| s.add_user(&admin, "wang", "王护士", Role::Nurse, true).unwrap());
-    audited(&mut store, "user_role", |s| s.set_role(&admin, "wang", Role::Viewer).unwrap());
-    audited(&mut store, "user_disable", |s| s.set_disabled(&admin, "wang", true).unwrap());
-    audited(&mut store, "audit_view", |s| s.audit_query(&admin, &Default::default()).unwrap());
+    audited(&mut store, "user_add", |s| {
+        s.add_user(&admin, "wang", "王护士", Role::Nurse, true).unwrap()
+    });
+    audited(&mut store, "user_role", |s| {
+        s.set_role(&admin, "wang", Role::Viewer).unwrap()
+    });
+    audited(&mut store, "user_disable", |s| {
+        s.set_disabled(&admin, "wang", true).unwrap()
+    });
+    audited(&mut store, "audit_view", |s| {
+        s.audit_query(&admin, &Default::default()).unwrap()
+    });
 
     // Entries carry ids, never data: nothing typed appears in the trail.
     for e in store.audit_entries(0, 1000).unwrap() {
@@ -72,14 +91,35 @@ fn roles_limit_what_each_account_may_do() {
     let resident = store.create_resident(&nurse, &site()).unwrap();
     let record = store.create_record(&nurse, resident.id, &def, &src).unwrap();
     store.save_draft(&nurse, record.id, &Save::default()).unwrap();
-    assert!(forbidden(store.finalize(&nurse, record.id, &Save::default(), None)), "a nurse cannot finalize");
-    assert!(forbidden(store.add_user(&nurse, "x", "x", Role::Viewer, true)), "a nurse cannot manage users");
-    assert!(forbidden(store.save_draft(&viewer, record.id, &Save::default())), "a viewer cannot edit");
-    assert!(forbidden(store.create_resident(&viewer, &site())), "a viewer cannot register");
+    assert!(
+        forbidden(store.finalize(&nurse, record.id, &Save::default(), None)),
+        "a nurse cannot finalize"
+    );
+    assert!(
+        forbidden(store.add_user(&nurse, "x", "x", Role::Viewer, true)),
+        "a nurse cannot manage users"
+    );
+    assert!(
+        forbidden(store.save_draft(&viewer, record.id, &Save::default())),
+        "a viewer cannot edit"
+    );
+    assert!(
+        forbidden(store.create_resident(&viewer, &site())),
+        "a viewer cannot register"
+    );
     assert!(store.record(&viewer, record.id).is_ok(), "a viewer can read");
-    assert!(forbidden(store.record(&auditor, record.id)), "an auditor cannot read records");
-    assert!(store.audit_query(&auditor, &Default::default()).is_ok(), "an auditor reads the trail");
-    assert!(forbidden(store.audit_query(&nurse, &Default::default())), "a nurse cannot read the trail");
+    assert!(
+        forbidden(store.record(&auditor, record.id)),
+        "an auditor cannot read records"
+    );
+    assert!(
+        store.audit_query(&auditor, &Default::default()).is_ok(),
+        "an auditor reads the trail"
+    );
+    assert!(
+        forbidden(store.audit_query(&nurse, &Default::default())),
+        "a nurse cannot read the trail"
+    );
     store.finalize(&doctor, record.id, &Save::default(), None).unwrap();
 }
 
@@ -105,15 +145,25 @@ fn tampering_with_the_trail_is_detected_like_the_sqlite3_shell_would() {
     // Altered: an entry's actor changed.
     let dir = tempfile::tempdir().unwrap();
     drop(trail(dir.path()));
-    raw(dir.path()).execute("UPDATE audit SET actor = 'someone' WHERE id = 3", []).unwrap();
-    let b = Store::open(&dir.path().join("jkda.db")).unwrap().verify_audit().unwrap().unwrap();
+    raw(dir.path())
+        .execute("UPDATE audit SET actor = 'someone' WHERE id = 3", [])
+        .unwrap();
+    let b = Store::open(&dir.path().join("jkda.db"))
+        .unwrap()
+        .verify_audit()
+        .unwrap()
+        .unwrap();
     assert_eq!((b.id, b.kind), (3, "altered"));
 
     // Deleted from the middle.
     let dir = tempfile::tempdir().unwrap();
     drop(trail(dir.path()));
     raw(dir.path()).execute("DELETE FROM audit WHERE id = 2", []).unwrap();
-    let b = Store::open(&dir.path().join("jkda.db")).unwrap().verify_audit().unwrap().unwrap();
+    let b = Store::open(&dir.path().join("jkda.db"))
+        .unwrap()
+        .verify_audit()
+        .unwrap()
+        .unwrap();
     assert_eq!((b.id, b.kind), (3, "removed_or_reordered"));
 
     // Reordered: two entries swap places.
@@ -122,14 +172,24 @@ fn tampering_with_the_trail_is_detected_like_the_sqlite3_shell_would() {
     let c = raw(dir.path());
     c.execute_batch("UPDATE audit SET id = 100 WHERE id = 2; UPDATE audit SET id = 2 WHERE id = 3; UPDATE audit SET id = 3 WHERE id = 100;").unwrap();
     drop(c);
-    let b = Store::open(&dir.path().join("jkda.db")).unwrap().verify_audit().unwrap().unwrap();
+    let b = Store::open(&dir.path().join("jkda.db"))
+        .unwrap()
+        .verify_audit()
+        .unwrap()
+        .unwrap();
     assert_eq!(b.id, 2);
 
     // The newest entry removed.
     let dir = tempfile::tempdir().unwrap();
     drop(trail(dir.path()));
-    raw(dir.path()).execute("DELETE FROM audit WHERE id = (SELECT max(id) FROM audit)", []).unwrap();
-    let b = Store::open(&dir.path().join("jkda.db")).unwrap().verify_audit().unwrap().unwrap();
+    raw(dir.path())
+        .execute("DELETE FROM audit WHERE id = (SELECT max(id) FROM audit)", [])
+        .unwrap();
+    let b = Store::open(&dir.path().join("jkda.db"))
+        .unwrap()
+        .verify_audit()
+        .unwrap()
+        .unwrap();
     assert_eq!(b.kind, "truncated");
 
     // And the command says so, with exit code 1.
@@ -157,7 +217,11 @@ fn accounts_from_the_command_line_with_passwords_on_stdin() {
     let out = run_jkda_input(dir.path(), &["--user", "admin", "user", "list"], "wrong-password\n");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("密码错误"));
-    let out = run_jkda_input(dir.path(), &["--user", "admin", "user", "list", "--json"], &format!("{ADMIN_PW}\n"));
+    let out = run_jkda_input(
+        dir.path(),
+        &["--user", "admin", "user", "list", "--json"],
+        &format!("{ADMIN_PW}\n"),
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let users: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let li = users.as_array().unwrap().iter().find(|u| u["login"] == "li").unwrap();
@@ -165,12 +229,20 @@ fn accounts_from_the_command_line_with_passwords_on_stdin() {
     assert_eq!(li["must_change"], true);
 
     // A doctor cannot manage users.
-    let out = run_jkda_input(dir.path(), &["--user", "li", "user", "add", "x", "--role", "viewer"], &format!("{DOCTOR_PW}\nxxxxxxxx\n"));
+    let out = run_jkda_input(
+        dir.path(),
+        &["--user", "li", "user", "add", "x", "--role", "viewer"],
+        &format!("{DOCTOR_PW}\nxxxxxxxx\n"),
+    );
     assert_eq!(out.status.code(), Some(1));
 
     // The failed login went into the trail at the next successful login,
     // and the trail shows it; the password never appears anywhere.
-    let out = run_jkda_input(dir.path(), &["--user", "admin", "audit", "show", "--json"], &format!("{ADMIN_PW}\n"));
+    let out = run_jkda_input(
+        dir.path(),
+        &["--user", "admin", "audit", "show", "--json"],
+        &format!("{ADMIN_PW}\n"),
+    );
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(text.contains("login_failed"), "{text}");
     assert!(!text.contains("wrong-password") && !text.contains(ADMIN_PW));
@@ -179,9 +251,17 @@ fn accounts_from_the_command_line_with_passwords_on_stdin() {
     for _ in 0..5 {
         run_jkda_input(dir.path(), &["--user", "li", "user", "list"], "nope-nope\n");
     }
-    let out = run_jkda_input(dir.path(), &["--user", "li", "audit", "verify"], &format!("{DOCTOR_PW}\n"));
+    let out = run_jkda_input(
+        dir.path(),
+        &["--user", "li", "audit", "verify"],
+        &format!("{DOCTOR_PW}\n"),
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("锁定"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("锁定"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Passwords are never accepted as arguments: there is no such flag.
     let out = run_jkda(dir.path(), &["--user", "admin", "--password", ADMIN_PW, "user", "list"]);
@@ -203,6 +283,9 @@ fn personal_data_is_not_readable_in_the_encrypted_file() {
     }
     for r in rows {
         let name = r.name.as_bytes();
-        assert!(!bytes.windows(name.len()).any(|w| w == name), "a name is readable on disk");
+        assert!(
+            !bytes.windows(name.len()).any(|w| w == name),
+            "a name is readable on disk"
+        );
     }
 }

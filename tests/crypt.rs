@@ -693,7 +693,11 @@ fn a_plaintext_database_can_be_encrypted_in_place() {
     Store::encrypt_plaintext(&path, &key).unwrap();
     assert!(Store::is_encrypted_file(&path));
     assert!(!contains(&std::fs::read(&path).unwrap(), MARKER.as_bytes()));
-    assert_eq!(listing(dir.path()), vec!["jkda.db".to_string()], "temp files left behind");
+    assert_eq!(
+        listing(dir.path()),
+        vec!["jkda.db".to_string()],
+        "temp files left behind"
+    );
     assert!(matches!(Store::open(&path), Err(StoreError::Encrypted { .. })));
     let store = Store::open_with_key(&path, Some(&key)).unwrap();
     assert_eq!(store.site().unwrap().unwrap().name, MARKER);
@@ -703,6 +707,9 @@ fn a_plaintext_database_can_be_encrypted_in_place() {
     // Again with the same key: nothing to do; with another: refused.
     let before = std::fs::read(&path).unwrap();
     Store::encrypt_plaintext(&path, &key).unwrap();
-    assert!(matches!(Store::encrypt_plaintext(&path, &DbKey::generate()), Err(StoreError::WrongKey { .. })));
+    assert!(matches!(
+        Store::encrypt_plaintext(&path, &DbKey::generate()),
+        Err(StoreError::WrongKey { .. })
+    ));
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }

@@ -37,7 +37,7 @@ fn draft_survives_sigkill_then_finalizes() {
     let digit = screen
         .lines()
         .find(|l| l.contains("高血压患者随访"))
-        .and_then(|l| l.trim_start_matches(|c: char| c == '│' || c == ' ').chars().next())
+        .and_then(|l| l.trim_start_matches(['│', ' ']).chars().next())
         .expect("picker line");
     tui.send(&digit.to_string());
     tui.wait_for("随访日期");
@@ -73,7 +73,9 @@ fn draft_survives_sigkill_then_finalizes() {
     tui.send("1");
     tui.send(CTRL_E);
     tui.wait_for("下次随访日期");
-    let next = (chrono::Local::now().date_naive() + chrono::Duration::days(90)).format("%Y%m%d").to_string();
+    let next = (chrono::Local::now().date_naive() + chrono::Duration::days(90))
+        .format("%Y%m%d")
+        .to_string();
     tui.send(&next);
     tui.send(CTRL_E);
     tui.send("李医生");
@@ -100,7 +102,10 @@ fn draft_survives_sigkill_then_finalizes() {
     assert_eq!(record.answers.text("bp.diastolic"), Some("85"));
     assert_eq!(record.answers.codes("symptoms"), ["1".to_string()]);
     assert_eq!(record.answers.text("doctor"), Some("李医生"));
-    assert!(store.pending_outbox().unwrap() >= 1, "finalized record must be queued for upload");
+    assert!(
+        store.pending_outbox().unwrap() >= 1,
+        "finalized record must be queued for upload"
+    );
 }
 
 #[test]
@@ -157,8 +162,14 @@ fn idle_lock_hides_everything_and_keeps_the_draft() {
     tui.send(DOCTOR_PW);
     tui.send(ENTER);
     let back = tui.wait_for("随访日期");
-    assert!(back.contains(&name), "the form came back for the same resident:\n{back}");
-    assert!(back.contains("<2 家庭>"), "the choice typed before the lock is kept:\n{back}");
+    assert!(
+        back.contains(&name),
+        "the form came back for the same resident:\n{back}"
+    );
+    assert!(
+        back.contains("<2 家庭>"),
+        "the choice typed before the lock is kept:\n{back}"
+    );
     tui.send(CTRL_Q);
     assert!(tui.wait_exit());
 }

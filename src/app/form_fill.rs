@@ -31,7 +31,11 @@ pub struct Header {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Dialog {
     /// Finalizing was refused or needs confirmation: the findings to review.
-    Problems { items: Vec<Finding>, selected: usize, errors: bool },
+    Problems {
+        items: Vec<Finding>,
+        selected: usize,
+        errors: bool,
+    },
 }
 
 pub struct FormState {
@@ -70,7 +74,15 @@ pub enum FormOutcome {
 }
 
 impl FormState {
-    pub fn new(def: Arc<FormDef>, record_id: i64, header: Header, answers: Answers, ctx: Context, read_only: bool, focus: Option<&str>) -> Self {
+    pub fn new(
+        def: Arc<FormDef>,
+        record_id: i64,
+        header: Header,
+        answers: Answers,
+        ctx: Context,
+        read_only: bool,
+        focus: Option<&str>,
+    ) -> Self {
         let mut s = FormState {
             def,
             record_id,
@@ -121,13 +133,21 @@ impl FormState {
     }
 
     fn load_edit(&mut self) {
-        let text = self.focus_path().and_then(|p| self.answers.text(&p).map(str::to_string)).unwrap_or_default();
+        let text = self
+            .focus_path()
+            .and_then(|p| self.answers.text(&p).map(str::to_string))
+            .unwrap_or_default();
         self.edit = TextBuf::new(&text);
         self.code_buf.clear();
-        self.highlight = self.current_options().and_then(|opts| {
-            let chosen = self.focus_path().and_then(|p| self.answers.text(&p).map(str::to_string));
-            chosen.and_then(|c| opts.iter().position(|o| o.code == c))
-        }).unwrap_or(0);
+        self.highlight = self
+            .current_options()
+            .and_then(|opts| {
+                let chosen = self
+                    .focus_path()
+                    .and_then(|p| self.answers.text(&p).map(str::to_string));
+                chosen.and_then(|c| opts.iter().position(|o| o.code == c))
+            })
+            .unwrap_or(0);
     }
 
     pub fn current_options(&self) -> Option<&[ChoiceOption]> {
@@ -139,7 +159,8 @@ impl FormState {
     }
 
     fn is_multi(&self) -> bool {
-        self.slot().is_some_and(|s| matches!(s.kind(&self.def), FieldKind::Multi { .. }))
+        self.slot()
+            .is_some_and(|s| matches!(s.kind(&self.def), FieldKind::Multi { .. }))
     }
 
     fn changed(&mut self, clock: &Clock) {
@@ -154,7 +175,9 @@ impl FormState {
 
     /// Leaving an input: tidy its value (dates, empty rows) and save.
     fn leave_slot(&mut self, clock: &Clock) -> FormOutcome {
-        let Some(slot) = self.slot().cloned() else { return FormOutcome::None };
+        let Some(slot) = self.slot().cloned() else {
+            return FormOutcome::None;
+        };
         if let FieldKind::Date { .. } = slot.kind(&self.def) {
             if let Some(d) = self.answers.text(&slot.path).and_then(|s| parse_date(s, clock.today)) {
                 let norm = d.format("%Y-%m-%d").to_string();
@@ -166,7 +189,10 @@ impl FormState {
         }
         if let Some((row, _)) = slot.cell {
             let fid = slot.field_id(&self.def).to_string();
-            let next_same_row = self.slots.get(self.cursor + 1).is_some_and(|s| s.cell.map(|c| c.0) == Some(row) && s.field_id(&self.def) == fid);
+            let next_same_row = self
+                .slots
+                .get(self.cursor + 1)
+                .is_some_and(|s| s.cell.map(|c| c.0) == Some(row) && s.field_id(&self.def) == fid);
             if !next_same_row && self.answers.row_count(&fid) > 0 {
                 let before = self.answers.clone();
                 self.answers.compact_rows(&fid);
@@ -229,9 +255,15 @@ impl FormState {
         let b = &self.def.resident;
         let get = |p: &Option<String>| p.as_deref().and_then(|p| self.answers.text(p)).map(str::to_string);
         let id_number = get(&b.id_number).map(|raw| {
-            crate::identity::parse_id(&raw, clock.today).map(|id| id.as_str().to_string()).unwrap_or(raw)
+            crate::identity::parse_id(&raw, clock.today)
+                .map(|id| id.as_str().to_string())
+                .unwrap_or(raw)
         });
-        let birth_date = get(&b.birth_date).map(|raw| parse_date(&raw, clock.today).map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or(raw));
+        let birth_date = get(&b.birth_date).map(|raw| {
+            parse_date(&raw, clock.today)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or(raw)
+        });
         let phone = get(&b.phone).map(|raw| crate::identity::parse_phone(&raw).unwrap_or(raw));
         ResidentFields {
             name: get(&b.name),
@@ -248,7 +280,10 @@ impl FormState {
     pub fn problems(&self) -> Vec<Finding> {
         let order = |f: &Finding| {
             let field = f.path.split('.').next().unwrap_or(&f.path);
-            self.slots.iter().position(|s| s.path == f.path || s.field_id(&self.def) == field).unwrap_or(usize::MAX)
+            self.slots
+                .iter()
+                .position(|s| s.path == f.path || s.field_id(&self.def) == field)
+                .unwrap_or(usize::MAX)
         };
         let mut items: Vec<Finding> = self.eval.findings.clone();
         items.sort_by_key(|f| (order(f), std::cmp::Reverse(f.level)));
@@ -276,7 +311,8 @@ impl FormState {
                     first_of_current
                 } else {
                     let prev = self.slots[..first_of_current].last().map(|s| s.section);
-                    prev.and_then(|p| self.slots.iter().position(|s| s.section == p)).unwrap_or(0)
+                    prev.and_then(|p| self.slots.iter().position(|s| s.section == p))
+                        .unwrap_or(0)
                 };
                 self.move_to(target, clock)
             }
@@ -285,9 +321,15 @@ impl FormState {
                 let here = self.cursor;
                 let pos = |f: &Finding| {
                     let field = f.path.split('.').next().unwrap_or(&f.path).to_string();
-                    self.slots.iter().position(|s| s.path == f.path || s.field_id(&self.def) == field)
+                    self.slots
+                        .iter()
+                        .position(|s| s.path == f.path || s.field_id(&self.def) == field)
                 };
-                let next = problems.iter().filter_map(pos).find(|p| *p > here).or_else(|| problems.iter().filter_map(pos).next());
+                let next = problems
+                    .iter()
+                    .filter_map(pos)
+                    .find(|p| *p > here)
+                    .or_else(|| problems.iter().filter_map(pos).next());
                 match next {
                     Some(i) => self.move_to(i, clock),
                     None => FormOutcome::None,
@@ -308,10 +350,18 @@ impl FormState {
                 let problems = self.problems();
                 let errors: Vec<Finding> = problems.iter().filter(|f| f.level == Level::Error).cloned().collect();
                 if !errors.is_empty() {
-                    self.dialog = Some(Dialog::Problems { items: errors, selected: 0, errors: true });
+                    self.dialog = Some(Dialog::Problems {
+                        items: errors,
+                        selected: 0,
+                        errors: true,
+                    });
                     FormOutcome::Save
                 } else if !problems.is_empty() {
-                    self.dialog = Some(Dialog::Problems { items: problems, selected: 0, errors: false });
+                    self.dialog = Some(Dialog::Problems {
+                        items: problems,
+                        selected: 0,
+                        errors: false,
+                    });
                     FormOutcome::Save
                 } else {
                     FormOutcome::Finalize
@@ -345,11 +395,20 @@ impl FormState {
                 FormOutcome::None
             }
             Action::DeleteRow => {
-                let Some(slot) = self.slot().cloned() else { return FormOutcome::None };
-                let Some((row, _)) = slot.cell else { return FormOutcome::None };
+                let Some(slot) = self.slot().cloned() else {
+                    return FormOutcome::None;
+                };
+                let Some((row, _)) = slot.cell else {
+                    return FormOutcome::None;
+                };
                 let fid = slot.field_id(&self.def).to_string();
                 let prefix = format!("{fid}.{row}.");
-                let paths: Vec<String> = self.answers.iter().map(|(k, _)| k.clone()).filter(|k| k.starts_with(&prefix)).collect();
+                let paths: Vec<String> = self
+                    .answers
+                    .iter()
+                    .map(|(k, _)| k.clone())
+                    .filter(|k| k.starts_with(&prefix))
+                    .collect();
                 for p in paths {
                     self.answers.remove(&p);
                 }
@@ -363,15 +422,27 @@ impl FormState {
     }
 
     fn dialog_action(&mut self, dialog: Dialog, action: Action, clock: &Clock) -> FormOutcome {
-        let Dialog::Problems { items, selected, errors } = dialog;
+        let Dialog::Problems {
+            items,
+            selected,
+            errors,
+        } = dialog;
         match action {
             Action::Up => {
-                self.dialog = Some(Dialog::Problems { items, selected: selected.saturating_sub(1), errors });
+                self.dialog = Some(Dialog::Problems {
+                    items,
+                    selected: selected.saturating_sub(1),
+                    errors,
+                });
                 FormOutcome::None
             }
             Action::Down => {
                 let s = (selected + 1).min(items.len().saturating_sub(1));
-                self.dialog = Some(Dialog::Problems { items, selected: s, errors });
+                self.dialog = Some(Dialog::Problems {
+                    items,
+                    selected: s,
+                    errors,
+                });
                 FormOutcome::None
             }
             // With only warnings, confirming acknowledges them and finalizes.
@@ -397,7 +468,10 @@ impl FormState {
         if self.is_multi() {
             return FormOutcome::None;
         }
-        let code = self.current_options().and_then(|o| o.get(self.highlight)).map(|o| o.code.clone());
+        let code = self
+            .current_options()
+            .and_then(|o| o.get(self.highlight))
+            .map(|o| o.code.clone());
         if let (Some(code), Some(p)) = (code, self.focus_path()) {
             self.answers.set_text(&p, &code);
             self.changed(clock);
@@ -406,10 +480,16 @@ impl FormState {
     }
 
     fn toggle_highlighted(&mut self, clock: &Clock) -> FormOutcome {
-        let Some(opts) = self.current_options() else { return FormOutcome::None };
-        let Some(opt) = opts.get(self.highlight).cloned() else { return FormOutcome::None };
+        let Some(opts) = self.current_options() else {
+            return FormOutcome::None;
+        };
+        let Some(opt) = opts.get(self.highlight).cloned() else {
+            return FormOutcome::None;
+        };
         let exclusive: Vec<String> = opts.iter().filter(|o| o.exclusive).map(|o| o.code.clone()).collect();
-        let Some(p) = self.focus_path() else { return FormOutcome::None };
+        let Some(p) = self.focus_path() else {
+            return FormOutcome::None;
+        };
         let mut codes = self.answers.codes(&p).to_vec();
         if let Some(i) = codes.iter().position(|c| *c == opt.code) {
             codes.remove(i);
@@ -428,9 +508,15 @@ impl FormState {
 
     /// A digit typed on a choice: builds the code (`1`, `10`), else starts over.
     fn type_code(&mut self, c: char, clock: &Clock) -> FormOutcome {
-        let Some(opts) = self.current_options() else { return FormOutcome::None };
+        let Some(opts) = self.current_options() else {
+            return FormOutcome::None;
+        };
         let candidate = format!("{}{c}", self.code_buf);
-        let buf = if opts.iter().any(|o| o.code.starts_with(&candidate)) { candidate } else { c.to_string() };
+        let buf = if opts.iter().any(|o| o.code.starts_with(&candidate)) {
+            candidate
+        } else {
+            c.to_string()
+        };
         let exact = opts.iter().position(|o| o.code == buf);
         self.code_buf = buf;
         if let Some(i) = exact {
@@ -460,7 +546,9 @@ impl FormState {
             }
             return FormOutcome::None;
         }
-        let Some(p) = self.focus_path() else { return FormOutcome::None };
+        let Some(p) = self.focus_path() else {
+            return FormOutcome::None;
+        };
         self.typing = true;
         self.edit.insert(&clean);
         let value = self.edit.text().to_string();
@@ -473,7 +561,9 @@ impl FormState {
         if self.read_only || self.dialog.is_some() {
             return FormOutcome::None;
         }
-        let Some(p) = self.focus_path() else { return FormOutcome::None };
+        let Some(p) = self.focus_path() else {
+            return FormOutcome::None;
+        };
         if self.current_options().is_some() {
             self.code_buf.pop();
             if !self.is_multi() {
@@ -494,7 +584,9 @@ impl FormState {
         if self.read_only || self.current_options().is_some() {
             return FormOutcome::None;
         }
-        let Some(p) = self.focus_path() else { return FormOutcome::None };
+        let Some(p) = self.focus_path() else {
+            return FormOutcome::None;
+        };
         if self.edit.delete() {
             let value = self.edit.text().to_string();
             self.answers.set_text(&p, &value);

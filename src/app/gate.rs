@@ -26,9 +26,19 @@ pub struct GateState {
 }
 
 pub enum GateEffect {
-    Install { site: Option<SiteConfig>, login: String, name: String, password: String },
-    Login { login: String, password: String },
-    ChangePassword { new: String },
+    Install {
+        site: Option<SiteConfig>,
+        login: String,
+        name: String,
+        password: String,
+    },
+    Login {
+        login: String,
+        password: String,
+    },
+    ChangePassword {
+        new: String,
+    },
     Quit,
 }
 
@@ -44,15 +54,34 @@ impl GateState {
             GateMode::Install { need_site } => {
                 let mut l: Vec<(&'static str, bool)> = Vec::new();
                 if *need_site {
-                    l.extend([("setup.site_name", false), ("setup.division", false), ("setup.township", false), ("setup.village", false)]);
+                    l.extend([
+                        ("setup.site_name", false),
+                        ("setup.division", false),
+                        ("setup.township", false),
+                        ("setup.village", false),
+                    ]);
                 }
-                l.extend([("gate.admin_login", false), ("gate.admin_name", false), ("gate.password", true), ("gate.password_again", true)]);
+                l.extend([
+                    ("gate.admin_login", false),
+                    ("gate.admin_name", false),
+                    ("gate.password", true),
+                    ("gate.password_again", true),
+                ]);
                 l.into_iter().unzip()
             }
             GateMode::Login => [("gate.login", false), ("gate.password", true)].into_iter().unzip(),
-            GateMode::ChangePassword => [("gate.new_password", true), ("gate.password_again", true)].into_iter().unzip(),
+            GateMode::ChangePassword => [("gate.new_password", true), ("gate.password_again", true)]
+                .into_iter()
+                .unzip(),
         };
-        GateState { inputs: vec![TextBuf::default(); labels.len()], labels, secret, focus: 0, error: None, mode }
+        GateState {
+            inputs: vec![TextBuf::default(); labels.len()],
+            labels,
+            secret,
+            focus: 0,
+            error: None,
+            mode,
+        }
     }
 
     fn clear_secrets(&mut self) {
@@ -66,12 +95,20 @@ impl GateState {
     }
 
     fn value(&self, label: &str) -> String {
-        self.labels.iter().position(|l| *l == label).map(|i| self.inputs[i].text().trim().to_string()).unwrap_or_default()
+        self.labels
+            .iter()
+            .position(|l| *l == label)
+            .map(|i| self.inputs[i].text().trim().to_string())
+            .unwrap_or_default()
     }
 
     /// Passwords are taken as typed (no trimming: a space may be part of one).
     fn secret_value(&self, label: &str) -> String {
-        self.labels.iter().position(|l| *l == label).map(|i| self.inputs[i].text().to_string()).unwrap_or_default()
+        self.labels
+            .iter()
+            .position(|l| *l == label)
+            .map(|i| self.inputs[i].text().to_string())
+            .unwrap_or_default()
     }
 
     pub fn failed(&mut self, msg: Msg) {
@@ -163,7 +200,12 @@ impl GateState {
                     self.failed(m);
                     return None;
                 }
-                Some(GateEffect::Install { site, name: if name.is_empty() { login.clone() } else { name }, login, password })
+                Some(GateEffect::Install {
+                    site,
+                    name: if name.is_empty() { login.clone() } else { name },
+                    login,
+                    password,
+                })
             }
         }
     }
@@ -224,7 +266,12 @@ mod tests {
         type_str(&mut g, "101");
         g.focus = 7;
         match enter(&mut g) {
-            Some(GateEffect::Install { site: Some(site), login, password, .. }) => {
+            Some(GateEffect::Install {
+                site: Some(site),
+                login,
+                password,
+                ..
+            }) => {
                 assert_eq!(site.division, "220602");
                 assert_eq!(login, "admin");
                 assert_eq!(password, "密码很安全1");

@@ -32,7 +32,10 @@ pub struct Clock {
 
 impl Clock {
     pub fn now() -> Clock {
-        Clock { today: chrono::Local::now().date_naive(), instant: Instant::now() }
+        Clock {
+            today: chrono::Local::now().date_naive(),
+            instant: Instant::now(),
+        }
     }
 }
 
@@ -49,17 +52,33 @@ pub enum Msg {
     Paste(String),
     Resize,
     AutosaveDue,
-    ResidentsFound { query: String, rows: Vec<ResidentRow> },
-    ResidentOpened { resident: Resident, records: Vec<RecordSummary> },
+    ResidentsFound {
+        query: String,
+        rows: Vec<ResidentRow>,
+    },
+    ResidentOpened {
+        resident: Resident,
+        records: Vec<RecordSummary>,
+    },
     RecordOpened(Box<FormState>),
-    Saved { record_id: i64 },
-    Finalized { record_id: i64, resident_id: i64 },
+    Saved {
+        record_id: i64,
+    },
+    Finalized {
+        record_id: i64,
+        resident_id: i64,
+    },
     SiteSaved(SiteConfig),
     /// A registration whose ID number another resident already has.
-    DuplicateId { existing: Vec<ResidentRow> },
+    DuplicateId {
+        existing: Vec<ResidentRow>,
+    },
     /// Residents with the same name and birth date, or the same phone, as
     /// the registration being finalized: ask before going on.
-    DuplicateSuspects { record_id: i64, candidates: Vec<DuplicateCandidate> },
+    DuplicateSuspects {
+        record_id: i64,
+        candidates: Vec<DuplicateCandidate>,
+    },
     Failed(Text),
     Unlocked,
     UnlockFailed(Text),
@@ -76,16 +95,32 @@ pub enum Effect {
     Search(String),
     OpenResident(i64),
     Register,
-    NewRecord { resident_id: i64, form_id: String },
+    NewRecord {
+        resident_id: i64,
+        form_id: String,
+    },
     OpenRecord(i64),
-    EditRegistration { resident_id: i64 },
+    EditRegistration {
+        resident_id: i64,
+    },
     Amend(i64),
-    SaveDraft { record_id: i64, save: Save },
-    Finalize { record_id: i64, save: Save },
+    SaveDraft {
+        record_id: i64,
+        save: Save,
+    },
+    Finalize {
+        record_id: i64,
+        save: Save,
+    },
     /// Finalize after the worker confirmed the suspected duplicates are other people.
-    FinalizeAnyway { record_id: i64, save: Save },
+    FinalizeAnyway {
+        record_id: i64,
+        save: Save,
+    },
     /// The form screen closed: the shell forgets which draft was open.
-    LeftForm { resident_id: i64 },
+    LeftForm {
+        resident_id: i64,
+    },
     /// The idle lock came down (audited by the shell).
     Locked,
     Unlock(String),
@@ -137,7 +172,11 @@ pub struct App {
 
 impl App {
     pub fn new(lang: Lang, keymap: Keymap, site: Option<SiteConfig>) -> App {
-        let screen = if site.is_some() { Screen::Residents(ListState::default()) } else { Screen::Setup(SetupState::default()) };
+        let screen = if site.is_some() {
+            Screen::Residents(ListState::default())
+        } else {
+            Screen::Setup(SetupState::default())
+        };
         App {
             lang,
             keymap,
@@ -163,7 +202,11 @@ impl App {
 
     /// Offers the forms of a registry: visit forms on a resident's page, all for titles.
     pub fn set_forms(&mut self, registry: &crate::form::Registry) {
-        self.visit_forms = registry.visit_forms().iter().map(|d| (d.id.clone(), d.title.clone())).collect();
+        self.visit_forms = registry
+            .visit_forms()
+            .iter()
+            .map(|d| (d.id.clone(), d.title.clone()))
+            .collect();
         self.form_titles = registry.all().map(|d| (d.id.clone(), d.title.clone())).collect();
     }
 
@@ -191,7 +234,10 @@ impl App {
             Screen::Form(f) => f.autosave_deadline(),
             _ => None,
         };
-        let idle = self.idle_after.filter(|_| self.lock.is_none() && self.session.is_some()).map(|d| self.last_input + d);
+        let idle = self
+            .idle_after
+            .filter(|_| self.lock.is_none() && self.session.is_some())
+            .map(|d| self.last_input + d);
         match (autosave, idle) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -217,7 +263,10 @@ impl App {
                 Vec::new()
             }
             Msg::AuditLoaded(entries) => {
-                self.screen = Screen::Audit(AuditState { entries, selected: usize::MAX });
+                self.screen = Screen::Audit(AuditState {
+                    entries,
+                    selected: usize::MAX,
+                });
                 Vec::new()
             }
             Msg::ResidentsFound { query, rows } => {
@@ -239,10 +288,17 @@ impl App {
             }
             Msg::ResidentOpened { resident, records } => {
                 let selected = match &self.screen {
-                    Screen::Resident(p) if p.resident.id == resident.id => p.selected.min(records.len().saturating_sub(1)),
+                    Screen::Resident(p) if p.resident.id == resident.id => {
+                        p.selected.min(records.len().saturating_sub(1))
+                    }
                     _ => 0,
                 };
-                self.screen = Screen::Resident(Box::new(ResidentPage { resident, records, selected, picker: None }));
+                self.screen = Screen::Resident(Box::new(ResidentPage {
+                    resident,
+                    records,
+                    selected,
+                    picker: None,
+                }));
                 Vec::new()
             }
             Msg::RecordOpened(f) => {
@@ -257,7 +313,10 @@ impl App {
                 }
                 Vec::new()
             }
-            Msg::Finalized { record_id: _, resident_id } => {
+            Msg::Finalized {
+                record_id: _,
+                resident_id,
+            } => {
                 self.notice = Some(Notice::Info(Text::new("notice.finalized")));
                 vec![Effect::OpenResident(resident_id)]
             }
@@ -329,7 +388,12 @@ impl App {
                 return Vec::new();
             }
             Some(Action::Logout) if self.session.is_some() => return self.log_out(clock),
-            Some(Action::Audit) if self.session.as_ref().is_some_and(|s| s.role.allows(crate::store::Permission::ReadAudit)) => {
+            Some(Action::Audit)
+                if self
+                    .session
+                    .as_ref()
+                    .is_some_and(|s| s.role.allows(crate::store::Permission::ReadAudit)) =>
+            {
                 return vec![Effect::LoadAudit];
             }
             _ => {}
@@ -363,7 +427,10 @@ impl App {
         let mut out = Vec::new();
         if let Screen::Form(f) = &mut self.screen {
             if f.unsaved_since.is_some() && !f.read_only {
-                out.push(Effect::SaveDraft { record_id: f.record_id, save: f.save(clock) });
+                out.push(Effect::SaveDraft {
+                    record_id: f.record_id,
+                    save: f.save(clock),
+                });
             }
         }
         out.push(Effect::Quit);
@@ -376,7 +443,10 @@ impl App {
         match action {
             Some(Action::Confirm) => match &mut self.screen {
                 Screen::Form(f) if f.record_id == suspects.record_id => {
-                    vec![Effect::FinalizeAnyway { record_id: f.record_id, save: f.save(clock) }]
+                    vec![Effect::FinalizeAnyway {
+                        record_id: f.record_id,
+                        save: f.save(clock),
+                    }]
                 }
                 _ => Vec::new(),
             },
@@ -392,7 +462,10 @@ impl App {
         match action {
             Some(Action::Confirm) => {
                 self.duplicate = None;
-                existing.first().map(|r| vec![Effect::OpenResident(r.id)]).unwrap_or_default()
+                existing
+                    .first()
+                    .map(|r| vec![Effect::OpenResident(r.id)])
+                    .unwrap_or_default()
             }
             Some(Action::Cancel) => {
                 self.duplicate = None;
@@ -403,7 +476,9 @@ impl App {
     }
 
     fn setup_key(&mut self, k: KeyEvent, action: Option<Action>) -> Vec<Effect> {
-        let Screen::Setup(s) = &mut self.screen else { return Vec::new() };
+        let Screen::Setup(s) = &mut self.screen else {
+            return Vec::new();
+        };
         match (k.code, action) {
             (KeyCode::Tab | KeyCode::Down, _) => s.focus = (s.focus + 1) % 4,
             (KeyCode::BackTab | KeyCode::Up, _) => s.focus = (s.focus + 3) % 4,
@@ -416,7 +491,12 @@ impl App {
                 } else if let Err(e) = validate_site_codes(&division, &township, &village) {
                     s.error = Some(e.message());
                 } else {
-                    return vec![Effect::SaveSite(SiteConfig { division, township, village, name })];
+                    return vec![Effect::SaveSite(SiteConfig {
+                        division,
+                        township,
+                        village,
+                        name,
+                    })];
                 }
             }
             (KeyCode::Backspace, _) => {
@@ -434,7 +514,9 @@ impl App {
     }
 
     fn list_key(&mut self, k: KeyEvent, action: Option<Action>) -> Vec<Effect> {
-        let Screen::Residents(l) = &mut self.screen else { return Vec::new() };
+        let Screen::Residents(l) = &mut self.screen else {
+            return Vec::new();
+        };
         match action {
             Some(Action::Up) => l.selected = l.selected.saturating_sub(1),
             Some(Action::Down) => l.selected = (l.selected + 1).min(l.rows.len().saturating_sub(1)),
@@ -483,7 +565,9 @@ impl App {
                 return self.pick_form_by_digit(c);
             }
         }
-        let Screen::Resident(p) = &mut self.screen else { return Vec::new() };
+        let Screen::Resident(p) = &mut self.screen else {
+            return Vec::new();
+        };
         if let Some(sel) = p.picker {
             match action {
                 Some(Action::Up) => p.picker = Some(sel.saturating_sub(1)),
@@ -491,7 +575,10 @@ impl App {
                 Some(Action::Confirm) => {
                     p.picker = None;
                     if let Some((id, _)) = self.visit_forms.get(sel) {
-                        return vec![Effect::NewRecord { resident_id: p.resident.id, form_id: id.clone() }];
+                        return vec![Effect::NewRecord {
+                            resident_id: p.resident.id,
+                            form_id: id.clone(),
+                        }];
                     }
                 }
                 Some(Action::Cancel) => p.picker = None,
@@ -508,7 +595,11 @@ impl App {
                 }
             }
             Some(Action::NewRecord) if n_forms > 0 => p.picker = Some(0),
-            Some(Action::EditResident) => return vec![Effect::EditRegistration { resident_id: p.resident.id }],
+            Some(Action::EditResident) => {
+                return vec![Effect::EditRegistration {
+                    resident_id: p.resident.id,
+                }]
+            }
             Some(Action::Back) => {
                 self.screen = Screen::Residents(ListState::default());
                 return vec![Effect::Search(String::new())];
@@ -520,22 +611,32 @@ impl App {
 
     /// Digit shortcuts in the form picker (1 = first form).
     fn pick_form_by_digit(&mut self, c: char) -> Vec<Effect> {
-        let Screen::Resident(p) = &mut self.screen else { return Vec::new() };
+        let Screen::Resident(p) = &mut self.screen else {
+            return Vec::new();
+        };
         if p.picker.is_none() {
             return Vec::new();
         }
-        let idx = c.to_digit(10).map(|d| d as usize).filter(|d| *d >= 1 && *d <= self.visit_forms.len());
+        let idx = c
+            .to_digit(10)
+            .map(|d| d as usize)
+            .filter(|d| *d >= 1 && *d <= self.visit_forms.len());
         match idx {
             Some(i) => {
                 p.picker = None;
-                vec![Effect::NewRecord { resident_id: p.resident.id, form_id: self.visit_forms[i - 1].0.clone() }]
+                vec![Effect::NewRecord {
+                    resident_id: p.resident.id,
+                    form_id: self.visit_forms[i - 1].0.clone(),
+                }]
             }
             None => Vec::new(),
         }
     }
 
     fn form_key(&mut self, k: KeyEvent, action: Option<Action>, clock: &Clock) -> Vec<Effect> {
-        let Screen::Form(f) = &mut self.screen else { return Vec::new() };
+        let Screen::Form(f) = &mut self.screen else {
+            return Vec::new();
+        };
         let outcome = match action {
             Some(a) => f.handle_action(a, clock),
             None => match k.code {
@@ -558,14 +659,23 @@ impl App {
         match outcome {
             FormOutcome::None => Vec::new(),
             FormOutcome::Save if f.read_only => Vec::new(),
-            FormOutcome::Save => vec![Effect::SaveDraft { record_id: f.record_id, save: f.save(clock) }],
-            FormOutcome::Finalize => vec![Effect::Finalize { record_id: f.record_id, save: f.save(clock) }],
+            FormOutcome::Save => vec![Effect::SaveDraft {
+                record_id: f.record_id,
+                save: f.save(clock),
+            }],
+            FormOutcome::Finalize => vec![Effect::Finalize {
+                record_id: f.record_id,
+                save: f.save(clock),
+            }],
             FormOutcome::Amend => vec![Effect::Amend(f.record_id)],
             FormOutcome::Leave => {
                 let resident_id = f.header.resident_id;
                 let mut out = Vec::new();
                 if f.unsaved_since.is_some() && !f.read_only {
-                    out.push(Effect::SaveDraft { record_id: f.record_id, save: f.save(clock) });
+                    out.push(Effect::SaveDraft {
+                        record_id: f.record_id,
+                        save: f.save(clock),
+                    });
                 }
                 out.push(Effect::LeftForm { resident_id });
                 out.push(Effect::OpenResident(resident_id));
@@ -582,17 +692,39 @@ pub fn form_screen(
     resident: &Resident,
     clock: &Clock,
 ) -> FormState {
-    let birth = resident.birth_date.as_deref().and_then(|b| crate::form::answers::parse_date(b, clock.today));
-    let ctx = Context { today: clock.today, sex: resident.sex.clone(), birth_date: birth };
-    let record_date = record.record_date.as_deref().and_then(|d| crate::form::answers::parse_date(d, clock.today));
+    let birth = resident
+        .birth_date
+        .as_deref()
+        .and_then(|b| crate::form::answers::parse_date(b, clock.today));
+    let ctx = Context {
+        today: clock.today,
+        sex: resident.sex.clone(),
+        birth_date: birth,
+    };
+    let record_date = record
+        .record_date
+        .as_deref()
+        .and_then(|d| crate::form::answers::parse_date(d, clock.today));
     let header = Header {
         resident_id: resident.id,
         name: resident.name.clone().unwrap_or_default(),
         sex: resident.sex.clone(),
         age: birth.and_then(|b| crate::identity::age_on(b, record_date.unwrap_or(clock.today))),
-        id_masked: resident.id_number.as_deref().map(crate::store::mask_id).unwrap_or_default(),
+        id_masked: resident
+            .id_number
+            .as_deref()
+            .map(crate::store::mask_id)
+            .unwrap_or_default(),
         record_no: resident.record_no.clone(),
     };
     let read_only = record.status == crate::store::RecordStatus::Final;
-    FormState::new(def, record.id, header, record.answers.clone(), ctx, read_only, record.focus.as_deref())
+    FormState::new(
+        def,
+        record.id,
+        header,
+        record.answers.clone(),
+        ctx,
+        read_only,
+        record.focus.as_deref(),
+    )
 }

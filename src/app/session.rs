@@ -39,7 +39,10 @@ impl App {
             let due = f.autosave_deadline().is_some_and(|d| d <= clock.instant);
             let idle = self.idle_after.is_some_and(|d| clock.instant >= self.last_input + d);
             if f.unsaved_since.is_some() && (due || idle) && !f.read_only {
-                out.push(Effect::SaveDraft { record_id: f.record_id, save: f.save(clock) });
+                out.push(Effect::SaveDraft {
+                    record_id: f.record_id,
+                    save: f.save(clock),
+                });
             }
         }
         let idle = self.idle_after.is_some_and(|d| clock.instant >= self.last_input + d);
@@ -80,7 +83,10 @@ impl App {
         let mut out = Vec::new();
         if let Screen::Form(f) = &mut self.screen {
             if f.unsaved_since.is_some() && !f.read_only {
-                out.push(Effect::SaveDraft { record_id: f.record_id, save: f.save(clock) });
+                out.push(Effect::SaveDraft {
+                    record_id: f.record_id,
+                    save: f.save(clock),
+                });
             }
         }
         self.logout = true;
@@ -90,14 +96,19 @@ impl App {
     }
 
     pub(super) fn audit_key(&mut self, action: Option<Action>) -> Vec<Effect> {
-        let Screen::Audit(a) = &mut self.screen else { return Vec::new() };
+        let Screen::Audit(a) = &mut self.screen else {
+            return Vec::new();
+        };
         let last = a.entries.len().saturating_sub(1);
         let current = a.selected.min(last);
         match action {
             Some(Action::Up) => a.selected = current.saturating_sub(1),
             Some(Action::Down) => a.selected = (current + 1).min(last),
             Some(Action::Back) => {
-                let can_read = self.session.as_ref().is_none_or(|s| s.role.allows(crate::store::Permission::ReadRecords));
+                let can_read = self
+                    .session
+                    .as_ref()
+                    .is_none_or(|s| s.role.allows(crate::store::Permission::ReadRecords));
                 if can_read {
                     self.screen = Screen::Residents(super::ListState::default());
                     return vec![Effect::Search(String::new())];

@@ -37,7 +37,10 @@ impl Slot {
             (FieldKind::Pair { of }, _, _) => of,
             (FieldKind::BloodPressure { .. }, _, _) => {
                 const BP: FieldKind = FieldKind::Integer(crate::form::def::NumSpec {
-                    limits: crate::form::def::Limits { range: None, plausible: None },
+                    limits: crate::form::def::Limits {
+                        range: None,
+                        plausible: None,
+                    },
                     precision: 0,
                 });
                 &BP
@@ -59,7 +62,13 @@ pub fn compute(def: &FormDef, answers: &Answers, eval: &Evaluation) -> Vec<Slot>
             if !eval.is_visible(&f.id) {
                 continue;
             }
-            let slot = |path: String, part| Slot { path, section: si, field: fi, cell: None, part };
+            let slot = |path: String, part| Slot {
+                path,
+                section: si,
+                field: fi,
+                cell: None,
+                part,
+            };
             match &f.kind {
                 FieldKind::Calculated { .. } => {}
                 FieldKind::Pair { of } => {

@@ -13,7 +13,10 @@ pub struct TextBuf {
 
 impl TextBuf {
     pub fn new(text: &str) -> Self {
-        TextBuf { text: text.to_string(), cursor: text.chars().count() }
+        TextBuf {
+            text: text.to_string(),
+            cursor: text.chars().count(),
+        }
     }
 
     pub fn text(&self) -> &str {
@@ -25,7 +28,11 @@ impl TextBuf {
     }
 
     fn byte_at(&self, chars: usize) -> usize {
-        self.text.char_indices().nth(chars).map(|(b, _)| b).unwrap_or(self.text.len())
+        self.text
+            .char_indices()
+            .nth(chars)
+            .map(|(b, _)| b)
+            .unwrap_or(self.text.len())
     }
 
     pub fn insert(&mut self, s: &str) {

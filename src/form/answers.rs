@@ -220,7 +220,15 @@ mod tests {
     #[test]
     fn dates_in_every_accepted_spelling() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
-        for s in ["20261129", "2026-11-29", "2026.11.29", "2026/11/29", "t", "T", "２０２６１１２９"] {
+        for s in [
+            "20261129",
+            "2026-11-29",
+            "2026.11.29",
+            "2026/11/29",
+            "t",
+            "T",
+            "２０２６１１２９",
+        ] {
             assert_eq!(parse_date(s, today), Some(today), "{s}");
         }
         assert_eq!(parse_date("20260230", today), None);

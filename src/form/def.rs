@@ -77,8 +77,7 @@ pub struct ResidentBinding {
 }
 
 impl ResidentBinding {
-    pub const ATTRIBUTES: [&'static str; 7] =
-        ["name", "sex", "birth_date", "id_number", "phone", "address", "village"];
+    pub const ATTRIBUTES: [&'static str; 7] = ["name", "sex", "birth_date", "id_number", "phone", "address", "village"];
 
     pub fn get(&self, attr: &str) -> Option<&str> {
         match attr {
@@ -158,19 +157,40 @@ pub struct ChoiceOption {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FieldKind {
-    Text { max_len: usize },
+    Text {
+        max_len: usize,
+    },
     Integer(NumSpec),
     Decimal(NumSpec),
-    Date { not_future: bool },
-    Choice { options: Vec<ChoiceOption> },
-    Multi { options: Vec<ChoiceOption>, max_choices: Option<usize> },
+    Date {
+        not_future: bool,
+    },
+    Choice {
+        options: Vec<ChoiceOption>,
+    },
+    Multi {
+        options: Vec<ChoiceOption>,
+        max_choices: Option<usize>,
+    },
     IdNumber,
     Phone,
     /// Current value / target value agreed for the next visit.
-    Pair { of: Box<FieldKind> },
-    BloodPressure { systolic: Limits, diastolic: Limits },
-    Rows { columns: Vec<Field>, max_rows: Option<usize> },
-    Calculated { formula: Formula, precision: u8, limits: Limits },
+    Pair {
+        of: Box<FieldKind>,
+    },
+    BloodPressure {
+        systolic: Limits,
+        diastolic: Limits,
+    },
+    Rows {
+        columns: Vec<Field>,
+        max_rows: Option<usize>,
+    },
+    Calculated {
+        formula: Formula,
+        precision: u8,
+        limits: Limits,
+    },
 }
 
 impl FieldKind {
@@ -299,7 +319,9 @@ impl FormDef {
     }
 
     pub fn section_of(&self, field_id: &str) -> Option<usize> {
-        self.sections.iter().position(|s| s.fields.iter().any(|f| f.id == field_id))
+        self.sections
+            .iter()
+            .position(|s| s.fields.iter().any(|f| f.id == field_id))
     }
 
     /// The canonical reference a record keeps: `url|version`.

@@ -69,7 +69,11 @@ fn field_item(def: &FormDef, f: &Field, link: &str) -> Value {
                 .iter()
                 .map(|p| {
                     let mut sub = scalar_item(def, &f.id, of, &format!("{link}.{p}"));
-                    sub["text"] = json!(format!("{} ({})", f.label.zh, if *p == "current" { "本次" } else { "目标" }));
+                    sub["text"] = json!(format!(
+                        "{} ({})",
+                        f.label.zh,
+                        if *p == "current" { "本次" } else { "目标" }
+                    ));
                     if f.required && *p == "current" {
                         sub["required"] = json!(true);
                     }
@@ -93,7 +97,10 @@ fn field_item(def: &FormDef, f: &Field, link: &str) -> Value {
         FieldKind::Rows { columns, .. } => {
             obj.insert("type".into(), json!("group"));
             obj.insert("repeats".into(), json!(true));
-            let cols: Vec<Value> = columns.iter().map(|c| field_item(def, c, &format!("{link}.{}", c.id))).collect();
+            let cols: Vec<Value> = columns
+                .iter()
+                .map(|c| field_item(def, c, &format!("{link}.{}", c.id)))
+                .collect();
             obj.insert("item".into(), json!(cols));
         }
         FieldKind::Calculated { .. } => {
@@ -159,7 +166,9 @@ fn add_enable_when(item: &mut Value, def: &FormDef, c: &Cond) {
         Cond::Any(cs) => (cs.iter().map(|c| simple(def, c)).collect::<Option<Vec<_>>>(), "any"),
         c => (simple(def, c).map(|v| vec![v]), "any"),
     };
-    let Some(clauses) = clauses.map(|v: Vec<Vec<Value>>| v.concat()) else { return };
+    let Some(clauses) = clauses.map(|v: Vec<Vec<Value>>| v.concat()) else {
+        return;
+    };
     if clauses.is_empty() {
         return;
     }
@@ -171,7 +180,13 @@ fn add_enable_when(item: &mut Value, def: &FormDef, c: &Cond) {
 }
 
 fn simple(def: &FormDef, c: &Cond) -> Option<Vec<Value>> {
-    let Cond::Is { subject: Subject::Field(path), tests } = c else { return None };
+    let Cond::Is {
+        subject: Subject::Field(path),
+        tests,
+    } = c
+    else {
+        return None;
+    };
     if tests.len() != 1 {
         return None;
     }

@@ -26,10 +26,17 @@ pub fn load_dir(dir: &Path) -> std::io::Result<Loaded> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .filter(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('_')))
+        .filter(|p| {
+            !p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('_'))
+        })
         .collect();
     files.sort();
-    let mut loaded = Loaded { forms: Vec::new(), failures: Vec::new() };
+    let mut loaded = Loaded {
+        forms: Vec::new(),
+        failures: Vec::new(),
+    };
     let mut seen = HashSet::new();
     for path in files {
         let src = match std::fs::read_to_string(&path) {
@@ -63,7 +70,9 @@ pub fn load_dir(dir: &Path) -> std::io::Result<Loaded> {
 /// Parses and validates one form file's text.
 pub fn parse_form(file: &str, src: &str) -> Result<FormDef, Vec<FormError>> {
     let raw: RawForm = toml::from_str(src).map_err(|e| {
-        let line = e.span().map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1);
+        let line = e
+            .span()
+            .map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1);
         vec![FormError {
             file: file.to_string(),
             path: line.map(|l| format!("line {l}")).unwrap_or_default(),
@@ -83,11 +92,18 @@ type PathTable = BTreeMap<String, Option<Vec<String>>>;
 
 impl Validator {
     fn new(file: &str) -> Self {
-        Validator { file: file.to_string(), errors: Vec::new() }
+        Validator {
+            file: file.to_string(),
+            errors: Vec::new(),
+        }
     }
 
     fn err(&mut self, path: &str, msg: Msg) {
-        self.errors.push(FormError { file: self.file.clone(), path: path.to_string(), msg });
+        self.errors.push(FormError {
+            file: self.file.clone(),
+            path: path.to_string(),
+            msg,
+        });
     }
 
     fn form(mut self, raw: RawForm) -> Result<FormDef, Vec<FormError>> {
@@ -104,10 +120,12 @@ impl Validator {
             "exam" => Role::Exam,
             "other" => Role::Other,
             other => {
-                self.err("role", Msg::new("form_error.unknown_value").arg("value", other).arg(
-                    "allowed",
-                    "registration, followup, exam, other",
-                ));
+                self.err(
+                    "role",
+                    Msg::new("form_error.unknown_value")
+                        .arg("value", other)
+                        .arg("allowed", "registration, followup, exam, other"),
+                );
                 Role::Other
             }
         };
@@ -116,10 +134,12 @@ impl Validator {
             Some("hypertension") => Some(Programme::Hypertension),
             Some("diabetes") => Some(Programme::Diabetes),
             Some(other) => {
-                self.err("programme", Msg::new("form_error.unknown_value").arg("value", other).arg(
-                    "allowed",
-                    "hypertension, diabetes",
-                ));
+                self.err(
+                    "programme",
+                    Msg::new("form_error.unknown_value")
+                        .arg("value", other)
+                        .arg("allowed", "hypertension, diabetes"),
+                );
                 None
             }
         };
@@ -161,7 +181,12 @@ impl Validator {
                     self.field(&at, f, &paths, false)
                 })
                 .collect();
-            sections.push(Section { id: s.id, title, visible_if, fields });
+            sections.push(Section {
+                id: s.id,
+                title,
+                visible_if,
+                fields,
+            });
         }
         if sections.is_empty() {
             self.err("section", Msg::new("form_error.no_sections"));
@@ -198,10 +223,12 @@ impl Validator {
             if !ids.contains(&field) {
                 self.err(&at, Msg::new("form_error.unknown_path").arg("path", &field));
             } else if !resident.set(&attr, field) {
-                self.err(&at, Msg::new("form_error.unknown_value").arg("value", &attr).arg(
-                    "allowed",
-                    ResidentBinding::ATTRIBUTES.join(", "),
-                ));
+                self.err(
+                    &at,
+                    Msg::new("form_error.unknown_value")
+                        .arg("value", &attr)
+                        .arg("allowed", ResidentBinding::ATTRIBUTES.join(", ")),
+                );
             }
         }
         if role == Role::Registration {
@@ -246,15 +273,30 @@ impl Validator {
             || matches!(&kind, FieldKind::Pair { of } if matches!(**of, FieldKind::Integer(_) | FieldKind::Decimal(_)))
             || matches!(kind, FieldKind::Calculated { .. });
         if (f.range.is_some() || f.plausible.is_some()) && !allowed_numeric {
-            self.err(at, Msg::new("form_error.not_for_kind").arg("key", "range/plausible").arg("kind", kind.name()));
+            self.err(
+                at,
+                Msg::new("form_error.not_for_kind")
+                    .arg("key", "range/plausible")
+                    .arg("kind", kind.name()),
+            );
         }
         let required_if = f.required_if.map(|c| self.cond(&format!("{at}.required_if"), c, paths));
         let visible_if = f.visible_if.map(|c| self.cond(&format!("{at}.visible_if"), c, paths));
         if in_row && (required_if.is_some() || visible_if.is_some()) {
-            self.err(at, Msg::new("form_error.not_for_kind").arg("key", "required_if/visible_if").arg("kind", "column"));
+            self.err(
+                at,
+                Msg::new("form_error.not_for_kind")
+                    .arg("key", "required_if/visible_if")
+                    .arg("kind", "column"),
+            );
         }
         if matches!(kind, FieldKind::Calculated { .. }) && f.required == Some(true) {
-            self.err(at, Msg::new("form_error.not_for_kind").arg("key", "required").arg("kind", "calculated"));
+            self.err(
+                at,
+                Msg::new("form_error.not_for_kind")
+                    .arg("key", "required")
+                    .arg("kind", "calculated"),
+            );
         }
         Field {
             id: f.id,
@@ -272,7 +314,9 @@ impl Validator {
 
     fn limits(&mut self, at: &str, range: &Option<Vec<f64>>, plausible: &Option<Vec<f64>>) -> Limits {
         let range = range.as_ref().and_then(|r| self.interval(&format!("{at}.range"), r));
-        let plausible = plausible.as_ref().and_then(|r| self.interval(&format!("{at}.plausible"), r));
+        let plausible = plausible
+            .as_ref()
+            .and_then(|r| self.interval(&format!("{at}.plausible"), r));
         if let (Some(r), Some(p)) = (range, plausible) {
             if p.0 < r.0 || p.1 > r.1 {
                 self.err(at, Msg::new("form_error.plausible_outside_range"));
@@ -310,8 +354,19 @@ impl Validator {
                 if !codes.insert(o.code.clone()) {
                     self.err(&oat, Msg::new("form_error.duplicate_code").arg("code", &o.code));
                 }
-                let label = self.text(&oat, RawText { zh: o.zh.clone(), en: o.en.clone() });
-                ChoiceOption { code: o.code.clone(), label, exclusive: o.exclusive, detail: o.detail }
+                let label = self.text(
+                    &oat,
+                    RawText {
+                        zh: o.zh.clone(),
+                        en: o.en.clone(),
+                    },
+                );
+                ChoiceOption {
+                    code: o.code.clone(),
+                    label,
+                    exclusive: o.exclusive,
+                    detail: o.detail,
+                }
             })
             .collect()
     }
@@ -319,52 +374,108 @@ impl Validator {
     fn kind(&mut self, at: &str, f: &RawField, paths: &PathTable, in_row: bool) -> FieldKind {
         let scalar_only = |v: &mut Self, key: &str, present: bool, kind: &str| {
             if present {
-                v.err(at, Msg::new("form_error.not_for_kind").arg("key", key).arg("kind", kind));
+                v.err(
+                    at,
+                    Msg::new("form_error.not_for_kind").arg("key", key).arg("kind", kind),
+                );
             }
         };
         let kind_name = f.kind.as_str();
-        scalar_only(self, "options", f.options.is_some() && !matches!(kind_name, "choice" | "multi" | "pair"), kind_name);
+        scalar_only(
+            self,
+            "options",
+            f.options.is_some() && !matches!(kind_name, "choice" | "multi" | "pair"),
+            kind_name,
+        );
         scalar_only(self, "column", f.columns.is_some() && kind_name != "rows", kind_name);
-        scalar_only(self, "formula", f.formula.is_some() && kind_name != "calculated", kind_name);
-        scalar_only(self, "systolic/diastolic", (f.systolic.is_some() || f.diastolic.is_some()) && kind_name != "blood_pressure", kind_name);
-        scalar_only(self, "precision", f.precision.is_some() && !matches!(kind_name, "decimal" | "pair" | "calculated"), kind_name);
-        scalar_only(self, "max_choices", f.max_choices.is_some() && kind_name != "multi", kind_name);
+        scalar_only(
+            self,
+            "formula",
+            f.formula.is_some() && kind_name != "calculated",
+            kind_name,
+        );
+        scalar_only(
+            self,
+            "systolic/diastolic",
+            (f.systolic.is_some() || f.diastolic.is_some()) && kind_name != "blood_pressure",
+            kind_name,
+        );
+        scalar_only(
+            self,
+            "precision",
+            f.precision.is_some() && !matches!(kind_name, "decimal" | "pair" | "calculated"),
+            kind_name,
+        );
+        scalar_only(
+            self,
+            "max_choices",
+            f.max_choices.is_some() && kind_name != "multi",
+            kind_name,
+        );
         match kind_name {
-            "text" => FieldKind::Text { max_len: f.max_len.unwrap_or(200) },
-            "integer" => FieldKind::Integer(NumSpec { limits: self.limits(at, &f.range, &f.plausible), precision: 0 }),
+            "text" => FieldKind::Text {
+                max_len: f.max_len.unwrap_or(200),
+            },
+            "integer" => FieldKind::Integer(NumSpec {
+                limits: self.limits(at, &f.range, &f.plausible),
+                precision: 0,
+            }),
             "decimal" => FieldKind::Decimal(NumSpec {
                 limits: self.limits(at, &f.range, &f.plausible),
                 precision: self.precision(at, f.precision),
             }),
-            "date" => FieldKind::Date { not_future: f.not_future.unwrap_or(false) },
-            "choice" => FieldKind::Choice { options: self.options(at, &f.options) },
+            "date" => FieldKind::Date {
+                not_future: f.not_future.unwrap_or(false),
+            },
+            "choice" => FieldKind::Choice {
+                options: self.options(at, &f.options),
+            },
             "multi" => {
                 let options = self.options(at, &f.options);
                 if f.max_choices == Some(0) {
                     self.err(at, Msg::new("form_error.bad_interval"));
                 }
-                FieldKind::Multi { options, max_choices: f.max_choices }
+                FieldKind::Multi {
+                    options,
+                    max_choices: f.max_choices,
+                }
             }
             "id_number" => FieldKind::IdNumber,
             "phone" => FieldKind::Phone,
             "pair" => {
                 let of = match f.of.as_deref() {
-                    Some("integer") => FieldKind::Integer(NumSpec { limits: self.limits(at, &f.range, &f.plausible), precision: 0 }),
+                    Some("integer") => FieldKind::Integer(NumSpec {
+                        limits: self.limits(at, &f.range, &f.plausible),
+                        precision: 0,
+                    }),
                     Some("decimal") => FieldKind::Decimal(NumSpec {
                         limits: self.limits(at, &f.range, &f.plausible),
                         precision: self.precision(at, f.precision),
                     }),
-                    Some("choice") => FieldKind::Choice { options: self.options(at, &f.options) },
+                    Some("choice") => FieldKind::Choice {
+                        options: self.options(at, &f.options),
+                    },
                     other => {
-                        self.err(at, Msg::new("form_error.unknown_value").arg("value", other.unwrap_or("")).arg("allowed", "of = integer, decimal, choice"));
+                        self.err(
+                            at,
+                            Msg::new("form_error.unknown_value")
+                                .arg("value", other.unwrap_or(""))
+                                .arg("allowed", "of = integer, decimal, choice"),
+                        );
                         FieldKind::Text { max_len: 0 }
                     }
                 };
                 FieldKind::Pair { of: Box::new(of) }
             }
             "blood_pressure" => {
-                let sys = f.systolic.clone().unwrap_or(RawLimits { range: Some(vec![60.0, 300.0]), plausible: None });
-                let dia = f.diastolic.clone().unwrap_or(RawLimits { range: Some(vec![30.0, 200.0]), plausible: None });
+                let sys = f.systolic.clone().unwrap_or(RawLimits {
+                    range: Some(vec![60.0, 300.0]),
+                    plausible: None,
+                });
+                let dia = f.diastolic.clone().unwrap_or(RawLimits {
+                    range: Some(vec![30.0, 200.0]),
+                    plausible: None,
+                });
                 FieldKind::BloodPressure {
                     systolic: self.limits(&format!("{at}.systolic"), &sys.range, &sys.plausible),
                     diastolic: self.limits(&format!("{at}.diastolic"), &dia.range, &dia.plausible),
@@ -388,13 +499,28 @@ impl Validator {
                             self.err(&cat, Msg::new("form_error.duplicate_field").arg("id", &c.id));
                         }
                         let col = self.field(&cat, c, paths, true);
-                        if matches!(col.kind, FieldKind::Pair { .. } | FieldKind::BloodPressure { .. } | FieldKind::Rows { .. } | FieldKind::Calculated { .. } | FieldKind::Multi { .. }) {
-                            self.err(&cat, Msg::new("form_error.not_for_kind").arg("key", col.kind.name()).arg("kind", "column"));
+                        if matches!(
+                            col.kind,
+                            FieldKind::Pair { .. }
+                                | FieldKind::BloodPressure { .. }
+                                | FieldKind::Rows { .. }
+                                | FieldKind::Calculated { .. }
+                                | FieldKind::Multi { .. }
+                        ) {
+                            self.err(
+                                &cat,
+                                Msg::new("form_error.not_for_kind")
+                                    .arg("key", col.kind.name())
+                                    .arg("kind", "column"),
+                            );
                         }
                         col
                     })
                     .collect();
-                FieldKind::Rows { columns, max_rows: f.max_rows }
+                FieldKind::Rows {
+                    columns,
+                    max_rows: f.max_rows,
+                }
             }
             "calculated" => {
                 let inputs = f.inputs.clone().unwrap_or_default();
@@ -408,19 +534,37 @@ impl Validator {
                                     String::new()
                                 }
                                 None => {
-                                    self.err(at, Msg::new("form_error.missing_key").arg("key", format!("inputs.{name}")));
+                                    self.err(
+                                        at,
+                                        Msg::new("form_error.missing_key").arg("key", format!("inputs.{name}")),
+                                    );
                                     String::new()
                                 }
                             }
                         };
-                        Formula::Bmi { weight: get("weight"), height: get("height") }
+                        Formula::Bmi {
+                            weight: get("weight"),
+                            height: get("height"),
+                        }
                     }
                     other => {
-                        self.err(at, Msg::new("form_error.unknown_value").arg("value", other.unwrap_or("")).arg("allowed", "formula = bmi"));
-                        Formula::Bmi { weight: String::new(), height: String::new() }
+                        self.err(
+                            at,
+                            Msg::new("form_error.unknown_value")
+                                .arg("value", other.unwrap_or(""))
+                                .arg("allowed", "formula = bmi"),
+                        );
+                        Formula::Bmi {
+                            weight: String::new(),
+                            height: String::new(),
+                        }
                     }
                 };
-                FieldKind::Calculated { formula, precision: f.precision.unwrap_or(1), limits: self.limits(at, &f.range, &f.plausible) }
+                FieldKind::Calculated {
+                    formula,
+                    precision: f.precision.unwrap_or(1),
+                    limits: self.limits(at, &f.range, &f.plausible),
+                }
             }
             other => {
                 self.err(at, Msg::new("form_error.unknown_kind").arg("kind", other).arg(
@@ -444,16 +588,32 @@ impl Validator {
     }
 
     fn cond(&mut self, at: &str, c: RawCond, paths: &PathTable) -> Cond {
-        let subjects = [c.field.is_some(), c.context.is_some(), c.all.is_some(), c.any.is_some(), c.not.is_some()];
+        let subjects = [
+            c.field.is_some(),
+            c.context.is_some(),
+            c.all.is_some(),
+            c.any.is_some(),
+            c.not.is_some(),
+        ];
         if subjects.iter().filter(|b| **b).count() != 1 {
             self.err(at, Msg::new("form_error.cond_subject"));
             return Cond::All(Vec::new());
         }
         if let Some(all) = c.all {
-            return Cond::All(all.into_iter().enumerate().map(|(i, c)| self.cond(&format!("{at}.all[{i}]"), c, paths)).collect());
+            return Cond::All(
+                all.into_iter()
+                    .enumerate()
+                    .map(|(i, c)| self.cond(&format!("{at}.all[{i}]"), c, paths))
+                    .collect(),
+            );
         }
         if let Some(any) = c.any {
-            return Cond::Any(any.into_iter().enumerate().map(|(i, c)| self.cond(&format!("{at}.any[{i}]"), c, paths)).collect());
+            return Cond::Any(
+                any.into_iter()
+                    .enumerate()
+                    .map(|(i, c)| self.cond(&format!("{at}.any[{i}]"), c, paths))
+                    .collect(),
+            );
         }
         if let Some(not) = c.not {
             return Cond::Not(Box::new(self.cond(&format!("{at}.not"), *not, paths)));
@@ -469,22 +629,38 @@ impl Validator {
             }
         } else {
             match c.context.as_deref() {
-                Some("sex") => (Subject::Context(ContextVar::Sex), Some(vec!["0".into(), "1".into(), "2".into(), "9".into()])),
+                Some("sex") => (
+                    Subject::Context(ContextVar::Sex),
+                    Some(vec!["0".into(), "1".into(), "2".into(), "9".into()]),
+                ),
                 Some("age") => (Subject::Context(ContextVar::Age), None),
                 other => {
-                    self.err(at, Msg::new("form_error.unknown_value").arg("value", other.unwrap_or("")).arg("allowed", "context = sex, age"));
+                    self.err(
+                        at,
+                        Msg::new("form_error.unknown_value")
+                            .arg("value", other.unwrap_or(""))
+                            .arg("allowed", "context = sex, age"),
+                    );
                     (Subject::Context(ContextVar::Age), None)
                 }
             }
         };
         let mut tests = Vec::new();
-        for (list, make) in [(c.any_of, Test::AnyOf as fn(Vec<String>) -> Test), (c.none_of, Test::NoneOf)] {
+        for (list, make) in [
+            (c.any_of, Test::AnyOf as fn(Vec<String>) -> Test),
+            (c.none_of, Test::NoneOf),
+        ] {
             if let Some(list) = list {
                 if codes.as_ref().is_some_and(|c| c.is_empty()) {
                     self.err(at, Msg::new("form_error.codes_on_uncoded"));
                 } else if let Some(known) = &codes {
                     for code in list.iter().filter(|code| !known.contains(code)) {
-                        self.err(at, Msg::new("form_error.unknown_code_in_cond").arg("code", code).arg("allowed", known.join(" ")));
+                        self.err(
+                            at,
+                            Msg::new("form_error.unknown_code_in_cond")
+                                .arg("code", code)
+                                .arg("allowed", known.join(" ")),
+                        );
                     }
                 }
                 tests.push(make(list));
@@ -510,7 +686,12 @@ impl Validator {
             "error" => Level::Error,
             "warning" => Level::Warning,
             other => {
-                self.err(at, Msg::new("form_error.unknown_value").arg("value", other).arg("allowed", "error, warning"));
+                self.err(
+                    at,
+                    Msg::new("form_error.unknown_value")
+                        .arg("value", other)
+                        .arg("allowed", "error, warning"),
+                );
                 Level::Error
             }
         };
@@ -518,7 +699,10 @@ impl Validator {
             Some(m) => self.text(&format!("{at}.message"), m),
             None => {
                 self.err(at, Msg::new("form_error.missing_key").arg("key", "message"));
-                Text { zh: String::new(), en: String::new() }
+                Text {
+                    zh: String::new(),
+                    en: String::new(),
+                }
             }
         };
         let path = |v: &mut Self, key: &str, p: Option<String>| -> String {
@@ -535,8 +719,14 @@ impl Validator {
             }
         };
         let rule = match c.kind.as_str() {
-            "less_than" => CheckRule::LessThan { left: path(self, "left", c.left), right: path(self, "right", c.right) },
-            "not_after" => CheckRule::NotAfter { left: path(self, "left", c.left), right: path(self, "right", c.right) },
+            "less_than" => CheckRule::LessThan {
+                left: path(self, "left", c.left),
+                right: path(self, "right", c.right),
+            },
+            "not_after" => CheckRule::NotAfter {
+                left: path(self, "left", c.left),
+                right: path(self, "right", c.right),
+            },
             "when" => match c.when {
                 Some(w) => CheckRule::When(self.cond(&format!("{at}.when"), w, paths)),
                 None => {
@@ -545,7 +735,12 @@ impl Validator {
                 }
             },
             other => {
-                self.err(at, Msg::new("form_error.unknown_value").arg("value", other).arg("allowed", "less_than, not_after, when"));
+                self.err(
+                    at,
+                    Msg::new("form_error.unknown_value")
+                        .arg("value", other)
+                        .arg("allowed", "less_than, not_after, when"),
+                );
                 return None;
             }
         };
@@ -556,13 +751,22 @@ impl Validator {
                 CheckRule::When(cond) => first_field(cond).unwrap_or_default(),
             },
         };
-        Some(Check { id: c.id, rule, level, message, focus })
+        Some(Check {
+            id: c.id,
+            rule,
+            level,
+            message,
+            focus,
+        })
     }
 }
 
 fn first_field(c: &Cond) -> Option<String> {
     match c {
-        Cond::Is { subject: Subject::Field(f), .. } => Some(f.clone()),
+        Cond::Is {
+            subject: Subject::Field(f),
+            ..
+        } => Some(f.clone()),
         Cond::Is { .. } => None,
         Cond::All(cs) | Cond::Any(cs) => cs.iter().find_map(first_field),
         Cond::Not(c) => first_field(c),
@@ -571,7 +775,10 @@ fn first_field(c: &Cond) -> Option<String> {
 
 /// Records the answer paths a field offers to conditions and checks.
 fn register_paths(f: &RawField, paths: &mut PathTable) {
-    let codes = f.options.as_ref().map(|o| o.iter().map(|o| o.code.clone()).collect::<Vec<_>>());
+    let codes = f
+        .options
+        .as_ref()
+        .map(|o| o.iter().map(|o| o.code.clone()).collect::<Vec<_>>());
     match f.kind.as_str() {
         "pair" => {
             paths.insert(f.id.clone(), None);

@@ -9,10 +9,19 @@ use super::load::{load_dir, parse_form, FormError};
 use std::path::{Path, PathBuf};
 
 pub const EMBEDDED: [(&str, &str); 4] = [
-    ("resident-basic-info.toml", include_str!("../../forms/resident-basic-info.toml")),
+    (
+        "resident-basic-info.toml",
+        include_str!("../../forms/resident-basic-info.toml"),
+    ),
     ("health-exam.toml", include_str!("../../forms/health-exam.toml")),
-    ("hypertension-followup.toml", include_str!("../../forms/hypertension-followup.toml")),
-    ("diabetes-followup.toml", include_str!("../../forms/diabetes-followup.toml")),
+    (
+        "hypertension-followup.toml",
+        include_str!("../../forms/hypertension-followup.toml"),
+    ),
+    (
+        "diabetes-followup.toml",
+        include_str!("../../forms/diabetes-followup.toml"),
+    ),
 ];
 
 #[derive(Default)]
@@ -38,7 +47,10 @@ impl Registry {
     /// file only a recorded failure.
     pub fn from_dir(dir: &Path) -> std::io::Result<Self> {
         let loaded = load_dir(dir)?;
-        Ok(Registry { forms: loaded.forms, failures: loaded.failures })
+        Ok(Registry {
+            forms: loaded.forms,
+            failures: loaded.failures,
+        })
     }
 
     pub fn get(&self, id: &str) -> Option<&FormDef> {
@@ -76,7 +88,10 @@ mod tests {
         let report: Vec<String> = reg
             .failures
             .iter()
-            .flat_map(|(_, errs)| errs.iter().map(|e| format!("{} {}: {}", e.file, e.path, i18n.msg(&e.msg))))
+            .flat_map(|(_, errs)| {
+                errs.iter()
+                    .map(|e| format!("{} {}: {}", e.file, e.path, i18n.msg(&e.msg)))
+            })
             .collect();
         assert!(report.is_empty(), "broken forms:\n{}", report.join("\n"));
         let mut on_disk: Vec<String> = reg.all().map(|d| format!("{}.toml", d.id)).collect();

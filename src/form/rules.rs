@@ -77,10 +77,21 @@ pub fn evaluate(def: &FormDef, answers: &Answers, ctx: &Context) -> Evaluation {
     if let Some(sex) = def.resident.sex.as_deref().and_then(|p| answers.text(p)) {
         ctx.sex = Some(sex.to_string());
     }
-    if let Some(b) = def.resident.birth_date.as_deref().and_then(|p| answers.text(p)).and_then(|s| parse_date(s, ctx.today)) {
+    if let Some(b) = def
+        .resident
+        .birth_date
+        .as_deref()
+        .and_then(|p| answers.text(p))
+        .and_then(|s| parse_date(s, ctx.today))
+    {
         ctx.birth_date = Some(b);
     }
-    let mut e = Eval { def, answers, ctx, out: Evaluation::default() };
+    let mut e = Eval {
+        def,
+        answers,
+        ctx,
+        out: Evaluation::default(),
+    };
     e.compute();
     e.fields();
     e.identity();
@@ -99,12 +110,21 @@ impl<'a> Eval<'a> {
     }
 
     fn push(&mut self, path: &str, level: Level, msg: Msg) {
-        self.out.findings.push(Finding { path: path.to_string(), level, text: FindingText::Msg(msg) });
+        self.out.findings.push(Finding {
+            path: path.to_string(),
+            level,
+            text: FindingText::Msg(msg),
+        });
     }
 
     fn compute(&mut self) {
         for (_, f) in self.def.fields() {
-            if let FieldKind::Calculated { formula: Formula::Bmi { weight, height }, precision, .. } = &f.kind {
+            if let FieldKind::Calculated {
+                formula: Formula::Bmi { weight, height },
+                precision,
+                ..
+            } = &f.kind
+            {
                 let w = self.answers.text(weight).and_then(parse_number).map(|v| v.0);
                 let h = self.answers.text(height).and_then(parse_number).map(|v| v.0);
                 if let (Some(w), Some(h)) = (w, h) {
@@ -193,8 +213,20 @@ impl<'a> Eval<'a> {
             FieldKind::BloodPressure { systolic, diastolic } => {
                 let (sp, dp) = (format!("{path}.systolic"), format!("{path}.diastolic"));
                 self.require(required, &[&sp, &dp], path);
-                let s = self.number(&sp, NumSpec { limits: *systolic, precision: 0 });
-                let d = self.number(&dp, NumSpec { limits: *diastolic, precision: 0 });
+                let s = self.number(
+                    &sp,
+                    NumSpec {
+                        limits: *systolic,
+                        precision: 0,
+                    },
+                );
+                let d = self.number(
+                    &dp,
+                    NumSpec {
+                        limits: *diastolic,
+                        precision: 0,
+                    },
+                );
                 if let (Some(s), Some(d)) = (s, d) {
                     if s <= d {
                         self.push(&dp, Level::Error, Msg::new("rules.bp_order"));
@@ -208,14 +240,20 @@ impl<'a> Eval<'a> {
                     if n > 0 {
                         self.out.required_filled += 1;
                     } else {
-                        self.push(&format!("{path}.0.{}", columns[0].id), Level::Error, Msg::new("rules.required"));
+                        self.push(
+                            &format!("{path}.0.{}", columns[0].id),
+                            Level::Error,
+                            Msg::new("rules.required"),
+                        );
                     }
                 }
                 if let Some(max) = max_rows.filter(|m| n > *m) {
                     self.push(path, Level::Error, Msg::new("rules.too_many_rows").arg("max", max));
                 }
                 for i in 0..n {
-                    let any = columns.iter().any(|c| self.answers.is_answered(&format!("{path}.{i}.{}", c.id)));
+                    let any = columns
+                        .iter()
+                        .any(|c| self.answers.is_answered(&format!("{path}.{i}.{}", c.id)));
                     for c in columns {
                         self.field(c, &format!("{path}.{i}.{}", c.id), any && c.required);
                     }
@@ -227,7 +265,13 @@ impl<'a> Eval<'a> {
                 if let Some(v) = self.out.computed.get(&f.id).copied() {
                     let bounds = limits.range.into_iter().chain(limits.plausible);
                     if let Some((lo, hi)) = bounds.into_iter().find(|(lo, hi)| v < *lo || v > *hi) {
-                        self.push(path, Level::Warning, Msg::new("rules.implausible").arg("min", fmt_num(lo)).arg("max", fmt_num(hi)));
+                        self.push(
+                            path,
+                            Level::Warning,
+                            Msg::new("rules.implausible")
+                                .arg("min", fmt_num(lo))
+                                .arg("max", fmt_num(hi)),
+                        );
                     }
                 }
             }
@@ -278,13 +322,19 @@ impl<'a> Eval<'a> {
         if missing.is_empty() {
             self.out.required_filled += 1;
         } else {
-            let at = if paths.len() == 1 { field_path.to_string() } else { missing[0].to_string() };
+            let at = if paths.len() == 1 {
+                field_path.to_string()
+            } else {
+                missing[0].to_string()
+            };
             self.push(&at, Level::Error, Msg::new("rules.required"));
         }
     }
 
     fn scalar(&mut self, kind: &FieldKind, path: &str) {
-        let Some(raw) = self.answers.text(path).map(str::to_string) else { return };
+        let Some(raw) = self.answers.text(path).map(str::to_string) else {
+            return;
+        };
         match kind {
             FieldKind::Integer(spec) | FieldKind::Decimal(spec) => {
                 self.number(path, *spec);
@@ -323,19 +373,35 @@ impl<'a> Eval<'a> {
             return None;
         };
         if decimals > usize::from(spec.precision) {
-            let key = if spec.precision == 0 { "rules.whole_number" } else { "rules.too_many_decimals" };
+            let key = if spec.precision == 0 {
+                "rules.whole_number"
+            } else {
+                "rules.too_many_decimals"
+            };
             self.push(path, Level::Error, Msg::new(key).arg("precision", spec.precision));
             return None;
         }
         if let Some((lo, hi)) = spec.limits.range {
             if v < lo || v > hi {
-                self.push(path, Level::Error, Msg::new("rules.out_of_range").arg("min", fmt_num(lo)).arg("max", fmt_num(hi)));
+                self.push(
+                    path,
+                    Level::Error,
+                    Msg::new("rules.out_of_range")
+                        .arg("min", fmt_num(lo))
+                        .arg("max", fmt_num(hi)),
+                );
                 return None;
             }
         }
         if let Some((lo, hi)) = spec.limits.plausible {
             if v < lo || v > hi {
-                self.push(path, Level::Warning, Msg::new("rules.implausible").arg("min", fmt_num(lo)).arg("max", fmt_num(hi)));
+                self.push(
+                    path,
+                    Level::Warning,
+                    Msg::new("rules.implausible")
+                        .arg("min", fmt_num(lo))
+                        .arg("max", fmt_num(hi)),
+                );
             }
         }
         Some(v)
@@ -349,9 +415,15 @@ impl<'a> Eval<'a> {
             return;
         }
         let Some(raw) = self.answers.text(&id_path) else { return };
-        let Ok(id) = idcard::parse_id(raw, self.ctx.today) else { return };
+        let Ok(id) = idcard::parse_id(raw, self.ctx.today) else {
+            return;
+        };
         let sex = b.sex.as_deref().and_then(|p| self.answers.text(p));
-        let birth = b.birth_date.as_deref().and_then(|p| self.answers.text(p)).and_then(|s| parse_date(s, self.ctx.today));
+        let birth = b
+            .birth_date
+            .as_deref()
+            .and_then(|p| self.answers.text(p))
+            .and_then(|s| parse_date(s, self.ctx.today));
         for m in idcard::check_consistency(&id, sex, birth) {
             self.push(&id_path, Level::Error, m.message());
         }
@@ -367,7 +439,11 @@ impl<'a> Eval<'a> {
             };
             let focus_hidden = c.focus.split('.').next().is_some_and(|f| self.out.hidden.contains(f));
             if fired && !focus_hidden {
-                self.out.findings.push(Finding { path: c.focus.clone(), level: c.level, text: FindingText::Form(c.message.clone()) });
+                self.out.findings.push(Finding {
+                    path: c.focus.clone(),
+                    level: c.level,
+                    text: FindingText::Form(c.message.clone()),
+                });
             }
         }
     }
@@ -376,7 +452,10 @@ impl<'a> Eval<'a> {
     fn compare(&self, left: &str, right: &str) -> Option<std::cmp::Ordering> {
         let today = self.ctx.today;
         let (l, r) = (self.answers.text(left), self.answers.text(right));
-        if let (Some(l), Some(r)) = (l.and_then(|s| parse_date(s, today)), r.and_then(|s| parse_date(s, today))) {
+        if let (Some(l), Some(r)) = (
+            l.and_then(|s| parse_date(s, today)),
+            r.and_then(|s| parse_date(s, today)),
+        ) {
             return Some(l.cmp(&r));
         }
         let (l, r) = (self.number_at(left)?, self.number_at(right)?);
@@ -386,7 +465,12 @@ impl<'a> Eval<'a> {
 
 /// Evaluates a single condition (used by the UI for section visibility).
 pub fn holds(def: &FormDef, answers: &Answers, ctx: &Context, c: &Cond) -> bool {
-    let e = Eval { def, answers, ctx: ctx.clone(), out: Evaluation::default() };
+    let e = Eval {
+        def,
+        answers,
+        ctx: ctx.clone(),
+        out: Evaluation::default(),
+    };
     e.cond(c)
 }
 

@@ -50,8 +50,7 @@ impl IdNumber {
 
     /// Birth date from digits 7–14.
     pub fn birth_date(&self) -> NaiveDate {
-        date_from_digits(&self.0[6..14])
-            .expect("IdNumber is only built from a validated birth date")
+        date_from_digits(&self.0[6..14]).expect("IdNumber is only built from a validated birth date")
     }
 
     /// GB/T 2261.1 sex code from the 17th digit: "1" male (odd), "2" female (even).
@@ -105,12 +104,8 @@ impl IdError {
         match self {
             IdError::Empty => Msg::new("identity.empty"),
             IdError::WrongLength { len } => Msg::new("identity.wrong_length").arg("len", len),
-            IdError::BadCharacter { position } => {
-                Msg::new("identity.bad_character").arg("position", position)
-            }
-            IdError::ImpossibleDate { date_digits } => {
-                Msg::new("identity.impossible_date").arg("date", date_digits)
-            }
+            IdError::BadCharacter { position } => Msg::new("identity.bad_character").arg("position", position),
+            IdError::ImpossibleDate { date_digits } => Msg::new("identity.impossible_date").arg("date", date_digits),
             IdError::FutureDate => Msg::new("identity.future_date"),
             IdError::CheckDigit { expected, found } => Msg::new("identity.check_digit")
                 .arg("expected", expected)
@@ -185,15 +180,9 @@ pub fn parse_id(input: &str, today: NaiveDate) -> Result<IdNumber, IdError> {
 #[derive(Clone, PartialEq, Eq)]
 pub enum Mismatch {
     /// The 17th digit says one sex (`id_says` is "1" or "2"), the form another.
-    Sex {
-        id_says: &'static str,
-        entered: String,
-    },
+    Sex { id_says: &'static str, entered: String },
     /// Digits 7–14 say one birth date, the form another.
-    BirthDate {
-        id_says: NaiveDate,
-        entered: NaiveDate,
-    },
+    BirthDate { id_says: NaiveDate, entered: NaiveDate },
 }
 
 impl Mismatch {
@@ -226,11 +215,7 @@ impl fmt::Debug for Mismatch {
 /// Compares the ID number with the sex code and birth date entered on the
 /// form. Sex codes other than "1"/"2" ("9" not stated, "0" unknown, or a code
 /// the form validator will reject anyway) are not treated as a mismatch.
-pub fn check_consistency(
-    id: &IdNumber,
-    sex_code: Option<&str>,
-    birth_date: Option<NaiveDate>,
-) -> Vec<Mismatch> {
+pub fn check_consistency(id: &IdNumber, sex_code: Option<&str>, birth_date: Option<NaiveDate>) -> Vec<Mismatch> {
     let mut out = Vec::new();
     if let Some(entered) = sex_code.map(str::trim) {
         let id_says = id.sex_code();
@@ -343,16 +328,10 @@ mod tests {
         // Feb 29 only in leap years.
         let first17 = "22060219890229001";
         let input = format!("{first17}{}", check_char(first17));
-        assert!(matches!(
-            parse_id(&input, today()),
-            Err(IdError::ImpossibleDate { .. })
-        ));
+        assert!(matches!(parse_id(&input, today()), Err(IdError::ImpossibleDate { .. })));
         let first17 = "22060219880229003";
         let input = format!("{first17}{}", check_char(first17));
-        assert_eq!(
-            parse_id(&input, today()).unwrap().birth_date(),
-            ymd(1988, 2, 29)
-        );
+        assert_eq!(parse_id(&input, today()).unwrap().birth_date(), ymd(1988, 2, 29));
     }
 
     #[test]

@@ -12,8 +12,7 @@ pub use age::age_on;
 pub use idcard::{check_char, check_consistency, parse_id, IdError, IdNumber, Mismatch};
 pub use phone::{mask_phone, parse_phone, PhoneError};
 pub use record_no::{
-    compose as compose_record_no, parse as parse_record_no, validate_site_codes, RecordNoError,
-    RecordNumber,
+    compose as compose_record_no, parse as parse_record_no, validate_site_codes, RecordNoError, RecordNumber,
 };
 
 /// Chinese input methods often produce full-width digits and letters
@@ -61,10 +60,7 @@ mod tests {
                     id_says: "2",
                     entered: "1".into(),
                 },
-                Mismatch::BirthDate {
-                    id_says: d,
-                    entered: d,
-                },
+                Mismatch::BirthDate { id_says: d, entered: d },
             ]
             .iter()
             .map(Mismatch::message),
@@ -87,9 +83,7 @@ mod tests {
                 RecordNoError::DivisionFormat,
                 RecordNoError::TownshipFormat,
                 RecordNoError::VillageFormat,
-                RecordNoError::VillageRange {
-                    village: "250".into(),
-                },
+                RecordNoError::VillageRange { village: "250".into() },
                 RecordNoError::SerialRange { serial: 0 },
                 RecordNoError::WrongLength { len: 16 },
                 RecordNoError::BadCharacter { position: 2 },

@@ -36,12 +36,8 @@ impl PhoneError {
     pub fn message(&self) -> Msg {
         match self {
             PhoneError::Empty => Msg::new("identity.phone.empty"),
-            PhoneError::BadCharacter { position } => {
-                Msg::new("identity.phone.bad_character").arg("position", position)
-            }
-            PhoneError::MobileLength { len } => {
-                Msg::new("identity.phone.mobile_length").arg("len", len)
-            }
+            PhoneError::BadCharacter { position } => Msg::new("identity.phone.bad_character").arg("position", position),
+            PhoneError::MobileLength { len } => Msg::new("identity.phone.mobile_length").arg("len", len),
             PhoneError::MobilePrefix => Msg::new("identity.phone.mobile_prefix"),
             PhoneError::MissingAreaCode => Msg::new("identity.phone.missing_area_code"),
             PhoneError::BadLandline => Msg::new("identity.phone.bad_landline"),
@@ -145,10 +141,7 @@ mod tests {
         assert_eq!(parse_phone("13812345678").unwrap(), "13812345678");
         assert_eq!(parse_phone(" 138 1234 5678 ").unwrap(), "13812345678");
         assert_eq!(parse_phone("138-1234-5678").unwrap(), "13812345678");
-        assert_eq!(
-            parse_phone("１３８１２３４５６７８").unwrap(),
-            "13812345678"
-        );
+        assert_eq!(parse_phone("１３８１２３４５６７８").unwrap(), "13812345678");
         assert_eq!(parse_phone("19912345678").unwrap(), "19912345678");
     }
 
@@ -165,14 +158,8 @@ mod tests {
 
     #[test]
     fn bad_mobiles() {
-        assert_eq!(
-            parse_phone("1381234567"),
-            Err(PhoneError::MobileLength { len: 10 })
-        );
-        assert_eq!(
-            parse_phone("138123456789"),
-            Err(PhoneError::MobileLength { len: 12 })
-        );
+        assert_eq!(parse_phone("1381234567"), Err(PhoneError::MobileLength { len: 10 }));
+        assert_eq!(parse_phone("138123456789"), Err(PhoneError::MobileLength { len: 12 }));
         assert_eq!(parse_phone("12812345678"), Err(PhoneError::MobilePrefix));
     }
 

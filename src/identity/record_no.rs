@@ -48,12 +48,8 @@ impl RecordNoError {
             RecordNoError::VillageRange { village } => {
                 Msg::new("identity.record_no.village_range").arg("village", village)
             }
-            RecordNoError::SerialRange { serial } => {
-                Msg::new("identity.record_no.serial_range").arg("serial", serial)
-            }
-            RecordNoError::WrongLength { len } => {
-                Msg::new("identity.record_no.wrong_length").arg("len", len)
-            }
+            RecordNoError::SerialRange { serial } => Msg::new("identity.record_no.serial_range").arg("serial", serial),
+            RecordNoError::WrongLength { len } => Msg::new("identity.record_no.wrong_length").arg("len", len),
             RecordNoError::BadCharacter { position } => {
                 Msg::new("identity.record_no.bad_character").arg("position", position)
             }
@@ -111,11 +107,7 @@ impl fmt::Display for RecordNumber {
 
 /// Checks the site codes a clinic is set up with (division 6 digits,
 /// township 3 digits, village 3 digits in an allowed range).
-pub fn validate_site_codes(
-    division: &str,
-    township: &str,
-    village: &str,
-) -> Result<(), RecordNoError> {
+pub fn validate_site_codes(division: &str, township: &str, village: &str) -> Result<(), RecordNoError> {
     if !all_digits(division, 6) {
         return Err(RecordNoError::DivisionFormat);
     }
@@ -135,19 +127,12 @@ pub fn validate_site_codes(
 }
 
 /// Builds the number for a new record from the site codes and the next serial.
-pub fn compose(
-    division: &str,
-    township: &str,
-    village: &str,
-    serial: u32,
-) -> Result<RecordNumber, RecordNoError> {
+pub fn compose(division: &str, township: &str, village: &str, serial: u32) -> Result<RecordNumber, RecordNoError> {
     validate_site_codes(division, township, village)?;
     if !(1..=99_999).contains(&serial) {
         return Err(RecordNoError::SerialRange { serial });
     }
-    Ok(RecordNumber(format!(
-        "{division}{township}{village}{serial:05}"
-    )))
+    Ok(RecordNumber(format!("{division}{township}{village}{serial:05}")))
 }
 
 /// Parses a typed or stored number; hyphens and spaces between groups are
@@ -186,10 +171,7 @@ mod tests {
         assert_eq!(n.last8(), "105-00042");
         assert_eq!(n.serial(), 42);
         assert_eq!(n.site_prefix(), "220602003105");
-        assert_eq!(
-            (n.division(), n.township(), n.village()),
-            ("220602", "003", "105")
-        );
+        assert_eq!((n.division(), n.township(), n.village()), ("220602", "003", "105"));
         assert_eq!(n.to_string(), "22060200310500042");
     }
 
@@ -201,9 +183,7 @@ mod tests {
         for bad in ["000", "100", "200", "399", "900"] {
             assert_eq!(
                 validate_site_codes("220602", "003", bad),
-                Err(RecordNoError::VillageRange {
-                    village: bad.into()
-                }),
+                Err(RecordNoError::VillageRange { village: bad.into() }),
                 "{bad}"
             );
         }
@@ -258,9 +238,7 @@ mod tests {
         );
         assert_eq!(
             parse("220602-003-250-00042"),
-            Err(RecordNoError::VillageRange {
-                village: "250".into()
-            })
+            Err(RecordNoError::VillageRange { village: "250".into() })
         );
         assert_eq!(
             parse("220602-003-105-00000"),
@@ -270,10 +248,7 @@ mod tests {
 
     #[test]
     fn messages_use_identity_keys() {
-        let m = RecordNoError::VillageRange {
-            village: "250".into(),
-        }
-        .message();
+        let m = RecordNoError::VillageRange { village: "250".into() }.message();
         assert_eq!(m.key, "identity.record_no.village_range");
         assert!(m.args.contains(&("village", "250".to_string())));
     }

@@ -18,7 +18,13 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 5] = [Context::Global, Context::List, Context::Resident, Context::Form, Context::Dialog];
+    pub const ALL: [Context; 5] = [
+        Context::Global,
+        Context::List,
+        Context::Resident,
+        Context::Form,
+        Context::Dialog,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -261,43 +267,75 @@ impl Keymap {
     /// Parses a keymap file over `base` (or empty). Every problem is
     /// returned; the entries that are fine still apply.
     pub fn parse(file: &str, src: &str, base: Option<&Keymap>) -> (Keymap, Vec<KeymapError>) {
-        let mut map = base.cloned().unwrap_or(Keymap { bindings: BTreeMap::new() });
+        let mut map = base.cloned().unwrap_or(Keymap {
+            bindings: BTreeMap::new(),
+        });
         let mut errors = Vec::new();
         let line_of = |needle: &str| -> usize {
-            src.lines().position(|l| l.trim_start().starts_with(needle)).map(|i| i + 1).unwrap_or(0)
+            src.lines()
+                .position(|l| l.trim_start().starts_with(needle))
+                .map(|i| i + 1)
+                .unwrap_or(0)
         };
         let table: toml::Table = match toml::from_str(src) {
             Ok(t) => t,
             Err(e) => {
-                let line = e.span().map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1).unwrap_or(0);
-                errors.push(KeymapError { file: file.into(), line, detail: e.message().to_string() });
+                let line = e
+                    .span()
+                    .map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1)
+                    .unwrap_or(0);
+                errors.push(KeymapError {
+                    file: file.into(),
+                    line,
+                    detail: e.message().to_string(),
+                });
                 return (map, errors);
             }
         };
         for (ctx_name, actions) in table {
             let Some(ctx) = Context::ALL.into_iter().find(|c| c.name() == ctx_name) else {
-                errors.push(KeymapError { file: file.into(), line: line_of(&format!("[{ctx_name}]")), detail: format!("unknown context [{ctx_name}]") });
+                errors.push(KeymapError {
+                    file: file.into(),
+                    line: line_of(&format!("[{ctx_name}]")),
+                    detail: format!("unknown context [{ctx_name}]"),
+                });
                 continue;
             };
             let Some(actions) = actions.as_table() else {
-                errors.push(KeymapError { file: file.into(), line: line_of(&ctx_name), detail: format!("[{ctx_name}] must be a table") });
+                errors.push(KeymapError {
+                    file: file.into(),
+                    line: line_of(&ctx_name),
+                    detail: format!("[{ctx_name}] must be a table"),
+                });
                 continue;
             };
             for (name, keys) in actions {
                 let line = line_of(name);
                 let Some(action) = Action::from_name(name) else {
-                    errors.push(KeymapError { file: file.into(), line, detail: format!("unknown action \"{name}\"") });
+                    errors.push(KeymapError {
+                        file: file.into(),
+                        line,
+                        detail: format!("unknown action \"{name}\""),
+                    });
                     continue;
                 };
                 let Some(list) = keys.as_array() else {
-                    errors.push(KeymapError { file: file.into(), line, detail: format!("\"{name}\" must be a list of keys, like [\"ctrl-q\"]") });
+                    errors.push(KeymapError {
+                        file: file.into(),
+                        line,
+                        detail: format!("\"{name}\" must be a list of keys, like [\"ctrl-q\"]"),
+                    });
                     continue;
                 };
                 let mut parsed = Vec::new();
                 for k in list {
                     match k.as_str().and_then(Key::parse) {
                         Some(key) => parsed.push(key),
-                        None => errors.push(KeymapError { file: file.into(), line, detail: format!("unknown key {k}") }),
+                        None => errors.push(KeymapError {
+                            file: file.into(),
+                            line,
+                            detail: format!("unknown key {k}"),
+                        }),
                     }
                 }
                 let entries = map.bindings.entry(ctx).or_default();
@@ -317,7 +355,11 @@ impl Keymap {
     pub fn action(&self, ctx: Context, key: &KeyEvent) -> Option<Action> {
         let key = Key::from_event(key);
         let find = |c: Context| {
-            self.bindings.get(&c)?.iter().find(|(_, keys)| keys.contains(&key)).map(|(a, _)| *a)
+            self.bindings
+                .get(&c)?
+                .iter()
+                .find(|(_, keys)| keys.contains(&key))
+                .map(|(a, _)| *a)
         };
         find(ctx).or_else(|| find(Context::Global))
     }
@@ -360,7 +402,8 @@ mod tests {
         for ctx in Context::ALL {
             for (action, keys) in map.entries(ctx) {
                 assert!(
-                    keys.iter().any(|k| !matches!(k.code, KeyCode::F(_) | KeyCode::Home | KeyCode::End)),
+                    keys.iter()
+                        .any(|k| !matches!(k.code, KeyCode::F(_) | KeyCode::Home | KeyCode::End)),
                     "{}.{} needs a key that is not a function key",
                     ctx.name(),
                     action.name()

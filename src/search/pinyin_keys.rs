@@ -239,10 +239,7 @@ fn char_token(c: char) -> Option<Token> {
 
 /// `·` in minority names (阿依古丽·买买提) and similar dots or dashes.
 fn is_separator(c: char) -> bool {
-    matches!(
-        c,
-        '·' | '•' | '・' | '‧' | '.' | '-' | '‐' | '－' | '—' | '_'
-    )
+    matches!(c, '·' | '•' | '・' | '‧' | '.' | '-' | '‐' | '－' | '—' | '_')
 }
 
 fn initials_of(syllables: &[String]) -> String {
@@ -369,11 +366,7 @@ mod tests {
     #[test]
     fn minority_names_and_latin_letters() {
         let k = name_keys("阿依古丽·买买提");
-        assert!(
-            k.full.contains(&"ayigulimaimaiti".to_string()),
-            "{:?}",
-            k.full
-        );
+        assert!(k.full.contains(&"ayigulimaimaiti".to_string()), "{:?}", k.full);
         assert!(k.initials.contains(&"ayglmmt".to_string()));
         let k = name_keys("李A");
         assert!(has(&k, "la", "lia"));

@@ -33,7 +33,13 @@ fn entry_hash(prev: &str, at: &str, actor: &str, action: &str, entity: &str, ent
 pub(crate) fn append(conn: &Connection, actor: &Actor, action: &str, entity: &str, entity_id: &str) -> Result<()> {
     let prev: String = conn
         .query_row("SELECT hash FROM audit ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
-        .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(GENESIS.to_string()) } else { Err(e) })?;
+        .or_else(|e| {
+            if matches!(e, rusqlite::Error::QueryReturnedNoRows) {
+                Ok(GENESIS.to_string())
+            } else {
+                Err(e)
+            }
+        })?;
     let at = now_text(chrono::Local::now());
     let hash = entry_hash(&prev, &at, &actor.user, action, entity, entity_id);
     conn.execute(
@@ -142,7 +148,11 @@ impl Store {
         let expected = all.last().map(|e| format!("{}:{}", e.id, e.hash));
         if head != expected {
             let (id, at) = all.last().map(|e| (e.id, e.at.clone())).unwrap_or((0, String::new()));
-            return Ok(Some(ChainBreak { id, at, kind: "truncated" }));
+            return Ok(Some(ChainBreak {
+                id,
+                at,
+                kind: "truncated",
+            }));
         }
         Ok(None)
     }
@@ -153,10 +163,18 @@ fn find_break(entries: &[AuditEntry]) -> Option<ChainBreak> {
     for e in entries {
         let expect = entry_hash(&e.prev_hash, &e.at, &e.actor, &e.action, &e.entity, &e.entity_id);
         if e.hash != expect {
-            return Some(ChainBreak { id: e.id, at: e.at.clone(), kind: "altered" });
+            return Some(ChainBreak {
+                id: e.id,
+                at: e.at.clone(),
+                kind: "altered",
+            });
         }
         if e.prev_hash != prev {
-            return Some(ChainBreak { id: e.id, at: e.at.clone(), kind: "removed_or_reordered" });
+            return Some(ChainBreak {
+                id: e.id,
+                at: e.at.clone(),
+                kind: "removed_or_reordered",
+            });
         }
         prev = e.hash.clone();
     }

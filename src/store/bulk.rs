@@ -26,14 +26,17 @@ pub struct ImportResident<'a> {
 impl Store {
     pub fn import_batch(&mut self, actor: &Actor, site: &SiteConfig, batch: &[ImportResident]) -> Result<()> {
         actor.require(super::Permission::Finalize)?;
-        let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now_text(chrono::Local::now());
         for item in batch {
-            let serial: i64 = tx.prepare_cached(
-                "INSERT INTO record_counters (site_prefix, last_serial) VALUES (?1, 1)
+            let serial: i64 = tx
+                .prepare_cached(
+                    "INSERT INTO record_counters (site_prefix, last_serial) VALUES (?1, 1)
                  ON CONFLICT(site_prefix) DO UPDATE SET last_serial = last_serial + 1 RETURNING last_serial",
-            )?
-            .query_row(params![site.prefix()], |r| r.get(0))?;
+                )?
+                .query_row(params![site.prefix()], |r| r.get(0))?;
             let record_no = compose_record_no(&site.division, &site.township, &site.village, serial as u32)
                 .map_err(|_| StoreError::Sqlite(rusqlite::Error::InvalidQuery))?;
             let f = &item.fields;

@@ -958,13 +958,20 @@ impl Store {
             FileKind::Plain => {}
             FileKind::Encrypted => return Store::open_with_key(path, Some(key)).map(drop),
             FileKind::New => return Err(StoreError::NotFound),
-            FileKind::Garbage => return Err(StoreError::Corrupt { path: path.to_path_buf() }),
+            FileKind::Garbage => {
+                return Err(StoreError::Corrupt {
+                    path: path.to_path_buf(),
+                })
+            }
         }
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = dir.join(format!(".{name}.encrypting"));
         let remove_tmp = || {
             for suffix in ["", "-journal", "-wal", "-shm"] {
@@ -1076,7 +1083,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key = DbKey::generate();
         let mut ring = Keyring::create(dir.path());
-        let weak = KdfParams { m_kib: 8 * 1024, t: 1, p: 1 };
+        let weak = KdfParams {
+            m_kib: 8 * 1024,
+            t: 1,
+            p: 1,
+        };
         ring.data.key_fingerprint = Some(key.fingerprint());
         ring.data.users.insert("old".into(), wrap_with("old", "pw", &key, weak));
         ring.save().unwrap();
@@ -1090,7 +1101,10 @@ mod tests {
         let entry = ring.data.users["old"].clone();
         ring.data.users.insert("admin".into(), entry);
         ring.save().unwrap();
-        assert!(matches!(ring.unlock("admin", "pw", t), Err(UnlockError::WrongPassword { .. })));
+        assert!(matches!(
+            ring.unlock("admin", "pw", t),
+            Err(UnlockError::WrongPassword { .. })
+        ));
     }
 
     #[test]

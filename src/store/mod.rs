@@ -17,13 +17,13 @@ mod users;
 
 pub use access::{Permission, Role};
 pub use audit::{verify_chain, AuditEntry, AuditFilter, ChainBreak};
-pub use users::{valid_login as users_valid_login, User};
 pub use outbox::{utc_text, FetchedRecord, OutboxItem, OutboxRow, OutboxStatus, PatientState, Sent};
-pub use records::{Record, RecordStatus, RecordSummary};
 pub use records::Save;
+pub use records::{Record, RecordStatus, RecordSummary};
 pub use residents::{mask_id, Resident, ResidentFields, ResidentRow};
 pub use search::{DuplicateCandidate, DuplicatePair, DuplicateReason};
 pub use settings::SiteConfig;
+pub use users::{valid_login as users_valid_login, User};
 
 use crate::i18n::Msg;
 use rusqlite::{Connection, ErrorCode};
@@ -40,11 +40,17 @@ pub struct Actor {
 impl Actor {
     /// A trusted local tool (see `Role::System`).
     pub fn new(user: impl Into<String>) -> Self {
-        Actor { user: user.into(), role: Role::System }
+        Actor {
+            user: user.into(),
+            role: Role::System,
+        }
     }
 
     pub fn with_role(user: impl Into<String>, role: Role) -> Self {
-        Actor { user: user.into(), role }
+        Actor {
+            user: user.into(),
+            role,
+        }
     }
 
     pub fn require(&self, p: Permission) -> Result<()> {
@@ -109,9 +115,7 @@ impl StoreError {
     /// The message a user reads, in their language.
     pub fn message(&self) -> Msg {
         match self {
-            StoreError::Newer { found, known } => {
-                Msg::new("store.newer").arg("found", found).arg("known", known)
-            }
+            StoreError::Newer { found, known } => Msg::new("store.newer").arg("found", found).arg("known", known),
             StoreError::Corrupt { path } => Msg::new("store.corrupt").arg("path", path.display()),
             StoreError::ReadOnly { path } => Msg::new("store.read_only").arg("path", path.display()),
             StoreError::DiskFull => Msg::new("store.disk_full"),
@@ -131,8 +135,12 @@ impl StoreError {
 
     fn with_path(self, path: &Path) -> Self {
         match self {
-            StoreError::Corrupt { .. } => StoreError::Corrupt { path: path.to_path_buf() },
-            StoreError::ReadOnly { .. } => StoreError::ReadOnly { path: path.to_path_buf() },
+            StoreError::Corrupt { .. } => StoreError::Corrupt {
+                path: path.to_path_buf(),
+            },
+            StoreError::ReadOnly { .. } => StoreError::ReadOnly {
+                path: path.to_path_buf(),
+            },
             other => other,
         }
     }
@@ -189,13 +197,19 @@ impl Store {
     pub fn integrity_check(&self) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?.into_iter().filter(|s| s != "ok").collect())
+        Ok(rows
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|s| s != "ok")
+            .collect())
     }
 }
 
 fn io_error(e: std::io::Error, path: &Path) -> StoreError {
     if e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(30) {
-        StoreError::ReadOnly { path: path.to_path_buf() }
+        StoreError::ReadOnly {
+            path: path.to_path_buf(),
+        }
     } else {
         StoreError::Io(e)
     }

@@ -79,7 +79,10 @@ pub struct Save {
 
 impl std::fmt::Debug for Save {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Save").field("answers", &self.answers.len()).field("focus", &self.focus).finish_non_exhaustive()
+        f.debug_struct("Save")
+            .field("answers", &self.answers.len())
+            .field("focus", &self.focus)
+            .finish_non_exhaustive()
     }
 }
 
@@ -136,7 +139,9 @@ impl Store {
 
     pub fn create_record(&mut self, actor: &Actor, resident_id: i64, def: &FormDef, source: &str) -> Result<Record> {
         actor.require(super::Permission::WriteRecords)?;
-        let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         Self::remember_form(&tx, def, source)?;
         let now = now_text(chrono::Local::now());
         tx.execute(
@@ -152,7 +157,10 @@ impl Store {
 
     fn record_unaudited(&self, id: i64) -> Result<Record> {
         let sql = format!("SELECT {COLUMNS} FROM records WHERE id = ?1");
-        self.conn().query_row(&sql, params![id], record_from_row).optional()?.ok_or(StoreError::NotFound)
+        self.conn()
+            .query_row(&sql, params![id], record_from_row)
+            .optional()?
+            .ok_or(StoreError::NotFound)
     }
 
     /// Opens a record (audited as a view).
@@ -166,17 +174,26 @@ impl Store {
     /// Persists a draft as typed. Refused for a final record.
     pub fn save_draft(&mut self, actor: &Actor, id: i64, save: &Save) -> Result<()> {
         actor.require(super::Permission::WriteRecords)?;
-        let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (status, resident_id): (String, i64) =
-            tx.query_row("SELECT status, resident_id FROM records WHERE id = ?1", params![id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (status, resident_id): (String, i64) = tx.query_row(
+            "SELECT status, resident_id FROM records WHERE id = ?1",
+            params![id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         if status == "final" {
             return Err(StoreError::AlreadyFinal);
         }
         tx.execute(
             "UPDATE records SET answers = ?2, focus = ?3, record_date = ?4, updated_at = ?5 WHERE id = ?1",
-            params![id, answers_json(&save.answers), save.focus, save.record_date, now_text(chrono::Local::now())],
+            params![
+                id,
+                answers_json(&save.answers),
+                save.focus,
+                save.record_date,
+                now_text(chrono::Local::now())
+            ],
         )?;
         if let Some(fields) = &save.resident {
             update_fields(&tx, resident_id, fields, false)?;
@@ -190,7 +207,9 @@ impl Store {
     /// programme enrolment and the outbox entry commit together or not at all.
     pub fn finalize(&mut self, actor: &Actor, id: i64, save: &Save, programme: Option<&str>) -> Result<()> {
         actor.require(super::Permission::Finalize)?;
-        let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (status, resident_id, revision): (String, i64, i64) = tx.query_row(
             "SELECT status, resident_id, revision FROM records WHERE id = ?1",
             params![id],
@@ -213,7 +232,10 @@ impl Store {
         if let Some(fields) = &save.resident {
             update_fields(&tx, resident_id, fields, true)?;
         } else {
-            tx.execute("UPDATE residents SET updated_at = ?2 WHERE id = ?1", params![resident_id, now])?;
+            tx.execute(
+                "UPDATE residents SET updated_at = ?2 WHERE id = ?1",
+                params![resident_id, now],
+            )?;
         }
         if let Some(p) = programme {
             add_programme(&tx, resident_id, p)?;
@@ -231,7 +253,9 @@ impl Store {
     /// finalized revision stays in `record_revisions`.
     pub fn amend(&mut self, actor: &Actor, id: i64) -> Result<Record> {
         actor.require(super::Permission::WriteRecords)?;
-        let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let changed = tx.execute(
             "UPDATE records SET status = 'draft', revision = revision + 1, updated_at = ?2 WHERE id = ?1 AND status = 'final'",
             params![id, now_text(chrono::Local::now())],
@@ -276,7 +300,11 @@ impl Store {
 
     /// Uploads not yet confirmed by the platform.
     pub fn pending_outbox(&self) -> Result<i64> {
-        Ok(self.conn().query_row("SELECT count(*) FROM outbox WHERE state IN ('pending', 'failed')", [], |r| r.get(0))?)
+        Ok(self.conn().query_row(
+            "SELECT count(*) FROM outbox WHERE state IN ('pending', 'failed')",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     pub fn record_count(&self) -> Result<(i64, i64)> {

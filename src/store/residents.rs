@@ -50,7 +50,9 @@ pub struct ResidentRow {
 
 impl std::fmt::Debug for ResidentRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResidentRow").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("ResidentRow")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -81,7 +83,11 @@ fn resident_from_row(r: &Row) -> rusqlite::Result<Resident> {
         phone: r.get(8)?,
         address: r.get(9)?,
         village: r.get(10)?,
-        programmes: programmes.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        programmes: programmes
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
         created_at: r.get(12)?,
         updated_at: r.get(13)?,
     })
@@ -113,25 +119,48 @@ pub struct ResidentFields {
     pub village: Option<String>,
 }
 
-pub(crate) fn update_fields(conn: &rusqlite::Connection, resident_id: i64, f: &ResidentFields, activate: bool) -> Result<()> {
+pub(crate) fn update_fields(
+    conn: &rusqlite::Connection,
+    resident_id: i64,
+    f: &ResidentFields,
+    activate: bool,
+) -> Result<()> {
     let now = now_text(chrono::Local::now());
     conn.execute(
         "UPDATE residents SET name = ?2, sex = ?3, birth_date = ?4, id_number = ?5, phone = ?6, address = ?7,
              village = ?8, updated_at = ?9, status = CASE WHEN ?10 THEN 'active' ELSE status END
          WHERE id = ?1",
-        params![resident_id, f.name, f.sex, f.birth_date, f.id_number, f.phone, f.address, f.village, now, activate],
+        params![
+            resident_id,
+            f.name,
+            f.sex,
+            f.birth_date,
+            f.id_number,
+            f.phone,
+            f.address,
+            f.village,
+            now,
+            activate
+        ],
     )?;
     super::search::reindex_resident(conn, resident_id)?;
     Ok(())
 }
 
 pub(crate) fn add_programme(conn: &rusqlite::Connection, resident_id: i64, programme: &str) -> Result<()> {
-    let current: String = conn.query_row("SELECT programmes FROM residents WHERE id = ?1", params![resident_id], |r| r.get(0))?;
+    let current: String = conn.query_row(
+        "SELECT programmes FROM residents WHERE id = ?1",
+        params![resident_id],
+        |r| r.get(0),
+    )?;
     let mut list: Vec<&str> = current.split(',').filter(|s| !s.is_empty()).collect();
     if !list.contains(&programme) {
         list.push(programme);
         list.sort_unstable();
-        conn.execute("UPDATE residents SET programmes = ?2 WHERE id = ?1", params![resident_id, list.join(",")])?;
+        conn.execute(
+            "UPDATE residents SET programmes = ?2 WHERE id = ?1",
+            params![resident_id, list.join(",")],
+        )?;
     }
     Ok(())
 }
@@ -141,7 +170,9 @@ impl Store {
     /// assigned now, so the number is never reused even if abandoned.
     pub fn create_resident(&mut self, actor: &Actor, site: &SiteConfig) -> Result<Resident> {
         actor.require(super::Permission::WriteRecords)?;
-        let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let serial: i64 = tx.query_row(
             "INSERT INTO record_counters (site_prefix, last_serial) VALUES (?1, 1)
              ON CONFLICT(site_prefix) DO UPDATE SET last_serial = last_serial + 1
@@ -158,7 +189,10 @@ impl Store {
             params![uuid, record_no.as_str(), now],
         )?;
         let id = tx.last_insert_rowid();
-        let keys = crate::search::index::KeySource { record_no: Some(record_no.as_str()), ..Default::default() };
+        let keys = crate::search::index::KeySource {
+            record_no: Some(record_no.as_str()),
+            ..Default::default()
+        };
         super::search::index_resident(&tx, id, &keys)?;
         audit::append(&tx, actor, "create", "resident", &id.to_string())?;
         tx.commit()?;
@@ -167,7 +201,10 @@ impl Store {
 
     pub(crate) fn resident_unaudited(&self, id: i64) -> Result<Resident> {
         let sql = format!("SELECT {COLUMNS} FROM residents WHERE id = ?1");
-        self.conn().query_row(&sql, params![id], resident_from_row).optional()?.ok_or(StoreError::NotFound)
+        self.conn()
+            .query_row(&sql, params![id], resident_from_row)
+            .optional()?
+            .ok_or(StoreError::NotFound)
     }
 
     /// Opens a resident's full details (audited as a view).
@@ -184,11 +221,17 @@ impl Store {
         let sql = format!("SELECT {COLUMNS} FROM residents ORDER BY updated_at DESC, id DESC LIMIT ?1");
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map(params![limit as i64], resident_from_row)?;
-        Ok(rows.map(|r| r.map(|r| row_from_resident(&r))).collect::<rusqlite::Result<Vec<_>>>()?)
+        Ok(rows
+            .map(|r| r.map(|r| row_from_resident(&r)))
+            .collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     pub fn resident_count(&self) -> Result<i64> {
-        Ok(self.conn().query_row("SELECT count(*) FROM residents WHERE status != 'draft'", [], |r| r.get(0))?)
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) FROM residents WHERE status != 'draft'", [], |r| {
+                r.get(0)
+            })?)
     }
 
     /// Residents with the given full ID number (other than `except`).
@@ -196,7 +239,9 @@ impl Store {
         let sql = format!("SELECT {COLUMNS} FROM residents WHERE id_number = ?1 AND id != ?2 AND status != 'draft'");
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map(params![id_number, except.unwrap_or(-1)], resident_from_row)?;
-        Ok(rows.map(|r| r.map(|r| row_from_resident(&r))).collect::<rusqlite::Result<Vec<_>>>()?)
+        Ok(rows
+            .map(|r| r.map(|r| row_from_resident(&r)))
+            .collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     /// Residents matching what a worker typed: pinyin initials or full

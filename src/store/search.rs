@@ -65,25 +65,50 @@ pub(crate) fn index_resident(conn: &Connection, resident_id: i64, src: &KeySourc
     Ok(())
 }
 
+/// The columns keys are made from, as read back from `residents`.
+struct KeyColumns {
+    name: Option<String>,
+    id_number: Option<String>,
+    phone: Option<String>,
+    record_no: String,
+}
+
+impl KeyColumns {
+    const SELECT: &'static str = "SELECT id, name, id_number, phone, record_no FROM residents";
+
+    fn read(r: &rusqlite::Row) -> rusqlite::Result<(i64, KeyColumns)> {
+        Ok((
+            r.get(0)?,
+            KeyColumns {
+                name: r.get(1)?,
+                id_number: r.get(2)?,
+                phone: r.get(3)?,
+                record_no: r.get(4)?,
+            },
+        ))
+    }
+
+    fn source(&self) -> KeySource<'_> {
+        KeySource {
+            name: self.name.as_deref(),
+            id_number: self.id_number.as_deref(),
+            phone: self.phone.as_deref(),
+            record_no: Some(&self.record_no),
+        }
+    }
+}
+
 /// Replaces a resident's keys with those of the row as it is now; called
 /// after every update of name, ID number, phone or record number.
 pub(crate) fn reindex_resident(conn: &Connection, resident_id: i64) -> Result<()> {
     conn.prepare_cached("DELETE FROM resident_keys WHERE resident_id = ?1")?
         .execute(params![resident_id])?;
-    let row: Option<(Option<String>, Option<String>, Option<String>, String)> = conn
-        .prepare_cached("SELECT name, id_number, phone, record_no FROM residents WHERE id = ?1")?
-        .query_row(params![resident_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
+    let row = conn
+        .prepare_cached(&format!("{} WHERE id = ?1", KeyColumns::SELECT))?
+        .query_row(params![resident_id], KeyColumns::read)
         .optional()?;
-    if let Some((name, id_number, phone, record_no)) = row {
-        let src = KeySource {
-            name: name.as_deref(),
-            id_number: id_number.as_deref(),
-            phone: phone.as_deref(),
-            record_no: Some(&record_no),
-        };
-        index_resident(conn, resident_id, &src)?;
+    if let Some((id, cols)) = row {
+        index_resident(conn, id, &cols.source())?;
     }
     Ok(())
 }
@@ -98,18 +123,11 @@ fn rebuild(conn: &Connection, force: bool) -> Result<usize> {
     tx.execute("DELETE FROM resident_keys", [])?;
     let mut count = 0;
     {
-        let mut stmt = tx.prepare("SELECT id, name, id_number, phone, record_no FROM residents")?;
+        let mut stmt = tx.prepare(KeyColumns::SELECT)?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let (id, name, id_number, phone, record_no): (i64, Option<String>, Option<String>, Option<String>, String) =
-                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-            let src = KeySource {
-                name: name.as_deref(),
-                id_number: id_number.as_deref(),
-                phone: phone.as_deref(),
-                record_no: Some(&record_no),
-            };
-            index_resident(&tx, id, &src)?;
+            let (id, cols) = KeyColumns::read(r)?;
+            index_resident(&tx, id, &cols.source())?;
             count += 1;
         }
     }

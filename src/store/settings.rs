@@ -38,16 +38,25 @@ impl Store {
     }
 
     pub fn clear_setting(&self, key: &str) -> Result<()> {
-        self.conn().execute("DELETE FROM settings WHERE key = ?1", params![key])?;
+        self.conn()
+            .execute("DELETE FROM settings WHERE key = ?1", params![key])?;
         Ok(())
     }
 
     pub fn site(&self) -> Result<Option<SiteConfig>> {
         let get = |k| self.setting(k);
-        match (get("site.division")?, get("site.township")?, get("site.village")?, get("site.name")?) {
-            (Some(division), Some(township), Some(village), Some(name)) => {
-                Ok(Some(SiteConfig { division, township, village, name }))
-            }
+        match (
+            get("site.division")?,
+            get("site.township")?,
+            get("site.village")?,
+            get("site.name")?,
+        ) {
+            (Some(division), Some(township), Some(village), Some(name)) => Ok(Some(SiteConfig {
+                division,
+                township,
+                village,
+                name,
+            })),
             _ => Ok(None),
         }
     }

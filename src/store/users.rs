@@ -34,7 +34,9 @@ const COLUMNS: &str = "login, display_name, role, disabled, must_change, created
 /// Logins are short identifiers; anything else is refused before storage.
 pub fn valid_login(login: &str) -> bool {
     (1..=32).contains(&login.chars().count())
-        && login.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && login
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 impl Store {
@@ -56,7 +58,14 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    pub fn add_user(&mut self, actor: &Actor, login: &str, display_name: &str, role: Role, must_change: bool) -> Result<User> {
+    pub fn add_user(
+        &mut self,
+        actor: &Actor,
+        login: &str,
+        display_name: &str,
+        role: Role,
+        must_change: bool,
+    ) -> Result<User> {
         actor.require(Permission::ManageUsers)?;
         if !valid_login(login) || role == Role::System {
             return Err(StoreError::InvalidInput);
@@ -64,7 +73,13 @@ impl Store {
         let tx = self.conn_mut().transaction()?;
         tx.execute(
             "INSERT INTO users (login, display_name, role, must_change, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![login, display_name, role.name(), must_change, now_text(chrono::Local::now())],
+            params![
+                login,
+                display_name,
+                role.name(),
+                must_change,
+                now_text(chrono::Local::now())
+            ],
         )
         .map_err(|e| match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::ConstraintViolation) => StoreError::AlreadyExists,
@@ -75,7 +90,14 @@ impl Store {
         self.user(login)?.ok_or(StoreError::NotFound)
     }
 
-    fn update_user(&mut self, actor: &Actor, login: &str, action: &str, sql: &str, value: &dyn rusqlite::ToSql) -> Result<()> {
+    fn update_user(
+        &mut self,
+        actor: &Actor,
+        login: &str,
+        action: &str,
+        sql: &str,
+        value: &dyn rusqlite::ToSql,
+    ) -> Result<()> {
         actor.require(Permission::ManageUsers)?;
         let tx = self.conn_mut().transaction()?;
         if tx.execute(sql, params![login, value])? == 0 {
@@ -88,14 +110,26 @@ impl Store {
 
     pub fn set_disabled(&mut self, actor: &Actor, login: &str, disabled: bool) -> Result<()> {
         let action = if disabled { "user_disable" } else { "user_enable" };
-        self.update_user(actor, login, action, "UPDATE users SET disabled = ?2 WHERE login = ?1", &disabled)
+        self.update_user(
+            actor,
+            login,
+            action,
+            "UPDATE users SET disabled = ?2 WHERE login = ?1",
+            &disabled,
+        )
     }
 
     pub fn set_role(&mut self, actor: &Actor, login: &str, role: Role) -> Result<()> {
         if role == Role::System {
             return Err(StoreError::InvalidInput);
         }
-        self.update_user(actor, login, "user_role", "UPDATE users SET role = ?2 WHERE login = ?1", &role.name())
+        self.update_user(
+            actor,
+            login,
+            "user_role",
+            "UPDATE users SET role = ?2 WHERE login = ?1",
+            &role.name(),
+        )
     }
 
     /// Set by an administrator's password reset; cleared by the user's own change.
@@ -105,7 +139,11 @@ impl Store {
             actor.require(Permission::ManageUsers)?;
         }
         let tx = self.conn_mut().transaction()?;
-        if tx.execute("UPDATE users SET must_change = ?2 WHERE login = ?1", params![login, must])? == 0 {
+        if tx.execute(
+            "UPDATE users SET must_change = ?2 WHERE login = ?1",
+            params![login, must],
+        )? == 0
+        {
             return Err(StoreError::NotFound);
         }
         audit::append(&tx, actor, "password_change", "user", login)?;
@@ -126,9 +164,18 @@ mod tests {
         let admin = Actor::with_role("admin", Role::Admin);
         s.add_user(&admin, "li", "李医生", Role::Doctor, true).unwrap();
         let nurse = Actor::with_role("wang", Role::Nurse);
-        assert!(matches!(s.add_user(&nurse, "x", "x", Role::Viewer, true), Err(StoreError::Forbidden(_))));
-        assert!(matches!(s.add_user(&admin, "bad login", "x", Role::Viewer, true), Err(StoreError::InvalidInput)));
-        assert!(matches!(s.add_user(&admin, "li", "again", Role::Viewer, true), Err(StoreError::AlreadyExists)));
+        assert!(matches!(
+            s.add_user(&nurse, "x", "x", Role::Viewer, true),
+            Err(StoreError::Forbidden(_))
+        ));
+        assert!(matches!(
+            s.add_user(&admin, "bad login", "x", Role::Viewer, true),
+            Err(StoreError::InvalidInput)
+        ));
+        assert!(matches!(
+            s.add_user(&admin, "li", "again", Role::Viewer, true),
+            Err(StoreError::AlreadyExists)
+        ));
         s.set_role(&admin, "li", Role::Viewer).unwrap();
         assert_eq!(s.user("li").unwrap().unwrap().role, Role::Viewer);
         s.set_disabled(&admin, "li", true).unwrap();

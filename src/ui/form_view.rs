@@ -29,8 +29,15 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor:
 
     // Header: whose record, which form, how far along.
     let h = &f.header;
-    let sex = h.sex.as_deref().map(|s| i18n.t(&format!("sex.{s}")).to_string()).unwrap_or_default();
-    let age = h.age.map(|a| i18n.tf("form.age", &[("age", &a.to_string())])).unwrap_or_default();
+    let sex = h
+        .sex
+        .as_deref()
+        .map(|s| i18n.t(&format!("sex.{s}")).to_string())
+        .unwrap_or_default();
+    let age = h
+        .age
+        .map(|a| i18n.tf("form.age", &[("age", &a.to_string())]))
+        .unwrap_or_default();
     let who = format!("{} {} {} {}", h.name, sex, age, h.id_masked);
     let title = f.def.title.get(lang);
     let head = format!("{}  {}", title, who.trim());
@@ -63,7 +70,12 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor:
             ("warnings", &warnings.to_string()),
         ],
     );
-    let sec = format!("[{}/{}] {}", current_section + 1, f.def.sections.len(), section.title.get(lang));
+    let sec = format!(
+        "[{}/{}] {}",
+        current_section + 1,
+        f.def.sections.len(),
+        section.title.get(lang)
+    );
     lines.push(Line::from(vec![
         Span::styled(progress, if errors > 0 { v.theme.error() } else { v.theme.ok() }),
         Span::raw("  "),
@@ -88,7 +100,11 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor:
     let avail = (area.height as usize).saturating_sub(lines.len());
     // Page-wise scrolling: the view moves only when the cursor leaves the page.
     let focus_line = cursor.map(|c| c.0).unwrap_or(0);
-    let offset = if avail == 0 { 0 } else { (focus_line / avail.max(1)) * avail };
+    let offset = if avail == 0 {
+        0
+    } else {
+        (focus_line / avail.max(1)) * avail
+    };
     let header_lines = lines.len();
     lines.extend(body.into_iter().skip(offset).take(avail));
     frame.render_widget(Paragraph::new(lines), area);
@@ -154,11 +170,21 @@ fn findings_lines(f: &FormState, path: &str, focused: bool, v: &View, out: &mut 
             Level::Error => ("x ", v.theme.error()),
             Level::Warning => ("! ", v.theme.warning()),
         };
-        out.push(Line::styled(format!("{}{mark}{}", " ".repeat(indent), finding_text(finding, v)), style));
+        out.push(Line::styled(
+            format!("{}{mark}{}", " ".repeat(indent), finding_text(finding, v)),
+            style,
+        ));
     }
 }
 
-fn render_field(field: &Field, f: &FormState, v: &View, cols: usize, out: &mut Vec<Line<'static>>, cursor: &mut Option<(usize, usize)>) {
+fn render_field(
+    field: &Field,
+    f: &FormState,
+    v: &View,
+    cols: usize,
+    out: &mut Vec<Line<'static>>,
+    cursor: &mut Option<(usize, usize)>,
+) {
     let lang = v.i18n.lang();
     let label = field.label.get(lang);
     let unit = field.unit.clone().unwrap_or_default();
@@ -175,8 +201,16 @@ fn render_field(field: &Field, f: &FormState, v: &View, cols: usize, out: &mut V
 
     match &field.kind {
         FieldKind::Calculated { .. } => {
-            let value = f.eval.computed.get(&field.id).map(|v| fmt_num(*v)).unwrap_or_else(|| "—".into());
-            out.push(Line::from(vec![label_span(label, false), Span::styled(format!("{value} {unit}"), v.theme.dim())]));
+            let value = f
+                .eval
+                .computed
+                .get(&field.id)
+                .map(|v| fmt_num(*v))
+                .unwrap_or_else(|| "—".into());
+            out.push(Line::from(vec![
+                label_span(label, false),
+                Span::styled(format!("{value} {unit}"), v.theme.dim()),
+            ]));
             findings_lines(f, &field.id, false, v, out);
         }
         FieldKind::Pair { .. } | FieldKind::BloodPressure { .. } => {
@@ -187,7 +221,13 @@ fn render_field(field: &Field, f: &FormState, v: &View, cols: usize, out: &mut V
                     Part::Diastolic => "/".to_string(),
                     Part::Current => format!("{} ", v.i18n.t("form.current")),
                     Part::Target => format!(" {} ", v.i18n.t("form.target")),
-                    _ => if i > 0 { " ".into() } else { String::new() },
+                    _ => {
+                        if i > 0 {
+                            " ".into()
+                        } else {
+                            String::new()
+                        }
+                    }
                 };
                 col += width(&sep);
                 spans.push(Span::raw(sep));
@@ -230,14 +270,34 @@ fn render_field(field: &Field, f: &FormState, v: &View, cols: usize, out: &mut V
             let focused = main.is_some_and(|s| is_focus(s));
             let chosen: Vec<String> = match &field.kind {
                 FieldKind::Multi { .. } => f.answers.codes(&field.id).to_vec(),
-                _ => f.answers.text(&field.id).map(|s| vec![s.to_string()]).unwrap_or_default(),
+                _ => f
+                    .answers
+                    .text(&field.id)
+                    .map(|s| vec![s.to_string()])
+                    .unwrap_or_default(),
             };
-            let highlight = if focused && matches!(field.kind, FieldKind::Multi { .. }) { Some(f.highlight) } else { None };
-            option_lines(label_span(label, focused), label_w, options, &chosen, highlight, cols, v, out);
+            let highlight = if focused && matches!(field.kind, FieldKind::Multi { .. }) {
+                Some(f.highlight)
+            } else {
+                None
+            };
+            option_lines(
+                label_span(label, focused),
+                label_w,
+                options,
+                &chosen,
+                highlight,
+                cols,
+                v,
+                out,
+            );
             findings_lines(f, &field.id, focused, v, out);
             if let Some(d) = slots.iter().find(|s| s.part == Part::Detail) {
                 let style = if is_focus(d) { v.theme.focus() } else { v.theme.label() };
-                let mut spans = vec![Span::styled(pad(&format!("  {}", v.i18n.t("form.detail")), label_w), style)];
+                let mut spans = vec![Span::styled(
+                    pad(&format!("  {}", v.i18n.t("form.detail")), label_w),
+                    style,
+                )];
                 let (seg, cur) = value_segment(f, d, is_focus(d), v, label_w);
                 if let Some(c) = cur {
                     *cursor = Some((out.len(), c));
@@ -277,8 +337,15 @@ fn value_segment(f: &FormState, s: &Slot, focused: bool, v: &View, col: usize) -
     if let FieldKind::Choice { options } = s.kind(&f.def) {
         // A choice inside a pair or a row: show the chosen option's label.
         let code = f.answers.text(&s.path).unwrap_or("");
-        let label = options.iter().find(|o| o.code == code).map(|o| format!("{code} {}", o.label.get(v.i18n.lang()))).unwrap_or_else(|| code.to_string());
-        let all: Vec<String> = options.iter().map(|o| format!("{}{}", o.code, o.label.get(v.i18n.lang()))).collect();
+        let label = options
+            .iter()
+            .find(|o| o.code == code)
+            .map(|o| format!("{code} {}", o.label.get(v.i18n.lang())))
+            .unwrap_or_else(|| code.to_string());
+        let all: Vec<String> = options
+            .iter()
+            .map(|o| format!("{}{}", o.code, o.label.get(v.i18n.lang())))
+            .collect();
         let style = if focused { v.theme.focus() } else { v.theme.chosen() };
         let mut spans = vec![Span::styled(format!("[{}]", pad(&label, 8)), style)];
         if focused {
@@ -286,7 +353,11 @@ fn value_segment(f: &FormState, s: &Slot, focused: bool, v: &View, col: usize) -
         }
         return (spans, None);
     }
-    let text = if focused { f.edit.text().to_string() } else { f.answers.text(&s.path).unwrap_or("").to_string() };
+    let text = if focused {
+        f.edit.text().to_string()
+    } else {
+        f.answers.text(&s.path).unwrap_or("").to_string()
+    };
     let field_width = match s.kind(&f.def) {
         FieldKind::Integer(_) | FieldKind::Decimal(_) => 7,
         FieldKind::Date { .. } => 12,
@@ -303,13 +374,26 @@ fn value_segment(f: &FormState, s: &Slot, focused: bool, v: &View, col: usize) -
 
 /// Options laid out as on paper (`1 门诊  2 家庭  3 电话`), wrapped to the width.
 #[allow(clippy::too_many_arguments)]
-fn option_lines(label: Span<'static>, label_w: usize, options: &[ChoiceOption], chosen: &[String], highlight: Option<usize>, cols: usize, v: &View, out: &mut Vec<Line<'static>>) {
+fn option_lines(
+    label: Span<'static>,
+    label_w: usize,
+    options: &[ChoiceOption],
+    chosen: &[String],
+    highlight: Option<usize>,
+    cols: usize,
+    v: &View,
+    out: &mut Vec<Line<'static>>,
+) {
     let lang = v.i18n.lang();
     let mut line: Vec<Span<'static>> = vec![label];
     let mut used = label_w;
     for (i, o) in options.iter().enumerate() {
         let is_chosen = chosen.contains(&o.code);
-        let text = if is_chosen { format!("<{} {}>", o.code, o.label.get(lang)) } else { format!(" {} {} ", o.code, o.label.get(lang)) };
+        let text = if is_chosen {
+            format!("<{} {}>", o.code, o.label.get(lang))
+        } else {
+            format!(" {} {} ", o.code, o.label.get(lang))
+        };
         let w = width(&text) + 1;
         if used + w > cols && used > label_w {
             out.push(Line::from(std::mem::take(&mut line)));

@@ -33,7 +33,10 @@ pub fn setup(frame: &mut Frame, area: Rect, s: &SetupState, v: &View, show_curso
             Span::styled(pad(s.inputs[i].text(), 30), style),
             Span::raw("]"),
         ]));
-        lines.push(Line::styled(format!("{}{}", " ".repeat(label_w + 1), v.i18n.t(&format!("{key}_hint"))), v.theme.dim()));
+        lines.push(Line::styled(
+            format!("{}{}", " ".repeat(label_w + 1), v.i18n.t(&format!("{key}_hint"))),
+            v.theme.dim(),
+        ));
     }
     lines.push(Line::raw(""));
     if let Some(e) = &s.error {
@@ -47,7 +50,8 @@ pub fn setup(frame: &mut Frame, area: Rect, s: &SetupState, v: &View, show_curso
 }
 
 fn sex_label(v: &View, sex: Option<&str>) -> String {
-    sex.map(|s| v.i18n.t(&format!("sex.{s}")).to_string()).unwrap_or_default()
+    sex.map(|s| v.i18n.t(&format!("sex.{s}")).to_string())
+        .unwrap_or_default()
 }
 
 fn age_of(birth: Option<&str>, today: chrono::NaiveDate) -> String {
@@ -80,7 +84,11 @@ pub fn residents(frame: &mut Frame, area: Rect, app: &App, l: &ListState, v: &Vi
         ),
     ];
     if l.rows.is_empty() {
-        let key = if l.query.text().is_empty() { "list.empty" } else { "list.no_match" };
+        let key = if l.query.text().is_empty() {
+            "list.empty"
+        } else {
+            "list.no_match"
+        };
         lines.push(Line::styled(v.i18n.t(key), v.theme.dim()));
     }
     let avail = (area.height as usize).saturating_sub(lines.len());
@@ -88,7 +96,11 @@ pub fn residents(frame: &mut Frame, area: Rect, app: &App, l: &ListState, v: &Vi
     for (i, r) in l.rows.iter().enumerate().skip(offset).take(avail) {
         let mut name = r.name.clone();
         if r.status == "draft" {
-            name = format!("{} {}", if name.is_empty() { "—".into() } else { name }, v.i18n.t("list.draft"));
+            name = format!(
+                "{} {}",
+                if name.is_empty() { "—".into() } else { name },
+                v.i18n.t("list.draft")
+            );
         }
         let text = format!(
             "{}{}{}{}{}",
@@ -98,19 +110,30 @@ pub fn residents(frame: &mut Frame, area: Rect, app: &App, l: &ListState, v: &Vi
             pad(&r.id_masked, 22),
             fit(&r.village, 32)
         );
-        let style = if i == l.selected { v.theme.selected() } else { v.theme.label() };
+        let style = if i == l.selected {
+            v.theme.selected()
+        } else {
+            v.theme.label()
+        };
         lines.push(Line::styled(pad(&text, area.width as usize), style));
     }
     frame.render_widget(Paragraph::new(lines), area);
     if show_cursor {
-        frame.set_cursor_position(Position::new(area.x + (prompt_w + l.query.cursor_column()) as u16, area.y));
+        frame.set_cursor_position(Position::new(
+            area.x + (prompt_w + l.query.cursor_column()) as u16,
+            area.y,
+        ));
     }
 }
 
 pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage, v: &View) {
     let r = &p.resident;
     let lang = v.i18n.lang();
-    let programmes: Vec<String> = r.programmes.iter().map(|p| v.i18n.t(&format!("programme.{p}")).to_string()).collect();
+    let programmes: Vec<String> = r
+        .programmes
+        .iter()
+        .map(|p| v.i18n.t(&format!("programme.{p}")).to_string())
+        .collect();
     let age = age_of(r.birth_date.as_deref(), app.today);
     let mut lines = vec![
         Line::styled(
@@ -118,7 +141,11 @@ pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage,
                 "{} {} {} {}",
                 r.name.as_deref().unwrap_or("—"),
                 sex_label(v, r.sex.as_deref()),
-                if age.is_empty() { String::new() } else { v.i18n.tf("form.age", &[("age", &age)]) },
+                if age.is_empty() {
+                    String::new()
+                } else {
+                    v.i18n.tf("form.age", &[("age", &age)])
+                },
                 r.id_number.as_deref().map(crate::store::mask_id).unwrap_or_default()
             ),
             v.theme.heading(),
@@ -126,14 +153,20 @@ pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage,
         Line::raw(format!(
             "{} {}   {} {}",
             v.i18n.t("resident.record_no"),
-            crate::identity::parse_record_no(&r.record_no).map(|n| n.display_grouped()).unwrap_or_else(|_| r.record_no.clone()),
+            crate::identity::parse_record_no(&r.record_no)
+                .map(|n| n.display_grouped())
+                .unwrap_or_else(|_| r.record_no.clone()),
             v.i18n.t("resident.village"),
             r.village.as_deref().unwrap_or("")
         )),
         Line::raw(format!(
             "{} {}",
             v.i18n.t("resident.programmes"),
-            if programmes.is_empty() { v.i18n.t("resident.no_programme").to_string() } else { programmes.join("、") }
+            if programmes.is_empty() {
+                v.i18n.t("resident.no_programme").to_string()
+            } else {
+                programmes.join("、")
+            }
         )),
         Line::raw(""),
         Line::styled(
@@ -153,12 +186,19 @@ pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage,
     let avail = (area.height as usize).saturating_sub(lines.len());
     let offset = p.selected.checked_div(avail).map_or(0, |page| page * avail);
     for (i, rec) in p.records.iter().enumerate().skip(offset).take(avail) {
-        let title = app.form_title(&rec.form_id).map(|t| t.get(lang).to_string()).unwrap_or_else(|| rec.form_id.clone());
+        let title = app
+            .form_title(&rec.form_id)
+            .map(|t| t.get(lang).to_string())
+            .unwrap_or_else(|| rec.form_id.clone());
         let status = match rec.status {
             RecordStatus::Draft => v.i18n.t("record.draft"),
             RecordStatus::Final => v.i18n.t("record.final"),
         };
-        let rev = if rec.revision > 1 { format!(" r{}", rec.revision) } else { String::new() };
+        let rev = if rec.revision > 1 {
+            format!(" r{}", rec.revision)
+        } else {
+            String::new()
+        };
         let text = format!(
             "{}{}{}{}{}",
             pad(rec.record_date.as_deref().unwrap_or("—"), 12),
@@ -167,7 +207,11 @@ pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage,
             pad(&format!("{status}{rev}"), 10),
             fit(&rec.author, 20)
         );
-        let style = if i == p.selected { v.theme.selected() } else { v.theme.label() };
+        let style = if i == p.selected {
+            v.theme.selected()
+        } else {
+            v.theme.label()
+        };
         lines.push(Line::styled(pad(&text, area.width as usize), style));
     }
     frame.render_widget(Paragraph::new(lines), area);
@@ -180,8 +224,10 @@ pub fn suspects(frame: &mut Frame, area: Rect, s: &crate::app::Suspects, v: &Vie
     use ratatui::widgets::{Block, Borders, Clear};
     let width = area.width.saturating_sub(4).min(76);
     let inner = width.saturating_sub(2) as usize;
-    let mut lines: Vec<Line> =
-        wrap(v.i18n.t("search.suspects.explain"), inner).into_iter().map(|l| Line::styled(l, v.theme.warning())).collect();
+    let mut lines: Vec<Line> = wrap(v.i18n.t("search.suspects.explain"), inner)
+        .into_iter()
+        .map(|l| Line::styled(l, v.theme.warning()))
+        .collect();
     let room = (area.height as usize).saturating_sub(4 + 2 * lines.len());
     for c in s.candidates.iter().take(room) {
         let r = &c.row;
@@ -198,16 +244,26 @@ pub fn suspects(frame: &mut Frame, area: Rect, s: &crate::app::Suspects, v: &Vie
     }
     if s.candidates.len() > room {
         let more = (s.candidates.len() - room).to_string();
-        lines.push(Line::styled(v.i18n.tf("search.suspects.more", &[("count", &more)]), v.theme.dim()));
+        lines.push(Line::styled(
+            v.i18n.tf("search.suspects.more", &[("count", &more)]),
+            v.theme.dim(),
+        ));
     }
-    lines.extend(wrap(v.i18n.t("search.suspects.keys"), inner).into_iter().map(|l| Line::styled(l, v.theme.dim())));
+    lines.extend(
+        wrap(v.i18n.t("search.suspects.keys"), inner)
+            .into_iter()
+            .map(|l| Line::styled(l, v.theme.dim())),
+    );
     let height = (lines.len() as u16 + 2).min(area.height);
     let x = area.x + (area.width - width) / 2;
     let y = area.y + (area.height - height) / 2;
     let rect = Rect { x, y, width, height };
     frame.render_widget(Clear, rect);
     let title = Span::styled(format!(" {} ", v.i18n.t("search.suspects.title")), v.theme.heading());
-    frame.render_widget(Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)), rect);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
+        rect,
+    );
 }
 
 /// Breaks text into lines of at most `cols` display columns.

@@ -4,8 +4,8 @@
 mod form_view;
 mod lists;
 mod overlays;
-mod sync_view;
 pub mod session_view;
+mod sync_view;
 pub mod text;
 pub mod theme;
 
@@ -38,9 +38,21 @@ pub fn draw(frame: &mut Frame, app: &App, v: &View) {
         return;
     }
     let title = Rect { height: 1, ..area };
-    let body = Rect { y: area.y + 1, height: area.height - 3, ..area };
-    let status = Rect { y: area.bottom() - 2, height: 1, ..area };
-    let hints = Rect { y: area.bottom() - 1, height: 1, ..area };
+    let body = Rect {
+        y: area.y + 1,
+        height: area.height - 3,
+        ..area
+    };
+    let status = Rect {
+        y: area.bottom() - 2,
+        height: 1,
+        ..area
+    };
+    let hints = Rect {
+        y: area.bottom() - 1,
+        height: 1,
+        ..area
+    };
 
     draw_title(frame, title, app, v);
     // Under an overlay the cursor would blink through it: leave it hidden.
@@ -104,8 +116,17 @@ fn screen_title_key(app: &App) -> &'static str {
 fn draw_title(frame: &mut Frame, area: Rect, app: &App, v: &View) {
     let text = match app.site.as_ref() {
         Some(site) => {
-            let user = app.session.as_ref().map(|s| format!(" │ {}", s.display_name)).unwrap_or_default();
-            format!(" {} │ {} │ {}{user}", v.i18n.t("app.name"), site.name, v.i18n.t(screen_title_key(app)))
+            let user = app
+                .session
+                .as_ref()
+                .map(|s| format!(" │ {}", s.display_name))
+                .unwrap_or_default();
+            format!(
+                " {} │ {} │ {}{user}",
+                v.i18n.t("app.name"),
+                site.name,
+                v.i18n.t(screen_title_key(app))
+            )
         }
         None => format!(" {} │ {}", v.i18n.t("app.name"), v.i18n.t(screen_title_key(app))),
     };
@@ -115,7 +136,8 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App, v: &View) {
 
 fn draw_status(frame: &mut Frame, area: Rect, app: &App, v: &View) {
     let mut spans = vec![Span::styled(
-        v.i18n.tf("status.pending", &[("count", &app.pending_uploads.to_string())]),
+        v.i18n
+            .tf("status.pending", &[("count", &app.pending_uploads.to_string())]),
         v.theme.dim(),
     )];
     spans.extend(sync_view::status_spans(app, v));
@@ -182,7 +204,10 @@ fn draw_hints(frame: &mut Frame, area: Rect, app: &App, v: &View) {
             continue;
         }
         spans.push(Span::styled(key, v.theme.heading()));
-        spans.push(Span::raw(format!(" {}  ", v.i18n.t(&format!("action.{}", action.name())))));
+        spans.push(Span::raw(format!(
+            " {}  ",
+            v.i18n.t(&format!("action.{}", action.name()))
+        )));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -20,15 +20,29 @@ fn boxed(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, v: &View)
     let screen = frame.area();
     let x = area.x.saturating_sub(1);
     let right = (area.right() + 1).min(screen.right());
-    frame.render_widget(Clear, Rect { x, width: right - x, ..area });
-    let block = Block::default().borders(Borders::ALL).title(Span::styled(format!(" {title} "), v.theme.heading()));
+    frame.render_widget(
+        Clear,
+        Rect {
+            x,
+            width: right - x,
+            ..area
+        },
+    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(format!(" {title} "), v.theme.heading()));
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
     let h = height.min(area.height);
-    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
 }
 
 pub fn help(frame: &mut Frame, area: Rect, app: &App, v: &View) {
@@ -44,11 +58,18 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App, v: &View) {
         if entries.is_empty() {
             continue;
         }
-        lines.push(Line::styled(v.i18n.t(&format!("help.context.{}", ctx.name())).to_string(), v.theme.heading()));
+        lines.push(Line::styled(
+            v.i18n.t(&format!("help.context.{}", ctx.name())).to_string(),
+            v.theme.heading(),
+        ));
         let mut row = String::new();
         for (action, keys) in entries {
             let keys: Vec<String> = keys.iter().map(Key::label).collect();
-            let item = format!("{} {}", pad(&keys.join("/"), key_w), pad(v.i18n.t(&format!("action.{}", action.name())), label_w));
+            let item = format!(
+                "{} {}",
+                pad(&keys.join("/"), key_w),
+                pad(v.i18n.t(&format!("action.{}", action.name())), label_w)
+            );
             if super::text::width(&row) + super::text::width(&item) > inner_w {
                 lines.push(Line::raw(std::mem::take(&mut row)));
             }
@@ -68,7 +89,11 @@ pub fn form_picker(frame: &mut Frame, area: Rect, app: &App, selected: usize, v:
         .enumerate()
         .map(|(i, (_, title))| {
             let text = format!("{} {}", i + 1, title.get(v.i18n.lang()));
-            let style = if i == selected { v.theme.selected() } else { v.theme.label() };
+            let style = if i == selected {
+                v.theme.selected()
+            } else {
+                v.theme.label()
+            };
             Line::styled(pad(&text, 50), style)
         })
         .collect();
@@ -77,19 +102,31 @@ pub fn form_picker(frame: &mut Frame, area: Rect, app: &App, selected: usize, v:
 }
 
 pub fn problems(frame: &mut Frame, area: Rect, f: &FormState, d: &Dialog, v: &View) {
-    let Dialog::Problems { items, selected, errors } = d;
+    let Dialog::Problems {
+        items,
+        selected,
+        errors,
+    } = d;
     let lang = v.i18n.lang();
     let width = area.width.saturating_sub(4);
     let inner = width.saturating_sub(2) as usize;
     let mut lines = vec![Line::styled(
-        v.i18n.t(if *errors { "problems.errors_explain" } else { "problems.warnings_explain" }),
+        v.i18n.t(if *errors {
+            "problems.errors_explain"
+        } else {
+            "problems.warnings_explain"
+        }),
         v.theme.dim(),
     )];
     let avail = area.height.saturating_sub(5) as usize;
     let offset = selected.checked_div(avail).map_or(0, |page| page * avail);
     for (i, item) in items.iter().enumerate().skip(offset).take(avail) {
         let field = item.path.split('.').next().unwrap_or(&item.path);
-        let label = f.def.field(field).map(|fd| fd.label.get(lang).to_string()).unwrap_or_else(|| field.to_string());
+        let label = f
+            .def
+            .field(field)
+            .map(|fd| fd.label.get(lang).to_string())
+            .unwrap_or_else(|| field.to_string());
         let text = match &item.text {
             FindingText::Msg(m) => v.i18n.msg(m),
             FindingText::Form(t) => t.get(lang).to_string(),
@@ -99,13 +136,21 @@ pub fn problems(frame: &mut Frame, area: Rect, f: &FormState, d: &Dialog, v: &Vi
             Level::Warning => (v.i18n.t("problems.warning"), v.theme.warning()),
         };
         let line = fit(&format!("{mark} {}: {text}", label), inner);
-        let style = if i == *selected { style.patch(v.theme.selected()) } else { style };
+        let style = if i == *selected {
+            style.patch(v.theme.selected())
+        } else {
+            style
+        };
         lines.push(Line::styled(pad(&line, inner), style));
     }
     let h = (lines.len() as u16 + 2).min(area.height);
     let title = format!(
         "{} ({})",
-        v.i18n.t(if *errors { "problems.title_errors" } else { "problems.title_warnings" }),
+        v.i18n.t(if *errors {
+            "problems.title_errors"
+        } else {
+            "problems.title_warnings"
+        }),
         items.len()
     );
     let title = title.as_str();

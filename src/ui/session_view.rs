@@ -11,7 +11,10 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 fn title_line(text: &str, v: &View, cols: u16) -> Line<'static> {
-    Line::styled(pad(&format!(" {} │ {}", v.i18n.t("app.name"), text), cols as usize), v.theme.title())
+    Line::styled(
+        pad(&format!(" {} │ {}", v.i18n.t("app.name"), text), cols as usize),
+        v.theme.title(),
+    )
 }
 
 pub fn gate(frame: &mut Frame, g: &GateState, v: &View) {
@@ -26,14 +29,27 @@ pub fn gate(frame: &mut Frame, g: &GateState, v: &View) {
         GateMode::ChangePassword => ("gate.change_title", "gate.change_intro"),
     };
     let label_w = g.labels.iter().map(|l| width(v.i18n.t(l))).max().unwrap_or(10) + 2;
-    let mut lines = vec![title_line(v.i18n.t(title), v, area.width), Line::raw(""), Line::raw(v.i18n.t(intro).to_string()), Line::raw("")];
+    let mut lines = vec![
+        title_line(v.i18n.t(title), v, area.width),
+        Line::raw(""),
+        Line::raw(v.i18n.t(intro).to_string()),
+        Line::raw(""),
+    ];
     let mut cursor = None;
     for (i, label) in g.labels.iter().enumerate() {
         let focused = g.focus == i;
         let style = if focused { v.theme.focus() } else { v.theme.label() };
-        let shown = if g.secret[i] { "*".repeat(g.inputs[i].text().chars().count()) } else { g.inputs[i].text().to_string() };
+        let shown = if g.secret[i] {
+            "*".repeat(g.inputs[i].text().chars().count())
+        } else {
+            g.inputs[i].text().to_string()
+        };
         if focused {
-            let col = if g.secret[i] { g.inputs[i].cursor() } else { g.inputs[i].cursor_column() };
+            let col = if g.secret[i] {
+                g.inputs[i].cursor()
+            } else {
+                g.inputs[i].cursor_column()
+            };
             cursor = Some((lines.len(), label_w + 1 + col));
         }
         lines.push(Line::from(vec![
@@ -45,7 +61,10 @@ pub fn gate(frame: &mut Frame, g: &GateState, v: &View) {
     }
     lines.push(Line::raw(""));
     if let Some(e) = &g.error {
-        lines.push(Line::styled(fit(&format!("x {}", v.i18n.msg(e)), area.width as usize), v.theme.error()));
+        lines.push(Line::styled(
+            fit(&format!("x {}", v.i18n.msg(e)), area.width as usize),
+            v.theme.error(),
+        ));
     }
     lines.push(Line::styled(v.i18n.t("gate.keys").to_string(), v.theme.dim()));
     frame.render_widget(Paragraph::new(lines), area);
@@ -74,11 +93,17 @@ pub fn lock(frame: &mut Frame, l: &LockState, login: &str, v: &View) {
         Line::raw(""),
     ];
     if let Some(e) = &l.error {
-        lines.push(Line::styled(fit(&format!("x {}", v.i18n.msg(e)), area.width as usize), v.theme.error()));
+        lines.push(Line::styled(
+            fit(&format!("x {}", v.i18n.msg(e)), area.width as usize),
+            v.theme.error(),
+        ));
     }
     lines.push(Line::styled(v.i18n.t("lock.keys").to_string(), v.theme.dim()));
     frame.render_widget(Paragraph::new(lines), area);
-    frame.set_cursor_position(Position::new(area.x + (label_w + 1 + l.password.cursor()) as u16, area.y + 4));
+    frame.set_cursor_position(Position::new(
+        area.x + (label_w + 1 + l.password.cursor()) as u16,
+        area.y + 4,
+    ));
 }
 
 pub fn audit(frame: &mut Frame, area: Rect, a: &AuditState, v: &View) {
@@ -101,7 +126,11 @@ pub fn audit(frame: &mut Frame, area: Rect, a: &AuditState, v: &View) {
     for (i, e) in a.entries.iter().enumerate().skip(offset).take(avail) {
         let action_key = format!("audit.action.{}", e.action);
         let action = v.i18n.t(&action_key);
-        let action = if action == action_key { e.action.as_str() } else { action };
+        let action = if action == action_key {
+            e.action.as_str()
+        } else {
+            action
+        };
         let text = format!(
             "{}{}{}{} {}",
             pad(&e.at.chars().take(19).collect::<String>().replace('T', " "), 21),
@@ -110,7 +139,11 @@ pub fn audit(frame: &mut Frame, area: Rect, a: &AuditState, v: &View) {
             e.entity,
             e.entity_id
         );
-        let style = if i == selected { v.theme.selected() } else { v.theme.label() };
+        let style = if i == selected {
+            v.theme.selected()
+        } else {
+            v.theme.label()
+        };
         lines.push(Line::styled(pad(&text, area.width as usize), style));
     }
     frame.render_widget(Paragraph::new(lines), area);

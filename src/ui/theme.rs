@@ -12,7 +12,9 @@ pub struct Theme {
 impl Theme {
     /// Colour unless `NO_COLOR` is set (to anything), per no-color.org.
     pub fn from_env() -> Theme {
-        Theme { color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) }
+        Theme {
+            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
     }
 
     fn fg(&self, c: Color) -> Style {
@@ -36,7 +38,8 @@ impl Theme {
     }
 
     pub fn focus(&self) -> Style {
-        self.fg(Color::Yellow).add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+        self.fg(Color::Yellow)
+            .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
     }
 
     pub fn selected(&self) -> Style {
