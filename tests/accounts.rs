@@ -277,6 +277,7 @@ fn personal_data_is_not_readable_in_the_encrypted_file() {
     let store = Store::open_with_key(&dir.path().join("jkda.db"), Some(&key)).unwrap();
     let rows = store.recent_residents(20).unwrap();
     drop(store);
+    assert!(!rows.is_empty());
     let mut bytes = Vec::new();
     for f in std::fs::read_dir(dir.path()).unwrap() {
         bytes.extend(std::fs::read(f.unwrap().path()).unwrap());

@@ -116,6 +116,61 @@ impl App {
 mod tests {
     use super::*;
 
+    fn app() -> App {
+        let site = crate::store::SiteConfig {
+            division: "220602".into(),
+            township: "101".into(),
+            village: "101".into(),
+            name: "x".into(),
+        };
+        App::new(crate::i18n::Lang::Zh, crate::keymap::Keymap::default(), Some(site))
+    }
+
+    #[test]
+    fn upload_events_update_the_status_line() {
+        let mut a = app();
+        let status = crate::store::OutboxStatus {
+            pending: 3,
+            failed: 1,
+            last_success: Some("2026-11-29T13:05:00.000Z".into()),
+            ..Default::default()
+        };
+        let error = Some(Text::new("sync.err_timeout"));
+        let ev = SyncEvent::Ran {
+            sent: 2,
+            failed: 0,
+            conflicts: 0,
+            status,
+            error: error.clone(),
+        };
+        assert!(a.sync_event(ev).is_empty());
+        assert_eq!(a.pending_uploads, 4);
+        assert_eq!(a.sync.last_error, error);
+        assert!(
+            a.sync.last_success.as_deref().is_some_and(|t| t.len() == 11),
+            "{:?}",
+            a.sync.last_success
+        );
+    }
+
+    #[test]
+    fn f9_opens_the_upload_list_and_a_full_id_number_is_fetched_once() {
+        let mut a = app();
+        let f9 = KeyEvent::new(KeyCode::F(9), KeyModifiers::NONE);
+        let effects = a.sync_key(&f9).expect("handled");
+        assert!(matches!(
+            effects.as_slice(),
+            [Effect::LoadOutbox, Effect::Sync(SyncCommand::Nudge)]
+        ));
+        assert!(a.sync.open);
+        assert!(a.sync_key(&KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)).is_some());
+        assert!(!a.sync.open);
+        let id = "22060219500304002X";
+        assert!(matches!(a.maybe_fetch(id, true).as_slice(), [Effect::Sync(SyncCommand::Fetch(q))] if q == id));
+        assert!(a.maybe_fetch(id, true).is_empty(), "asked once per session");
+        assert!(a.maybe_fetch("220602195003040038", false).is_empty(), "found locally");
+    }
+
     #[test]
     fn id_numbers_are_recognised() {
         assert!(looks_like_id_number("22060219500304002X"));

@@ -135,10 +135,23 @@ pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage,
         .map(|p| v.i18n.t(&format!("programme.{p}")).to_string())
         .collect();
     let age = age_of(r.birth_date.as_deref(), app.today);
+    // Full numbers only here, and only for roles whose work needs them
+    // (a doctor or nurse calling or identifying the resident).
+    let full = app.session.as_ref().is_none_or(|s| s.role.sees_full_identifiers());
+    let id_shown = match r.id_number.as_deref() {
+        Some(id) if full => id.to_string(),
+        Some(id) => crate::store::mask_id(id),
+        None => String::new(),
+    };
+    let phone_shown = match r.phone.as_deref() {
+        Some(p) if full => p.to_string(),
+        Some(p) => crate::identity::mask_phone(p),
+        None => String::new(),
+    };
     let mut lines = vec![
         Line::styled(
             format!(
-                "{} {} {} {}",
+                "{} {} {} {} {}",
                 r.name.as_deref().unwrap_or("—"),
                 sex_label(v, r.sex.as_deref()),
                 if age.is_empty() {
@@ -146,7 +159,8 @@ pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage,
                 } else {
                     v.i18n.tf("form.age", &[("age", &age)])
                 },
-                r.id_number.as_deref().map(crate::store::mask_id).unwrap_or_default()
+                id_shown,
+                phone_shown
             ),
             v.theme.heading(),
         ),
