@@ -139,7 +139,7 @@ fn stage_times(store: &Store, registry: &Registry, cfg: &SyncConfig) {
     }
     let map = t.elapsed();
     let t = Instant::now();
-    let json = serde_json::to_vec(&jkda::fhir::transaction(&requests)).expect("json");
+    let json = jkda::fhir::write_transaction(&requests, Vec::new()).expect("json");
     let ser = t.elapsed();
     let t = Instant::now();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));

@@ -395,7 +395,7 @@ impl Worker {
                     return Ok(a);
                 }
                 let bundle = self.body(req)?;
-                self.transaction(&bundle, site, abort)
+                self.transaction(bundle, site, abort)
             }
             (Method::Get, [kind]) => self.search(kind, query),
             (Method::Get, [kind, id]) => self.read(kind, id, None),
@@ -492,11 +492,15 @@ impl Worker {
         ))
     }
 
-    fn transaction(&mut self, bundle: &Value, site: &str, abort: Option<usize>) -> Result<Answer, HubError> {
+    fn transaction(&mut self, mut bundle: Value, site: &str, abort: Option<usize>) -> Result<Answer, HubError> {
         if bundle["resourceType"] != "Bundle" || bundle["type"] != "transaction" {
             return Err(HubError::Invalid("POST / takes a Bundle of type transaction".into()));
         }
-        let raw = bundle["entry"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        // The resources are moved out of the parsed Bundle, not copied.
+        let mut raw = match bundle.get_mut("entry").map(Value::take) {
+            Some(Value::Array(a)) => a,
+            _ => Vec::new(),
+        };
         if raw.len() > 20_000 {
             return Err(HubError::TooLarge(format!(
                 "{} entries in one transaction; send at most 20000",
@@ -504,13 +508,14 @@ impl Worker {
             )));
         }
         let mut entries = Vec::with_capacity(raw.len());
-        for (i, e) in raw.iter().enumerate() {
+        for (i, e) in raw.iter_mut().enumerate() {
+            let resource = e.get_mut("resource").map(Value::take);
             let method = e["request"]["method"].as_str().unwrap_or("");
             let url = e["request"]["url"].as_str().unwrap_or("").trim_start_matches('/');
             let (kind, id) = url.split_once('/').unwrap_or((url, ""));
             let bad = |m: String| HubError::Invalid(m).in_entry(i, url);
             let resource = match method {
-                "PUT" => Some(e["resource"].clone()),
+                "PUT" => Some(resource.unwrap_or(Value::Null)),
                 "DELETE" => None,
                 m => {
                     return Err(bad(format!(

@@ -30,7 +30,27 @@ fn entry_hash(prev: &str, at: &str, actor: &str, action: &str, entity: &str, ent
 }
 
 /// Appends an entry; called inside the transaction of the change it records.
+/// Outside one (a view, a login), it takes its own write transaction: reading
+/// the last hash and inserting must not interleave with another process, or
+/// two entries would claim the same predecessor and the chain would fork.
 pub(crate) fn append(conn: &Connection, actor: &Actor, action: &str, entity: &str, entity_id: &str) -> Result<()> {
+    if !conn.is_autocommit() {
+        return append_in_tx(conn, actor, action, entity, entity_id);
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match append_in_tx(conn, actor, action, entity, entity_id) {
+        Ok(()) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn append_in_tx(conn: &Connection, actor: &Actor, action: &str, entity: &str, entity_id: &str) -> Result<()> {
     let prev: String = conn
         .query_row("SELECT hash FROM audit ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
         .or_else(|e| {

@@ -36,22 +36,47 @@
 //! **Unattended commands.** A key file ([`write_key_file`]) holds the key
 //! in hex, mode 0600 on Unix, created only on request. Kept on the same
 //! disk it defeats "a stolen disk reveals nothing": it belongs on removable
-//! media or in a path only root can read (e.g. `/root/jkda.key` for a
-//! root cron job). Read from removable media (FAT) its mode cannot be
-//! checked, so it is not.
+//! media that is taken away (a stolen PC then reveals nothing), or, if a
+//! scheduled `jkda sync` must run unattended, in a path only root can read
+//! (e.g. `/root/jkda.key` for root's cron job), which keeps it from other
+//! accounts on the PC but not from a thief of the disk. On removable media
+//! (FAT) file modes do not exist, so the mode is not checked when reading.
 //!
 //! **Files.** The keyring and the key file are written atomically (temp
 //! file, fsync, rename, fsync of the directory): a power cut leaves either
 //! the old file or the new one, never half of one.
 //!
-//! **Measured** (`cargo bench --bench crypt`, release build, this 2-core
-//! CI-class machine, 10 000 demo residents; see the bench for the method):
+//! **Measured** (`cargo bench --bench crypt`, release build, on the 2-core
+//! CI-class machine while other builds ran on it, so absolute times are
+//! inflated and noisy; two runs, 10 000 demo residents, 32.7 MB database):
 //!
-//! | | plaintext | encrypted | ratio |
+//! | | plaintext | encrypted | encrypted / plaintext |
 //! |---|---|---|---|
-//! | bulk import (residents/s) | see below | | |
+//! | bulk import | 1 160, 844 residents/s | 1 122, 774 residents/s | 1.03–1.09x slower |
+//! | register a resident (3 commits, fsync) | 12.9, 22.6 ms | 13.2, 22.7 ms | 1.01–1.02x |
+//! | search, freshly opened store (200 queries) | 0.21, 0.31 ms | 0.19, 0.35 ms | 0.91–1.11x |
+//! | open + first search | 1.5, 2.6 ms | 1.6, 2.5 ms | 0.98–1.03x |
+//! | full scan of every record (worst case) | 35, 40 ms | 65, 90 ms | 1.9–2.3x |
+//! | file size | 32.7 MB | 33.4 MB | +2 % |
 //!
-//! MEASURED_FIGURES
+//! The trade-off: what a clinic does (open, search, register, save) costs
+//! within the noise, because SQLite's page cache holds decrypted pages and
+//! the fsync of each commit dominates; only reading every page (a full
+//! scan, an export, `integrity_check`) pays the decryption, about twice
+//! the time, still well under a second at this size. Plus a longer clean
+//! build (OpenSSL is compiled from source), and one more thing to lose: a
+//! database whose every password and key file is lost cannot be recovered
+//! by anyone. Encryption is therefore worth being the default for new
+//! installations, with the key file kept off the PC as the recovery path.
+//!
+//! Argon2id, one derivation, same machine (median of 5, wall / thread CPU):
+//! crate defaults m=19 MiB, t=2: 103–120 ms / 54–60 ms (the ~30 ms noted
+//! in shared/dependencies.md was on an idle machine); m=32 MiB, t=3 (ours):
+//! 317–477 ms / 166–209 ms; m=64 MiB, t=3 (RFC 9106's second choice):
+//! 640–890 ms / 446–465 ms. Ours costs ~3x the defaults: about 0.1 s on
+//! this machine when idle, and an estimated 0.3–0.4 s on an old clinic PC
+//! (3–4x slower), well under a second, with 32 MiB of memory. A wrong
+//! password, an unknown login and a right one all cost one derivation.
 //!
 //! Argon2id parameters for new wrappings: [`KDF_M_KIB`] KiB, [`KDF_T`]
 //! passes, [`KDF_P`] lane. Each entry records its own parameters, and an

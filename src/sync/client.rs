@@ -119,10 +119,14 @@ impl Client {
 
     fn post_bundle(
         &self,
-        write: impl FnOnce(&mut GzEncoder<Vec<u8>>) -> std::io::Result<()>,
+        write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
     ) -> Result<(Value, Traffic), SyncError> {
-        let mut gz = GzEncoder::new(Vec::with_capacity(64 << 10), flate2::Compression::new(6));
-        write(&mut gz).map_err(|e| SyncError::Config(e.to_string()))?;
+        // JSON into memory first, then gzip in one go: the encoder is slow
+        // with serde's many small writes.
+        let mut json = Vec::with_capacity(1 << 20);
+        write(&mut json).map_err(|e| SyncError::Config(e.to_string()))?;
+        let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 8), flate2::Compression::new(6));
+        std::io::Write::write_all(&mut gz, &json).map_err(|e| SyncError::Config(e.to_string()))?;
         let body = gz.finish().map_err(|e| SyncError::Config(e.to_string()))?;
         let up = body.len() as u64;
         let result = self
