@@ -19,16 +19,11 @@ fn first_resident(dir: &std::path::Path) -> (i64, String) {
     (rows[0].id, rows[0].name.clone())
 }
 
-#[test]
-fn draft_survives_sigkill_then_finalizes() {
-    let dir = tempfile::tempdir().unwrap();
-    install(dir.path(), 5);
-    let (resident_id, name) = first_resident(dir.path());
-
-    let mut tui = Tui::start(dir.path(), &[], 80, 24);
-    login(&mut tui, "li", DOCTOR_PW);
+/// From the resident list: find the resident, open their page, start a
+/// hypertension follow-up from the form picker (by its digit).
+fn start_followup(tui: &mut Tui, name: &str) {
     tui.wait_for("查找");
-    tui.send(&name);
+    tui.send(name);
     tui.wait_for(&format!("{name} "));
     tui.send(ENTER);
     tui.wait_for("档案编号");
@@ -41,6 +36,17 @@ fn draft_survives_sigkill_then_finalizes() {
         .expect("picker line");
     tui.send(&digit.to_string());
     tui.wait_for("随访日期");
+}
+
+#[test]
+fn draft_survives_sigkill_then_finalizes() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path(), 5);
+    let (resident_id, name) = first_resident(dir.path());
+
+    let mut tui = Tui::start(dir.path(), &[], 80, 24);
+    login(&mut tui, "li", DOCTOR_PW);
+    start_followup(&mut tui, &name);
 
     // visit date (today), method 1 门诊, skip status, symptoms: 无症状, BP 135/85.
     tui.send("t");
@@ -135,20 +141,7 @@ fn idle_lock_hides_everything_and_keeps_the_draft() {
     let mut tui = Tui::start(dir.path(), &[], 80, 24);
     std::env::remove_var("JKDA_IDLE_LOCK_SECONDS");
     login(&mut tui, "li", DOCTOR_PW);
-    tui.wait_for("查找");
-    tui.send(&name);
-    tui.wait_for(&format!("{name} "));
-    tui.send(ENTER);
-    tui.wait_for("档案编号");
-    tui.send("n");
-    let screen = tui.wait_for("高血压患者随访");
-    let digit = screen
-        .lines()
-        .find(|l| l.contains("高血压患者随访"))
-        .and_then(|l| l.trim_start_matches(['│', ' ']).chars().next())
-        .unwrap();
-    tui.send(&digit.to_string());
-    tui.wait_for("随访日期");
+    start_followup(&mut tui, &name);
     tui.send("t");
     tui.send(TAB);
     tui.send("2");

@@ -29,6 +29,20 @@ fn entry_hash(prev: &str, at: &str, actor: &str, action: &str, entity: &str, ent
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Maps a row of `SELECT id, at, actor, action, entity, entity_id, prev_hash, hash`.
+fn entry_from_row(r: &rusqlite::Row) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        entity: r.get(4)?,
+        entity_id: r.get(5)?,
+        prev_hash: r.get(6)?,
+        hash: r.get(7)?,
+    })
+}
+
 /// Appends an entry; called inside the transaction of the change it records.
 /// Outside one (a view, a login), it takes its own write transaction: reading
 /// the last hash and inserting must not interleave with another process, or
@@ -100,18 +114,7 @@ impl Store {
         let mut stmt = self.conn().prepare(
             "SELECT id, at, actor, action, entity, entity_id, prev_hash, hash FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![since_id, limit as i64], |r| {
-            Ok(AuditEntry {
-                id: r.get(0)?,
-                at: r.get(1)?,
-                actor: r.get(2)?,
-                action: r.get(3)?,
-                entity: r.get(4)?,
-                entity_id: r.get(5)?,
-                prev_hash: r.get(6)?,
-                hash: r.get(7)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![since_id, limit as i64], entry_from_row)?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
@@ -133,18 +136,7 @@ impl Store {
              ORDER BY id DESC LIMIT ?4",
         )?;
         let limit = f.limit.unwrap_or(10_000) as i64;
-        let rows = stmt.query_map(params![f.resident, f.user, f.since, limit], |r| {
-            Ok(AuditEntry {
-                id: r.get(0)?,
-                at: r.get(1)?,
-                actor: r.get(2)?,
-                action: r.get(3)?,
-                entity: r.get(4)?,
-                entity_id: r.get(5)?,
-                prev_hash: r.get(6)?,
-                hash: r.get(7)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![f.resident, f.user, f.since, limit], entry_from_row)?;
         let mut out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
         out.reverse();
         append(self.conn(), actor, "audit_view", "audit", &out.len().to_string())?;
