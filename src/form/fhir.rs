@@ -8,6 +8,15 @@ use serde_json::{json, Value};
 const UNIT_EXT: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-unit";
 const UCUM: &str = "http://unitsofmeasure.org";
 
+/// The Questionnaire is written in Chinese, the language of the standard;
+/// its few fixed texts come from the catalogue like every other string.
+fn zh(key: &str) -> String {
+    static ZH: std::sync::OnceLock<crate::i18n::I18n> = std::sync::OnceLock::new();
+    ZH.get_or_init(|| crate::i18n::I18n::new(crate::i18n::Lang::Zh))
+        .t(key)
+        .to_string()
+}
+
 pub fn questionnaire(def: &FormDef) -> Value {
     let items: Vec<Value> = def
         .sections
@@ -72,7 +81,7 @@ fn field_item(def: &FormDef, f: &Field, link: &str) -> Value {
                     sub["text"] = json!(format!(
                         "{} ({})",
                         f.label.zh,
-                        if *p == "current" { "本次" } else { "目标" }
+                        zh(if *p == "current" { "form.current" } else { "form.target" })
                     ));
                     if f.required && *p == "current" {
                         sub["required"] = json!(true);
@@ -87,9 +96,9 @@ fn field_item(def: &FormDef, f: &Field, link: &str) -> Value {
             obj.insert(
                 "item".into(),
                 json!([
-                    { "linkId": format!("{link}.systolic"), "text": "收缩压", "type": "integer", "required": f.required,
+                    { "linkId": format!("{link}.systolic"), "text": zh("form.systolic"), "type": "integer", "required": f.required,
                       "code": [{ "system": "http://loinc.org", "code": "8480-6" }] },
-                    { "linkId": format!("{link}.diastolic"), "text": "舒张压", "type": "integer", "required": f.required,
+                    { "linkId": format!("{link}.diastolic"), "text": zh("form.diastolic"), "type": "integer", "required": f.required,
                       "code": [{ "system": "http://loinc.org", "code": "8462-4" }] },
                 ]),
             );
@@ -116,7 +125,8 @@ fn field_item(def: &FormDef, f: &Field, link: &str) -> Value {
             }
             if let Some(options) = kind.options().filter(|o| o.iter().any(|o| o.detail)) {
                 let codes: Vec<&str> = options.iter().filter(|o| o.detail).map(|o| o.code.as_str()).collect();
-                let mut detail = json!({ "linkId": format!("{link}.detail"), "text": "详细说明", "type": "string" });
+                let mut detail =
+                    json!({ "linkId": format!("{link}.detail"), "text": zh("form.detail"), "type": "string" });
                 detail["enableWhen"] = json!(codes
                     .iter()
                     .map(|c| json!({ "question": link, "operator": "=", "answerCoding": { "system": code_system(def, &f.id), "code": c } }))
