@@ -713,3 +713,53 @@ fn a_plaintext_database_can_be_encrypted_in_place() {
     ));
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
+
+/// SQLCipher finishes initializing after SQLite lets other threads in: two
+/// threads opening their process's first encrypted store at once must both
+/// succeed (they once got "An error occurred with PRAGMA key").
+#[test]
+fn first_opens_in_a_process_may_race() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _key) = encrypted_db(dir.path());
+    for _ in 0..15 {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "child_first_opens_race", "--nocapture", "--test-threads=1"])
+            .env("JKDA_CRYPT_CHILD_DB", &path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn child_first_opens_race() {
+    let Some(db) = std::env::var_os("JKDA_CRYPT_CHILD_DB") else {
+        return;
+    };
+    let dir = PathBuf::from(db).parent().unwrap().to_path_buf();
+    let n = 8;
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
+    let threads: Vec<_> = (0..n)
+        .map(|i| {
+            let barrier = barrier.clone();
+            let path = dir.join(format!("race-{}-{i}.db", std::process::id()));
+            std::thread::spawn(move || {
+                let key = DbKey::generate();
+                barrier.wait();
+                let r = Store::open_with_key(&path, Some(&key)).map(drop);
+                let _ = std::fs::remove_file(&path);
+                r
+            })
+        })
+        .collect();
+    for t in threads {
+        if let Err(e) = t.join().unwrap() {
+            panic!("a first open failed: {e:?}");
+        }
+    }
+}

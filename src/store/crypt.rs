@@ -915,6 +915,28 @@ fn quiet(conn: &Connection) -> rusqlite::Result<()> {
     run(conn, "PRAGMA cipher_log = off")
 }
 
+/// SQLite marks itself initialized, and lets other threads in, before it
+/// runs SQLCipher's own initialization (`SQLITE_EXTRA_INIT`): a thread
+/// opening its first database at that moment gets "An error occurred with
+/// PRAGMA key" (seen when two test threads opened their first store at
+/// once), and SQLCipher would then reset a log level set meanwhile back to
+/// stderr. So the first open in a process waits until a throwaway key on
+/// an in-memory database is accepted, whoever started the initialization.
+fn sqlcipher_ready() {
+    static READY: std::sync::Once = std::sync::Once::new();
+    READY.call_once(|| {
+        for _ in 0..5000 {
+            if let Ok(conn) = Connection::open_in_memory() {
+                let probe = "PRAGMA key = \"x'0000000000000000000000000000000000000000000000000000000000000000'\"";
+                if run(&conn, probe).is_ok() {
+                    return;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    });
+}
+
 impl Store {
     /// Opens (creating if absent) the database at `path`, encrypted with
     /// `key` if one is given. A new file with a key becomes an encrypted
@@ -923,6 +945,7 @@ impl Store {
     /// wrong key (`WrongKey`), a plaintext file with a key (`NotEncrypted`),
     /// anything else that is not a database (`Corrupt`).
     pub fn open_with_key(path: &Path, key: Option<&DbKey>) -> StoreResult<Store> {
+        sqlcipher_ready();
         let kind = file_kind(path).map_err(|e| io_error(e, path))?;
         let p = || path.to_path_buf();
         match (kind, key) {
