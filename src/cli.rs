@@ -94,11 +94,14 @@ pub enum ResidentsCmd {
         limit: usize,
     },
     /// List pairs of residents who may be one person registered twice: the
-    /// same ID number, the same name and birth date, or the same phone
+    /// same ID number, the same name and birth date, or the same name and phone
     Duplicates {
         /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
+        /// Also pairs that share only a phone (mostly households sharing one)
+        #[arg(long)]
+        shared_phones: bool,
     },
     /// Look a resident up on the city platform by ID number and bring them
     /// and their recent records here (when nothing local matches). Exit 0

@@ -59,7 +59,9 @@ pub fn run(cmd: &ResidentsCmd, store: &Store, actor: &Actor, i18n: &I18n) -> Res
         ResidentsCmd::Search { query, json, limit } => {
             search(store, actor, i18n, &query.join(" "), *json, *limit, today)
         }
-        ResidentsCmd::Duplicates { json } => duplicates(store, actor, i18n, *json, today),
+        ResidentsCmd::Duplicates { json, shared_phones } => {
+            duplicates(store, actor, i18n, *json, *shared_phones, today)
+        }
         // Handled in main.rs by sync::cli::fetch (it needs the network configuration).
         ResidentsCmd::Fetch { .. } => Ok(ExitCode::from(2)),
     }
@@ -100,8 +102,15 @@ fn search(
     Ok(ExitCode::SUCCESS)
 }
 
-fn duplicates(store: &Store, actor: &Actor, i18n: &I18n, json: bool, today: NaiveDate) -> Result<ExitCode, StoreError> {
-    let pairs = store.duplicate_pairs()?;
+fn duplicates(
+    store: &Store,
+    actor: &Actor,
+    i18n: &I18n,
+    json: bool,
+    shared_phones: bool,
+    today: NaiveDate,
+) -> Result<ExitCode, StoreError> {
+    let pairs = store.duplicate_pairs(shared_phones)?;
     store.audit(actor, "duplicates", "residents", &pairs.len().to_string())?;
     let out: Vec<PairOut> = pairs
         .iter()

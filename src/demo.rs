@@ -671,6 +671,8 @@ pub fn generate(
     let _ = store.conn().pragma_update(None, "cache_size", -65536);
     let _ = store.conn().pragma_update(None, "wal_autocheckpoint", 10_000);
     let _ = store.conn().pragma_update(None, "synchronous", "NORMAL");
+    // Keys for search are built in one pass at the end.
+    store.defer_search_index()?;
     let (send, receive) = std::sync::mpsc::sync_channel::<(usize, Vec<ImportResident>)>(2);
     let result = std::thread::scope(|scope| {
         let villages = &villages;
@@ -700,6 +702,7 @@ pub fn generate(
             records,
         })
     });
+    let result = result.and_then(|report| store.finish_deferred_search_index().map(|_| report));
     let _ = store.conn().pragma_update(None, "cache_size", -2000);
     let _ = store.conn().pragma_update(None, "wal_autocheckpoint", 1000);
     let _ = store.conn().pragma_update(None, "synchronous", "FULL");

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 const OPEN_RECORD: &str = "ui.open_record";
-const LIST_LIMIT: usize = 200;
+const LIST_LIMIT: usize = crate::app::ListState::LIMIT;
 
 pub struct Shell {
     pub store: Store,

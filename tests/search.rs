@@ -206,6 +206,10 @@ fn id_tail_phone_tail_and_record_number() {
     assert_eq!(find(&store, "139-1234-5678"), vec!["孙立"]);
     assert_eq!(find(&store, "0431-12345678"), vec!["周敏"]);
     assert_eq!(find(&store, legacy15), vec!["钱老"]);
+    // Typed from the start, an ID number or record number narrows as it comes.
+    assert_eq!(find(&store, &id[..14]), vec!["孙立", "钱老"], "division + birth date");
+    assert_eq!(find(&store, &id[..16]), vec!["孙立"]);
+    assert_eq!(find(&store, "2206021011010000").len(), 3);
 
     let rows = store.search_residents("孙立", 5).unwrap();
     let record_no = rows[0].record_no.clone();
@@ -338,6 +342,34 @@ fn index_follows_edits_and_rebuilds_when_missing() {
 }
 
 #[test]
+fn bulk_imports_can_defer_the_index_and_stay_findable() {
+    let (dir, mut store) = store_with(&[person("王芳", "1970-03-04", 2, None)]);
+    store.defer_search_index().unwrap();
+    let batch = |name: &str, seq| {
+        vec![ImportResident {
+            fields: person(name, "1980-01-01", seq, None),
+            programmes: Vec::new(),
+            records: Vec::new(),
+        }]
+    };
+    store.import_batch(&actor(), &site(), &batch("李娜", 4)).unwrap();
+    // The index is stale meanwhile: a search (here, or from another
+    // process, or after a crash) rebuilds it rather than miss anyone.
+    assert_eq!(find(&store, "ln"), vec!["李娜"]);
+    store.import_batch(&actor(), &site(), &batch("赵敏", 6)).unwrap();
+    let other = open(dir.path());
+    assert_eq!(find(&other, "zm"), vec!["赵敏"]);
+    drop(other);
+    store.import_batch(&actor(), &site(), &batch("孙丽", 8)).unwrap();
+    assert_eq!(store.finish_deferred_search_index().unwrap(), 4);
+    assert_eq!(find(&store, "sl"), vec!["孙丽"]);
+    assert_eq!(find(&store, "王"), vec!["王芳"]);
+    // Not deferring any more: the next import is indexed as it is written.
+    store.import_batch(&actor(), &site(), &batch("钱七", 10)).unwrap();
+    assert_eq!(find(&store, "qq"), vec!["钱七"]);
+}
+
+#[test]
 fn duplicates_hard_stop_on_id_and_warnings_on_name_birth_or_phone() {
     let a = person("王芳", "1970-03-04", 2, Some("13800001111"));
     let people = [
@@ -410,16 +442,43 @@ fn duplicates_hard_stop_on_id_and_warnings_on_name_birth_or_phone() {
         .is_empty());
 
     // The clean-up list: every suspected pair, strongest reason first.
-    let pairs = store.duplicate_pairs().unwrap();
-    let summary: Vec<(String, String, Vec<DuplicateReason>)> = pairs
-        .iter()
-        .map(|p| (p.a.name.clone(), p.b.name.clone(), p.reasons.clone()))
-        .collect();
-    assert_eq!(summary[0].2[0], DuplicateReason::SameId);
-    assert!(summary.contains(&("王芳".into(), "王芳".into(), vec![DuplicateReason::SameNameBirth])));
-    assert!(summary.contains(&("王芳".into(), "李强".into(), vec![DuplicateReason::SamePhone])));
-    assert!(!summary.iter().any(|(a, b, _)| a == "赵六" || b == "赵六"));
-    assert_eq!(pairs.len(), 4, "{summary:?}");
+    let summary = |shared_phones| -> Vec<(String, String, Vec<DuplicateReason>)> {
+        let pairs = store.duplicate_pairs(shared_phones).unwrap();
+        pairs.into_iter().map(|p| (p.a.name, p.b.name, p.reasons)).collect()
+    };
+    use DuplicateReason::*;
+    let pair = |a: &str, b: &str, r: &[DuplicateReason]| (a.to_string(), b.to_string(), r.to_vec());
+    // By default a shared phone alone (a household) is not listed.
+    assert_eq!(
+        summary(false),
+        vec![pair("王芳", "王方", &[SameId]), pair("王芳", "王芳", &[SameNameBirth])]
+    );
+    assert_eq!(
+        summary(true),
+        vec![
+            pair("王芳", "王方", &[SameId, SamePhone]),
+            pair("王芳", "王芳", &[SameNameBirth]),
+            pair("王芳", "李强", &[SamePhone]),
+            pair("王方", "李强", &[SamePhone]),
+        ]
+    );
+}
+
+#[test]
+fn duplicates_same_name_and_phone_is_listed_as_a_likely_typo() {
+    let people = [
+        person("周敏", "1966-02-03", 4, Some("13800005555")),
+        // The same person, birth date typed wrong.
+        person("周敏", "1966-03-02", 6, Some("13800005555")),
+        // Her mother, on her phone.
+        person("吴秀兰", "1940-01-01", 8, Some("13800005555")),
+    ];
+    let (_dir, store) = store_with(&people);
+    let pairs = store.duplicate_pairs(false).unwrap();
+    assert_eq!(pairs.len(), 1);
+    assert_eq!((pairs[0].a.name.as_str(), pairs[0].b.name.as_str()), ("周敏", "周敏"));
+    assert_eq!(pairs[0].reasons, vec![DuplicateReason::SamePhone]);
+    assert_eq!(store.duplicate_pairs(true).unwrap().len(), 3);
 }
 
 /// A shell over a store with one finalized resident and a registration in
@@ -538,6 +597,68 @@ fn registration_stops_on_same_id_and_asks_on_same_name_and_birth() {
         &clock,
     );
     assert!(msgs.iter().any(|m| matches!(m, Msg::Finalized { .. })));
+}
+
+/// The screen as text; a wide character's blank continuation cell skipped.
+fn screen_text(app: &App, lang: Lang, width: u16, height: u16) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let i18n = jkda::i18n::I18n::new(lang);
+    let view = jkda::ui::View {
+        i18n: &i18n,
+        theme: jkda::ui::Theme { color: false },
+    };
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| jkda::ui::draw(f, app, &view)).unwrap();
+    let buf = terminal.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut skip = 0;
+        for x in 0..buf.area.width {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let sym = buf[(x, y)].symbol();
+            out.push_str(sym);
+            skip = sym.width().saturating_sub(1);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn the_warning_lists_candidates_with_their_reasons_in_both_languages() {
+    let existing = person("王芳", "1970-03-04", 2, Some("13800001111"));
+    let (_d, mut shell, mut app, clock, record_id) = registration_in_progress(&existing);
+    let msgs = shell.run(
+        finalize_with(person("王芳", "1970-03-04", 8, Some("13800001111")), record_id, false),
+        &mut app,
+        &clock,
+    );
+    for m in msgs {
+        app.update(m, &clock);
+    }
+    let zh = screen_text(&app, Lang::Zh, 80, 24);
+    for text in [
+        "可能已经建过档",
+        "王芳",
+        "1970-03-04",
+        "220602********",
+        "138****1111",
+        "姓名和出生日期相同、电话相同",
+        "Esc/n",
+    ] {
+        assert!(zh.contains(text), "{text} missing:\n{zh}");
+    }
+    let en = screen_text(&app, Lang::En, 80, 24);
+    for text in [
+        "Possibly registered already",
+        "same name and birth date, same phone",
+        "Esc/n go back",
+    ] {
+        assert!(en.contains(text), "{text} missing:\n{en}");
+    }
 }
 
 #[test]

@@ -25,6 +25,14 @@ pub struct ListState {
     pub rows_for: String,
 }
 
+impl ListState {
+    /// Rows fetched per keystroke: the best matches, a few screens' worth.
+    /// Every row costs a page read (and decryption) at county scale, so a
+    /// longer list would make typing slower for rows nobody scrolls to;
+    /// typing one more character narrows the list instead.
+    pub const LIMIT: usize = 50;
+}
+
 pub struct ResidentPage {
     pub resident: Resident,
     pub records: Vec<RecordSummary>,

@@ -46,19 +46,14 @@ pub enum KeyKind {
     PhoneTail = 6,
     /// Health-record number, reversed.
     RecordTail = 7,
+    /// ID number from its start. Not stored in `resident_keys`: scanned on
+    /// the residents table's own index, as typed from the card.
+    IdHead = 8,
+    /// Health-record number from its start, likewise on its own index.
+    RecordHead = 9,
 }
 
 impl KeyKind {
-    pub const ALL: [KeyKind; 7] = [
-        KeyKind::NameHead,
-        KeyKind::NameInner,
-        KeyKind::Initials,
-        KeyKind::FullPinyin,
-        KeyKind::IdTail,
-        KeyKind::PhoneTail,
-        KeyKind::RecordTail,
-    ];
-
     pub fn code(self) -> i64 {
         self as i64
     }
@@ -174,6 +169,12 @@ pub fn plan(query: &str) -> Plan {
         }
         if n == 17 {
             scans.push(scan(KeyKind::RecordTail, &rev, true, 0));
+        }
+        // Typed from the start, past the 6-digit division code every ID and
+        // record number here shares: the list narrows as the digits come.
+        if n >= 7 {
+            scans.push(scan(KeyKind::IdHead, &digits, false, 4));
+            scans.push(scan(KeyKind::RecordHead, &digits, false, 4));
         }
         // Tails: the last 4–6 digits of an ID, the last 4 of a phone; fewer
         // digits would list a tenth of the county, so they only look for the
@@ -307,6 +308,9 @@ mod tests {
             .any(|s| s.kind == KeyKind::IdTail && s.prefix == "4321" && !s.exact));
         let Plan::Scans(s) = plan("123") else { panic!() };
         assert!(s.iter().all(|s| s.kind == KeyKind::RecordTail));
+        let Plan::Scans(s) = plan("2206021") else { panic!() };
+        assert!(s.iter().any(|s| s.kind == KeyKind::IdHead && s.prefix == "2206021"));
+        assert!(s.iter().any(|s| s.kind == KeyKind::RecordHead && s.prefix == "2206021"));
         let Plan::Scans(s) = plan("11010519491231002x") else {
             panic!()
         };

@@ -65,7 +65,7 @@ impl Store {
                 phone: f.phone.as_deref(),
                 record_no: Some(record_no.as_str()),
             };
-            super::search::index_resident(&tx, resident_id, &keys)?;
+            super::search::index_imported(&tx, resident_id, &keys)?;
             audit::append(&tx, actor, "import", "resident", &resident_id.to_string())?;
             for r in &item.records {
                 tx.prepare_cached(

@@ -13,7 +13,7 @@ use super::{audit, Actor, Result, Store};
 use crate::identity::mask_phone;
 use crate::search::index::{name_key, plan, resident_keys, upper_bound, KeyKind, KeySource, Plan, KEYS_VERSION};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 const VERSION_SETTING: &str = "search.keys_version";
 
@@ -114,29 +114,63 @@ pub(crate) fn reindex_resident(conn: &Connection, resident_id: i64) -> Result<()
 }
 
 /// Fills the index from scratch, in one transaction, unless another
-/// process did it while this one waited for the lock.
+/// process did it while this one waited for the lock. A bulk load: every
+/// key is computed and sorted first and written in key order into the
+/// emptied table, and the by-resident index is built afterwards, instead of
+/// a million random inserts. Holds all keys in memory meanwhile (about
+/// 100 MB for 200 000 residents).
 fn rebuild(conn: &Connection, force: bool) -> Result<usize> {
     let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     if !force && recorded_version(&tx)? == Some(KEYS_VERSION) {
         return Ok(0);
     }
-    tx.execute("DELETE FROM resident_keys", [])?;
+    let mut keys: Vec<(i64, String, i64)> = Vec::new();
     let mut count = 0;
     {
         let mut stmt = tx.prepare(KeyColumns::SELECT)?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let (id, cols) = KeyColumns::read(r)?;
-            index_resident(&tx, id, &cols.source())?;
+            keys.extend(
+                resident_keys(&cols.source())
+                    .into_iter()
+                    .map(|(kind, key)| (kind.code(), key, id)),
+            );
             count += 1;
         }
     }
+    keys.sort_unstable();
+    tx.execute_batch("DROP INDEX IF EXISTS resident_keys_resident; DELETE FROM resident_keys;")?;
+    {
+        let mut insert =
+            tx.prepare("INSERT OR IGNORE INTO resident_keys (kind, key, resident_id) VALUES (?1, ?2, ?3)")?;
+        for (kind, key, id) in &keys {
+            insert.execute(params![kind, key, id])?;
+        }
+    }
+    tx.execute_batch("CREATE INDEX resident_keys_resident ON resident_keys(resident_id)")?;
     tx.execute(
         "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         params![VERSION_SETTING, KEYS_VERSION.to_string()],
     )?;
     tx.commit()?;
     Ok(count)
+}
+
+/// The keys of a resident written by a bulk import: added at once, unless
+/// this connection defers them to [`Store::finish_deferred_search_index`].
+pub(crate) fn index_imported(conn: &Connection, resident_id: i64, src: &KeySource) -> Result<()> {
+    let deferring: bool = conn
+        .prepare_cached("SELECT count(*) > 0 FROM temp.sqlite_master WHERE name = 'search_deferred'")?
+        .query_row([], |r| r.get(0))?;
+    if !deferring {
+        return index_resident(conn, resident_id, src);
+    }
+    // Stale until the import finishes, even if another process rebuilt the
+    // index meanwhile: a crash before then leaves it to the next search.
+    conn.prepare_cached("DELETE FROM settings WHERE key = ?1")?
+        .execute(params![VERSION_SETTING])?;
+    Ok(())
 }
 
 fn recorded_version(conn: &Connection) -> Result<Option<i64>> {
@@ -171,6 +205,22 @@ fn row_by_id(conn: &Connection, id: i64) -> Result<Option<ResidentRow>> {
     Ok(row)
 }
 
+/// The range scan on the residents table's own index for the kinds that
+/// are not stored as keys.
+fn column_scan(kind: KeyKind) -> Option<&'static str> {
+    match kind {
+        KeyKind::IdHead => Some(
+            "SELECT id_number, id FROM residents WHERE id_number >= ?1 AND id_number < ?2
+             ORDER BY id_number, id LIMIT ?3",
+        ),
+        KeyKind::RecordHead => Some(
+            "SELECT record_no, id FROM residents WHERE record_no >= ?1 AND record_no < ?2
+             ORDER BY record_no LIMIT ?3",
+        ),
+        _ => None,
+    }
+}
+
 /// Ids of non-draft residents holding exactly `key` of `kind`.
 fn holders(conn: &Connection, kind: KeyKind, key: &str, except: i64) -> Result<Vec<i64>> {
     let mut stmt = conn.prepare_cached(
@@ -190,6 +240,26 @@ impl Store {
             rebuild(self.conn(), false)?;
         }
         Ok(())
+    }
+
+    /// For bulk imports on this connection (the demo, a migration): their
+    /// residents get no keys as they are written, and the index is marked
+    /// stale; [`Store::finish_deferred_search_index`] then builds it in one
+    /// pass. Kept row by row, a random-key index has most of its pages
+    /// rewritten by every transaction of a large import. Should the import
+    /// stop half-way, the next search from any connection rebuilds it.
+    pub fn defer_search_index(&self) -> Result<()> {
+        self.conn()
+            .execute_batch("CREATE TEMP TABLE IF NOT EXISTS search_deferred (x INTEGER)")?;
+        self.conn()
+            .execute("DELETE FROM settings WHERE key = ?1", params![VERSION_SETTING])?;
+        Ok(())
+    }
+
+    /// Ends [`Store::defer_search_index`]: indexes every resident.
+    pub fn finish_deferred_search_index(&self) -> Result<usize> {
+        self.conn().execute_batch("DROP TABLE IF EXISTS temp.search_deferred")?;
+        rebuild(self.conn(), true)
     }
 
     /// Rebuilds the whole index; returns how many residents were indexed.
@@ -222,7 +292,12 @@ impl Store {
         let mut hits: Vec<(u8, bool, String, i64)> = Vec::new();
         for scan in &scans {
             let map = |r: &rusqlite::Row| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?));
-            let found: Vec<(String, i64)> = if scan.exact {
+            let found: Vec<(String, i64)> = if let Some(column) = column_scan(scan.kind) {
+                let upper = upper_bound(&scan.prefix);
+                conn.prepare_cached(column)?
+                    .query_map(params![scan.prefix, upper, limit as i64], map)?
+                    .collect::<rusqlite::Result<_>>()?
+            } else if scan.exact {
                 exact_stmt
                     .query_map(params![scan.kind.code(), scan.prefix, limit as i64], map)?
                     .collect::<rusqlite::Result<_>>()?
@@ -315,49 +390,97 @@ impl Store {
                 out.push(DuplicateCandidate { row, reasons });
             }
         }
-        out.sort_by(|a, b| a.reasons.cmp(&b.reasons).then(a.row.id.cmp(&b.row.id)));
+        out.sort_by_key(|c| (c.reasons.first().copied(), std::cmp::Reverse(c.reasons.len()), c.row.id));
         Ok(out)
     }
 
     /// Every pair of residents (drafts aside) who share an ID number, a name
-    /// and birth date, or a phone, strongest reason first: the clean-up list.
-    pub fn duplicate_pairs(&self) -> Result<Vec<DuplicatePair>> {
+    /// and birth date, or a phone and a name (a birth date typed wrong),
+    /// strongest first: the clean-up list. Pairs that share only a phone
+    /// are mostly households (grandparents give their children's number);
+    /// `shared_phones` lists them too.
+    pub fn duplicate_pairs(&self, shared_phones: bool) -> Result<Vec<DuplicatePair>> {
         self.ensure_search_index()?;
         let conn = self.conn();
-        let mut pairs: BTreeMap<(i64, i64), Vec<DuplicateReason>> = BTreeMap::new();
-        let groups = [
-            (
-                DuplicateReason::SameId,
-                "SELECT group_concat(k.resident_id) FROM resident_keys k JOIN residents r ON r.id = k.resident_id
-                 WHERE k.kind = ?1 AND r.status != 'draft' GROUP BY k.key HAVING count(*) > 1",
-                KeyKind::IdTail,
-            ),
-            (
-                DuplicateReason::SamePhone,
-                "SELECT group_concat(k.resident_id) FROM resident_keys k JOIN residents r ON r.id = k.resident_id
-                 WHERE k.kind = ?1 AND r.status != 'draft' GROUP BY k.key HAVING count(*) > 1",
-                KeyKind::PhoneTail,
-            ),
-            (
-                DuplicateReason::SameNameBirth,
-                "SELECT group_concat(k.resident_id) FROM resident_keys k JOIN residents r ON r.id = k.resident_id
-                 WHERE k.kind = ?1 AND r.status != 'draft' AND r.birth_date IS NOT NULL AND r.birth_date != ''
-                 GROUP BY k.key, r.birth_date HAVING count(*) > 1",
-                KeyKind::NameHead,
-            ),
-        ];
-        for (reason, sql, kind) in groups {
-            let mut stmt = conn.prepare(sql)?;
-            let lists = stmt.query_map(params![kind.code()], |r| r.get::<_, String>(0))?;
-            for list in lists {
-                let mut ids: Vec<i64> = list?.split(',').filter_map(|s| s.parse().ok()).collect();
-                ids.sort_unstable();
-                ids.dedup();
-                for (i, a) in ids.iter().enumerate() {
-                    for b in &ids[i + 1..] {
-                        pairs.entry((*a, *b)).or_default().push(reason);
-                    }
+        // Sequential reads only: one pass over the residents for what the
+        // keys lack, then each kind of key in key order. (Joining keys to
+        // residents row by row reads a random page per resident.)
+        let mut births: HashMap<i64, String> = HashMap::new();
+        let mut drafts: HashSet<i64> = HashSet::new();
+        {
+            let mut stmt = conn.prepare("SELECT id, birth_date, status FROM residents")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let (id, birth, status): (i64, Option<String>, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                if status == "draft" {
+                    drafts.insert(id);
+                } else if let Some(b) = birth.map(|b| b.trim().to_string()).filter(|b| !b.is_empty()) {
+                    births.insert(id, b);
                 }
+            }
+        }
+        // Residents (drafts aside) sharing a key of `kind`, group by group.
+        let groups = |kind: KeyKind| -> Result<Vec<Vec<(String, i64)>>> {
+            let mut stmt = conn.prepare("SELECT key, resident_id FROM resident_keys WHERE kind = ?1 ORDER BY key")?;
+            let mut rows = stmt.query(params![kind.code()])?;
+            let mut out: Vec<Vec<(String, i64)>> = Vec::new();
+            let mut current: Vec<(String, i64)> = Vec::new();
+            while let Some(r) = rows.next()? {
+                let (key, id): (String, i64) = (r.get(0)?, r.get(1)?);
+                if drafts.contains(&id) {
+                    continue;
+                }
+                if current.first().is_some_and(|(k, _)| *k != key) {
+                    out.push(std::mem::take(&mut current));
+                }
+                current.push((key, id));
+            }
+            out.push(current);
+            out.retain(|g| g.len() > 1);
+            Ok(out)
+        };
+        let mut pairs: BTreeMap<(i64, i64), Vec<DuplicateReason>> = BTreeMap::new();
+        let mut add = |ids: &[i64], reason: DuplicateReason| {
+            let mut ids = ids.to_vec();
+            ids.sort_unstable();
+            ids.dedup();
+            for (i, a) in ids.iter().enumerate() {
+                for b in &ids[i + 1..] {
+                    pairs.entry((*a, *b)).or_default().push(reason);
+                }
+            }
+        };
+        let ids = |g: &[(String, i64)]| g.iter().map(|(_, id)| *id).collect::<Vec<i64>>();
+        for g in groups(KeyKind::IdTail)? {
+            add(&ids(&g), DuplicateReason::SameId);
+        }
+        let mut name_of: HashMap<i64, String> = HashMap::new();
+        for g in groups(KeyKind::NameHead)? {
+            let mut by_birth: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+            for (key, id) in &g {
+                if let Some(b) = births.get(id) {
+                    by_birth.entry(b).or_default().push(*id);
+                }
+                name_of.insert(*id, key.clone());
+            }
+            for same in by_birth.values().filter(|v| v.len() > 1) {
+                add(same, DuplicateReason::SameNameBirth);
+            }
+        }
+        for g in groups(KeyKind::PhoneTail)? {
+            if shared_phones {
+                add(&ids(&g), DuplicateReason::SamePhone);
+                continue;
+            }
+            // A name shared with nobody is not in `name_of`: no pair.
+            let mut by_name: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+            for (_, id) in &g {
+                if let Some(n) = name_of.get(id) {
+                    by_name.entry(n).or_default().push(*id);
+                }
+            }
+            for same in by_name.values().filter(|v| v.len() > 1) {
+                add(same, DuplicateReason::SamePhone);
             }
         }
         let mut out = Vec::with_capacity(pairs.len());
@@ -368,12 +491,16 @@ impl Store {
                 out.push(DuplicatePair { a, b, reasons });
             }
         }
-        out.sort_by(|x, y| {
-            x.reasons
-                .cmp(&y.reasons)
-                .then(x.a.id.cmp(&y.a.id))
-                .then(x.b.id.cmp(&y.b.id))
-        });
+        // The strongest reason first, then the most reasons.
+        let strength = |p: &DuplicatePair| {
+            (
+                p.reasons.first().copied(),
+                std::cmp::Reverse(p.reasons.len()),
+                p.a.id,
+                p.b.id,
+            )
+        };
+        out.sort_by_key(strength);
         Ok(out)
     }
 }
@@ -414,6 +541,16 @@ mod tests {
         assert!(!exact.contains("TEMP B-TREE"), "{exact}");
         let delete = plan_of(&store, "DELETE FROM resident_keys WHERE resident_id = 1");
         assert!(delete.contains("resident_keys_resident"), "{delete}");
+        for kind in [KeyKind::IdHead, KeyKind::RecordHead] {
+            let sql = column_scan(kind)
+                .unwrap()
+                .replace("?1", "'2206021'")
+                .replace("?2", "'2206022'")
+                .replace("?3", "50");
+            let p = plan_of(&store, &sql);
+            assert!(p.contains("USING COVERING INDEX"), "{kind:?}: {p}");
+            assert!(!p.contains("TEMP B-TREE"), "{kind:?}: {p}");
+        }
         let recent = plan_of(
             &store,
             "SELECT id FROM residents ORDER BY updated_at DESC, id DESC LIMIT 200",

@@ -242,19 +242,21 @@ pub fn suspects(frame: &mut Frame, area: Rect, s: &crate::app::Suspects, v: &Vie
         .into_iter()
         .map(|l| Line::styled(l, v.theme.warning()))
         .collect();
-    let room = (area.height as usize).saturating_sub(4 + 2 * lines.len());
+    // Two lines a candidate: who, then why they match.
+    let room = (area.height as usize).saturating_sub(5 + 2 * lines.len()) / 2;
     for c in s.candidates.iter().take(room) {
         let r = &c.row;
         let reasons: Vec<&str> = c.reasons.iter().map(|x| v.i18n.t(x.text_key())).collect();
         let text = format!(
-            "{}{}{}{}{}",
-            pad(&r.name, 10),
-            pad(r.birth_date.as_deref().unwrap_or(""), 11),
+            "{}{}{}{}",
+            pad(&r.name, 12),
+            pad(r.birth_date.as_deref().unwrap_or(""), 12),
             pad(&r.id_masked, 20),
-            pad(&r.phone_masked, 13),
-            reasons.join(v.i18n.t("search.duplicates.and"))
+            r.phone_masked
         );
         lines.push(Line::raw(fit(&text, inner)));
+        let why = format!("  {}", reasons.join(v.i18n.t("search.duplicates.and")));
+        lines.push(Line::styled(fit(&why, inner), v.theme.warning()));
     }
     if s.candidates.len() > room {
         let more = (s.candidates.len() - room).to_string();
