@@ -437,7 +437,8 @@ fn unreachable_cut_and_oversized_answers_keep_records_queued() {
         .unwrap();
     let r = uploader(&clinic, &format!("http://{dead}"), "t").run(&mut clinic.store);
     assert!(matches!(r.error, Some(SyncError::Unreachable(_))), "{:?}", r.error);
-    // An answer cut off mid-way.
+    // An answer cut off mid-way, once the failed records are due again.
+    wait_out_backoff();
     let relay = Relay::start(platform.addr());
     relay.cut_next_answers(1);
     let r = uploader(&clinic, &relay.url(), &platform.tokens[0]).run(&mut clinic.store);
@@ -445,7 +446,7 @@ fn unreachable_cut_and_oversized_answers_keep_records_queued() {
     // An answer larger than we accept.
     let mut cfg = sync_config(&platform.url(), &platform.tokens[0]);
     cfg.max_response = 64;
-    std::thread::sleep(Duration::from_millis(100));
+    wait_out_backoff();
     let r = Uploader::new(cfg, clinic.registry.clone(), Actor::new("sync"))
         .unwrap()
         .run(&mut clinic.store);
@@ -455,7 +456,7 @@ fn unreachable_cut_and_oversized_answers_keep_records_queued() {
     let cfg = sync_config("http://city-platform.example:8080", "t");
     assert!(matches!(Client::new(&cfg), Err(SyncError::Config(_))));
     // And then everything arrives.
-    std::thread::sleep(Duration::from_millis(100));
+    wait_out_backoff();
     let reports = upload_until_done(
         &mut uploader(&clinic, &platform.url(), &platform.tokens[0]),
         &mut clinic.store,

@@ -108,6 +108,12 @@ pub fn sync_config(url: &str, token: &str) -> SyncConfig {
     }
 }
 
+/// Records that failed are not claimed again before their backoff (at most
+/// `sync_config`'s 80 ms cap) has passed.
+pub fn wait_out_backoff() {
+    std::thread::sleep(Duration::from_millis(100));
+}
+
 pub fn site(village: &str) -> SiteConfig {
     SiteConfig {
         division: "220602".into(),
