@@ -26,6 +26,9 @@ use std::time::{Duration, Instant};
 
 const RESIDENTS: u32 = 10_000;
 
+/// Per kind of key: update + effects CPU ms, draw CPU ms, bytes written.
+type KindFigures = (Vec<f64>, Vec<f64>, Vec<f64>);
+
 #[derive(Clone, Default)]
 struct Counting(Arc<Mutex<usize>>);
 
@@ -109,8 +112,14 @@ fn main() {
         Actor::with_role("li", jkda::store::Role::Doctor),
     );
     let counter = Counting::default();
-    let mut terminal = Terminal::new(CrosstermBackend::new(counter.clone())).unwrap();
-    terminal.resize(ratatui::layout::Rect::new(0, 0, 80, 24)).unwrap();
+    // Fixed, as in the real program (src/tui.rs): no size query per frame.
+    let mut terminal = Terminal::with_options(
+        CrosstermBackend::new(counter.clone()),
+        ratatui::TerminalOptions {
+            viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, 80, 24)),
+        },
+    )
+    .unwrap();
     let view = View {
         i18n: &i18n,
         theme: Theme { color: true },
@@ -134,14 +143,28 @@ fn main() {
 
     let mut cpu = Vec::new();
     let mut bytes = Vec::new();
+    // Per kind of key: typing into an input, or Tab to the next one (which saves).
+    let mut by_kind: std::collections::BTreeMap<&str, KindFigures> = Default::default();
     let mut press =
         |app: &mut App, shell: &mut Shell, terminal: &mut Terminal<CrosstermBackend<Counting>>, msg: Msg| {
+            let kind = match &msg {
+                Msg::Key(k) if k.code == KeyCode::Tab => "Tab (next input, saves)",
+                _ => "typing",
+            };
             let before_bytes = *counter.0.lock().unwrap();
             let c0 = thread_cpu();
             shell.dispatch(app, msg, &Clock::now());
+            let c1 = thread_cpu();
             terminal.draw(|f| jkda::ui::draw(f, app, &view)).unwrap();
-            cpu.push((thread_cpu() - c0).as_secs_f64() * 1000.0);
-            bytes.push((*counter.0.lock().unwrap() - before_bytes) as f64);
+            let c2 = thread_cpu();
+            let ms = (c2 - c0).as_secs_f64() * 1000.0;
+            let b = (*counter.0.lock().unwrap() - before_bytes) as f64;
+            cpu.push(ms);
+            bytes.push(b);
+            let e = by_kind.entry(kind).or_default();
+            e.0.push((c1 - c0).as_secs_f64() * 1000.0);
+            e.1.push((c2 - c1).as_secs_f64() * 1000.0);
+            e.2.push(b);
         };
     // Walk every input of the exam, typing a plausible value into each.
     for _ in 0..400 {
@@ -182,6 +205,22 @@ fn main() {
         pct(&bytes, 0.5),
         pct(&bytes, 0.99)
     );
+    for (kind, (mut update, mut draw, mut b)) in by_kind {
+        for v in [&mut update, &mut draw, &mut b] {
+            v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        }
+        println!(
+            "  {kind}: {} keys; update + effects median {:.3} ms, p99 {:.3} ms; draw median {:.3} ms, p99 {:.3} ms; \
+             bytes median {:.0}, p99 {:.0}",
+            b.len(),
+            pct(&update, 0.5),
+            pct(&update, 0.99),
+            pct(&draw, 0.5),
+            pct(&draw, 0.99),
+            pct(&b, 0.5),
+            pct(&b, 0.99)
+        );
+    }
 
     // 4. Peak RSS of the real binary after searching and opening the exam.
     let mut tui = common::Tui::start(dir.path(), &[], 80, 24);

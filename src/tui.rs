@@ -6,6 +6,7 @@ use crate::app::{App, Clock, Msg};
 use crate::shell::Shell;
 use crate::ui::{self, View};
 use crossterm::event::{self, Event};
+use ratatui::layout::Rect;
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -33,7 +34,12 @@ pub fn run_clinic(c: &Clinic) -> anyhow::Result<()> {
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) || !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         anyhow::bail!("not a terminal");
     }
-    let mut terminal = ratatui::try_init()?;
+    // A fixed viewport, resized on the terminal's resize events: a
+    // fullscreen one asks the terminal for its size before every frame.
+    let (cols, rows) = crossterm::terminal::size()?;
+    let mut terminal = ratatui::try_init_with_options(ratatui::TerminalOptions {
+        viewport: ratatui::Viewport::Fixed(Rect::new(0, 0, cols, rows)),
+    })?;
     let _ = crossterm::execute!(std::io::stdout(), event::EnableBracketedPaste);
     let (tx, rx) = mpsc::channel::<Input>();
     let term_tx = tx.clone();
@@ -102,6 +108,7 @@ fn gate_loop(
     loop {
         terminal.draw(|f| ui::session_view::gate(f, &gate, &c.view))?;
         let Ok(input) = rx.recv() else { return Ok(None) };
+        follow_resize(terminal, &input)?;
         let effect = match input {
             Input::Term(Event::Key(k)) if k.kind != event::KeyEventKind::Release => gate.key(k),
             Input::Term(Event::Paste(p)) => {
@@ -174,13 +181,13 @@ fn event_loop(
             Some(deadline) => {
                 let wait = deadline.saturating_duration_since(Instant::now());
                 match rx.recv_timeout(wait) {
-                    Ok(ev) => to_msg(ev),
+                    Ok(ev) => follow_resize(terminal, &ev).map(|_| to_msg(ev))?,
                     Err(mpsc::RecvTimeoutError::Timeout) => Some(Msg::AutosaveDue),
                     Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 }
             }
             None => match rx.recv() {
-                Ok(ev) => to_msg(ev),
+                Ok(ev) => follow_resize(terminal, &ev).map(|_| to_msg(ev))?,
                 Err(_) => break,
             },
         };
@@ -189,6 +196,7 @@ fn event_loop(
         // Several queued keys (a paste without bracketed mode, a fast typist
         // over SSH) are handled before one redraw.
         while let Ok(ev) = rx.try_recv() {
+            follow_resize(terminal, &ev)?;
             if let Some(m) = to_msg(ev) {
                 shell.dispatch(app, m, &Clock::now());
             }
@@ -196,6 +204,13 @@ fn event_loop(
         if !app.quit {
             terminal.draw(|f| ui::draw(f, app, view))?;
         }
+    }
+    Ok(())
+}
+
+fn follow_resize(terminal: &mut ratatui::DefaultTerminal, input: &Input) -> std::io::Result<()> {
+    if let Input::Term(Event::Resize(cols, rows)) = input {
+        terminal.resize(Rect::new(0, 0, *cols, *rows))?;
     }
     Ok(())
 }

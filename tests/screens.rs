@@ -52,6 +52,7 @@ impl Ui {
         let shell = Shell::new(store, Registry::embedded(), Actor::new("tester"));
         let clock = Clock {
             today: today(),
+            time: chrono::NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
             instant: Instant::now(),
         };
         let mut ui = Ui {
@@ -559,6 +560,28 @@ fn dates_are_normalized_when_the_input_is_left() {
     ui.type_str("t");
     ui.press(KeyCode::Tab);
     assert_eq!(ui.text("next_visit_date").as_deref(), Some("2026-11-29"), "t is today");
+}
+
+#[test]
+fn the_form_shows_when_it_was_last_saved_and_a_failed_save() {
+    let mut ui = Ui::with_site(Lang::Zh);
+    ui.draft_resident();
+    ui.start_hypertension();
+    ui.type_str("20261129");
+    ui.press(KeyCode::Tab);
+    let saved = ui.screen(80, 24);
+    assert!(saved.contains("已保存 09:30"), "{saved}");
+    // Typing does not flip the state back and forth: the time stays.
+    ui.type_str("1");
+    let typing = ui.screen(80, 24);
+    assert!(
+        typing.lines().nth(2).unwrap().trim_end().ends_with("已保存 09:30"),
+        "{typing}"
+    );
+    ui.send(Msg::Failed(jkda::i18n::Msg::new("store.disk_full")));
+    let failed = ui.screen(80, 24);
+    assert!(failed.contains("未保存，稍后自动重试"), "{failed}");
+    assert!(!failed.contains("已保存"), "{failed}");
 }
 
 #[test]

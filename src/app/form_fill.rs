@@ -55,7 +55,10 @@ pub struct FormState {
     pub highlight: usize,
     pub dialog: Option<Dialog>,
     pub unsaved_since: Option<Instant>,
-    pub last_saved: Option<Instant>,
+    /// Wall-clock time of the last save in this session.
+    pub saved_at: Option<chrono::NaiveTime>,
+    /// The last save failed; it is retried after [`AUTOSAVE_AFTER`].
+    pub save_failed: bool,
     /// After a finalize attempt, empty required items are marked inline too.
     pub show_required: bool,
     /// The focused input is being typed into: its findings wait until it is
@@ -98,7 +101,8 @@ impl FormState {
             highlight: 0,
             dialog: None,
             unsaved_since: None,
-            last_saved: None,
+            saved_at: None,
+            save_failed: false,
             show_required: false,
             typing: false,
         };
@@ -242,7 +246,8 @@ impl FormState {
 
     pub fn mark_saved(&mut self, clock: &Clock) {
         self.unsaved_since = None;
-        self.last_saved = Some(clock.instant);
+        self.saved_at = Some(clock.time);
+        self.save_failed = false;
     }
 
     fn record_date(&self, clock: &Clock) -> Option<String> {

@@ -27,13 +27,17 @@ use std::time::Instant;
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
     pub today: chrono::NaiveDate,
+    /// Wall-clock time of day, for "saved at 10:42".
+    pub time: chrono::NaiveTime,
     pub instant: Instant,
 }
 
 impl Clock {
     pub fn now() -> Clock {
+        let now = chrono::Local::now().naive_local();
         Clock {
-            today: chrono::Local::now().date_naive(),
+            today: now.date(),
+            time: now.time(),
             instant: Instant::now(),
         }
     }
@@ -339,6 +343,7 @@ impl App {
                 if let Screen::Form(f) = &mut self.screen {
                     if f.unsaved_since.is_some() {
                         f.unsaved_since = Some(clock.instant);
+                        f.save_failed = true;
                     }
                 }
                 Vec::new()

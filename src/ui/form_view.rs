@@ -52,12 +52,17 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor:
         .filter(|e| !is_required_finding(e) && Some(e.path.as_str()) != typing_at)
         .count();
     let warnings = f.eval.warnings().count();
-    let state = if f.read_only {
-        i18n.t("form.read_only").to_string()
-    } else if f.unsaved_since.is_some() {
-        i18n.t("form.unsaved").to_string()
+    // The time of the last save, not a saving/saved flag: that would flip
+    // on every input and cost bytes on every keystroke over a slow link.
+    let (state, state_style) = if f.read_only {
+        (i18n.t("form.read_only").to_string(), v.theme.dim())
+    } else if f.save_failed {
+        (i18n.t("form.unsaved").to_string(), v.theme.error())
+    } else if let Some(t) = f.saved_at {
+        let time = t.format("%H:%M").to_string();
+        (i18n.tf("form.saved_at", &[("time", &time)]), v.theme.dim())
     } else {
-        i18n.t("form.saved").to_string()
+        (String::new(), v.theme.dim())
     };
     let current_section = f.slot().map(|s| s.section).unwrap_or(0);
     let section = &f.def.sections[current_section];
@@ -70,18 +75,23 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor:
             ("warnings", &warnings.to_string()),
         ],
     );
-    let sec = format!(
-        "[{}/{}] {}",
-        current_section + 1,
-        f.def.sections.len(),
-        section.title.get(lang)
+    // A long section title gives way to the save state, not the other way.
+    let room = (area.width as usize).saturating_sub(width(&progress) + width(&state) + 4);
+    let sec = fit(
+        &format!(
+            "[{}/{}] {}",
+            current_section + 1,
+            f.def.sections.len(),
+            section.title.get(lang)
+        ),
+        room,
     );
     lines.push(Line::from(vec![
         Span::styled(progress, if errors > 0 { v.theme.error() } else { v.theme.ok() }),
         Span::raw("  "),
-        Span::styled(state, v.theme.dim()),
-        Span::raw("  "),
         Span::styled(sec, v.theme.heading()),
+        Span::raw("  "),
+        Span::styled(state, state_style),
     ]));
 
     // A fixed line for the focused input's hint and findings: typing changes
