@@ -119,6 +119,11 @@ fn tiny_terminal_gets_a_message_not_a_garbled_screen() {
     let dir = tempfile::tempdir().unwrap();
     let mut tui = Tui::start(dir.path(), &[], 60, 15);
     tui.wait_for("窗口太小");
+    // Made larger, the program follows; smaller again, the message is back.
+    tui.resize(80, 24);
+    tui.wait_for("安装");
+    tui.resize(60, 15);
+    tui.wait_for("窗口太小");
     tui.send(CTRL_Q);
     assert!(tui.wait_exit());
 }

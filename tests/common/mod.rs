@@ -14,6 +14,8 @@ pub struct Tui {
     writer: Box<dyn Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
     bytes: Arc<Mutex<usize>>,
+    /// Kept for resizing; it must outlive the child.
+    master: Box<dyn portable_pty::MasterPty + Send>,
 }
 
 pub const CTRL_E: &str = "\x05";
@@ -61,14 +63,26 @@ impl Tui {
             }
         });
         let writer = pair.master.take_writer().expect("writer");
-        // The master must outlive the child; leak it into the reader's lifetime.
-        std::mem::forget(pair.master);
         Tui {
             parser,
             writer,
             child,
             bytes,
+            master: pair.master,
         }
+    }
+
+    /// Resizes the terminal, as a user dragging the window or an SSH client would.
+    pub fn resize(&mut self, cols: u16, rows: u16) {
+        self.parser.lock().unwrap().screen_mut().set_size(rows, cols);
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize pty");
     }
 
     pub fn screen(&self) -> String {
