@@ -180,7 +180,7 @@ fn run(path: &Path, key: Option<&DbKey>, registry: &Registry, residents: u32) ->
     let register_ms = t.elapsed().as_secs_f64() * 1000.0 / n as f64;
 
     // Queries a worker types: names, surnames, record numbers.
-    let sample = store.recent_residents(400).expect("sample");
+    let sample = store.recent_residents(&Actor::new("bench"), 400).expect("sample");
     let mut queries: Vec<String> = Vec::new();
     for r in sample.iter().filter(|r| !r.name.starts_with("测试")).take(200) {
         queries.push(match queries.len() % 3 {
@@ -197,7 +197,10 @@ fn run(path: &Path, key: Option<&DbKey>, registry: &Registry, residents: u32) ->
     let t = Instant::now();
     let mut hits = 0;
     for q in &queries {
-        hits += store.find_residents(q, 20).expect("search").len();
+        hits += store
+            .search_residents(&Actor::new("bench"), q, 20)
+            .expect("search")
+            .len();
     }
     let search_ms = t.elapsed().as_secs_f64() * 1000.0 / queries.len().max(1) as f64;
     assert!(hits > 0, "searches found nothing");
@@ -207,7 +210,7 @@ fn run(path: &Path, key: Option<&DbKey>, registry: &Registry, residents: u32) ->
     let t = Instant::now();
     for q in queries.iter().take(opens) {
         let s = open(path, key);
-        s.find_residents(q, 20).expect("search");
+        s.search_residents(&Actor::new("bench"), q, 20).expect("search");
     }
     let open_ms = t.elapsed().as_secs_f64() * 1000.0 / opens as f64;
 

@@ -89,7 +89,7 @@ fn main() {
     // 3. Latency, through the API the TUI calls for every keystroke.
     let store = Store::open_with_key(&db, key.as_ref()).expect("reopen");
     let t = Instant::now();
-    store.search_residents("zs", LIMIT).expect("first search");
+    store.search_residents(&actor, "zs", LIMIT).expect("first search");
     let first = t.elapsed();
     let mut results = Vec::new();
     for (kind, typed) in &kinds {
@@ -100,13 +100,13 @@ fn main() {
         for q in typed {
             for prefix in prefixes(q) {
                 let (t, c) = (Instant::now(), thread_cpu());
-                let rows = store.search_residents(&prefix, LIMIT).expect("search");
+                let rows = store.search_residents(&actor, &prefix, LIMIT).expect("search");
                 lat.push(t.elapsed());
                 cpu.push(thread_cpu().saturating_sub(c));
                 queries += 1;
                 found += usize::from(!rows.is_empty());
             }
-            let rows = store.search_residents(q, LIMIT).expect("search");
+            let rows = store.search_residents(&actor, q, LIMIT).expect("search");
             assert!(!rows.is_empty(), "{kind}: nothing found for a resident's own data");
         }
         lat.sort();
@@ -116,7 +116,7 @@ fn main() {
     let mut recent = Vec::new();
     for _ in 0..200 {
         let t = Instant::now();
-        store.search_residents("", LIMIT).expect("recent");
+        store.search_residents(&actor, "", LIMIT).expect("recent");
         recent.push(t.elapsed());
     }
     recent.sort();

@@ -110,8 +110,7 @@ fn duplicates(
     shared_phones: bool,
     today: NaiveDate,
 ) -> Result<ExitCode, StoreError> {
-    let pairs = store.duplicate_pairs(shared_phones)?;
-    store.audit(actor, "duplicates", "residents", &pairs.len().to_string())?;
+    let pairs = store.duplicate_pairs(actor, shared_phones)?;
     let out: Vec<PairOut> = pairs
         .iter()
         .map(|p| PairOut {

@@ -27,6 +27,13 @@ pub struct Shell {
     pub sync: Option<crate::sync::SyncHandle>,
 }
 
+impl Drop for Shell {
+    /// Quitting or logging out straight from the list still audits its searches.
+    fn drop(&mut self) {
+        let _ = self.store.audit_list_reads(&self.actor);
+    }
+}
+
 impl Shell {
     pub fn new(store: Store, registry: Registry, actor: Actor) -> Shell {
         Shell {
@@ -137,6 +144,11 @@ impl Shell {
     }
 
     pub fn run(&mut self, effect: Effect, app: &mut App, clock: &Clock) -> Vec<Msg> {
+        // The searches typed so far are audited as one entry before the next
+        // thing the user does (opening someone, registering, logging out).
+        if !matches!(effect, Effect::Search(_)) {
+            let _ = self.store.audit_list_reads(&self.actor);
+        }
         // Same name and birth date, or same phone: asked once, then FinalizeAnyway.
         let ask_suspects = matches!(effect, Effect::Finalize { .. });
         let result: Result<Vec<Msg>, Text> = (|| match effect {
@@ -147,13 +159,13 @@ impl Shell {
             Effect::Search(query) => {
                 let rows = self
                     .store
-                    .search_residents(&query, LIST_LIMIT)
+                    .search_residents(&self.actor, &query, LIST_LIMIT)
                     .map_err(|e| e.message())?;
                 Ok(vec![Msg::ResidentsFound { query, rows }])
             }
             Effect::OpenResident(id) => {
                 let resident = self.store.resident(&self.actor, id).map_err(|e| e.message())?;
-                let records = self.store.records_of(id).map_err(|e| e.message())?;
+                let records = self.store.records_of(&self.actor, id).map_err(|e| e.message())?;
                 app.pending_uploads = self.store.pending_outbox().unwrap_or(app.pending_uploads);
                 Ok(vec![Msg::ResidentOpened { resident, records }])
             }
@@ -179,7 +191,10 @@ impl Shell {
                     .filter(|d| d.role == Role::Registration)
                     .map(|d| d.id.clone())
                     .collect();
-                let records = self.store.records_of(resident_id).map_err(|e| e.message())?;
+                let records = self
+                    .store
+                    .records_of(&self.actor, resident_id)
+                    .map_err(|e| e.message())?;
                 match records.iter().find(|r| reg_ids.contains(&r.form_id)) {
                     Some(r) if r.status == RecordStatus::Final => {
                         self.store.amend(&self.actor, r.id).map_err(|e| e.message())?;
@@ -213,7 +228,7 @@ impl Shell {
                             .resident_id;
                         let existing = self
                             .store
-                            .residents_with_id_number(idn, Some(me))
+                            .residents_with_id_number(&self.actor, idn, Some(me))
                             .map_err(|e| e.message())?;
                         if !existing.is_empty() {
                             // Keep what was typed, then stop: the same person must not be registered twice.
@@ -228,7 +243,7 @@ impl Shell {
                 if let (true, Some(fields)) = (ask_suspects, &save.resident) {
                     let candidates = self
                         .store
-                        .duplicate_candidates(fields, Some(record.resident_id))
+                        .duplicate_candidates(&self.actor, fields, Some(record.resident_id))
                         .map_err(|e| e.message())?;
                     if !candidates.is_empty() {
                         self.store

@@ -56,6 +56,19 @@ fn every_store_function_on_resident_data_is_audited() {
     audited(&mut store, "search", |s| {
         s.find_residents_audited(&doctor, "220602", 10).unwrap()
     });
+    // Searches typed in the list are audited as one entry, with their count.
+    let before = audit_count(&store);
+    for q in ["2", "22", "220"] {
+        store.search_residents(&doctor, q, 10).unwrap();
+    }
+    store.recent_residents(&doctor, 10).unwrap();
+    assert_eq!(audit_count(&store), before, "no commit per keystroke");
+    audited(&mut store, "search", |s| s.audit_list_reads(&doctor).unwrap());
+    assert_eq!(
+        store.audit_entries(0, 1_000_000).unwrap().last().unwrap().entity_id,
+        "4"
+    );
+    audited(&mut store, "duplicates", |s| s.duplicate_pairs(&doctor, true).unwrap());
     let admin = Actor::with_role("admin", Role::Admin);
     audited(&mut store, "user_add", |s| {
         s.add_user(&admin, "wang", "王护士", Role::Nurse, true).unwrap()
@@ -111,6 +124,19 @@ fn roles_limit_what_each_account_may_do() {
     assert!(
         forbidden(store.record(&auditor, record.id)),
         "an auditor cannot read records"
+    );
+    assert!(
+        forbidden(store.search_residents(&auditor, "", 10))
+            && forbidden(store.recent_residents(&auditor, 10))
+            && forbidden(store.records_of(&auditor, resident.id))
+            && forbidden(store.revisions(&auditor, record.id))
+            && forbidden(store.residents_with_id_number(&auditor, "220602197001010011", None))
+            && forbidden(store.duplicate_pairs(&auditor, true)),
+        "an auditor cannot list, search or read timelines"
+    );
+    assert!(
+        store.records_of(&viewer, resident.id).is_ok(),
+        "a viewer reads timelines"
     );
     assert!(
         store.audit_query(&auditor, &Default::default()).is_ok(),
@@ -275,7 +301,7 @@ fn personal_data_is_not_readable_in_the_encrypted_file() {
     let mut keyring = jkda::store::crypt::Keyring::load(dir.path()).unwrap().unwrap();
     let key = keyring.unlock("admin", ADMIN_PW, chrono::Utc::now()).unwrap();
     let store = Store::open_with_key(&dir.path().join("jkda.db"), Some(&key)).unwrap();
-    let rows = store.recent_residents(20).unwrap();
+    let rows = store.recent_residents(&jkda::store::Actor::new("test"), 20).unwrap();
     drop(store);
     assert!(!rows.is_empty());
     let mut bytes = Vec::new();

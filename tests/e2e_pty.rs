@@ -15,7 +15,7 @@ fn open_store(dir: &std::path::Path) -> Store {
 
 fn first_resident(dir: &std::path::Path) -> (i64, String) {
     let store = open_store(dir);
-    let rows = store.recent_residents(1).unwrap();
+    let rows = store.recent_residents(&jkda::store::Actor::new("test"), 1).unwrap();
     (rows[0].id, rows[0].name.clone())
 }
 
@@ -97,7 +97,7 @@ fn draft_survives_sigkill_then_finalizes() {
     assert!(tui.wait_exit(), "jkda did not exit cleanly");
 
     let store = open_store(dir.path());
-    let records = store.records_of(resident_id).unwrap();
+    let records = store.records_of(&jkda::store::Actor::new("test"), resident_id).unwrap();
     let typed_here: Vec<_> = records.iter().filter(|r| r.author == "li").collect();
     assert_eq!(typed_here.len(), 1, "exactly one record was typed: {records:?}");
     let mine = typed_here[0];

@@ -630,7 +630,7 @@ fn finalize_with_errors_opens_the_dialog_and_enter_goes_to_the_first_problem() {
     assert!(ui
         .shell
         .store
-        .records_of(ui.resident_id())
+        .records_of(&ui.shell.actor, ui.resident_id())
         .unwrap()
         .iter()
         .all(|r| r.status == RecordStatus::Draft));
@@ -684,7 +684,7 @@ fn finalize_with_only_warnings_asks_and_y_finalizes() {
         matches!(ui.app.screen, Screen::Resident(_)),
         "back on the resident page"
     );
-    let records = ui.shell.store.records_of(resident).unwrap();
+    let records = ui.shell.store.records_of(&ui.shell.actor, resident).unwrap();
     let rec = records.iter().find(|r| r.id == record_id).expect("record listed");
     assert_eq!(rec.status, RecordStatus::Final);
     assert_eq!(rec.record_date.as_deref(), Some("2026-11-29"));

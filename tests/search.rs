@@ -76,7 +76,7 @@ fn names(rows: &[ResidentRow]) -> Vec<&str> {
 
 fn find(store: &Store, q: &str) -> Vec<String> {
     store
-        .search_residents(q, 50)
+        .search_residents(&actor(), q, 50)
         .unwrap()
         .into_iter()
         .map(|r| r.name)
@@ -211,7 +211,7 @@ fn id_tail_phone_tail_and_record_number() {
     assert_eq!(find(&store, &id[..16]), vec!["孙立"]);
     assert_eq!(find(&store, "2206021011010000").len(), 3);
 
-    let rows = store.search_residents("孙立", 5).unwrap();
+    let rows = store.search_residents(&actor(), "孙立", 5).unwrap();
     let record_no = rows[0].record_no.clone();
     assert_eq!(record_no, "22060210110100001");
     assert_eq!(find(&store, &record_no), vec!["孙立"]);
@@ -253,7 +253,7 @@ fn ranking_exact_id_and_record_then_names_then_pinyin_then_tails() {
     // A name written in Latin letters before a pinyin reading.
     assert_eq!(find(&store, "anna"), vec!["Anna", "安娜"]);
     // The limit is respected.
-    assert_eq!(store.search_residents("z", 2).unwrap().len(), 2);
+    assert_eq!(store.search_residents(&actor(), "z", 2).unwrap().len(), 2);
 }
 
 #[test]
@@ -286,12 +286,14 @@ fn garbage_finds_nothing_and_fails_nothing() {
         long.as_str(),
         longer.as_str(),
     ] {
-        let rows = store.search_residents(q, 50).unwrap_or_else(|e| panic!("{q:?}: {e}"));
+        let rows = store
+            .search_residents(&actor(), q, 50)
+            .unwrap_or_else(|e| panic!("{q:?}: {e}"));
         assert!(rows.is_empty(), "{q:?} found {:?}", names(&rows));
     }
     assert_eq!(store.resident_count().unwrap(), 2);
     // A blank box lists recent residents.
-    assert_eq!(store.search_residents("  ", 50).unwrap().len(), 2);
+    assert_eq!(store.search_residents(&actor(), "  ", 50).unwrap().len(), 2);
 }
 
 #[test]
@@ -305,7 +307,7 @@ fn index_follows_edits_and_rebuilds_when_missing() {
     let resident = store.create_resident(&actor(), &site()).unwrap();
     // A new draft is found by its record number before anything is typed.
     assert_eq!(
-        store.search_residents(&resident.record_no, 5).unwrap()[0].id,
+        store.search_residents(&actor(), &resident.record_no, 5).unwrap()[0].id,
         resident.id
     );
     let record = store.create_record(&actor(), resident.id, &def, &source).unwrap();
@@ -390,7 +392,7 @@ fn duplicates_hard_stop_on_id_and_warnings_on_name_birth_or_phone() {
 
     // The hard stop: the ID number is already registered.
     let same_id = store
-        .residents_with_id_number(a.id_number.as_deref().unwrap(), None)
+        .residents_with_id_number(&actor(), a.id_number.as_deref().unwrap(), None)
         .unwrap();
     assert_eq!(same_id.len(), 2);
 
@@ -400,7 +402,7 @@ fn duplicates_hard_stop_on_id_and_warnings_on_name_birth_or_phone() {
         ..person("王芳", "1970-03-04", 6, None)
     };
     let mut got: Vec<(String, Vec<DuplicateReason>)> = store
-        .duplicate_candidates(&newcomer, None)
+        .duplicate_candidates(&actor(), &newcomer, None)
         .unwrap()
         .into_iter()
         .map(|c| (c.row.name, c.reasons))
@@ -422,7 +424,7 @@ fn duplicates_hard_stop_on_id_and_warnings_on_name_birth_or_phone() {
         name: Some("王 芳".into()),
         ..a.clone()
     };
-    let c = store.duplicate_candidates(&twin, None).unwrap();
+    let c = store.duplicate_candidates(&actor(), &twin, None).unwrap();
     assert!(c.iter().any(|c| c.reasons.contains(&DuplicateReason::SameId)));
     assert!(
         c.iter()
@@ -431,19 +433,22 @@ fn duplicates_hard_stop_on_id_and_warnings_on_name_birth_or_phone() {
             == 2
     );
     // The resident being edited is not their own duplicate.
-    let zhao = store.search_residents("赵六", 5).unwrap()[0].id;
+    let zhao = store.search_residents(&actor(), "赵六", 5).unwrap()[0].id;
     let me = person("赵六", "1980-01-01", 3, Some("13800003333"));
-    assert_eq!(store.duplicate_candidates(&me, None).unwrap().len(), 1);
-    assert!(store.duplicate_candidates(&me, Some(zhao)).unwrap().is_empty());
+    assert_eq!(store.duplicate_candidates(&actor(), &me, None).unwrap().len(), 1);
+    assert!(store
+        .duplicate_candidates(&actor(), &me, Some(zhao))
+        .unwrap()
+        .is_empty());
     // Nobody like this: no candidates.
     assert!(store
-        .duplicate_candidates(&person("孙七", "1999-09-09", 9, Some("13999999999")), None)
+        .duplicate_candidates(&actor(), &person("孙七", "1999-09-09", 9, Some("13999999999")), None)
         .unwrap()
         .is_empty());
 
     // The clean-up list: every suspected pair, strongest reason first.
     let summary = |shared_phones| -> Vec<(String, String, Vec<DuplicateReason>)> {
-        let pairs = store.duplicate_pairs(shared_phones).unwrap();
+        let pairs = store.duplicate_pairs(&actor(), shared_phones).unwrap();
         pairs.into_iter().map(|p| (p.a.name, p.b.name, p.reasons)).collect()
     };
     use DuplicateReason::*;
@@ -474,11 +479,11 @@ fn duplicates_same_name_and_phone_is_listed_as_a_likely_typo() {
         person("吴秀兰", "1940-01-01", 8, Some("13800005555")),
     ];
     let (_dir, store) = store_with(&people);
-    let pairs = store.duplicate_pairs(false).unwrap();
+    let pairs = store.duplicate_pairs(&actor(), false).unwrap();
     assert_eq!(pairs.len(), 1);
     assert_eq!((pairs[0].a.name.as_str(), pairs[0].b.name.as_str()), ("周敏", "周敏"));
     assert_eq!(pairs[0].reasons, vec![DuplicateReason::SamePhone]);
-    assert_eq!(store.duplicate_pairs(true).unwrap().len(), 3);
+    assert_eq!(store.duplicate_pairs(&actor(), true).unwrap().len(), 3);
 }
 
 /// A shell over a store with one finalized resident and a registration in
@@ -799,7 +804,7 @@ fn record_numbers_stay_unique_when_two_processes_register_at_once() {
         jkda::session::login(dir.path(), "admin", common::ADMIN_PW).unwrap_or_else(|m| panic!("login: {m:?}"));
     let store = session.store;
     let mut numbers: Vec<String> = store
-        .search_residents("", 10_000)
+        .search_residents(&actor(), "", 10_000)
         .unwrap()
         .into_iter()
         .map(|r| r.record_no)
@@ -830,7 +835,7 @@ fn record_numbers_stay_unique_when_two_processes_register_at_once() {
     assert_eq!(jkda::store::verify_chain(&audit), None);
     // Every resident is findable by record number.
     assert_eq!(
-        store.search_residents(&numbers[1234], 5).unwrap()[0].record_no,
+        store.search_residents(&actor(), &numbers[1234], 5).unwrap()[0].record_no,
         numbers[1234]
     );
 }

@@ -357,7 +357,10 @@ fn fetched_resident_is_followed_up_by_another_site() {
     .is_none());
     // The same person, the same id; no outbox rows for what came down.
     assert_eq!(village.store.outbox_status().unwrap().pending, 0);
-    let found = village.store.residents_with_id_number(&id_number, None).unwrap();
+    let found = village
+        .store
+        .residents_with_id_number(&Actor::new("test"), &id_number, None)
+        .unwrap();
     assert_eq!(found.len(), 1);
     // A follow-up at the village goes up under the village's site, about the township's Patient.
     village.follow_up(got.resident_id, "hypertension-followup", 20);

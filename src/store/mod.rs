@@ -151,6 +151,11 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Lists and searches shown since the last "search" audit entry: the
+    /// search box asks on every keystroke, and an fsync'd audit commit per
+    /// key would make typing wait on the disk. They are written as one
+    /// entry by [`Store::audit_list_reads`] (see `residents.rs`).
+    list_reads: std::cell::Cell<u32>,
 }
 
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
@@ -182,7 +187,11 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&mut conn)?;
-        Ok(Store { conn, path })
+        Ok(Store {
+            conn,
+            path,
+            list_reads: std::cell::Cell::new(0),
+        })
     }
 
     pub fn path(&self) -> &Path {

@@ -268,7 +268,9 @@ impl Store {
         self.record_unaudited(id)
     }
 
-    pub fn revisions(&self, id: i64) -> Result<Vec<(i64, String)>> {
+    /// A record's revisions (number, time finalized).
+    pub fn revisions(&self, actor: &Actor, id: i64) -> Result<Vec<(i64, String)>> {
+        actor.require(super::Permission::ReadRecords)?;
         let mut stmt = self
             .conn()
             .prepare("SELECT revision, finalized_at FROM record_revisions WHERE record_id = ?1 ORDER BY revision")?;
@@ -276,8 +278,10 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// A resident's timeline, newest first.
-    pub fn records_of(&self, resident_id: i64) -> Result<Vec<RecordSummary>> {
+    /// A resident's timeline, newest first. It is shown only on the
+    /// resident's page, whose opening [`Store::resident`] audits.
+    pub fn records_of(&self, actor: &Actor, resident_id: i64) -> Result<Vec<RecordSummary>> {
+        actor.require(super::Permission::ReadRecords)?;
         let mut stmt = self.conn().prepare_cached(
             "SELECT id, form_id, form_version, status, record_date, author, updated_at, revision FROM records
              WHERE resident_id = ?1 ORDER BY coalesce(record_date, substr(created_at, 1, 10)) DESC, id DESC",

@@ -216,8 +216,14 @@ impl Store {
     }
 
     /// The most recently touched residents, for the list screen before a
-    /// search is typed.
-    pub fn recent_residents(&self, limit: usize) -> Result<Vec<ResidentRow>> {
+    /// search is typed. Counted for the next [`Store::audit_list_reads`].
+    pub fn recent_residents(&self, actor: &Actor, limit: usize) -> Result<Vec<ResidentRow>> {
+        actor.require(super::Permission::ReadRecords)?;
+        self.list_reads.set(self.list_reads.get().saturating_add(1));
+        self.recent_rows(limit)
+    }
+
+    pub(crate) fn recent_rows(&self, limit: usize) -> Result<Vec<ResidentRow>> {
         let sql = format!("SELECT {COLUMNS} FROM residents ORDER BY updated_at DESC, id DESC LIMIT ?1");
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map(params![limit as i64], resident_from_row)?;
@@ -234,8 +240,15 @@ impl Store {
             })?)
     }
 
-    /// Residents with the given full ID number (other than `except`).
-    pub fn residents_with_id_number(&self, id_number: &str, except: Option<i64>) -> Result<Vec<ResidentRow>> {
+    /// Residents with the given full ID number (other than `except`): the
+    /// duplicate check of a registration, or a lookup before a fetch.
+    pub fn residents_with_id_number(
+        &self,
+        actor: &Actor,
+        id_number: &str,
+        except: Option<i64>,
+    ) -> Result<Vec<ResidentRow>> {
+        actor.require(super::Permission::ReadRecords)?;
         let sql = format!("SELECT {COLUMNS} FROM residents WHERE id_number = ?1 AND id != ?2 AND status != 'draft'");
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map(params![id_number, except.unwrap_or(-1)], resident_from_row)?;
@@ -247,8 +260,27 @@ impl Store {
     /// Residents matching what a worker typed: pinyin initials or full
     /// pinyin, any part of the name, an ID or phone tail, a record number;
     /// best first. Indexed (see `store/search.rs`); garbage finds nothing.
-    pub fn search_residents(&self, query: &str, limit: usize) -> Result<Vec<ResidentRow>> {
+    /// Counted for the next [`Store::audit_list_reads`], not audited one by
+    /// one (see `list_reads`); a single command-line search is audited at
+    /// once by `find_residents_audited`.
+    pub fn search_residents(&self, actor: &Actor, query: &str, limit: usize) -> Result<Vec<ResidentRow>> {
+        actor.require(super::Permission::ReadRecords)?;
+        self.list_reads.set(self.list_reads.get().saturating_add(1));
         self.find_residents(query, limit)
+    }
+
+    /// Writes one audit entry for the lists and searches shown since the
+    /// last one (their count; never what was typed). Called before anything
+    /// else the user does, and when the session ends.
+    pub fn audit_list_reads(&self, actor: &Actor) -> Result<()> {
+        let n = self.list_reads.replace(0);
+        if n > 0 {
+            if let Err(e) = audit::append(self.conn(), actor, "search", "residents", &n.to_string()) {
+                self.list_reads.set(n);
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn conn_mut(&mut self) -> &mut rusqlite::Connection {

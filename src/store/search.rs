@@ -268,11 +268,11 @@ impl Store {
     }
 
     /// Residents matching what a worker typed, best first (see
-    /// `crate::search::index`). Not audited: the list shows masked
-    /// identifiers only, and every opened resident is audited as a view.
-    pub fn find_residents(&self, query: &str, limit: usize) -> Result<Vec<ResidentRow>> {
+    /// `crate::search::index`). For callers that checked the actor and
+    /// audit: [`Store::search_residents`], [`Store::find_residents_audited`].
+    pub(crate) fn find_residents(&self, query: &str, limit: usize) -> Result<Vec<ResidentRow>> {
         let scans = match plan(query) {
-            Plan::Recent => return self.recent_residents(limit),
+            Plan::Recent => return self.recent_rows(limit),
             Plan::NoMatch => return Ok(Vec::new()),
             Plan::Scans(s) => s,
         };
@@ -333,6 +333,7 @@ impl Store {
     /// audit entry with the number of results, never the query, which may
     /// itself be personal data.
     pub fn find_residents_audited(&self, actor: &Actor, query: &str, limit: usize) -> Result<Vec<ResidentRow>> {
+        actor.require(super::Permission::ReadRecords)?;
         let rows = self.find_residents(query, limit)?;
         audit::append(self.conn(), actor, "search", "residents", &rows.len().to_string())?;
         Ok(rows)
@@ -344,9 +345,11 @@ impl Store {
     /// search normalises them (width, case, spaces, punctuation).
     pub fn duplicate_candidates(
         &self,
+        actor: &Actor,
         fields: &ResidentFields,
         except: Option<i64>,
     ) -> Result<Vec<DuplicateCandidate>> {
+        actor.require(super::Permission::ReadRecords)?;
         self.ensure_search_index()?;
         let conn = self.conn();
         let except = except.unwrap_or(-1);
@@ -398,8 +401,15 @@ impl Store {
     /// and birth date, or a phone and a name (a birth date typed wrong),
     /// strongest first: the clean-up list. Pairs that share only a phone
     /// are mostly households (grandparents give their children's number);
-    /// `shared_phones` lists them too.
-    pub fn duplicate_pairs(&self, shared_phones: bool) -> Result<Vec<DuplicatePair>> {
+    /// `shared_phones` lists them too. Audited with the number of pairs.
+    pub fn duplicate_pairs(&self, actor: &Actor, shared_phones: bool) -> Result<Vec<DuplicatePair>> {
+        actor.require(super::Permission::ReadRecords)?;
+        let pairs = self.find_duplicate_pairs(shared_phones)?;
+        audit::append(self.conn(), actor, "duplicates", "residents", &pairs.len().to_string())?;
+        Ok(pairs)
+    }
+
+    fn find_duplicate_pairs(&self, shared_phones: bool) -> Result<Vec<DuplicatePair>> {
         self.ensure_search_index()?;
         let conn = self.conn();
         // Sequential reads only: one pass over the residents for what the

@@ -173,7 +173,7 @@ pub fn fetch(
     id_number: &str,
 ) -> ExitCode {
     let id_number = id_number.trim();
-    match store.residents_with_id_number(id_number, None) {
+    match store.residents_with_id_number(actor, id_number, None) {
         Ok(local) if !local.is_empty() => {
             println!("{}", i18n.tf("sync.fetch_local", &[("record_no", &local[0].record_no)]));
             return ExitCode::SUCCESS;
