@@ -105,12 +105,16 @@ pub fn user(dir: &Path, creds: &Credentials, cmd: &UserCmd, i18n: &I18n) -> Exit
         UserCmd::Add { login, role, name } => {
             let role = Role::parse(role).ok_or_else(|| Msg::new("cli.bad_role").arg("value", role))?;
             let mut password = new_password(i18n)?;
-            store
-                .add_user(&actor, login, name.as_deref().unwrap_or(login), role, true)
-                .map_err(|e| e.message())?;
+            // Keyring first: an account in the database that no keyring entry
+            // can open would be a login nobody can use. Undone if the
+            // database refuses the account.
             let r = keyring.add_user(login, &password, &key).map_err(|e| e.message());
             password.zeroize();
             r?;
+            if let Err(e) = store.add_user(&actor, login, name.as_deref().unwrap_or(login), role, true) {
+                let _ = keyring.remove_user(login);
+                return Err(e.message());
+            }
             println!(
                 "{}",
                 i18n.tf("cli.user_added", &[("login", login), ("role", role.name())])

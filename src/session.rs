@@ -160,7 +160,18 @@ pub fn unlock(keyring: &mut Keyring, store: &Store, actor: &Actor, password: &st
             Ok(())
         }
         Err(e) => {
-            let _ = store.audit(actor, "unlock_failed", "user", &actor.user);
+            // The keyring queued this failure for the next login; the database
+            // is open, so it goes into the trail now, once.
+            if let Ok(queued) = keyring.take_failed_attempts() {
+                for (who, _when) in queued {
+                    let action = if who == actor.user {
+                        "unlock_failed"
+                    } else {
+                        "login_failed"
+                    };
+                    let _ = store.audit(&Actor::new(who.clone()), action, "user", &who);
+                }
+            }
             Err(e.message())
         }
     }

@@ -91,6 +91,26 @@ fn every_store_function_on_resident_data_is_audited() {
 }
 
 #[test]
+fn a_wrong_password_at_the_idle_lock_is_audited_once() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path(), 0);
+    let mut session = jkda::session::login(dir.path(), "li", DOCTOR_PW).unwrap();
+    let failed = |store: &Store| {
+        let entries = store.audit_entries(0, 1_000_000).unwrap();
+        entries
+            .iter()
+            .filter(|e| e.action.ends_with("_failed") && e.entity_id == "li")
+            .count()
+    };
+    assert!(jkda::session::unlock(&mut session.keyring, &session.store, &session.actor, "wrong").is_err());
+    assert_eq!(failed(&session.store), 1);
+    jkda::session::unlock(&mut session.keyring, &session.store, &session.actor, DOCTOR_PW).unwrap();
+    drop(session);
+    let session = jkda::session::login(dir.path(), "li", DOCTOR_PW).unwrap();
+    assert_eq!(failed(&session.store), 1, "not again at the next login");
+}
+
+#[test]
 fn roles_limit_what_each_account_may_do() {
     let mut store = Store::open_in_memory().unwrap();
     let reg = Registry::embedded();
