@@ -78,6 +78,18 @@ impl I18n {
         self.table.get(key).map(String::as_str).unwrap_or(key)
     }
 
+    /// The text for `key`, if the catalogue has one.
+    pub fn lookup(&self, key: &str) -> Option<&str> {
+        self.table.get(key).map(String::as_str)
+    }
+
+    /// A unit as the reader's language writes it: the forms give units as
+    /// the standard prints them (`次/分钟`); `[unit]` in the catalogue says
+    /// them in English. Symbols (`mmHg`, `kg`) have no entry and stay.
+    pub fn unit(&self, unit: &str) -> String {
+        self.lookup(&format!("unit.{unit}")).unwrap_or(unit).to_string()
+    }
+
     /// `t` with `{name}` placeholders filled in.
     pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
         let mut out = self.t(key).to_string();

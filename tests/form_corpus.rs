@@ -406,6 +406,29 @@ fn fields_with_links(def: &FormDef) -> Vec<(String, &jkda::form::def::Field)> {
     out
 }
 
+#[test]
+fn every_unit_in_words_has_an_english_rendering() {
+    let en = I18n::new(Lang::En);
+    let mut missing = Vec::new();
+    for def in Registry::embedded().all() {
+        for (path, field) in fields_with_links(def) {
+            let Some(unit) = &field.unit else { continue };
+            // Symbols (mmHg, kg/m², ℃, ×10⁹/L) read the same in both languages.
+            let in_words = unit.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+            if in_words && en.unit(unit) == *unit {
+                missing.push(format!("{}: {path} ({unit})", def.id));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "add these to [unit] in assets/i18n/en.toml: {missing:?}"
+    );
+    assert_eq!(en.unit("次/分钟"), "/min");
+    assert_eq!(I18n::new(Lang::Zh).unit("次/分钟"), "次/分钟");
+    assert_eq!(en.unit("mmHg"), "mmHg");
+}
+
 /// Everything wrong with one form's Questionnaire.
 fn questionnaire_problems(def: &FormDef) -> Vec<String> {
     let q = jkda::form::fhir::questionnaire(def);

@@ -197,7 +197,7 @@ fn render_field(
 ) {
     let lang = v.i18n.lang();
     let label = field.label.get(lang);
-    let unit = field.unit.clone().unwrap_or_default();
+    let unit = field.unit.as_deref().map(|u| v.i18n.unit(u)).unwrap_or_default();
     let focused_slot = f.slot();
     let is_focus = |s: &Slot| focused_slot.is_some_and(|fs| fs == s);
     let slots: Vec<&Slot> = f.slots.iter().filter(|s| s.field_id(&f.def) == field.id).collect();
@@ -268,7 +268,7 @@ fn render_field(
                 }
                 spans.extend(seg);
                 if let Some(u) = &columns[ci].unit {
-                    spans.push(Span::styled(format!(" {u}"), v.theme.dim()));
+                    spans.push(Span::styled(format!(" {}", v.i18n.unit(u)), v.theme.dim()));
                 }
                 out.push(Line::from(spans));
                 findings_lines(f, &s.path, is_focus(s), v, out);
