@@ -92,7 +92,12 @@ fn draft_survives_sigkill_then_finalizes() {
     if tui.screen().contains("请确认") {
         tui.send("y");
     }
-    tui.wait_for("档案编号");
+    // The timeline names who wrote it by name, not by login.
+    let page = tui.wait_for("档案编号");
+    assert!(
+        page.lines().any(|l| l.contains("高血压") && l.contains("李医生")),
+        "{page}"
+    );
     tui.send(CTRL_Q);
     assert!(tui.wait_exit(), "jkda did not exit cleanly");
 
@@ -102,6 +107,7 @@ fn draft_survives_sigkill_then_finalizes() {
     assert_eq!(typed_here.len(), 1, "exactly one record was typed: {records:?}");
     let mine = typed_here[0];
     assert_eq!(mine.form_id, "hypertension-followup");
+    assert_eq!(mine.author_name, "李医生");
     assert_eq!(mine.status, RecordStatus::Final);
     let record = store.record(&Actor::new("test"), mine.id).unwrap();
     assert_eq!(record.answers.text("bp.systolic"), Some("135"));

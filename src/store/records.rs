@@ -62,7 +62,10 @@ pub struct RecordSummary {
     pub form_version: String,
     pub status: RecordStatus,
     pub record_date: Option<String>,
+    /// The login of whoever last wrote it.
     pub author: String,
+    /// Their name as the timeline shows it (the login if not a local account).
+    pub author_name: String,
     pub updated_at: String,
     pub revision: i64,
 }
@@ -283,8 +286,10 @@ impl Store {
     pub fn records_of(&self, actor: &Actor, resident_id: i64) -> Result<Vec<RecordSummary>> {
         actor.require(super::Permission::ReadRecords)?;
         let mut stmt = self.conn().prepare_cached(
-            "SELECT id, form_id, form_version, status, record_date, author, updated_at, revision FROM records
-             WHERE resident_id = ?1 ORDER BY coalesce(record_date, substr(created_at, 1, 10)) DESC, id DESC",
+            "SELECT r.id, r.form_id, r.form_version, r.status, r.record_date, r.author, r.updated_at, r.revision,
+                    coalesce(u.display_name, r.author)
+             FROM records r LEFT JOIN users u ON u.login = r.author
+             WHERE r.resident_id = ?1 ORDER BY coalesce(r.record_date, substr(r.created_at, 1, 10)) DESC, r.id DESC",
         )?;
         let rows = stmt.query_map(params![resident_id], |r| {
             let status: String = r.get(3)?;
@@ -297,6 +302,7 @@ impl Store {
                 author: r.get(5)?,
                 updated_at: r.get(6)?,
                 revision: r.get(7)?,
+                author_name: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

@@ -219,7 +219,7 @@ pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage,
             pad(&title, 35),
             " ",
             pad(&format!("{status}{rev}"), 10),
-            fit(&rec.author, 20)
+            fit(&rec.author_name, 20)
         );
         let style = if i == p.selected {
             v.theme.selected()
