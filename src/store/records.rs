@@ -325,3 +325,54 @@ impl Store {
         )?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::form::Registry;
+    use crate::store::SiteConfig;
+
+    /// A full disk as SQLite meets it (SQLITE_FULL), made by capping the
+    /// database at the pages it has: a draft that needs more space is
+    /// refused with the disk-full message, the stored draft stays as it was,
+    /// and once there is room again the same save goes through.
+    #[test]
+    fn a_full_disk_refuses_the_save_and_keeps_the_last_draft() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("jkda.db")).unwrap();
+        let actor = Actor::new("test");
+        let site = SiteConfig {
+            division: "220602".into(),
+            township: "101".into(),
+            village: "101".into(),
+            name: "测试".into(),
+        };
+        let reg = Registry::embedded();
+        let def = reg.get("hypertension-followup").unwrap().clone();
+        let src = reg.source("hypertension-followup").unwrap().to_string();
+        let resident = store.create_resident(&actor, &site).unwrap();
+        let record = store.create_record(&actor, resident.id, &def, &src).unwrap();
+        let mut first = Save::default();
+        first.answers.set_text("bp.systolic", "135");
+        store.save_draft(&actor, record.id, &first).unwrap();
+
+        let pages: i64 = store.conn().query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        store.conn().pragma_update(None, "max_page_count", pages).unwrap();
+        let mut big = first.clone();
+        big.answers.set_text("remarks", &"备注".repeat(20_000));
+        let err = store.save_draft(&actor, record.id, &big).unwrap_err();
+        assert!(matches!(err, StoreError::DiskFull), "{err:?}");
+        assert_eq!(err.message().key, "store.disk_full");
+        let kept = store.record(&actor, record.id).unwrap();
+        assert_eq!(kept.answers.text("bp.systolic"), Some("135"));
+        assert_eq!(kept.answers.text("remarks"), None);
+
+        store
+            .conn()
+            .pragma_update(None, "max_page_count", 1_000_000_000)
+            .unwrap();
+        store.save_draft(&actor, record.id, &big).unwrap();
+        let stored = store.record(&actor, record.id).unwrap();
+        assert_eq!(stored.answers.text("remarks").map(|s| s.chars().count()), Some(40_000));
+    }
+}
