@@ -4,8 +4,10 @@
 mod sync_support;
 
 use jkda::fhir::{self, Request};
+use jkda::i18n::{I18n, Lang};
 use jkda::store::{Actor, Save};
-use jkda::sync::{Client, SyncError, Uploader};
+use jkda::sync::{Client, Lookup, SyncError, Uploader};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use sync_support::*;
 
@@ -710,4 +712,57 @@ fn tls_to_a_server_that_does_not_speak_it_fails_cleanly() {
     let r = uploader(&clinic, &url, &platform.tokens[0]).run(&mut clinic.store);
     assert!(r.error.as_ref().is_some_and(|e| e.is_retryable()), "{:?}", r.error);
     assert_eq!(clinic.store.outbox_status().unwrap().pending, 1);
+}
+
+#[test]
+fn a_name_that_does_not_resolve_keeps_records_queued_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Platform::start(dir.path());
+    let mut clinic = Clinic::open(dir.path(), "clinic", "101");
+    clinic.fill(2, 1);
+    // The test's own resolver answers "no such name" as a DNS server would,
+    // without asking anyone: no lookup leaves this machine.
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    let mut cfg = sync_config("https://fhir.city-platform.invalid/fhir", &platform.tokens[0]);
+    cfg.lookup = Some(Lookup(Arc::new(move |host: &str, port: u16| {
+        seen.lock().unwrap().push(format!("{host}:{port}"));
+        Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no such name"))
+    })));
+    let r = Uploader::new(cfg, clinic.registry.clone(), Actor::new("sync"))
+        .unwrap()
+        .run(&mut clinic.store);
+    match &r.error {
+        Some(e @ SyncError::HostNotFound(host)) => {
+            assert_eq!(host, "fhir.city-platform.invalid");
+            assert!(e.is_retryable());
+        }
+        other => panic!("expected a DNS failure, got {other:?}"),
+    }
+    assert_eq!(*asked.lock().unwrap(), ["fhir.city-platform.invalid:443"]);
+    assert_eq!((r.sent, r.deferred), (0, 4));
+    // Everything stays queued, and the status says why in the reader's language.
+    let status = clinic.store.outbox_status().unwrap();
+    assert_eq!((status.pending, status.failed, status.sent), (4, 0, 0));
+    let msg = jkda::sync::stored_message(status.last_error.as_deref().unwrap());
+    assert_eq!(msg, r.error.as_ref().unwrap().message());
+    let zh = I18n::new(Lang::Zh).msg(&msg);
+    assert!(
+        zh.contains("无法解析") && zh.contains("fhir.city-platform.invalid"),
+        "{zh}"
+    );
+    let en = I18n::new(Lang::En).msg(&msg);
+    assert!(
+        en.contains("could not be resolved") && en.contains("fhir.city-platform.invalid"),
+        "{en}"
+    );
+    // With the right address the queue goes through, nothing lost.
+    wait_out_backoff();
+    let reports = upload_until_done(
+        &mut uploader(&clinic, &platform.url(), &platform.tokens[0]),
+        &mut clinic.store,
+        50,
+    );
+    assert_eq!(reports.last().unwrap().status.pending, 0);
+    assert_eq!(assert_hub_matches(&clinic, &platform), 4);
 }

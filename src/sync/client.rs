@@ -10,6 +10,8 @@ use flate2::write::GzEncoder;
 use serde_json::Value;
 use std::time::Duration;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::Agent;
 
 /// Body bytes of one exchange: `up` as sent (gzip), `down` as the server's
@@ -31,6 +33,8 @@ impl std::ops::AddAssign for Traffic {
 pub struct Client {
     agent: Agent,
     base: String,
+    /// The server's host name, for saying which name did not resolve.
+    host: String,
     token: String,
     max_response: u64,
 }
@@ -84,18 +88,24 @@ impl Client {
             }
             tls = tls.root_certs(RootCerts::new_with_certs(&certs));
         }
-        let agent: Agent = Agent::config_builder()
+        let config = Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(cfg.connect_timeout))
             .timeout_global(Some(cfg.request_timeout))
             .max_redirects(0)
             .user_agent(concat!("jkda/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls.build())
-            .build()
-            .into();
+            .build();
+        let resolve = Resolve {
+            lookup: cfg.lookup.clone(),
+            system: DefaultResolver::default(),
+        };
+        let agent = Agent::with_parts(config, DefaultConnector::default(), resolve);
+        let host = host_only.trim_start_matches('[').trim_end_matches(']').to_string();
         Ok(Client {
             agent,
             base,
+            host,
             token: token.expose().to_string(),
             max_response: cfg.max_response,
         })
@@ -174,7 +184,7 @@ impl Client {
         &self,
         result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<(u16, Value, u64, Option<Duration>), SyncError> {
-        let mut resp = result.map_err(transport)?;
+        let mut resp = result.map_err(|e| transport(e, &self.host))?;
         let status = resp.status().as_u16();
         let h = |name: &str| {
             resp.headers()
@@ -192,7 +202,7 @@ impl Client {
             .with_config()
             .limit(self.max_response)
             .read_to_vec()
-            .map_err(transport)?;
+            .map_err(|e| transport(e, &self.host))?;
         let down = wire_len.unwrap_or(bytes.len() as u64);
         if bytes.is_empty() {
             return Ok((status, Value::Null, down, retry_after));
@@ -256,11 +266,11 @@ fn check_status(status: u16, body: &Value, retry_after: Option<Duration>) -> Res
     }
 }
 
-fn transport(e: ureq::Error) -> SyncError {
+fn transport(e: ureq::Error, host: &str) -> SyncError {
     use std::io::ErrorKind;
     match e {
         ureq::Error::Timeout(_) => SyncError::Timeout,
-        ureq::Error::HostNotFound => SyncError::Unreachable("host name not found (DNS)".into()),
+        ureq::Error::HostNotFound => SyncError::HostNotFound(host.to_string()),
         ureq::Error::ConnectionFailed => SyncError::Unreachable("connection failed".into()),
         ureq::Error::Io(io) => match io.kind() {
             ErrorKind::TimedOut | ErrorKind::WouldBlock => SyncError::Timeout,
@@ -280,6 +290,49 @@ fn transport(e: ureq::Error) -> SyncError {
         ureq::Error::Protocol(p) => SyncError::BadResponse(format!("not HTTP: {p}")),
         ureq::Error::StatusCode(s) => SyncError::Server(s),
         other => SyncError::Unreachable(other.to_string()),
+    }
+}
+
+/// Name resolution for the agent: the supplied `Lookup`, or the system's.
+/// Any failure to find an address becomes `HostNotFound` (the system
+/// resolver reports a failed lookup as a plain I/O error), so it is told
+/// apart from a server that refuses connections.
+#[derive(Debug)]
+struct Resolve {
+    lookup: Option<super::Lookup>,
+    system: DefaultResolver,
+}
+
+impl Resolver for Resolve {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let Some(lookup) = &self.lookup else {
+            return self.system.resolve(uri, config, timeout).map_err(|e| match e {
+                ureq::Error::Io(_) => ureq::Error::HostNotFound,
+                other => other,
+            });
+        };
+        let host = uri.host().ok_or(ureq::Error::HostNotFound)?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });
+        let found = (lookup.0)(host, port).map_err(|_| ureq::Error::HostNotFound)?;
+        let mut out = self.empty();
+        for addr in found {
+            if out.try_push(addr).is_err() {
+                break;
+            }
+        }
+        if out.is_empty() {
+            Err(ureq::Error::HostNotFound)
+        } else {
+            Ok(out)
+        }
     }
 }
 
