@@ -766,3 +766,102 @@ fn a_name_that_does_not_resolve_keeps_records_queued_and_says_so() {
     assert_eq!(reports.last().unwrap().status.pending, 0);
     assert_eq!(assert_hub_matches(&clinic, &platform), 4);
 }
+
+#[test]
+fn an_amendment_that_drops_a_vital_sign_deletes_its_observation() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Platform::start(dir.path());
+    let mut clinic = Clinic::open(dir.path(), "clinic", "101");
+    let (resident_id, _) = clinic.register(0);
+    let record_id = clinic.follow_up(resident_id, "hypertension-followup", 3);
+    let mut up = uploader(&clinic, &platform.url(), &platform.tokens[0]);
+    assert_eq!(up.run(&mut clinic.store).sent, 2);
+    let (uuid, patient): (String, String) = clinic
+        .sql()
+        .query_row(
+            "SELECT r.uuid, s.uuid FROM records r JOIN residents s ON s.id = r.resident_id WHERE r.id = ?1",
+            [record_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let hub = platform.conn();
+    let live = |hub: &rusqlite::Connection| -> Vec<String> {
+        let mut ids: Vec<String> = jkda::hub::storage::search_by_subject(hub, "Observation", &patient, 100)
+            .unwrap()
+            .iter()
+            .map(|s| s.resource.id().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let heart_rate = format!("{uuid}-heart-rate");
+    let before = live(&hub);
+    assert!(before.contains(&heart_rate), "{before:?}");
+
+    // The amendment removes the heart rate and corrects the blood pressure.
+    let actor = clinic.actor.clone();
+    let amended = clinic.store.amend(&actor, record_id).unwrap();
+    let mut answers = amended.answers.clone();
+    answers.remove("heart_rate");
+    answers.set_text("bp.systolic", "131");
+    let save = Save {
+        answers,
+        focus: None,
+        record_date: amended.record_date.clone(),
+        resident: None,
+    };
+    clinic.store.finalize(&actor, record_id, &save, None).unwrap();
+    let r = up.run(&mut clinic.store);
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(r.sent, 1);
+    assert_eq!(assert_hub_matches(&clinic, &platform), 2);
+    // The heart rate is gone from the platform, as a new deleted version
+    // (its old value kept in the history); the other vital signs stay.
+    let after = live(&hub);
+    let mut want = before.clone();
+    want.retain(|id| *id != heart_rate);
+    assert_eq!(after, want);
+    let gone = jkda::hub::storage::read(&hub, "Observation", &heart_rate, None)
+        .unwrap()
+        .unwrap();
+    assert!(gone.deleted);
+    assert_eq!(gone.version, 2);
+    assert_eq!(
+        jkda::hub::storage::version_count(&hub, "Observation", &heart_rate).unwrap(),
+        2
+    );
+    let bp = jkda::hub::storage::read(&hub, "Observation", &format!("{uuid}-bp"), None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(bp.version, 2);
+    assert_eq!(bp.resource.0["component"][0]["valueQuantity"]["value"], 131.0);
+    // Nothing more to send.
+    assert_eq!(up.run(&mut clinic.store).requests, 0);
+
+    // Another site may not delete this site's resources, in a transaction
+    // or by a plain DELETE; a read of a deleted one says it is gone.
+    let weight = format!("Observation/{uuid}-weight");
+    let other = Client::new(&sync_config(&platform.url(), &platform.tokens[1])).unwrap();
+    match other.transaction(&fhir::transaction(&[Request::delete(weight.clone())])) {
+        Err(SyncError::Refused { status: 403, reason }) => assert!(reason.contains("belongs to site s1"), "{reason}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let delete = |token: &str| {
+        agent
+            .delete(format!("{}/{weight}", platform.url()))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(delete(&platform.tokens[1]), 403);
+    assert!(live(&hub).contains(&format!("{uuid}-weight")));
+    assert_eq!(delete(&platform.tokens[0]), 204);
+    let read = agent
+        .get(format!("{}/{weight}", platform.url()))
+        .header("Authorization", &format!("Bearer {}", platform.tokens[0]))
+        .call()
+        .unwrap();
+    assert_eq!(read.status(), 410);
+}

@@ -41,6 +41,10 @@ pub struct OutboxItem {
     pub resident: Resident,
     /// The server's version of the QuestionnaireResponse this revision replaces.
     pub if_match: Option<String>,
+    /// The answers of the revision the server holds, when an earlier
+    /// revision was sent: what the amendment replaces (its Observations
+    /// that the new revision no longer has are deleted).
+    pub sent_answers: Option<Answers>,
     pub patient: PatientState,
     /// Tries so far, for the backoff.
     pub attempts: i64,
@@ -156,21 +160,32 @@ impl Store {
             record.status = RecordStatus::Final;
             record.finalized_at = Some(finalized_at);
             let resident = self.resident_unaudited(record.resident_id)?;
-            let if_match = self
+            let sent: Option<(Option<String>, i64)> = self
                 .conn()
                 .prepare_cached(
-                    "SELECT server_version FROM outbox WHERE record_id = ?1 AND revision < ?2 AND state = 'sent'
+                    "SELECT server_version, revision FROM outbox WHERE record_id = ?1 AND revision < ?2 AND state = 'sent'
                      ORDER BY revision DESC LIMIT 1",
                 )?
-                .query_row(params![record_id, revision], |r| r.get::<_, Option<String>>(0))
-                .optional()?
-                .flatten();
+                .query_row(params![record_id, revision], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let (if_match, sent_answers) = match sent {
+                Some((version, sent_revision)) => {
+                    let answers: Option<String> = self
+                        .conn()
+                        .prepare_cached("SELECT answers FROM record_revisions WHERE record_id = ?1 AND revision = ?2")?
+                        .query_row(params![record_id, sent_revision], |r| r.get(0))
+                        .optional()?;
+                    (version, answers.map(|a| serde_json::from_str(&a).unwrap_or_default()))
+                }
+                None => (None, None),
+            };
             let patient = self.patient_state(resident.id)?;
             out.push(OutboxItem {
                 outbox_id,
                 record,
                 resident,
                 if_match,
+                sent_answers,
                 patient,
                 attempts,
             });

@@ -13,7 +13,7 @@
 
 use super::client::{encode_transaction, Client, Traffic};
 use super::{SyncConfig, SyncError};
-use crate::fhir::mapping::{patient, record_resources, RecordInput};
+use crate::fhir::mapping::{observations, patient, record_resources, RecordInput};
 use crate::fhir::{parse_transaction_response, Request, Resource};
 use crate::form::{FormDef, Registry};
 use crate::store::{Actor, OutboxItem, OutboxStatus, Sent, Store};
@@ -424,7 +424,7 @@ impl Mapper {
                 .iter()
                 .position(|r| r.resource_type() == "QuestionnaireResponse")
                 .expect("a response");
-            let requests: Vec<Request> = resources
+            let mut requests: Vec<Request> = resources
                 .into_iter()
                 .map(|r| {
                     let if_match = (r.resource_type() == "QuestionnaireResponse")
@@ -433,6 +433,26 @@ impl Mapper {
                     Request::put(r, if_match)
                 })
                 .collect();
+            // An amendment deletes the Observations the server holds from the
+            // revision it replaces that this revision no longer has (a vital
+            // sign removed): standard DELETE entries in the same transaction.
+            if let Some(old) = &item.sent_answers {
+                let old_record = crate::store::Record {
+                    answers: old.clone(),
+                    ..record.clone()
+                };
+                let old_input = RecordInput {
+                    record: &old_record,
+                    ..input
+                };
+                let kept: HashSet<String> = requests.iter().map(|r| r.url.clone()).collect();
+                for o in observations(&old_input) {
+                    let url = o.url();
+                    if !kept.contains(&url) {
+                        requests.push(Request::delete(url));
+                    }
+                }
+            }
             out.push(Prepared {
                 outbox_id: item.outbox_id,
                 record_id: item.record.id,
