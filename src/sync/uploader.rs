@@ -159,30 +159,49 @@ impl Uploader {
                 continue;
             }
             let Batch { prepared, body } = batch;
+            let body = match body {
+                Ok(b) => b,
+                Err(e) => {
+                    // Nothing could be sent; the error says why.
+                    if let (Flow::Stop, _) = self.settle(store, &prepared, Err(e), &mut report) {
+                        break;
+                    }
+                    continue;
+                }
+            };
             let last_round = round + 1 == rounds;
             let after = prepared.iter().map(|p| p.outbox_id).max().unwrap_or(0);
             let in_flight: HashSet<i64> = prepared.iter().map(|p| p.record_id).collect();
             let (client, mapper, cfg) = (&self.client, &mut self.mapper, &self.cfg);
             let old = std::mem::take(&mut garbage);
             let (sent, took, prefetched) = std::thread::scope(|scope| {
-                scope.spawn(move || drop(old));
-                let sending = scope.spawn(move || {
+                // Helper threads are a nicety: if one cannot start, its
+                // work is done here (the garbage is freed as the closure drops).
+                let _ = std::thread::Builder::new().spawn_scoped(scope, move || drop(old));
+                let body = &body;
+                let post = move || {
                     let started = Instant::now();
-                    let sent = body.and_then(|b| client.post_gzip(&b));
+                    let sent = client.post_gzip(body);
                     (sent, started.elapsed())
-                });
+                };
+                let sending = std::thread::Builder::new().spawn_scoped(scope, post).ok();
                 // The next batch, read while this one travels.
-                let prefetched = (!last_round)
-                    .then(|| store.claim_outbox_after(Utc::now(), max_wait, limit, after).ok())
-                    .flatten()
+                let prefetched = sending
+                    .is_some()
+                    .then_some(())
+                    .filter(|_| !last_round)
+                    .and_then(|_| store.claim_outbox_after(Utc::now(), max_wait, limit, after).ok())
                     .filter(|items| !items.is_empty() && !items.iter().any(|i| in_flight.contains(&i.record.id)))
                     .map(|items| mapper.batch(store, cfg, &items, &mut report));
-                let (sent, took) = sending.join().unwrap_or_else(|_| {
-                    (
-                        Err(SyncError::Unreachable("the upload thread failed".into())),
-                        Duration::ZERO,
-                    )
-                });
+                let (sent, took) = match sending {
+                    Some(thread) => thread.join().unwrap_or_else(|_| {
+                        (
+                            Err(SyncError::Unreachable("the upload thread failed".into())),
+                            Duration::ZERO,
+                        )
+                    }),
+                    None => post(),
+                };
                 (sent, took, prefetched)
             });
             report.requests += 1;
