@@ -204,6 +204,20 @@ impl Answer {
     }
 }
 
+/// Sends the answer in one write. tiny_http writes the head and the body
+/// separately; the body (over about 1 KB) then waits under Nagle's algorithm
+/// for the client's delayed ACK of the head, about 40 ms an answer. The
+/// head is tiny_http's own (`raw_print`), so HEAD, 204 and HTTP/1.0 are
+/// handled as `Request::respond` would.
+fn respond_whole(req: Request, resp: Response<std::io::Cursor<Vec<u8>>>) -> std::io::Result<()> {
+    let mut bytes = Vec::with_capacity(resp.data_length().unwrap_or(0) + 512);
+    let head_only = *req.method() == Method::Head;
+    resp.raw_print(&mut bytes, req.http_version().clone(), req.headers(), head_only, None)?;
+    let mut out = req.into_writer();
+    out.write_all(&bytes)?;
+    out.flush()
+}
+
 fn header<'a>(req: &'a Request, name: &'static str) -> Option<&'a str> {
     req.headers()
         .iter()
@@ -314,7 +328,7 @@ impl Worker {
         for (k, v) in &headers {
             add(k, v);
         }
-        let _ = req.respond(resp);
+        let _ = respond_whole(req, resp);
         drop(garbage);
         self.log(&method, &url, status, bytes, started, &site);
     }
