@@ -141,20 +141,27 @@ fn stage_times(store: &Store, registry: &Registry, cfg: &SyncConfig) {
     let t = Instant::now();
     let json = jkda::fhir::write_transaction(&requests, Vec::new()).expect("json");
     let ser = t.elapsed();
-    let t = Instant::now();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
-    std::io::Write::write_all(&mut gz, &json).expect("gzip");
-    let z = gz.finish().expect("gzip");
-    let zip = t.elapsed();
+    let gzip = |level: u32| {
+        let t = Instant::now();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+        std::io::Write::write_all(&mut gz, &json).expect("gzip");
+        let z = gz.finish().expect("gzip");
+        format!(
+            "level {level} {:.1} ms ({} KB)",
+            t.elapsed().as_secs_f64() * 1e3,
+            z.len() / 1024
+        )
+    };
     println!(
-        "        one batch of {}: claim {:.1} ms, map {:.1} ms, JSON {:.1} ms ({} KB), gzip {:.1} ms ({} KB)",
+        "        one batch of {}: claim {:.1} ms, map {:.1} ms, JSON {:.1} ms ({} KB); gzip {} (used), {}, {}",
         items.len(),
         claim.as_secs_f64() * 1e3,
         map.as_secs_f64() * 1e3,
         ser.as_secs_f64() * 1e3,
         json.len() / 1024,
-        zip.as_secs_f64() * 1e3,
-        z.len() / 1024
+        gzip(3),
+        gzip(1),
+        gzip(6)
     );
 }
 

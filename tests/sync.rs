@@ -4,8 +4,10 @@
 mod sync_support;
 
 use jkda::fhir::{self, Request};
+use jkda::i18n::{I18n, Lang};
 use jkda::store::{Actor, Save};
-use jkda::sync::{Client, SyncError, Uploader};
+use jkda::sync::{Client, Lookup, SyncError, Uploader};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use sync_support::*;
 
@@ -713,4 +715,156 @@ fn tls_to_a_server_that_does_not_speak_it_fails_cleanly() {
     let r = uploader(&clinic, &url, &platform.tokens[0]).run(&mut clinic.store);
     assert!(r.error.as_ref().is_some_and(|e| e.is_retryable()), "{:?}", r.error);
     assert_eq!(clinic.store.outbox_status().unwrap().pending, 1);
+}
+
+#[test]
+fn a_name_that_does_not_resolve_keeps_records_queued_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Platform::start(dir.path());
+    let mut clinic = Clinic::open(dir.path(), "clinic", "101");
+    clinic.fill(2, 1);
+    // The test's own resolver answers "no such name" as a DNS server would,
+    // without asking anyone: no lookup leaves this machine.
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    let mut cfg = sync_config("https://fhir.city-platform.invalid/fhir", &platform.tokens[0]);
+    cfg.lookup = Some(Lookup(Arc::new(move |host: &str, port: u16| {
+        seen.lock().unwrap().push(format!("{host}:{port}"));
+        Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no such name"))
+    })));
+    let r = Uploader::new(cfg, clinic.registry.clone(), Actor::new("sync"))
+        .unwrap()
+        .run(&mut clinic.store);
+    match &r.error {
+        Some(e @ SyncError::HostNotFound(host)) => {
+            assert_eq!(host, "fhir.city-platform.invalid");
+            assert!(e.is_retryable());
+        }
+        other => panic!("expected a DNS failure, got {other:?}"),
+    }
+    assert_eq!(*asked.lock().unwrap(), ["fhir.city-platform.invalid:443"]);
+    assert_eq!((r.sent, r.deferred), (0, 4));
+    // Everything stays queued, and the status says why in the reader's language.
+    let status = clinic.store.outbox_status().unwrap();
+    assert_eq!((status.pending, status.failed, status.sent), (4, 0, 0));
+    let msg = jkda::sync::stored_message(status.last_error.as_deref().unwrap());
+    assert_eq!(msg, r.error.as_ref().unwrap().message());
+    let zh = I18n::new(Lang::Zh).msg(&msg);
+    assert!(
+        zh.contains("无法解析") && zh.contains("fhir.city-platform.invalid"),
+        "{zh}"
+    );
+    let en = I18n::new(Lang::En).msg(&msg);
+    assert!(
+        en.contains("could not be resolved") && en.contains("fhir.city-platform.invalid"),
+        "{en}"
+    );
+    // With the right address the queue goes through, nothing lost.
+    wait_out_backoff();
+    let reports = upload_until_done(
+        &mut uploader(&clinic, &platform.url(), &platform.tokens[0]),
+        &mut clinic.store,
+        50,
+    );
+    assert_eq!(reports.last().unwrap().status.pending, 0);
+    assert_eq!(assert_hub_matches(&clinic, &platform), 4);
+}
+
+#[test]
+fn an_amendment_that_drops_a_vital_sign_deletes_its_observation() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Platform::start(dir.path());
+    let mut clinic = Clinic::open(dir.path(), "clinic", "101");
+    let (resident_id, _) = clinic.register(0);
+    let record_id = clinic.follow_up(resident_id, "hypertension-followup", 3);
+    let mut up = uploader(&clinic, &platform.url(), &platform.tokens[0]);
+    assert_eq!(up.run(&mut clinic.store).sent, 2);
+    let (uuid, patient): (String, String) = clinic
+        .sql()
+        .query_row(
+            "SELECT r.uuid, s.uuid FROM records r JOIN residents s ON s.id = r.resident_id WHERE r.id = ?1",
+            [record_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let hub = platform.conn();
+    let live = |hub: &rusqlite::Connection| -> Vec<String> {
+        let mut ids: Vec<String> = jkda::hub::storage::search_by_subject(hub, "Observation", &patient, 100)
+            .unwrap()
+            .iter()
+            .map(|s| s.resource.id().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let heart_rate = format!("{uuid}-heart-rate");
+    let before = live(&hub);
+    assert!(before.contains(&heart_rate), "{before:?}");
+
+    // The amendment removes the heart rate and corrects the blood pressure.
+    let actor = clinic.actor.clone();
+    let amended = clinic.store.amend(&actor, record_id).unwrap();
+    let mut answers = amended.answers.clone();
+    answers.remove("heart_rate");
+    answers.set_text("bp.systolic", "131");
+    let save = Save {
+        answers,
+        focus: None,
+        record_date: amended.record_date.clone(),
+        resident: None,
+    };
+    clinic.store.finalize(&actor, record_id, &save, None).unwrap();
+    let r = up.run(&mut clinic.store);
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(r.sent, 1);
+    assert_eq!(assert_hub_matches(&clinic, &platform), 2);
+    // The heart rate is gone from the platform, as a new deleted version
+    // (its old value kept in the history); the other vital signs stay.
+    let after = live(&hub);
+    let mut want = before.clone();
+    want.retain(|id| *id != heart_rate);
+    assert_eq!(after, want);
+    let gone = jkda::hub::storage::read(&hub, "Observation", &heart_rate, None)
+        .unwrap()
+        .unwrap();
+    assert!(gone.deleted);
+    assert_eq!(gone.version, 2);
+    assert_eq!(
+        jkda::hub::storage::version_count(&hub, "Observation", &heart_rate).unwrap(),
+        2
+    );
+    let bp = jkda::hub::storage::read(&hub, "Observation", &format!("{uuid}-bp"), None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(bp.version, 2);
+    assert_eq!(bp.resource.0["component"][0]["valueQuantity"]["value"], 131.0);
+    // Nothing more to send.
+    assert_eq!(up.run(&mut clinic.store).requests, 0);
+
+    // Another site may not delete this site's resources, in a transaction
+    // or by a plain DELETE; a read of a deleted one says it is gone.
+    let weight = format!("Observation/{uuid}-weight");
+    let other = Client::new(&sync_config(&platform.url(), &platform.tokens[1])).unwrap();
+    match other.transaction(&fhir::transaction(&[Request::delete(weight.clone())])) {
+        Err(SyncError::Refused { status: 403, reason }) => assert!(reason.contains("belongs to site s1"), "{reason}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let delete = |token: &str| {
+        agent
+            .delete(format!("{}/{weight}", platform.url()))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(delete(&platform.tokens[1]), 403);
+    assert!(live(&hub).contains(&format!("{uuid}-weight")));
+    assert_eq!(delete(&platform.tokens[0]), 204);
+    let read = agent
+        .get(format!("{}/{weight}", platform.url()))
+        .header("Authorization", &format!("Bearer {}", platform.tokens[0]))
+        .call()
+        .unwrap();
+    assert_eq!(read.status(), 410);
 }

@@ -409,7 +409,7 @@ impl App {
         if let Some(suspects) = self.suspects.take() {
             return self.suspects_dialog(action, suspects, clock);
         }
-        if let Some(effects) = self.sync_key(&k) {
+        if let Some(effects) = self.sync_key(&k, action) {
             return effects;
         }
         let notice_before = self.notice.clone();

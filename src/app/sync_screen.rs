@@ -1,15 +1,16 @@
 //! The upload side of the clinic screen, kept beside its own update: what
 //! the status line says (waiting count, time of the last confirmed upload,
 //! the last problem in plain words), the list of waiting and failed uploads
-//! (an overlay, F9 or ctrl-y), and fetching a resident from the platform when
+//! (an overlay; its keys are the keymap's `uploads`), and fetching a resident from the platform when
 //! a full ID number finds nobody here. The uploader runs on its own thread;
 //! this only turns its events into state and key presses into commands.
 
 use super::{App, Effect, Notice, Screen};
 use crate::i18n::Msg as Text;
+use crate::keymap::{Action, Context};
 use crate::store::OutboxRow;
 use crate::sync::{SyncCommand, SyncEvent};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
 #[derive(Debug, Default)]
 pub struct SyncInfo {
@@ -80,13 +81,13 @@ impl App {
         vec![Effect::Sync(SyncCommand::Fetch(query.trim().to_string()))]
     }
 
-    /// Keys for the upload list; None when the key is not about it.
-    pub(crate) fn sync_key(&mut self, k: &KeyEvent) -> Option<Vec<Effect>> {
-        let opener =
-            k.code == KeyCode::F(9) || (k.code == KeyCode::Char('y') && k.modifiers.contains(KeyModifiers::CONTROL));
+    /// Keys for the upload list; None when the key is not about it. `action`
+    /// is the key's action on the current screen (global keys included):
+    /// the list opens from any screen but the first-run setup. While it is
+    /// open it takes every key (other keys do nothing).
+    pub(crate) fn sync_key(&mut self, k: &KeyEvent, action: Option<Action>) -> Option<Vec<Effect>> {
         if !self.sync.open {
-            let on_list = matches!(self.screen, Screen::Residents(_) | Screen::Resident(_));
-            if opener && on_list {
+            if action == Some(Action::Uploads) && !matches!(self.screen, Screen::Setup(_)) {
                 self.sync.open = true;
                 self.sync.selected = 0;
                 return Some(vec![Effect::LoadOutbox, Effect::Sync(SyncCommand::Nudge)]);
@@ -94,13 +95,12 @@ impl App {
             return None;
         }
         let s = &mut self.sync;
-        match k.code {
-            KeyCode::Esc | KeyCode::F(9) => s.open = false,
-            KeyCode::Char('y') if k.modifiers.contains(KeyModifiers::CONTROL) => s.open = false,
-            KeyCode::Up => s.selected = s.selected.saturating_sub(1),
-            KeyCode::Down => s.selected = (s.selected + 1).min(s.rows.len().saturating_sub(1)),
-            KeyCode::Char('s') | KeyCode::Enter => return Some(vec![Effect::Sync(SyncCommand::Nudge)]),
-            KeyCode::Char('r') => return Some(vec![Effect::Sync(SyncCommand::RetryFailed), Effect::LoadOutbox]),
+        match self.keymap.action(Context::Uploads, k) {
+            Some(Action::Back) => s.open = false,
+            Some(Action::Up) => s.selected = s.selected.saturating_sub(1),
+            Some(Action::Down) => s.selected = (s.selected + 1).min(s.rows.len().saturating_sub(1)),
+            Some(Action::Send) => return Some(vec![Effect::Sync(SyncCommand::Nudge)]),
+            Some(Action::Retry) => return Some(vec![Effect::Sync(SyncCommand::RetryFailed), Effect::LoadOutbox]),
             _ => {}
         }
         Some(Vec::new())
@@ -155,15 +155,29 @@ mod tests {
 
     #[test]
     fn f9_opens_the_upload_list_and_a_full_id_number_is_fetched_once() {
+        use crossterm::event::{KeyCode, KeyModifiers};
         let mut a = app();
         let f9 = KeyEvent::new(KeyCode::F(9), KeyModifiers::NONE);
-        let effects = a.sync_key(&f9).expect("handled");
+        let global = |a: &App, k: &KeyEvent| a.keymap.action(Context::List, k);
+        let effects = a.sync_key(&f9, global(&a, &f9)).expect("handled");
         assert!(matches!(
             effects.as_slice(),
             [Effect::LoadOutbox, Effect::Sync(SyncCommand::Nudge)]
         ));
         assert!(a.sync.open);
-        assert!(a.sync_key(&KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)).is_some());
+        let r = KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE);
+        assert!(matches!(
+            a.sync_key(&r, None).as_deref(),
+            Some([Effect::Sync(SyncCommand::RetryFailed), Effect::LoadOutbox])
+        ));
+        let ctrl_y = KeyEvent::new(KeyCode::Char('y'), KeyModifiers::CONTROL);
+        assert!(a.sync_key(&ctrl_y, None).is_some());
+        assert!(!a.sync.open);
+        assert!(a.sync_key(&ctrl_y, global(&a, &ctrl_y)).is_some());
+        assert!(a.sync.open, "ctrl-y opens it too");
+        assert!(a
+            .sync_key(&KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE), None)
+            .is_some());
         assert!(!a.sync.open);
         let id = "22060219500304002X";
         assert!(matches!(a.maybe_fetch(id, true).as_slice(), [Effect::Sync(SyncCommand::Fetch(q))] if q == id));

@@ -34,6 +34,18 @@ impl Request {
     }
 }
 
+impl Request {
+    /// A DELETE of `Type/id`: an amendment removes what it no longer has.
+    pub fn delete(url: String) -> Request {
+        Request {
+            method: Method::Delete,
+            url,
+            resource: None,
+            if_match: None,
+        }
+    }
+}
+
 pub fn transaction(entries: &[Request]) -> Value {
     let entries: Vec<Value> = entries
         .iter()

@@ -166,14 +166,22 @@ struct Answer {
     status: u16,
     body: Vec<u8>,
     headers: Vec<(&'static str, String)>,
+    /// Freed only after the answer is sent: a Bundle's resources take a
+    /// while to drop, and the client need not wait for that.
+    garbage: Vec<Entry>,
 }
 
 impl Answer {
     fn json(status: u16, v: &Value) -> Answer {
+        Answer::bytes(status, serde_json::to_vec(v).unwrap_or_default())
+    }
+
+    fn bytes(status: u16, body: Vec<u8>) -> Answer {
         Answer {
             status,
-            body: serde_json::to_vec(v).unwrap_or_default(),
+            body,
             headers: Vec::new(),
+            garbage: Vec::new(),
         }
     }
 
@@ -194,6 +202,20 @@ impl Answer {
         a.headers.push(("Last-Modified", s.last_updated.clone()));
         a
     }
+}
+
+/// Sends the answer in one write. tiny_http writes the head and the body
+/// separately; the body (over about 1 KB) then waits under Nagle's algorithm
+/// for the client's delayed ACK of the head, about 40 ms an answer. The
+/// head is tiny_http's own (`raw_print`), so HEAD, 204 and HTTP/1.0 are
+/// handled as `Request::respond` would.
+fn respond_whole(req: Request, resp: Response<std::io::Cursor<Vec<u8>>>) -> std::io::Result<()> {
+    let mut bytes = Vec::with_capacity(resp.data_length().unwrap_or(0) + 512);
+    let head_only = *req.method() == Method::Head;
+    resp.raw_print(&mut bytes, req.http_version().clone(), req.headers(), head_only, None)?;
+    let mut out = req.into_writer();
+    out.write_all(&bytes)?;
+    out.flush()
 }
 
 fn header<'a>(req: &'a Request, name: &'static str) -> Option<&'a str> {
@@ -277,7 +299,12 @@ impl Worker {
             }
             Err(e) => Answer::error(&e),
         };
-        let Answer { status, body, headers } = answer;
+        let Answer {
+            status,
+            body,
+            headers,
+            garbage,
+        } = answer;
         let (body, gzipped) = if gzip_ok && body.len() > 1024 {
             let mut enc = GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
             match enc.write_all(&body).and_then(|_| enc.finish()) {
@@ -301,7 +328,8 @@ impl Worker {
         for (k, v) in &headers {
             add(k, v);
         }
-        let _ = req.respond(resp);
+        let _ = respond_whole(req, resp);
+        drop(garbage);
         self.log(&method, &url, status, bytes, started, &site);
     }
 
@@ -428,11 +456,7 @@ impl Worker {
                 let tx = self.conn.transaction()?;
                 storage::write(&tx, &self.forms, site, kind, id, None, header(req, "If-Match"))?;
                 tx.commit()?;
-                Ok(Answer {
-                    status: 204,
-                    body: Vec::new(),
-                    headers: Vec::new(),
-                })
+                Ok(Answer::bytes(204, Vec::new()))
             }
             _ => Err(HubError::NotFound(format!("no such endpoint: {method} {path}"))),
         }
@@ -535,27 +559,41 @@ impl Worker {
             });
         }
         let written = storage::transaction(&mut self.conn, &self.forms, site, &entries, abort)?;
-        let out: Vec<Value> = entries
-            .iter()
-            .zip(&written)
-            .map(|(e, w)| {
-                let status = match w.status {
-                    201 => "201 Created",
-                    204 => "204 No Content",
-                    _ => "200 OK",
-                };
-                json!({ "response": {
-                    "status": status,
-                    "location": format!("{}/{}/_history/{}", e.kind, e.id, w.version),
-                    "etag": fhir::etag(&w.version.to_string()),
-                    "lastModified": w.last_updated,
-                } })
-            })
-            .collect();
-        Ok(Answer::json(
-            200,
-            &json!({ "resourceType": "Bundle", "type": "transaction-response", "entry": out }),
-        ))
+        // Written straight out, not built as JSON values first: one entry per
+        // resource of the Bundle.
+        let mut body = Vec::with_capacity(64 + written.len() * 160);
+        body.extend_from_slice(br#"{"resourceType":"Bundle","type":"transaction-response","entry":["#);
+        for (i, (e, w)) in entries.iter().zip(&written).enumerate() {
+            let status = match w.status {
+                201 => "201 Created",
+                204 => "204 No Content",
+                _ => "200 OK",
+            };
+            if i > 0 {
+                body.push(b',');
+            }
+            let location = format!("{}/{}/_history/{}", e.kind, e.id, w.version);
+            let entry = [
+                ("status", status),
+                ("location", &location),
+                ("etag", &fhir::etag(&w.version.to_string())),
+                ("lastModified", &w.last_updated),
+            ];
+            body.extend_from_slice(br#"{"response":{"#);
+            for (j, (k, v)) in entry.iter().enumerate() {
+                if j > 0 {
+                    body.push(b',');
+                }
+                serde_json::to_writer(&mut body, k).map_err(std::io::Error::other)?;
+                body.push(b':');
+                serde_json::to_writer(&mut body, v).map_err(std::io::Error::other)?;
+            }
+            body.extend_from_slice(b"}}");
+        }
+        body.extend_from_slice(b"]}");
+        let mut answer = Answer::bytes(200, body);
+        answer.garbage = entries;
+        Ok(answer)
     }
 }
 

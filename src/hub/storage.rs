@@ -310,8 +310,15 @@ pub fn write(
     resource: Option<&Value>,
     if_match: Option<&str>,
 ) -> Result<Written, HubError> {
-    if let Some(v) = resource {
-        validate(kind, id, v)?;
+    match resource {
+        Some(v) => validate(kind, id, v)?,
+        None if !fhir::TYPES.contains(&kind) => {
+            return Err(HubError::NotSupported(format!(
+                "resource type {kind} is not supported here"
+            )))
+        }
+        None if !fhir::valid_id(id) => return Err(HubError::Invalid(format!("{id:?} is not a resource id"))),
+        None => {}
     }
     let existing: Option<(i64, String, String, bool, String)> = tx
         .prepare_cached(

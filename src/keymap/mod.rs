@@ -15,15 +15,18 @@ pub enum Context {
     Resident,
     Form,
     Dialog,
+    /// The list of waiting and failed uploads (an overlay).
+    Uploads,
 }
 
 impl Context {
-    pub const ALL: [Context; 5] = [
+    pub const ALL: [Context; 6] = [
         Context::Global,
         Context::List,
         Context::Resident,
         Context::Form,
         Context::Dialog,
+        Context::Uploads,
     ];
 
     pub fn name(self) -> &'static str {
@@ -33,6 +36,7 @@ impl Context {
             Context::Resident => "resident",
             Context::Form => "form",
             Context::Dialog => "dialog",
+            Context::Uploads => "uploads",
         }
     }
 }
@@ -65,10 +69,16 @@ pub enum Action {
     Cancel,
     Logout,
     Audit,
+    /// Opens the upload list.
+    Uploads,
+    /// Uploads now.
+    Send,
+    /// Puts the failed uploads back in the queue.
+    Retry,
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 29] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -95,6 +105,9 @@ impl Action {
         Action::Cancel,
         Action::Logout,
         Action::Audit,
+        Action::Uploads,
+        Action::Send,
+        Action::Retry,
     ];
 
     pub fn name(self) -> &'static str {
@@ -125,6 +138,9 @@ impl Action {
             Action::Cancel => "cancel",
             Action::Logout => "logout",
             Action::Audit => "audit",
+            Action::Uploads => "uploads",
+            Action::Send => "send",
+            Action::Retry => "retry",
         }
     }
 

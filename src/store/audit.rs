@@ -65,8 +65,10 @@ pub(crate) fn append(conn: &Connection, actor: &Actor, action: &str, entity: &st
 }
 
 fn append_in_tx(conn: &Connection, actor: &Actor, action: &str, entity: &str, entity_id: &str) -> Result<()> {
+    // Cached statements: an upload appends one entry per record.
     let prev: String = conn
-        .query_row("SELECT hash FROM audit ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
+        .prepare_cached("SELECT hash FROM audit ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| r.get(0))
         .or_else(|e| {
             if matches!(e, rusqlite::Error::QueryReturnedNoRows) {
                 Ok(GENESIS.to_string())
@@ -76,17 +78,17 @@ fn append_in_tx(conn: &Connection, actor: &Actor, action: &str, entity: &str, en
         })?;
     let at = now_text(chrono::Local::now());
     let hash = entry_hash(&prev, &at, &actor.user, action, entity, entity_id);
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO audit (at, actor, action, entity, entity_id, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![at, actor.user, action, entity, entity_id, prev, hash],
-    )?;
+    )?
+    .execute(params![at, actor.user, action, entity, entity_id, prev, hash])?;
     // The chain cannot show that its newest entries were cut off; the head
     // kept beside it (same transaction) can.
     let head = format!("{}:{hash}", conn.last_insert_rowid());
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO settings (key, value) VALUES ('audit.head', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        params![head],
-    )?;
+    )?
+    .execute(params![head])?;
     Ok(())
 }
 

@@ -46,7 +46,7 @@ impl Store {
                  VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
             )?
             .execute(params![
-                uuid::Uuid::new_v4().to_string(),
+                uuid::Uuid::now_v7().to_string(),
                 record_no.as_str(),
                 f.name,
                 f.sex,
@@ -78,7 +78,7 @@ impl Store {
                          created_at, updated_at, finalized_at)
                      VALUES (?1, ?2, ?3, ?4, 'final', ?5, ?6, ?7, ?8, ?8, ?8)",
                 )?
-                .execute(params![uuid::Uuid::new_v4().to_string(), resident_id, r.def.id, r.def.version, json, r.record_date, r.author, now])?;
+                .execute(params![uuid::Uuid::now_v7().to_string(), resident_id, r.def.id, r.def.version, json, r.record_date, r.author, now])?;
                 let record_id = tx.last_insert_rowid();
                 tx.prepare_cached(
                     "INSERT INTO record_revisions (record_id, revision, answers, author, finalized_at) VALUES (?1, 1, ?2, ?3, ?4)",

@@ -41,6 +41,10 @@ pub struct OutboxItem {
     pub resident: Resident,
     /// The server's version of the QuestionnaireResponse this revision replaces.
     pub if_match: Option<String>,
+    /// The answers of the revision the server holds, when an earlier
+    /// revision was sent: what the amendment replaces (its Observations
+    /// that the new revision no longer has are deleted).
+    pub sent_answers: Option<Answers>,
     pub patient: PatientState,
     /// Tries so far, for the backoff.
     pub attempts: i64,
@@ -114,17 +118,31 @@ impl Store {
         max_wait: chrono::Duration,
         limit: usize,
     ) -> Result<Vec<OutboxItem>> {
+        self.claim_outbox_after(now, max_wait, limit, 0)
+    }
+
+    /// Like `claim_outbox`, only rows after outbox id `after`: the uploader
+    /// reads the next batch while the previous one is still on its way.
+    /// Claiming changes nothing in the database.
+    pub fn claim_outbox_after(
+        &self,
+        now: DateTime<Utc>,
+        max_wait: chrono::Duration,
+        limit: usize,
+        after: i64,
+    ) -> Result<Vec<OutboxItem>> {
         let ids: Vec<(i64, i64, i64, i64)> = {
             let mut stmt = self.conn().prepare_cached(
                 "SELECT o.id, o.record_id, o.revision, o.attempts FROM outbox o
-                 WHERE o.state = 'pending'
+                 WHERE o.state = 'pending' AND o.id > ?4
                    AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?1 OR o.next_attempt_at > ?2)
                    AND o.revision = (SELECT max(revision) FROM outbox o2 WHERE o2.record_id = o.record_id)
                  ORDER BY o.id LIMIT ?3",
             )?;
-            let rows = stmt.query_map(params![utc_text(now), utc_text(now + max_wait), limit as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?;
+            let rows = stmt.query_map(
+                params![utc_text(now), utc_text(now + max_wait), limit as i64, after],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?;
             rows.collect::<rusqlite::Result<_>>()?
         };
         let mut out = Vec::with_capacity(ids.len());
@@ -142,21 +160,32 @@ impl Store {
             record.status = RecordStatus::Final;
             record.finalized_at = Some(finalized_at);
             let resident = self.resident_unaudited(record.resident_id)?;
-            let if_match = self
+            let sent: Option<(Option<String>, i64)> = self
                 .conn()
                 .prepare_cached(
-                    "SELECT server_version FROM outbox WHERE record_id = ?1 AND revision < ?2 AND state = 'sent'
+                    "SELECT server_version, revision FROM outbox WHERE record_id = ?1 AND revision < ?2 AND state = 'sent'
                      ORDER BY revision DESC LIMIT 1",
                 )?
-                .query_row(params![record_id, revision], |r| r.get::<_, Option<String>>(0))
-                .optional()?
-                .flatten();
+                .query_row(params![record_id, revision], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let (if_match, sent_answers) = match sent {
+                Some((version, sent_revision)) => {
+                    let answers: Option<String> = self
+                        .conn()
+                        .prepare_cached("SELECT answers FROM record_revisions WHERE record_id = ?1 AND revision = ?2")?
+                        .query_row(params![record_id, sent_revision], |r| r.get(0))
+                        .optional()?;
+                    (version, answers.map(|a| serde_json::from_str(&a).unwrap_or_default()))
+                }
+                None => (None, None),
+            };
             let patient = self.patient_state(resident.id)?;
             out.push(OutboxItem {
                 outbox_id,
                 record,
                 resident,
                 if_match,
+                sent_answers,
                 patient,
                 attempts,
             });
@@ -217,25 +246,26 @@ impl Store {
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now_text(chrono::Local::now());
+        // Cached statements: this runs once per record of every batch.
         for s in sent {
-            let record_id: i64 = tx.query_row(
-                "UPDATE outbox SET state = 'sent', server_version = ?2, attempts = attempts + 1, last_error = NULL,
-                     next_attempt_at = NULL, updated_at = ?3 WHERE id = ?1 RETURNING record_id",
-                params![s.outbox_id, s.server_version, now],
-                |r| r.get(0),
-            )?;
-            tx.execute(
+            let record_id: i64 = tx
+                .prepare_cached(
+                    "UPDATE outbox SET state = 'sent', server_version = ?2, attempts = attempts + 1, last_error = NULL,
+                         next_attempt_at = NULL, updated_at = ?3 WHERE id = ?1 RETURNING record_id",
+                )?
+                .query_row(params![s.outbox_id, s.server_version, now], |r| r.get(0))?;
+            tx.prepare_cached(
                 "DELETE FROM outbox WHERE record_id = ?1 AND id != ?2 AND state IN ('pending', 'failed')
                    AND revision < (SELECT revision FROM outbox WHERE id = ?2)",
-                params![record_id, s.outbox_id],
-            )?;
+            )?
+            .execute(params![record_id, s.outbox_id])?;
             if let Some((resident_id, hash, version)) = &s.patient {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO sync_residents (resident_id, origin, sent_hash, server_version, updated_at)
                      VALUES (?1, 'local', ?2, ?3, ?4)
                      ON CONFLICT(resident_id) DO UPDATE SET sent_hash = ?2, server_version = ?3, updated_at = ?4",
-                    params![resident_id, hash, version, now],
-                )?;
+                )?
+                .execute(params![resident_id, hash, version, now])?;
             }
             audit::append(&tx, actor, "upload", "record", &record_id.to_string())?;
         }

@@ -183,7 +183,9 @@ impl Store {
         let record_no = compose_record_no(&site.division, &site.township, &site.village, serial as u32)
             .map_err(|_| StoreError::Sqlite(rusqlite::Error::InvalidQuery))?;
         let now = now_text(chrono::Local::now());
-        let uuid = uuid::Uuid::new_v4().to_string();
+        // Time-ordered (v7): new ids land at the end of every index keyed by
+        // them, here and on the platform, instead of on random pages.
+        let uuid = uuid::Uuid::now_v7().to_string();
         tx.execute(
             "INSERT INTO residents (uuid, record_no, status, created_at, updated_at) VALUES (?1, ?2, 'draft', ?3, ?3)",
             params![uuid, record_no.as_str(), now],
@@ -202,7 +204,8 @@ impl Store {
     pub(crate) fn resident_unaudited(&self, id: i64) -> Result<Resident> {
         let sql = format!("SELECT {COLUMNS} FROM residents WHERE id = ?1");
         self.conn()
-            .query_row(&sql, params![id], resident_from_row)
+            .prepare_cached(&sql)?
+            .query_row(params![id], resident_from_row)
             .optional()?
             .ok_or(StoreError::NotFound)
     }

@@ -10,6 +10,8 @@ use flate2::write::GzEncoder;
 use serde_json::Value;
 use std::time::Duration;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::Agent;
 
 /// Body bytes of one exchange: `up` as sent (gzip), `down` as the server's
@@ -31,6 +33,8 @@ impl std::ops::AddAssign for Traffic {
 pub struct Client {
     agent: Agent,
     base: String,
+    /// The server's host name, for saying which name did not resolve.
+    host: String,
     token: String,
     max_response: u64,
 }
@@ -84,18 +88,24 @@ impl Client {
             }
             tls = tls.root_certs(RootCerts::new_with_certs(&certs));
         }
-        let agent: Agent = Agent::config_builder()
+        let config = Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(cfg.connect_timeout))
             .timeout_global(Some(cfg.request_timeout))
             .max_redirects(0)
             .user_agent(concat!("jkda/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls.build())
-            .build()
-            .into();
+            .build();
+        let resolve = Resolve {
+            lookup: cfg.lookup.clone(),
+            system: DefaultResolver::default(),
+        };
+        let agent = Agent::with_parts(config, DefaultConnector::default(), resolve);
+        let host = host_only.trim_start_matches('[').trim_end_matches(']').to_string();
         Ok(Client {
             agent,
             base,
+            host,
             token: token.expose().to_string(),
             max_response: cfg.max_response,
         })
@@ -108,26 +118,18 @@ impl Client {
     /// POSTs a transaction Bundle, gzip-compressed; returns the server's
     /// answer (which the caller checks entry by entry).
     pub fn transaction(&self, bundle: &Value) -> Result<(Value, Traffic), SyncError> {
-        self.post_bundle(|w| serde_json::to_writer(w, bundle).map_err(std::io::Error::other))
+        let body = gzip(|w| serde_json::to_writer(w, bundle).map_err(std::io::Error::other))?;
+        self.post_gzip(&body)
     }
 
     /// POSTs the transaction Bundle of `entries`, streamed into gzip without
     /// copying the resources.
     pub fn transaction_of(&self, entries: &[&crate::fhir::Request]) -> Result<(Value, Traffic), SyncError> {
-        self.post_bundle(|w| crate::fhir::write_transaction(entries.iter().copied(), w).map(|_| ()))
+        self.post_gzip(&encode_transaction(entries)?)
     }
 
-    fn post_bundle(
-        &self,
-        write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
-    ) -> Result<(Value, Traffic), SyncError> {
-        // JSON into memory first, then gzip in one go: the encoder is slow
-        // with serde's many small writes.
-        let mut json = Vec::with_capacity(1 << 20);
-        write(&mut json).map_err(|e| SyncError::Config(e.to_string()))?;
-        let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 8), flate2::Compression::new(6));
-        std::io::Write::write_all(&mut gz, &json).map_err(|e| SyncError::Config(e.to_string()))?;
-        let body = gz.finish().map_err(|e| SyncError::Config(e.to_string()))?;
+    /// POSTs a Bundle already encoded by `encode_transaction`.
+    pub fn post_gzip(&self, body: &[u8]) -> Result<(Value, Traffic), SyncError> {
         let up = body.len() as u64;
         let result = self
             .agent
@@ -137,7 +139,7 @@ impl Client {
             .header("Content-Encoding", "gzip")
             .header("Accept", FHIR_JSON)
             .header("Prefer", "return=minimal")
-            .send(&body[..]);
+            .send(body);
         let (status, value, down, retry_after) = self.answer(result)?;
         check_status(status, &value, retry_after)?;
         Ok((value, Traffic { up, down }))
@@ -182,7 +184,7 @@ impl Client {
         &self,
         result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<(u16, Value, u64, Option<Duration>), SyncError> {
-        let mut resp = result.map_err(transport)?;
+        let mut resp = result.map_err(|e| transport(e, &self.host))?;
         let status = resp.status().as_u16();
         let h = |name: &str| {
             resp.headers()
@@ -200,7 +202,7 @@ impl Client {
             .with_config()
             .limit(self.max_response)
             .read_to_vec()
-            .map_err(transport)?;
+            .map_err(|e| transport(e, &self.host))?;
         let down = wire_len.unwrap_or(bytes.len() as u64);
         if bytes.is_empty() {
             return Ok((status, Value::Null, down, retry_after));
@@ -214,6 +216,23 @@ impl Client {
             Err(_) => Ok((status, Value::Null, down, retry_after)),
         }
     }
+}
+
+/// The transaction Bundle of `entries` as gzip, ready for `Client::post_gzip`.
+pub fn encode_transaction(entries: &[&crate::fhir::Request]) -> Result<Vec<u8>, SyncError> {
+    gzip(|w| crate::fhir::write_transaction(entries.iter().copied(), w).map(|_| ()))
+}
+
+fn gzip(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> Result<Vec<u8>, SyncError> {
+    // JSON into memory first, then gzip in one go: the encoder is slow with
+    // serde's many small writes. Level 3 costs about half of level 6's CPU
+    // for a slightly larger body (`cargo bench --bench upload` prints levels
+    // 1, 3 and 6); village links are slow, so not level 1.
+    let mut json = Vec::with_capacity(1 << 20);
+    write(&mut json).map_err(|e| SyncError::Config(e.to_string()))?;
+    let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 8), flate2::Compression::new(3));
+    std::io::Write::write_all(&mut gz, &json).map_err(|e| SyncError::Config(e.to_string()))?;
+    gz.finish().map_err(|e| SyncError::Config(e.to_string()))
 }
 
 fn not_json(bytes: &[u8], content_type: &str) -> String {
@@ -247,11 +266,11 @@ fn check_status(status: u16, body: &Value, retry_after: Option<Duration>) -> Res
     }
 }
 
-fn transport(e: ureq::Error) -> SyncError {
+fn transport(e: ureq::Error, host: &str) -> SyncError {
     use std::io::ErrorKind;
     match e {
         ureq::Error::Timeout(_) => SyncError::Timeout,
-        ureq::Error::HostNotFound => SyncError::Unreachable("host name not found (DNS)".into()),
+        ureq::Error::HostNotFound => SyncError::HostNotFound(host.to_string()),
         ureq::Error::ConnectionFailed => SyncError::Unreachable("connection failed".into()),
         ureq::Error::Io(io) => match io.kind() {
             ErrorKind::TimedOut | ErrorKind::WouldBlock => SyncError::Timeout,
@@ -271,6 +290,49 @@ fn transport(e: ureq::Error) -> SyncError {
         ureq::Error::Protocol(p) => SyncError::BadResponse(format!("not HTTP: {p}")),
         ureq::Error::StatusCode(s) => SyncError::Server(s),
         other => SyncError::Unreachable(other.to_string()),
+    }
+}
+
+/// Name resolution for the agent: the supplied `Lookup`, or the system's.
+/// Any failure to find an address becomes `HostNotFound` (the system
+/// resolver reports a failed lookup as a plain I/O error), so it is told
+/// apart from a server that refuses connections.
+#[derive(Debug)]
+struct Resolve {
+    lookup: Option<super::Lookup>,
+    system: DefaultResolver,
+}
+
+impl Resolver for Resolve {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let Some(lookup) = &self.lookup else {
+            return self.system.resolve(uri, config, timeout).map_err(|e| match e {
+                ureq::Error::Io(_) => ureq::Error::HostNotFound,
+                other => other,
+            });
+        };
+        let host = uri.host().ok_or(ureq::Error::HostNotFound)?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });
+        let found = (lookup.0)(host, port).map_err(|_| ureq::Error::HostNotFound)?;
+        let mut out = self.empty();
+        for addr in found {
+            if out.try_push(addr).is_err() {
+                break;
+            }
+        }
+        if out.is_empty() {
+            Err(ureq::Error::HostNotFound)
+        } else {
+            Ok(out)
+        }
     }
 }
 

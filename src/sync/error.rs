@@ -14,6 +14,9 @@ pub enum SyncError {
     Config(String),
     #[error("platform unreachable: {0}")]
     Unreachable(String),
+    /// The server's host name did not resolve to an address.
+    #[error("the platform's name {0} could not be resolved (DNS)")]
+    HostNotFound(String),
     #[error("platform did not answer in time")]
     Timeout,
     #[error("secure connection failed: {0}")]
@@ -43,6 +46,7 @@ impl SyncError {
         matches!(
             self,
             SyncError::Unreachable(_)
+                | SyncError::HostNotFound(_)
                 | SyncError::Timeout
                 | SyncError::Tls(_)
                 | SyncError::Server(_)
@@ -66,6 +70,7 @@ impl SyncError {
             SyncError::NotConfigured => ("sync.err_not_configured", String::new()),
             SyncError::Config(d) => ("sync.err_config", d.clone()),
             SyncError::Unreachable(d) => ("sync.err_unreachable", d.clone()),
+            SyncError::HostNotFound(host) => ("sync.err_dns", host.clone()),
             SyncError::Timeout => ("sync.err_timeout", String::new()),
             SyncError::Tls(d) => ("sync.err_tls", d.clone()),
             SyncError::Server(s) => ("sync.err_server", format!("HTTP {s}")),
@@ -93,10 +98,11 @@ impl SyncError {
     }
 }
 
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 14] = [
     "sync.err_not_configured",
     "sync.err_config",
     "sync.err_unreachable",
+    "sync.err_dns",
     "sync.err_timeout",
     "sync.err_tls",
     "sync.err_server",

@@ -21,7 +21,9 @@ pub use uploader::{RunReport, Uploader};
 pub use worker::{spawn, StoreOpener, SyncCommand, SyncEvent, SyncHandle};
 
 use crate::fhir::Identifiers;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The site token. `Debug` never shows it.
@@ -45,6 +47,20 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Finds the addresses of a host and port. Unset, the uploader asks the
+/// system resolver; tests supply their own, so no lookup leaves the machine.
+#[derive(Clone)]
+pub struct Lookup(pub Arc<LookupFn>);
+
+/// Host and port to addresses; an error means the name is not known.
+pub type LookupFn = dyn Fn(&str, u16) -> std::io::Result<Vec<SocketAddr>> + Send + Sync;
+
+impl std::fmt::Debug for Lookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lookup(..)")
+    }
+}
+
 /// Everything the uploader needs to know; built from `config.toml`.
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
@@ -65,6 +81,8 @@ pub struct SyncConfig {
     pub max_response: u64,
     /// When the worker thread looks at the outbox without being nudged.
     pub idle_interval: Duration,
+    /// Name resolution; None is the system resolver.
+    pub lookup: Option<Lookup>,
 }
 
 impl Default for SyncConfig {
@@ -81,6 +99,7 @@ impl Default for SyncConfig {
             backoff_cap: Duration::from_secs(15 * 60),
             max_response: 32 << 20,
             idle_interval: Duration::from_secs(5 * 60),
+            lookup: None,
         }
     }
 }

@@ -5,10 +5,15 @@
 //! server already holds exactly what we meant to send (our earlier try got
 //! through but its answer was lost), that is a success; otherwise a person
 //! must compare — nothing is overwritten silently.
+//!
+//! While one Bundle is on its way, the next batch is read and encoded
+//! (claiming writes nothing, so a batch read early and then dropped costs
+//! nothing but the work); it is used only when the one before it was
+//! confirmed whole, and never holds a record that is still in flight.
 
-use super::client::{Client, Traffic};
+use super::client::{encode_transaction, Client, Traffic};
 use super::{SyncConfig, SyncError};
-use crate::fhir::mapping::{patient, record_resources, RecordInput};
+use crate::fhir::mapping::{observations, patient, record_resources, RecordInput};
 use crate::fhir::{parse_transaction_response, Request, Resource};
 use crate::form::{FormDef, Registry};
 use crate::store::{Actor, OutboxItem, OutboxStatus, Sent, Store};
@@ -18,7 +23,7 @@ use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What a run did.
 #[derive(Debug, Default)]
@@ -41,19 +46,43 @@ pub struct Uploader {
     client: Client,
     cfg: SyncConfig,
     actor: Actor,
+    mapper: Mapper,
+    rng: StdRng,
+}
+
+/// Turns outbox rows into Bundle entries; keeps the form definitions it
+/// looked up.
+struct Mapper {
     registry: Arc<Registry>,
     forms: HashMap<(String, String), Option<Arc<FormDef>>>,
-    rng: StdRng,
 }
 
 /// One record's part of a Bundle.
 struct Prepared {
     outbox_id: i64,
+    record_id: i64,
     attempts: i64,
     requests: Vec<Request>,
-    qr: Resource,
+    /// Where the QuestionnaireResponse is in `requests`.
+    qr: usize,
     /// The Patient entry, when included: (resident id, content hash).
     patient: Option<(i64, String)>,
+}
+
+impl Prepared {
+    fn qr(&self) -> &Resource {
+        self.requests[self.qr]
+            .resource
+            .as_ref()
+            .expect("a PUT has its resource")
+    }
+}
+
+/// A batch read from the outbox and encoded, ready to send.
+struct Batch {
+    prepared: Vec<Prepared>,
+    /// The gzip-compressed transaction Bundle, or why it could not be made.
+    body: Result<Vec<u8>, SyncError>,
 }
 
 enum Flow {
@@ -77,32 +106,16 @@ impl Uploader {
             client,
             cfg,
             actor,
-            registry,
-            forms: HashMap::new(),
+            mapper: Mapper {
+                registry,
+                forms: HashMap::new(),
+            },
             rng: StdRng::from_os_rng(),
         })
     }
 
     pub fn client(&self) -> &Client {
         &self.client
-    }
-
-    fn form(&mut self, store: &Store, id: &str, version: &str) -> Option<Arc<FormDef>> {
-        let key = (id.to_string(), version.to_string());
-        if let Some(d) = self.forms.get(&key) {
-            return d.clone();
-        }
-        let def = match self.registry.get(id).filter(|d| d.version == version) {
-            Some(d) => Some(Arc::new(d.clone())),
-            None => store
-                .form_source(id, version)
-                .ok()
-                .flatten()
-                .and_then(|src| crate::form::parse_form(id, &src).ok())
-                .map(Arc::new),
-        };
-        self.forms.insert(key, def.clone());
-        def
     }
 
     /// Capped exponential backoff with jitter; a server's Retry-After is honoured.
@@ -126,101 +139,109 @@ impl Uploader {
         let pending = store.outbox_status().map(|s| s.pending).unwrap_or(0).max(0) as usize;
         let rounds = (pending / self.cfg.batch_size.max(1) + 2).min(max_batches);
         let max_wait = chrono::Duration::from_std(self.cfg.backoff_cap).unwrap_or(chrono::Duration::hours(1));
-        for _ in 0..rounds {
-            let items = match store.claim_outbox(Utc::now(), max_wait, self.cfg.batch_size.max(1)) {
-                Ok(items) => items,
+        let limit = self.cfg.batch_size.max(1);
+        let mut next: Option<Batch> = None;
+        // The last batch's resources, freed on another thread while the next travels.
+        let mut garbage: Vec<Prepared> = Vec::new();
+        for round in 0..rounds {
+            let batch = match next.take() {
+                Some(b) => b,
+                None => match store.claim_outbox(Utc::now(), max_wait, limit) {
+                    Ok(items) if items.is_empty() => break,
+                    Ok(items) => self.mapper.batch(store, &self.cfg, &items, &mut report),
+                    Err(e) => {
+                        report.error = Some(e.into());
+                        break;
+                    }
+                },
+            };
+            if batch.prepared.is_empty() {
+                continue;
+            }
+            let Batch { prepared, body } = batch;
+            let body = match body {
+                Ok(b) => b,
                 Err(e) => {
-                    report.error = Some(e.into());
-                    break;
+                    // Nothing could be sent; the error says why.
+                    if let (Flow::Stop, _) = self.settle(store, &prepared, Err(e), &mut report) {
+                        break;
+                    }
+                    continue;
                 }
             };
-            if items.is_empty() {
+            let last_round = round + 1 == rounds;
+            let after = prepared.iter().map(|p| p.outbox_id).max().unwrap_or(0);
+            let in_flight: HashSet<i64> = prepared.iter().map(|p| p.record_id).collect();
+            let (client, mapper, cfg) = (&self.client, &mut self.mapper, &self.cfg);
+            let old = std::mem::take(&mut garbage);
+            let (sent, took, prefetched) = std::thread::scope(|scope| {
+                // Helper threads are a nicety: if one cannot start, its
+                // work is done here (the garbage is freed as the closure drops).
+                let _ = std::thread::Builder::new().spawn_scoped(scope, move || drop(old));
+                let body = &body;
+                let post = move || {
+                    let started = Instant::now();
+                    let sent = client.post_gzip(body);
+                    (sent, started.elapsed())
+                };
+                let sending = std::thread::Builder::new().spawn_scoped(scope, post).ok();
+                // The next batch, read while this one travels.
+                let prefetched = sending
+                    .is_some()
+                    .then_some(())
+                    .filter(|_| !last_round)
+                    .and_then(|_| store.claim_outbox_after(Utc::now(), max_wait, limit, after).ok())
+                    .filter(|items| !items.is_empty() && !items.iter().any(|i| in_flight.contains(&i.record.id)))
+                    .map(|items| mapper.batch(store, cfg, &items, &mut report));
+                let (sent, took) = match sending {
+                    Some(thread) => thread.join().unwrap_or_else(|_| {
+                        (
+                            Err(SyncError::Unreachable("the upload thread failed".into())),
+                            Duration::ZERO,
+                        )
+                    }),
+                    None => post(),
+                };
+                (sent, took, prefetched)
+            });
+            report.requests += 1;
+            report.http_time += took;
+            let (flow, whole) = self.settle(store, &prepared, sent, &mut report);
+            if let Flow::Stop = flow {
                 break;
             }
-            if let Flow::Stop = self.send(store, &items, &mut report) {
-                break;
-            }
+            garbage = prepared;
+            // Read before this batch was settled: only good when all of it went through.
+            next = prefetched.filter(|_| whole);
         }
         report.status = store.outbox_status().unwrap_or_default();
         report
     }
 
-    fn prepare(&mut self, store: &mut Store, items: &[OutboxItem], report: &mut RunReport) -> Vec<Prepared> {
-        let mut seen_patients = HashSet::new();
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            let Some(def) = self.form(store, &item.record.form_id, &item.record.form_version) else {
-                let reason = format!(
-                    "form {} version {} is not available here",
-                    item.record.form_id, item.record.form_version
-                );
-                let e = SyncError::Refused { status: 0, reason };
-                if store.mark_refused(item.outbox_id, false, &e.stored()).is_ok() {
-                    report.failed += 1;
-                }
-                continue;
-            };
-            let mut record = item.record.clone();
-            if let Some(d) = def.date_field.as_deref().and_then(|f| record.answers.text(f)) {
-                record.record_date = Some(d.to_string());
-            }
-            let input = RecordInput {
-                record: &record,
-                resident: &item.resident,
-                def: &def,
-                ids: &self.cfg.identifiers,
-            };
-            let mut patient_part = None;
-            if !item.patient.from_platform && seen_patients.insert(item.resident.id) {
-                let p = patient(&item.resident, &self.cfg.identifiers);
-                let hash = content_hash(&p);
-                if item.patient.sent_hash.as_deref() != Some(hash.as_str()) {
-                    patient_part = Some((item.resident.id, hash));
-                }
-            }
-            let resources = record_resources(&input, patient_part.is_some());
-            let qr = resources
-                .iter()
-                .find(|r| r.resource_type() == "QuestionnaireResponse")
-                .cloned()
-                .expect("a response");
-            let requests = resources
-                .into_iter()
-                .map(|r| {
-                    let if_match = (r.resource_type() == "QuestionnaireResponse")
-                        .then(|| item.if_match.clone())
-                        .flatten();
-                    Request::put(r, if_match)
-                })
-                .collect();
-            out.push(Prepared {
-                outbox_id: item.outbox_id,
-                attempts: item.attempts,
-                requests,
-                qr,
-                patient: patient_part,
-            });
-        }
-        out
-    }
-
-    fn send(&mut self, store: &mut Store, items: &[OutboxItem], report: &mut RunReport) -> Flow {
-        let prepared = self.prepare(store, items, report);
-        if prepared.is_empty() {
-            return Flow::Continue;
-        }
-        self.send_prepared(store, &prepared, report)
-    }
-
+    /// Sends one Bundle of `prepared` and settles it (no reading ahead: the
+    /// split after a refusal goes record by record).
     fn send_prepared(&mut self, store: &mut Store, prepared: &[Prepared], report: &mut RunReport) -> Flow {
         let requests: Vec<&Request> = prepared.iter().flat_map(|p| p.requests.iter()).collect();
         report.requests += 1;
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let sent = self.client.transaction_of(&requests);
         report.http_time += started.elapsed();
+        self.settle(store, prepared, sent, report).0
+    }
+
+    /// Records what the server said about a Bundle of `prepared`; with the
+    /// flow, whether every record of it was confirmed.
+    fn settle(
+        &mut self,
+        store: &mut Store,
+        prepared: &[Prepared],
+        sent: Result<(serde_json::Value, Traffic), SyncError>,
+        report: &mut RunReport,
+    ) -> (Flow, bool) {
+        let count: usize = prepared.iter().map(|p| p.requests.len()).sum();
         let result = sent.and_then(|(answer, traffic)| {
             report.traffic += traffic;
-            let results = parse_transaction_response(&answer, requests.len()).map_err(SyncError::BadResponse)?;
+            let results = parse_transaction_response(&answer, count).map_err(SyncError::BadResponse)?;
             if let Some(bad) = results.iter().find(|r| !(200..300).contains(&r.status)) {
                 return Err(SyncError::BadResponse(format!(
                     "entry status {} in a committed transaction",
@@ -251,12 +272,12 @@ impl Uploader {
                 match store.mark_sent(&self.actor, &sent, Utc::now()) {
                     Ok(()) => {
                         report.sent += sent.len();
-                        Flow::Continue
+                        (Flow::Continue, true)
                     }
                     Err(e) => {
                         // The server has them; the next run resends, which is a no-op there.
                         report.error = Some(e.into());
-                        Flow::Stop
+                        (Flow::Stop, false)
                     }
                 }
             }
@@ -265,16 +286,16 @@ impl Uploader {
                 for (i, p) in prepared.iter().enumerate() {
                     if let Flow::Stop = self.send_prepared(store, std::slice::from_ref(p), report) {
                         self.defer(store, &prepared[i + 1..], None, report);
-                        return Flow::Stop;
+                        return (Flow::Stop, false);
                     }
                 }
-                Flow::Continue
+                (Flow::Continue, false)
             }
             Err(e) if e.concerns_record() => {
                 let p = &prepared[0];
                 if e.is_conflict() {
-                    match self.client.read("QuestionnaireResponse", p.qr.id()) {
-                        Ok(Some(server)) if Resource(server.clone()).content() == p.qr.content() => {
+                    match self.client.read("QuestionnaireResponse", p.qr().id()) {
+                        Ok(Some(server)) if Resource(server.clone()).content() == p.qr().content() => {
                             // Our earlier try got through; its answer was lost.
                             let version = server["meta"]["versionId"].as_str().map(str::to_string);
                             let s = Sent {
@@ -285,13 +306,13 @@ impl Uploader {
                             if store.mark_sent(&self.actor, &[s], Utc::now()).is_ok() {
                                 report.sent += 1;
                             }
-                            return Flow::Continue;
+                            return (Flow::Continue, false);
                         }
                         Ok(_) => {}
                         Err(read_err) if read_err.is_retryable() => {
                             self.defer(store, prepared, None, report);
                             report.error = Some(read_err);
-                            return Flow::Stop;
+                            return (Flow::Stop, false);
                         }
                         Err(_) => {}
                     }
@@ -304,7 +325,7 @@ impl Uploader {
                     }
                 }
                 report.error = Some(e);
-                Flow::Continue
+                (Flow::Continue, false)
             }
             Err(e) if e.is_retryable() => {
                 let hint = match &e {
@@ -314,12 +335,12 @@ impl Uploader {
                 let reason = e.stored();
                 report.error = Some(e);
                 self.defer_with(store, prepared, hint, &reason, report);
-                Flow::Stop
+                (Flow::Stop, false)
             }
             Err(e) => {
                 let _ = store.note_sync_error(&e.stored());
                 report.error = Some(e);
-                Flow::Stop
+                (Flow::Stop, false)
             }
         }
     }
@@ -348,5 +369,118 @@ impl Uploader {
         if store.mark_retry(&ids, reason, next).is_ok() {
             report.deferred += ids.len();
         }
+    }
+}
+
+impl Mapper {
+    fn form(&mut self, store: &Store, id: &str, version: &str) -> Option<Arc<FormDef>> {
+        let key = (id.to_string(), version.to_string());
+        if let Some(d) = self.forms.get(&key) {
+            return d.clone();
+        }
+        let def = match self.registry.get(id).filter(|d| d.version == version) {
+            Some(d) => Some(Arc::new(d.clone())),
+            None => store
+                .form_source(id, version)
+                .ok()
+                .flatten()
+                .and_then(|src| crate::form::parse_form(id, &src).ok())
+                .map(Arc::new),
+        };
+        self.forms.insert(key, def.clone());
+        def
+    }
+
+    /// Maps `items` and encodes their Bundle.
+    fn batch(&mut self, store: &mut Store, cfg: &SyncConfig, items: &[OutboxItem], report: &mut RunReport) -> Batch {
+        let prepared = self.prepare(store, cfg, items, report);
+        let requests: Vec<&Request> = prepared.iter().flat_map(|p| p.requests.iter()).collect();
+        let body = encode_transaction(&requests);
+        Batch { prepared, body }
+    }
+
+    fn prepare(
+        &mut self,
+        store: &mut Store,
+        cfg: &SyncConfig,
+        items: &[OutboxItem],
+        report: &mut RunReport,
+    ) -> Vec<Prepared> {
+        let mut seen_patients = HashSet::new();
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let Some(def) = self.form(store, &item.record.form_id, &item.record.form_version) else {
+                let reason = format!(
+                    "form {} version {} is not available here",
+                    item.record.form_id, item.record.form_version
+                );
+                let e = SyncError::Refused { status: 0, reason };
+                if store.mark_refused(item.outbox_id, false, &e.stored()).is_ok() {
+                    report.failed += 1;
+                }
+                continue;
+            };
+            let mut record = item.record.clone();
+            if let Some(d) = def.date_field.as_deref().and_then(|f| record.answers.text(f)) {
+                record.record_date = Some(d.to_string());
+            }
+            let input = RecordInput {
+                record: &record,
+                resident: &item.resident,
+                def: &def,
+                ids: &cfg.identifiers,
+            };
+            let mut patient_part = None;
+            if !item.patient.from_platform && seen_patients.insert(item.resident.id) {
+                let p = patient(&item.resident, &cfg.identifiers);
+                let hash = content_hash(&p);
+                if item.patient.sent_hash.as_deref() != Some(hash.as_str()) {
+                    patient_part = Some((item.resident.id, hash));
+                }
+            }
+            let resources = record_resources(&input, patient_part.is_some());
+            let qr = resources
+                .iter()
+                .position(|r| r.resource_type() == "QuestionnaireResponse")
+                .expect("a response");
+            let mut requests: Vec<Request> = resources
+                .into_iter()
+                .map(|r| {
+                    let if_match = (r.resource_type() == "QuestionnaireResponse")
+                        .then(|| item.if_match.clone())
+                        .flatten();
+                    Request::put(r, if_match)
+                })
+                .collect();
+            // An amendment deletes the Observations the server holds from the
+            // revision it replaces that this revision no longer has (a vital
+            // sign removed): standard DELETE entries in the same transaction.
+            if let Some(old) = &item.sent_answers {
+                let old_record = crate::store::Record {
+                    answers: old.clone(),
+                    ..record.clone()
+                };
+                let old_input = RecordInput {
+                    record: &old_record,
+                    ..input
+                };
+                let kept: HashSet<String> = requests.iter().map(|r| r.url.clone()).collect();
+                for o in observations(&old_input) {
+                    let url = o.url();
+                    if !kept.contains(&url) {
+                        requests.push(Request::delete(url));
+                    }
+                }
+            }
+            out.push(Prepared {
+                outbox_id: item.outbox_id,
+                record_id: item.record.id,
+                attempts: item.attempts,
+                requests,
+                qr,
+                patient: patient_part,
+            });
+        }
+        out
     }
 }

@@ -4,6 +4,7 @@
 use super::text::{fit, pad};
 use super::View;
 use crate::app::App;
+use crate::keymap::{Action, Context, Key};
 use crate::sync::stored_message;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -88,7 +89,24 @@ pub fn overlay(frame: &mut Frame, area: Rect, app: &App, v: &View) {
         };
         lines.push(Line::styled(fit(&text, inner), style));
     }
-    lines.push(Line::styled(v.i18n.t("sync.screen_hint").to_string(), v.theme.dim()));
+    // The keys as the keymap has them (a site may have changed them).
+    let keys = |action| {
+        app.keymap
+            .keys(Context::Uploads, action)
+            .iter()
+            .map(Key::label)
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let hint = v.i18n.tf(
+        "sync.screen_hint",
+        &[
+            ("back", &keys(Action::Back)),
+            ("send", &keys(Action::Send)),
+            ("retry", &keys(Action::Retry)),
+        ],
+    );
+    lines.push(Line::styled(fit(&hint, inner), v.theme.dim()));
     frame.render_widget(Clear, rect);
     let title = format!(" {} ", v.i18n.t("sync.screen_title"));
     let block = Block::default()
