@@ -13,6 +13,7 @@ pub mod config;
 pub mod demo;
 pub mod fhir;
 pub mod form;
+pub mod hardening;
 pub mod hub;
 pub mod i18n;
 pub mod identity;

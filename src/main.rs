@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    jkda::hardening::forbid_core_dumps();
     let cli = Cli::parse();
     let dir = jkda::paths::data_dir(cli.data_dir.as_deref());
     let (config, config_error) = dir.as_deref().map(Config::load).unwrap_or_default();

@@ -41,6 +41,12 @@ pub fn run_clinic(c: &Clinic) -> anyhow::Result<()> {
         viewport: ratatui::Viewport::Fixed(Rect::new(0, 0, cols, rows)),
     })?;
     let _ = crossterm::execute!(std::io::stdout(), event::EnableBracketedPaste);
+    // ratatui's hook restores the screen on a panic; bracketed paste is ours.
+    let restore = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(std::io::stdout(), event::DisableBracketedPaste);
+        restore(info);
+    }));
     let (tx, rx) = mpsc::channel::<Input>();
     let term_tx = tx.clone();
     std::thread::spawn(move || {

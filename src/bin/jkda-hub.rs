@@ -50,6 +50,7 @@ enum SiteCmd {
 }
 
 fn main() -> ExitCode {
+    jkda::hardening::forbid_core_dumps();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve {
