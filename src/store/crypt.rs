@@ -64,7 +64,7 @@
 //! the fsync of each commit dominates; only reading every page (a full
 //! scan, an export, `integrity_check`) pays the decryption, about twice
 //! the time, still well under a second at this size. Plus a longer clean
-//! build (OpenSSL is compiled from source), and one more thing to lose: a
+//! build (SQLCipher is compiled from source), and one more thing to lose: a
 //! database whose every password and key file is lost cannot be recovered
 //! by anyone. Encryption is therefore worth being the default for new
 //! installations, with the key file kept off the PC as the recovery path.

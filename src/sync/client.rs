@@ -71,7 +71,10 @@ impl Client {
                 "server_url {base:?}: health data travels only over https://"
             )));
         }
-        let mut tls = TlsConfig::builder();
+        // The system's OpenSSL (the one SQLCipher uses) and its CA store.
+        let mut tls = TlsConfig::builder()
+            .provider(ureq::tls::TlsProvider::NativeTls)
+            .root_certs(RootCerts::PlatformVerifier);
         if let Some(path) = &cfg.ca_file {
             let pem = std::fs::read(path).map_err(|e| SyncError::Config(format!("CA file {}: {e}", path.display())))?;
             let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
@@ -282,7 +285,6 @@ fn transport(e: ureq::Error, host: &str) -> SyncError {
             _ => SyncError::Unreachable(io.to_string()),
         },
         ureq::Error::Tls(m) => SyncError::Tls(m.to_string()),
-        ureq::Error::Rustls(e) => SyncError::Tls(e.to_string()),
         ureq::Error::Pem(e) => SyncError::Tls(e.to_string()),
         ureq::Error::BodyExceedsLimit(n) => SyncError::BadResponse(format!("answer larger than {n} bytes")),
         ureq::Error::Decompress(_, _) => SyncError::BadResponse("compressed answer cut off or damaged".into()),
