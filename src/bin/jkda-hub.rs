@@ -19,7 +19,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the FHIR API (plain HTTP: put a TLS proxy in front of it)
+    /// Serve the FHIR API: HTTPS with --tls-cert and --tls-key (clinics
+    /// send health data only over HTTPS), or plain HTTP behind a TLS proxy
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
@@ -29,6 +30,12 @@ enum Command {
         /// Largest request body in bytes (compressed and decompressed)
         #[arg(long, default_value_t = 16 << 20)]
         max_body: usize,
+        /// Certificate chain (PEM) to serve HTTPS with
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// Private key (PEM) of --tls-cert
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Sites (clinics) and their tokens
     #[command(subcommand)]
@@ -57,12 +64,28 @@ fn main() -> ExitCode {
             listen,
             workers,
             max_body,
+            tls_cert,
+            tls_key,
         } => {
             let log: Box<dyn std::io::Write + Send> = Box::new(std::io::stderr());
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => match (std::fs::read(&cert), std::fs::read(&key)) {
+                    (Ok(certificate_pem), Ok(private_key_pem)) => Some(hub::TlsIdentity {
+                        certificate_pem,
+                        private_key_pem,
+                    }),
+                    (Err(e), _) | (_, Err(e)) => {
+                        eprintln!("jkda-hub: cannot read the TLS certificate or key: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
+                _ => None,
+            };
             let config = HubConfig {
                 workers,
                 max_body,
                 log: Some(Arc::new(Mutex::new(log))),
+                tls,
                 ..HubConfig::new(&cli.db)
             };
             Hub::start(&listen, config).map(|hub| {

@@ -18,7 +18,7 @@ mod server;
 pub mod storage;
 
 pub use report::{report, SiteReport};
-pub use server::{Faults, Hub, HubConfig};
+pub use server::{Faults, Hub, HubConfig, TlsIdentity};
 
 /// Hub failures; each maps to an HTTP status and an OperationOutcome.
 #[derive(Debug, thiserror::Error)]

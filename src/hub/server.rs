@@ -32,6 +32,15 @@ pub struct HubConfig {
     pub log: Option<LogSink>,
     /// Failures to inject, for tests and drills.
     pub faults: Arc<Faults>,
+    /// Serve HTTPS with this certificate; plain HTTP (for a TLS proxy in
+    /// front, or loopback tests) without.
+    pub tls: Option<TlsIdentity>,
+}
+
+/// The hub's certificate chain and private key, PEM.
+pub struct TlsIdentity {
+    pub certificate_pem: Vec<u8>,
+    pub private_key_pem: Vec<u8>,
 }
 
 impl HubConfig {
@@ -42,6 +51,7 @@ impl HubConfig {
             max_body: 16 << 20,
             log: None,
             faults: Arc::new(Faults::default()),
+            tls: None,
         }
     }
 }
@@ -86,6 +96,7 @@ impl Faults {
 /// A running hub. Dropping it stops the workers.
 pub struct Hub {
     addr: SocketAddr,
+    https: bool,
     server: Arc<Server>,
     stop: Arc<AtomicBool>,
     workers: Vec<JoinHandle<()>>,
@@ -104,7 +115,18 @@ impl Hub {
     pub fn start(listen: &str, config: HubConfig) -> Result<Hub, HubError> {
         // Create the schema once before the workers open their connections.
         drop(storage::open(&config.db)?);
-        let server = Server::http(listen).map_err(|e| HubError::Io(std::io::Error::other(format!("{listen}: {e}"))))?;
+        let https = config.tls.is_some();
+        let server = match config.tls {
+            Some(id) => Server::https(
+                listen,
+                tiny_http::SslConfig {
+                    certificate: id.certificate_pem,
+                    private_key: id.private_key_pem,
+                },
+            ),
+            None => Server::http(listen),
+        }
+        .map_err(|e| HubError::Io(std::io::Error::other(format!("{listen}: {e}"))))?;
         let addr = server
             .server_addr()
             .to_ip()
@@ -126,6 +148,7 @@ impl Hub {
         }
         Ok(Hub {
             addr,
+            https,
             server,
             stop,
             workers,
@@ -137,7 +160,8 @@ impl Hub {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Stops taking requests and waits for the workers to finish theirs.

@@ -285,6 +285,8 @@ fn transport(e: ureq::Error, host: &str) -> SyncError {
             _ => SyncError::Unreachable(io.to_string()),
         },
         ureq::Error::Tls(m) => SyncError::Tls(m.to_string()),
+        // A certificate the CA store does not vouch for, or for another name.
+        ureq::Error::NativeTls(e) => SyncError::Tls(e.to_string()),
         ureq::Error::Pem(e) => SyncError::Tls(e.to_string()),
         ureq::Error::BodyExceedsLimit(n) => SyncError::BadResponse(format!("answer larger than {n} bytes")),
         ureq::Error::Decompress(_, _) => SyncError::BadResponse("compressed answer cut off or damaged".into()),
