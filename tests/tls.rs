@@ -3,7 +3,6 @@
 //! is — neither a certificate the system's store does not know nor one made
 //! out for another name. Records stay queued whenever the handshake fails.
 
-#[allow(dead_code)]
 mod sync_support;
 
 use jkda::hub::{storage, Hub, HubConfig, TlsIdentity};
