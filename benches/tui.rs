@@ -112,7 +112,7 @@ fn main() {
         Actor::with_role("li", jkda::store::Role::Doctor),
     );
     let counter = Counting::default();
-    // Fixed, as in the real program (src/tui.rs): no size query per frame.
+    // Fixed, as in the real program (src/tui.rs, which adds one ioctl per frame).
     let mut terminal = Terminal::with_options(
         CrosstermBackend::new(counter.clone()),
         ratatui::TerminalOptions {

@@ -34,13 +34,16 @@ pub fn run_clinic(c: &Clinic) -> anyhow::Result<()> {
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) || !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         anyhow::bail!("not a terminal");
     }
-    // A fixed viewport, resized on the terminal's resize events: a
-    // fullscreen one asks the terminal for its size before every frame.
+    // A fixed viewport, fitted to the terminal before each frame with one
+    // ioctl (`fit_to_terminal`): a fullscreen one opens /dev/tty for that.
     let (cols, rows) = crossterm::terminal::size()?;
     let mut terminal = ratatui::try_init_with_options(ratatui::TerminalOptions {
         viewport: ratatui::Viewport::Fixed(Rect::new(0, 0, cols, rows)),
     })?;
     let _ = crossterm::execute!(std::io::stdout(), event::EnableBracketedPaste);
+    // Sets up crossterm's input source (and its SIGWINCH handler) now, not
+    // whenever the reader thread first runs: a resize before that is lost.
+    let _ = event::poll(std::time::Duration::ZERO);
     // ratatui's hook restores the screen on a panic; bracketed paste is ours.
     let restore = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -112,9 +115,9 @@ fn gate_loop(
     let mut gate = GateState::new(mode);
     let mut pending: Option<(crate::session::Session, String)> = None;
     loop {
+        fit_to_terminal(terminal)?;
         terminal.draw(|f| ui::session_view::gate(f, &gate, &c.view))?;
         let Ok(input) = rx.recv() else { return Ok(None) };
-        follow_resize(terminal, &input)?;
         let effect = match input {
             Input::Term(Event::Key(k)) if k.kind != event::KeyEventKind::Release => gate.key(k),
             Input::Term(Event::Paste(p)) => {
@@ -181,19 +184,20 @@ fn event_loop(
     for msg in shell.startup(app, &clock) {
         shell.dispatch(app, msg, &clock);
     }
+    fit_to_terminal(terminal)?;
     terminal.draw(|f| ui::draw(f, app, view))?;
     while !app.quit {
         let msg = match app.deadline() {
             Some(deadline) => {
                 let wait = deadline.saturating_duration_since(Instant::now());
                 match rx.recv_timeout(wait) {
-                    Ok(ev) => follow_resize(terminal, &ev).map(|_| to_msg(ev))?,
+                    Ok(ev) => to_msg(ev),
                     Err(mpsc::RecvTimeoutError::Timeout) => Some(Msg::AutosaveDue),
                     Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 }
             }
             None => match rx.recv() {
-                Ok(ev) => follow_resize(terminal, &ev).map(|_| to_msg(ev))?,
+                Ok(ev) => to_msg(ev),
                 Err(_) => break,
             },
         };
@@ -202,23 +206,47 @@ fn event_loop(
         // Several queued keys (a paste without bracketed mode, a fast typist
         // over SSH) are handled before one redraw.
         while let Ok(ev) = rx.try_recv() {
-            follow_resize(terminal, &ev)?;
             if let Some(m) = to_msg(ev) {
                 shell.dispatch(app, m, &Clock::now());
             }
         }
         if !app.quit {
+            fit_to_terminal(terminal)?;
             terminal.draw(|f| ui::draw(f, app, view))?;
         }
     }
     Ok(())
 }
 
-fn follow_resize(terminal: &mut ratatui::DefaultTerminal, input: &Input) -> std::io::Result<()> {
-    if let Input::Term(Event::Resize(cols, rows)) = input {
-        terminal.resize(Rect::new(0, 0, *cols, *rows))?;
+/// Resizes the viewport if the terminal's size changed. Asked before every
+/// frame rather than trusted to resize events: a SIGWINCH that arrives while
+/// nobody listens (at start-up) would otherwise leave the screen at the old size.
+fn fit_to_terminal(terminal: &mut ratatui::DefaultTerminal) -> std::io::Result<()> {
+    let Some((cols, rows)) = window_size() else {
+        return Ok(());
+    };
+    if terminal.get_frame().area() != Rect::new(0, 0, cols, rows) {
+        terminal.resize(Rect::new(0, 0, cols, rows))?;
     }
     Ok(())
+}
+
+#[cfg(unix)]
+fn window_size() -> Option<(u16, u16)> {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes a winsize into the struct we own.
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
+    (ok && ws.ws_col > 0 && ws.ws_row > 0).then_some((ws.ws_col, ws.ws_row))
+}
+
+#[cfg(not(unix))]
+fn window_size() -> Option<(u16, u16)> {
+    crossterm::terminal::size().ok()
 }
 
 fn to_msg(input: Input) -> Option<Msg> {

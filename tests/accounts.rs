@@ -68,6 +68,17 @@ fn every_store_function_on_resident_data_is_audited() {
         store.audit_entries(0, 1_000_000).unwrap().last().unwrap().entity_id,
         "4"
     );
+    // Timelines and duplicate checks likewise, one entry per kind of read.
+    store.records_of(&doctor, resident.id).unwrap();
+    store.revisions(&doctor, record.id).unwrap();
+    audited(&mut store, "timeline", |s| s.audit_list_reads(&doctor).unwrap());
+    store
+        .residents_with_id_number(&doctor, "220602197001010011", None)
+        .unwrap();
+    store
+        .duplicate_candidates(&doctor, &Default::default(), Some(resident.id))
+        .unwrap();
+    audited(&mut store, "duplicate_check", |s| s.audit_list_reads(&doctor).unwrap());
     audited(&mut store, "duplicates", |s| s.duplicate_pairs(&doctor, true).unwrap());
     let admin = Actor::with_role("admin", Role::Admin);
     audited(&mut store, "user_add", |s| {

@@ -151,11 +151,12 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
-    /// Lists and searches shown since the last "search" audit entry: the
-    /// search box asks on every keystroke, and an fsync'd audit commit per
-    /// key would make typing wait on the disk. They are written as one
-    /// entry by [`Store::audit_list_reads`] (see `residents.rs`).
-    list_reads: std::cell::Cell<u32>,
+    /// Reads counted, per audit action, since the last flush: the search
+    /// box asks on every keystroke, a resident page reads the timeline, a
+    /// registration checks for duplicates; an fsync'd audit commit for each
+    /// would make typing wait on the disk. [`Store::audit_list_reads`]
+    /// writes one entry per action with the count (see `residents.rs`).
+    list_reads: std::cell::RefCell<std::collections::BTreeMap<&'static str, u32>>,
 }
 
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
@@ -190,7 +191,7 @@ impl Store {
         Ok(Store {
             conn,
             path,
-            list_reads: std::cell::Cell::new(0),
+            list_reads: Default::default(),
         })
     }
 

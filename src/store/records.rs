@@ -275,6 +275,7 @@ impl Store {
     /// A record's revisions (number, time finalized).
     pub fn revisions(&self, actor: &Actor, id: i64) -> Result<Vec<(i64, String)>> {
         actor.require(super::Permission::ReadRecords)?;
+        self.count_read("timeline");
         let mut stmt = self
             .conn()
             .prepare("SELECT revision, finalized_at FROM record_revisions WHERE record_id = ?1 ORDER BY revision")?;
@@ -282,10 +283,11 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// A resident's timeline, newest first. It is shown only on the
-    /// resident's page, whose opening [`Store::resident`] audits.
+    /// A resident's timeline, newest first. Counted for the next
+    /// [`Store::audit_list_reads`] (the page's opening is audited at once).
     pub fn records_of(&self, actor: &Actor, resident_id: i64) -> Result<Vec<RecordSummary>> {
         actor.require(super::Permission::ReadRecords)?;
+        self.count_read("timeline");
         let mut stmt = self.conn().prepare_cached(
             "SELECT r.id, r.form_id, r.form_version, r.status, r.record_date, r.author, r.updated_at, r.revision,
                     coalesce(u.display_name, r.author)

@@ -222,7 +222,7 @@ impl Store {
     /// search is typed. Counted for the next [`Store::audit_list_reads`].
     pub fn recent_residents(&self, actor: &Actor, limit: usize) -> Result<Vec<ResidentRow>> {
         actor.require(super::Permission::ReadRecords)?;
-        self.list_reads.set(self.list_reads.get().saturating_add(1));
+        self.count_read("search");
         self.recent_rows(limit)
     }
 
@@ -252,6 +252,7 @@ impl Store {
         except: Option<i64>,
     ) -> Result<Vec<ResidentRow>> {
         actor.require(super::Permission::ReadRecords)?;
+        self.count_read("duplicate_check");
         let sql = format!("SELECT {COLUMNS} FROM residents WHERE id_number = ?1 AND id != ?2 AND status != 'draft'");
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map(params![id_number, except.unwrap_or(-1)], resident_from_row)?;
@@ -268,7 +269,7 @@ impl Store {
     /// once by `find_residents_audited`.
     pub fn search_residents(&self, actor: &Actor, query: &str, limit: usize) -> Result<Vec<ResidentRow>> {
         actor.require(super::Permission::ReadRecords)?;
-        self.list_reads.set(self.list_reads.get().saturating_add(1));
+        self.count_read("search");
         self.find_residents(query, limit)
     }
 
@@ -276,14 +277,20 @@ impl Store {
     /// last one (their count; never what was typed). Called before anything
     /// else the user does, and when the session ends.
     pub fn audit_list_reads(&self, actor: &Actor) -> Result<()> {
-        let n = self.list_reads.replace(0);
-        if n > 0 {
-            if let Err(e) = audit::append(self.conn(), actor, "search", "residents", &n.to_string()) {
-                self.list_reads.set(n);
+        let counts = std::mem::take(&mut *self.list_reads.borrow_mut());
+        for (i, (action, n)) in counts.iter().enumerate() {
+            if let Err(e) = audit::append(self.conn(), actor, action, "residents", &n.to_string()) {
+                // Kept for the next flush, the ones not yet written.
+                self.list_reads.borrow_mut().extend(counts.into_iter().skip(i));
                 return Err(e);
             }
         }
         Ok(())
+    }
+
+    /// Counts one read for the next [`Store::audit_list_reads`].
+    pub(crate) fn count_read(&self, action: &'static str) {
+        *self.list_reads.borrow_mut().entry(action).or_default() += 1;
     }
 
     pub(crate) fn conn_mut(&mut self) -> &mut rusqlite::Connection {

@@ -350,6 +350,7 @@ impl Store {
         except: Option<i64>,
     ) -> Result<Vec<DuplicateCandidate>> {
         actor.require(super::Permission::ReadRecords)?;
+        self.count_read("duplicate_check");
         self.ensure_search_index()?;
         let conn = self.conn();
         let except = except.unwrap_or(-1);
