@@ -446,10 +446,6 @@ fn field_item<'a>(def: &FormDef, f: &Field, path: &str, link: &str, a: &'a Answe
     }
 }
 
-fn quantity(v: f64, ucum: &str) -> Value {
-    json!({ "value": v, "unit": ucum, "system": UCUM, "code": ucum })
-}
-
 fn observation_id(record_uuid: &str, field_id: &str) -> String {
     let id = format!("{record_uuid}-{}", field_id.replace('_', "-"));
     if super::valid_id(&id) {
@@ -464,52 +460,135 @@ fn observation_id(record_uuid: &str, field_id: &str) -> String {
 
 /// One Observation per LOINC-coded numeric field that is answered.
 pub fn observations(input: &RecordInput) -> Vec<Resource> {
-    let r = input.record;
+    observations_out(input)
+        .iter()
+        .map(|o| Resource(serde_json::to_value(o).expect("an observation serializes")))
+        .collect()
+}
+
+/// The same Observations as `observations`, each as (`Type/id`, JSON text),
+/// written without building values (the same text as serializing them).
+pub fn observations_json(input: &RecordInput) -> Vec<(String, String)> {
+    observations_out(input)
+        .iter()
+        .map(|o| {
+            let text = serde_json::to_string(o).expect("an observation serializes");
+            (format!("Observation/{}", o.id), text)
+        })
+        .collect()
+}
+
+// The typed Observation, fields in sorted key order like QrOut's.
+
+#[derive(Serialize)]
+struct ObsOut<'a> {
+    category: [CodeableConcept<'a>; 1],
+    code: CodeableConcept<'a>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    component: Vec<Component<'a>>,
+    #[serde(rename = "derivedFrom")]
+    derived_from: [Reference; 1],
+    #[serde(rename = "effectiveDateTime", skip_serializing_if = "Option::is_none")]
+    effective: Option<&'a str>,
+    encounter: Reference,
+    id: String,
+    #[serde(rename = "resourceType")]
+    resource_type: &'static str,
+    status: &'static str,
+    subject: Reference,
+    #[serde(rename = "valueQuantity", skip_serializing_if = "Option::is_none")]
+    value: Option<Quantity<'a>>,
+}
+
+#[derive(Serialize)]
+struct CodeableConcept<'a> {
+    coding: [Coding<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Coding<'a> {
+    code: &'a str,
+    system: &'static str,
+}
+
+impl<'a> CodeableConcept<'a> {
+    fn of(system: &'static str, code: &'a str) -> CodeableConcept<'a> {
+        CodeableConcept {
+            coding: [Coding { code, system }],
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Component<'a> {
+    code: CodeableConcept<'a>,
+    #[serde(rename = "valueQuantity")]
+    value: Quantity<'a>,
+}
+
+#[derive(Serialize)]
+struct Quantity<'a> {
+    code: &'a str,
+    system: &'static str,
+    unit: &'a str,
+    value: f64,
+}
+
+fn quantity(v: f64, ucum: &str) -> Quantity<'_> {
+    Quantity {
+        code: ucum,
+        system: UCUM,
+        unit: ucum,
+        value: v,
+    }
+}
+
+fn observations_out<'a>(input: &RecordInput<'a>) -> Vec<ObsOut<'a>> {
+    let r: &'a Record = input.record;
+    let def: &'a FormDef = input.def;
     let a = &r.answers;
+    let status = if r.revision > 1 { "amended" } else { "final" };
     let mut out = Vec::new();
-    for (_, f) in input.def.fields() {
+    for (_, f) in def.fields() {
         let num = |path: &str| a.text(path).and_then(parse_number).map(|(v, _)| v);
-        let (loinc, ucum) = match (&f.loinc, &f.ucum) {
-            (Some(l), u) => (
-                l.clone(),
-                u.clone().unwrap_or_else(|| f.unit.clone().unwrap_or_default()),
-            ),
+        let (loinc, ucum): (&'a str, &'a str) = match (&f.loinc, &f.ucum) {
+            (Some(l), u) => (l, u.as_deref().or(f.unit.as_deref()).unwrap_or("")),
             // Fasting glucose recorded with a unit choice (the health exam).
             (None, _) if f.id == "fbg" => match a.text("fbg_unit") {
-                Some("1") => (FBG_MMOL.to_string(), "mmol/L".to_string()),
-                Some("2") => (FBG_MG.to_string(), "mg/dL".to_string()),
+                Some("1") => (FBG_MMOL, "mmol/L"),
+                Some("2") => (FBG_MG, "mg/dL"),
                 _ => continue,
             },
             _ => continue,
         };
-        let mut obs = json!({
-            "resourceType": "Observation",
-            "id": observation_id(&r.uuid, &f.id),
-            "status": if r.revision > 1 { "amended" } else { "final" },
-            "category": [{ "coding": [{ "system": OBSERVATION_CATEGORY, "code": category(&loinc) }] }],
-            "code": { "coding": [{ "system": LOINC, "code": loinc }] },
-            "subject": reference("Patient", &input.resident.uuid),
-            "encounter": reference("Encounter", &r.uuid),
-            "derivedFrom": [reference("QuestionnaireResponse", &r.uuid)],
-        });
-        if let Some(d) = r.record_date.as_deref().filter(|d| !d.is_empty()) {
-            obs["effectiveDateTime"] = json!(d);
-        }
+        let mut obs = ObsOut {
+            category: [CodeableConcept::of(OBSERVATION_CATEGORY, category(loinc))],
+            code: CodeableConcept::of(LOINC, loinc),
+            component: Vec::new(),
+            derived_from: [Reference::to("QuestionnaireResponse", &r.uuid)],
+            effective: r.record_date.as_deref().filter(|d| !d.is_empty()),
+            encounter: Reference::to("Encounter", &r.uuid),
+            id: observation_id(&r.uuid, &f.id),
+            resource_type: "Observation",
+            status,
+            subject: Reference::to("Patient", &input.resident.uuid),
+            value: None,
+        };
         let value = match &f.kind {
             FieldKind::BloodPressure { .. } => {
-                let parts: Vec<Value> = [("systolic", "8480-6"), ("diastolic", "8462-4")]
+                obs.component = [("systolic", "8480-6"), ("diastolic", "8462-4")]
                     .iter()
                     .filter_map(|(p, code)| {
-                        num(&format!("{}.{p}", f.id)).map(|v| {
-                            json!({ "code": { "coding": [{ "system": LOINC, "code": code }] }, "valueQuantity": quantity(v, &ucum) })
+                        num(&format!("{}.{p}", f.id)).map(|v| Component {
+                            code: CodeableConcept::of(LOINC, code),
+                            value: quantity(v, ucum),
                         })
                     })
                     .collect();
-                if parts.is_empty() {
+                if obs.component.is_empty() {
                     continue;
                 }
-                obs["component"] = json!(parts);
-                out.push(Resource(obs));
+                out.push(obs);
                 continue;
             }
             FieldKind::Pair { .. } => num(&format!("{}.current", f.id)),
@@ -517,8 +596,8 @@ pub fn observations(input: &RecordInput) -> Vec<Resource> {
             _ => None,
         };
         let Some(v) = value else { continue };
-        obs["valueQuantity"] = quantity(v, &ucum);
-        out.push(Resource(obs));
+        obs.value = Some(quantity(v, ucum));
+        out.push(obs);
     }
     out
 }
@@ -636,8 +715,9 @@ mod tests {
     /// The mapping as it was when it built `serde_json` values: the typed
     /// response must give exactly the same text.
     mod old {
-        use super::super::{code_system, reference, RecordInput};
+        use super::super::{category, code_system, reference, RecordInput, FBG_MG, FBG_MMOL};
         use crate::fhir::Resource;
+        use crate::fhir::{LOINC, OBSERVATION_CATEGORY, UCUM};
         use crate::form::answers::parse_number;
         use crate::form::def::{Field, FieldKind, FormDef};
         use crate::form::{Answer, Answers};
@@ -771,6 +851,83 @@ mod tests {
                 }
             }
         }
+
+        fn quantity(v: f64, ucum: &str) -> Value {
+            json!({ "value": v, "unit": ucum, "system": UCUM, "code": ucum })
+        }
+
+        fn observation_id(record_uuid: &str, field_id: &str) -> String {
+            let id = format!("{record_uuid}-{}", field_id.replace('_', "-"));
+            if crate::fhir::valid_id(&id) {
+                id
+            } else {
+                // Too long or odd: a short stable suffix keeps the id unique and legal.
+                use sha2::{Digest, Sha256};
+                let h = Sha256::digest(field_id.as_bytes());
+                format!("{record_uuid}-{:02x}{:02x}{:02x}{:02x}", h[0], h[1], h[2], h[3])
+            }
+        }
+
+        /// One Observation per LOINC-coded numeric field that is answered.
+        pub(super) fn observations(input: &RecordInput) -> Vec<Resource> {
+            let r = input.record;
+            let a = &r.answers;
+            let mut out = Vec::new();
+            for (_, f) in input.def.fields() {
+                let num = |path: &str| a.text(path).and_then(parse_number).map(|(v, _)| v);
+                let (loinc, ucum) = match (&f.loinc, &f.ucum) {
+                    (Some(l), u) => (
+                        l.clone(),
+                        u.clone().unwrap_or_else(|| f.unit.clone().unwrap_or_default()),
+                    ),
+                    // Fasting glucose recorded with a unit choice (the health exam).
+                    (None, _) if f.id == "fbg" => match a.text("fbg_unit") {
+                        Some("1") => (FBG_MMOL.to_string(), "mmol/L".to_string()),
+                        Some("2") => (FBG_MG.to_string(), "mg/dL".to_string()),
+                        _ => continue,
+                    },
+                    _ => continue,
+                };
+                let mut obs = json!({
+                    "resourceType": "Observation",
+                    "id": observation_id(&r.uuid, &f.id),
+                    "status": if r.revision > 1 { "amended" } else { "final" },
+                    "category": [{ "coding": [{ "system": OBSERVATION_CATEGORY, "code": category(&loinc) }] }],
+                    "code": { "coding": [{ "system": LOINC, "code": loinc }] },
+                    "subject": reference("Patient", &input.resident.uuid),
+                    "encounter": reference("Encounter", &r.uuid),
+                    "derivedFrom": [reference("QuestionnaireResponse", &r.uuid)],
+                });
+                if let Some(d) = r.record_date.as_deref().filter(|d| !d.is_empty()) {
+                    obs["effectiveDateTime"] = json!(d);
+                }
+                let value = match &f.kind {
+                    FieldKind::BloodPressure { .. } => {
+                        let parts: Vec<Value> = [("systolic", "8480-6"), ("diastolic", "8462-4")]
+                            .iter()
+                            .filter_map(|(p, code)| {
+                                num(&format!("{}.{p}", f.id)).map(|v| {
+                                    json!({ "code": { "coding": [{ "system": LOINC, "code": code }] }, "valueQuantity": quantity(v, &ucum) })
+                                })
+                            })
+                            .collect();
+                        if parts.is_empty() {
+                            continue;
+                        }
+                        obs["component"] = json!(parts);
+                        out.push(Resource(obs));
+                        continue;
+                    }
+                    FieldKind::Pair { .. } => num(&format!("{}.current", f.id)),
+                    FieldKind::Integer(_) | FieldKind::Decimal(_) | FieldKind::Calculated { .. } => num(&f.id),
+                    _ => None,
+                };
+                let Some(v) = value else { continue };
+                obs["valueQuantity"] = quantity(v, &ucum);
+                out.push(Resource(obs));
+            }
+            out
+        }
     }
 
     /// Every field of a form answered, two rows of each repeating group,
@@ -836,6 +993,13 @@ mod tests {
                     def,
                     ids: &ids,
                 };
+                let obs: Vec<(String, String)> = old::observations(&input)
+                    .iter()
+                    .map(|o| (o.url(), serde_json::to_string(&o.0).unwrap()))
+                    .collect();
+                assert_eq!(observations_json(&input), obs, "{}", def.id);
+                assert_eq!(observations(&input), old::observations(&input), "{}", def.id);
+                obs.iter().for_each(|(_, o)| seen.push_str(o));
                 let want = serde_json::to_string(&old::questionnaire_response(&input).0).unwrap();
                 assert_eq!(questionnaire_response_json(&input), want, "{}", def.id);
                 seen.push_str(&want);
@@ -853,6 +1017,9 @@ mod tests {
             "valueString",
             ".detail\"",
             "authored",
+            "component",
+            "effectiveDateTime",
+            "\"valueQuantity\"",
         ] {
             assert!(seen.contains(kind), "no {kind} in any response");
         }

@@ -13,7 +13,7 @@
 
 use super::client::{encode_transaction, Client, Traffic};
 use super::{SyncConfig, SyncError};
-use crate::fhir::mapping::{encounter, observations, patient, questionnaire_response_json, RecordInput};
+use crate::fhir::mapping::{encounter, observations_json, patient, questionnaire_response_json, RecordInput};
 use crate::fhir::{parse_transaction_response, Request, Resource};
 use crate::form::{FormDef, Registry};
 use crate::store::{Actor, OutboxItem, OutboxStatus, Sent, Store};
@@ -448,7 +448,11 @@ impl Mapper {
                 questionnaire_response_json(&input),
                 item.if_match.clone(),
             ));
-            requests.extend(observations(&input).into_iter().map(|o| Request::put(o, None)));
+            requests.extend(
+                observations_json(&input)
+                    .into_iter()
+                    .map(|(url, text)| Request::put_text(url, text, None)),
+            );
             // An amendment deletes the Observations the server holds from the
             // revision it replaces that this revision no longer has (a vital
             // sign removed): standard DELETE entries in the same transaction.
@@ -462,8 +466,7 @@ impl Mapper {
                     ..input
                 };
                 let kept: HashSet<String> = requests.iter().map(|r| r.url.clone()).collect();
-                for o in observations(&old_input) {
-                    let url = o.url();
+                for (url, _) in observations_json(&old_input) {
                     if !kept.contains(&url) {
                         requests.push(Request::delete(url));
                     }
