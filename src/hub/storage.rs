@@ -11,6 +11,7 @@ use crate::form::Registry;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use std::collections::HashSet;
 use std::path::Path;
 
 const SCHEMA: &str = r#"
@@ -321,6 +322,24 @@ pub fn write(
     raw: Option<&str>,
     if_match: Option<&str>,
 ) -> Result<Written, HubError> {
+    write_in(tx, forms, site, kind, id, resource, raw, if_match, &mut HashSet::new())
+}
+
+/// `write`, remembering across the writes of one transaction which Patients
+/// are known to be live (`live`), so a record's resources do not each look
+/// up the same subject.
+#[allow(clippy::too_many_arguments)]
+fn write_in(
+    tx: &Connection,
+    forms: &Registry,
+    site: &str,
+    kind: &str,
+    id: &str,
+    resource: Option<&Value>,
+    raw: Option<&str>,
+    if_match: Option<&str>,
+    live: &mut HashSet<String>,
+) -> Result<Written, HubError> {
     match resource {
         Some(v) => validate(kind, id, v)?,
         None if !fhir::TYPES.contains(&kind) => {
@@ -365,6 +384,9 @@ pub fn write(
     let now = now();
     let Some(v) = resource else {
         // DELETE: a new, deleted version; deleting nothing is fine.
+        if kind == "Patient" {
+            live.remove(id);
+        }
         return match existing {
             Some((version, _, content, false, last)) => {
                 keep_history(tx, kind, id, version, &content, false, &last)?;
@@ -424,7 +446,7 @@ pub fn write(
         .as_str()
         .and_then(|r| r.strip_prefix("Patient/"))
         .map(str::to_string);
-    if let Some(p) = &subject {
+    if let Some(p) = subject.as_ref().filter(|p| !live.contains(*p)) {
         let found: Option<bool> = tx
             .prepare_cached("SELECT deleted FROM resources WHERE type = 'Patient' AND id = ?1")?
             .query_row(params![p], |r| r.get(0))
@@ -434,6 +456,7 @@ pub fn write(
                 "{kind}/{id}: subject Patient/{p} is not on the platform"
             )));
         }
+        live.insert(p.clone());
     }
     let facts = (kind == "QuestionnaireResponse").then(|| qr_facts(v, forms));
     let (status, version) = match &existing {
@@ -464,6 +487,7 @@ pub fn write(
         ],
     )?;
     if kind == "Patient" {
+        live.insert(id.to_string());
         tx.prepare_cached("DELETE FROM identifiers WHERE patient = ?1")?
             .execute(params![id])?;
         for i in v["identifier"].as_array().into_iter().flatten() {
@@ -521,12 +545,13 @@ pub fn transaction(
     let mut order: Vec<usize> = (0..entries.len()).collect();
     order.sort_by_key(|&i| entries[i].kind != "Patient");
     let mut results: Vec<Option<Written>> = vec![None; entries.len()];
+    let mut live = HashSet::new();
     for (n, &i) in order.iter().enumerate() {
         if abort_after == Some(n) {
             return Err(HubError::Aborted);
         }
         let e = &entries[i];
-        let w = write(
+        let w = write_in(
             &tx,
             forms,
             site,
@@ -535,6 +560,7 @@ pub fn transaction(
             e.resource.as_ref(),
             e.raw,
             e.if_match.as_deref(),
+            &mut live,
         )
         .map_err(|err| err.in_entry(i, &format!("{}/{}", e.kind, e.id)))?;
         results[i] = Some(w);
@@ -639,5 +665,48 @@ mod tests {
             serde_json::json!({"resourceType": "Patient", "id": "p1", "gender": "female"})
         );
         assert_eq!(version_count(&conn, "Patient", "p1").unwrap(), 2);
+    }
+
+    #[test]
+    fn a_subject_deleted_earlier_in_the_same_transaction_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open(&dir.path().join("hub.sqlite")).unwrap();
+        let forms = Registry::embedded();
+        let put = |kind: &str, id: &str, v: Value| Entry {
+            kind: kind.into(),
+            id: id.into(),
+            resource: Some(v),
+            raw: None,
+            if_match: None,
+        };
+        let encounter = |id: &str, p: &str| {
+            put(
+                "Encounter",
+                id,
+                serde_json::json!({"resourceType": "Encounter", "id": id, "status": "finished",
+                    "class": {"code": "AMB"}, "subject": {"reference": format!("Patient/{p}")}}),
+            )
+        };
+        let patient = |id: &str| put("Patient", id, serde_json::json!({"resourceType": "Patient", "id": id}));
+        let ok = transaction(
+            &mut conn,
+            &forms,
+            "s1",
+            &[encounter("e1", "p1"), encounter("e2", "p1"), patient("p1")],
+            None,
+        )
+        .unwrap();
+        assert_eq!(ok.iter().map(|w| w.status).collect::<Vec<_>>(), [201, 201, 201]);
+        let delete = Entry {
+            kind: "Patient".into(),
+            id: "p1".into(),
+            resource: None,
+            raw: None,
+            if_match: None,
+        };
+        let err = transaction(&mut conn, &forms, "s1", &[encounter("e3", "p1"), delete], None).unwrap_err();
+        assert!(err.to_string().contains("is not on the platform"), "{err}");
+        assert!(read(&conn, "Encounter", "e3", None).unwrap().is_none());
+        assert!(!read(&conn, "Patient", "p1", None).unwrap().unwrap().deleted);
     }
 }
