@@ -614,6 +614,7 @@ fn category(loinc: &str) -> &'static str {
 /// record brought down from the platform. Numbers are written with the
 /// field's precision so they read as they were typed.
 pub fn answers_from_response(qr: &Value, def: &FormDef) -> Answers {
+    let def = &Fields::of(def);
     let mut a = Answers::new();
     let mut rows: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     if let Some(items) = qr["item"].as_array() {
@@ -626,7 +627,25 @@ pub fn answers_from_response(qr: &Value, def: &FormDef) -> Answers {
     a
 }
 
-fn precision_of(def: &FormDef, link: &str) -> Option<u8> {
+/// A form's fields by id (the first of an id, as `FormDef::field` finds),
+/// for reading a response's items without scanning the form for each.
+struct Fields<'a>(std::collections::HashMap<&'a str, &'a Field>);
+
+impl<'a> Fields<'a> {
+    fn of(def: &'a FormDef) -> Fields<'a> {
+        let mut map = std::collections::HashMap::new();
+        for (_, f) in def.fields() {
+            map.entry(f.id.as_str()).or_insert(f);
+        }
+        Fields(map)
+    }
+
+    fn field(&self, id: &str) -> Option<&'a Field> {
+        self.0.get(id).copied()
+    }
+}
+
+fn precision_of(def: &Fields, link: &str) -> Option<u8> {
     let mut parts = link.split('.');
     let field = def.field(parts.next()?)?;
     let kind = match &field.kind {
@@ -641,7 +660,7 @@ fn precision_of(def: &FormDef, link: &str) -> Option<u8> {
     }
 }
 
-fn answer_text(v: &Value, def: &FormDef, link: &str) -> Option<String> {
+fn answer_text(v: &Value, def: &Fields, link: &str) -> Option<String> {
     if let Some(n) = v.get("valueDecimal").and_then(Value::as_f64) {
         let p = precision_of(def, link).unwrap_or(1);
         return Some(format!("{n:.*}", usize::from(p)));
@@ -661,7 +680,7 @@ fn answer_text(v: &Value, def: &FormDef, link: &str) -> Option<String> {
 
 fn read_item(
     item: &Value,
-    def: &FormDef,
+    def: &Fields,
     a: &mut Answers,
     rows: &mut std::collections::HashMap<String, usize>,
     row: Option<(&str, usize)>,
