@@ -19,8 +19,22 @@ pub struct Request {
     /// `Type/id`.
     pub url: String,
     pub resource: Option<Resource>,
+    /// The resource already written as JSON text, sent as it is (then
+    /// `resource` is None): what the uploader makes of a record's response.
+    pub text: Option<ResourceText>,
     /// The server version this write replaces (`If-Match`), for amendments.
     pub if_match: Option<String>,
+}
+
+/// A resource as JSON text. `Debug` shows its length only: like `Resource`,
+/// a stray `{:?}` must not print a person's details.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ResourceText(pub String);
+
+impl std::fmt::Debug for ResourceText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ResourceText({} bytes)", self.0.len())
+    }
 }
 
 impl Request {
@@ -29,7 +43,28 @@ impl Request {
             method: Method::Put,
             url: resource.url(),
             resource: Some(resource),
+            text: None,
             if_match,
+        }
+    }
+
+    /// A PUT of a resource already written as JSON text, to `url` (`Type/id`).
+    pub fn put_text(url: String, text: String, if_match: Option<String>) -> Request {
+        Request {
+            method: Method::Put,
+            url,
+            resource: None,
+            text: Some(ResourceText(text)),
+            if_match,
+        }
+    }
+
+    /// The resource of a PUT, as a value (parsed again when it was sent as text).
+    pub fn resource_value(&self) -> Option<Resource> {
+        match (&self.resource, &self.text) {
+            (Some(r), _) => Some(r.clone()),
+            (None, Some(t)) => serde_json::from_str(&t.0).ok().map(Resource),
+            (None, None) => None,
         }
     }
 }
@@ -41,6 +76,7 @@ impl Request {
             method: Method::Delete,
             url,
             resource: None,
+            text: None,
             if_match: None,
         }
     }
@@ -58,8 +94,8 @@ pub fn transaction(entries: &[Request]) -> Value {
                 request["ifMatch"] = json!(super::etag(v));
             }
             let mut entry = json!({ "request": request });
-            if let Some(r) = &e.resource {
-                entry["resource"] = r.0.clone();
+            if let Some(r) = e.resource_value() {
+                entry["resource"] = r.0;
             }
             entry
         })
@@ -82,15 +118,24 @@ pub fn write_transaction<'a, W: std::io::Write>(
             Method::Put => "PUT",
             Method::Delete => "DELETE",
         };
-        let mut request = json!({ "method": method, "url": e.url });
+        // Keys in the sorted order a serde_json value writes them in.
+        w.write_all(br#"{"request":{"#)?;
         if let Some(v) = &e.if_match {
-            request["ifMatch"] = json!(super::etag(v));
+            w.write_all(br#""ifMatch":"#)?;
+            serde_json::to_writer(&mut w, &super::etag(v))?;
+            w.write_all(b",")?;
         }
-        w.write_all(br#"{"request":"#)?;
-        serde_json::to_writer(&mut w, &request)?;
+        w.write_all(br#""method":""#)?;
+        w.write_all(method.as_bytes())?;
+        w.write_all(br#"","url":"#)?;
+        serde_json::to_writer(&mut w, &e.url)?;
+        w.write_all(b"}")?;
         if let Some(r) = &e.resource {
             w.write_all(br#","resource":"#)?;
             serde_json::to_writer(&mut w, &r.0)?;
+        } else if let Some(t) = &e.text {
+            w.write_all(br#","resource":"#)?;
+            w.write_all(t.0.as_bytes())?;
         }
         w.write_all(b"}")?;
     }
@@ -165,11 +210,26 @@ mod tests {
                 method: Method::Delete,
                 url: "Observation/o1".into(),
                 resource: None,
+                text: None,
                 if_match: None,
             },
+            Request::put_text(
+                "Encounter/e1".into(),
+                r#"{"id":"e1","resourceType":"Encounter"}"#.into(),
+                None,
+            ),
+            Request::put(Resource(json!({"resourceType": "Encounter", "id": "e2"})), None),
         ];
-        let streamed: Value = serde_json::from_slice(&write_transaction(&entries, Vec::new()).unwrap()).unwrap();
+        let bytes = write_transaction(&entries, Vec::new()).unwrap();
+        let streamed: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(streamed, transaction(&entries));
+        // Each entry is the same text as serializing the built Bundle's entry.
+        let built = transaction(&entries);
+        let text = String::from_utf8(bytes).unwrap();
+        for e in built["entry"].as_array().unwrap() {
+            assert!(text.contains(&serde_json::to_string(e).unwrap()), "{e}");
+        }
+        assert_eq!(format!("{:?}", entries[2].text), "Some(ResourceText(38 bytes))");
     }
 
     #[test]

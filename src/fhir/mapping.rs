@@ -11,6 +11,7 @@ use crate::form::answers::parse_number;
 use crate::form::def::{Field, FieldKind, FormDef};
 use crate::form::{Answer, Answers};
 use crate::store::{Record, Resident, ResidentFields};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 /// The identifier systems of the city platform (configurable: each province
@@ -198,41 +199,144 @@ pub fn encounter(input: &RecordInput) -> Resource {
     Resource(e)
 }
 
+/// The QuestionnaireResponse of a record.
 pub fn questionnaire_response(input: &RecordInput) -> Resource {
+    Resource(serde_json::to_value(qr_out(input)).expect("a response serializes"))
+}
+
+/// The same QuestionnaireResponse as `questionnaire_response`, written
+/// straight to JSON text (the same bytes as serializing that value: keys in
+/// the same sorted order) without building a tree of values first.
+pub fn questionnaire_response_json(input: &RecordInput) -> String {
+    serde_json::to_string(&qr_out(input)).expect("a response serializes")
+}
+
+// The typed response. Fields are declared in the sorted order a
+// `serde_json::Value` writes its keys in, so both give the same text.
+
+#[derive(Serialize)]
+struct QrOut<'a> {
+    author: Display<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authored: Option<&'a str>,
+    encounter: Reference,
+    id: &'a str,
+    item: Vec<QrNode<'a>>,
+    questionnaire: String,
+    #[serde(rename = "resourceType")]
+    resource_type: &'static str,
+    status: &'static str,
+    subject: Reference,
+}
+
+#[derive(Serialize)]
+struct Display<'a> {
+    display: &'a str,
+}
+
+#[derive(Serialize)]
+struct Reference {
+    reference: String,
+}
+
+impl Reference {
+    fn to(kind: &str, id: &str) -> Reference {
+        Reference {
+            reference: format!("{kind}/{id}"),
+        }
+    }
+}
+
+/// An item, or (a repeating group inside a repeating group) its rows.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum QrNode<'a> {
+    Item(QrItem<'a>),
+    Rows(Vec<QrNode<'a>>),
+}
+
+#[derive(Serialize)]
+struct QrItem<'a> {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    answer: Vec<QrAnswer<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    item: Vec<QrNode<'a>>,
+    #[serde(rename = "linkId")]
+    link_id: String,
+}
+
+impl<'a> QrItem<'a> {
+    fn group(link_id: String, item: Vec<QrNode<'a>>) -> QrNode<'a> {
+        QrNode::Item(QrItem {
+            answer: Vec::new(),
+            item,
+            link_id,
+        })
+    }
+
+    fn answered(link_id: String, answer: Vec<QrAnswer<'a>>) -> QrNode<'a> {
+        QrNode::Item(QrItem {
+            answer,
+            item: Vec::new(),
+            link_id,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct QrAnswer<'a> {
+    /// The detail item a coded answer carries.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    item: Vec<QrNode<'a>>,
+    #[serde(flatten)]
+    value: AnswerValue<'a>,
+}
+
+#[derive(Serialize)]
+enum AnswerValue<'a> {
+    #[serde(rename = "valueCoding")]
+    Coding { code: &'a str, system: String },
+    #[serde(rename = "valueDate")]
+    Date(&'a str),
+    #[serde(rename = "valueDecimal")]
+    Decimal(f64),
+    #[serde(rename = "valueInteger")]
+    Integer(i64),
+    #[serde(rename = "valueString")]
+    String(&'a str),
+}
+
+fn qr_out<'a>(input: &RecordInput<'a>) -> QrOut<'a> {
     let r = input.record;
     let a = &r.answers;
-    let sections: Vec<Value> = input
+    let item: Vec<QrNode> = input
         .def
         .sections
         .iter()
         .filter_map(|s| {
-            let items: Vec<Value> = s
-                .fields
-                .iter()
-                .filter_map(|f| field_item(input.def, f, &f.id, &f.id, a))
-                // A repeating field gives one sibling item per row.
-                .flat_map(|v| match v {
-                    Value::Array(rows) => rows,
-                    one => vec![one],
-                })
-                .collect();
-            (!items.is_empty()).then(|| json!({ "linkId": format!("section-{}", s.id), "item": items }))
+            let mut items = Vec::new();
+            for f in &s.fields {
+                match field_item(input.def, f, &f.id, &f.id, a) {
+                    // A repeating field gives one sibling item per row.
+                    Some(QrNode::Rows(rows)) => items.extend(rows),
+                    Some(one) => items.push(one),
+                    None => {}
+                }
+            }
+            (!items.is_empty()).then(|| QrItem::group(format!("section-{}", s.id), items))
         })
         .collect();
-    let mut qr = json!({
-        "resourceType": "QuestionnaireResponse",
-        "id": r.uuid,
-        "questionnaire": input.def.canonical(),
-        "status": if r.revision > 1 { "amended" } else { "completed" },
-        "subject": reference("Patient", &input.resident.uuid),
-        "encounter": reference("Encounter", &r.uuid),
-        "author": { "display": r.author },
-        "item": sections,
-    });
-    if let Some(at) = &r.finalized_at {
-        qr["authored"] = json!(at);
+    QrOut {
+        author: Display { display: &r.author },
+        authored: r.finalized_at.as_deref(),
+        encounter: Reference::to("Encounter", &r.uuid),
+        id: &r.uuid,
+        item,
+        questionnaire: input.def.canonical(),
+        resource_type: "QuestionnaireResponse",
+        status: if r.revision > 1 { "amended" } else { "completed" },
+        subject: Reference::to("Patient", &input.resident.uuid),
     }
-    Resource(qr)
 }
 
 fn code_system(def: &FormDef, field: &str) -> String {
@@ -240,46 +344,51 @@ fn code_system(def: &FormDef, field: &str) -> String {
 }
 
 /// One answer value for a scalar field kind, as typed text -> FHIR value[x].
-fn value(def: &FormDef, field_id: &str, kind: &FieldKind, text: &str) -> Value {
+fn value<'a>(def: &FormDef, field_id: &str, kind: &FieldKind, text: &'a str) -> AnswerValue<'a> {
     let number = || parse_number(text).map(|(v, _)| v);
     match kind {
         FieldKind::Integer(_) => match number() {
-            Some(v) if v.fract() == 0.0 && v.abs() < 2_147_483_647.0 => json!({ "valueInteger": v as i64 }),
-            _ => json!({ "valueString": text }),
+            Some(v) if v.fract() == 0.0 && v.abs() < 2_147_483_647.0 => AnswerValue::Integer(v as i64),
+            _ => AnswerValue::String(text),
         },
         FieldKind::Decimal(_) | FieldKind::Calculated { .. } => match number() {
-            Some(v) => json!({ "valueDecimal": v }),
-            None => json!({ "valueString": text }),
+            Some(v) => AnswerValue::Decimal(v),
+            None => AnswerValue::String(text),
         },
-        FieldKind::Date { .. } => json!({ "valueDate": text }),
-        FieldKind::Choice { .. } | FieldKind::Multi { .. } => {
-            json!({ "valueCoding": { "system": code_system(def, field_id), "code": text } })
-        }
-        _ => json!({ "valueString": text }),
+        FieldKind::Date { .. } => AnswerValue::Date(text),
+        FieldKind::Choice { .. } | FieldKind::Multi { .. } => AnswerValue::Coding {
+            code: text,
+            system: code_system(def, field_id),
+        },
+        _ => AnswerValue::String(text),
     }
 }
 
-fn answers_of(def: &FormDef, field_id: &str, kind: &FieldKind, path: &str, a: &Answers) -> Vec<Value> {
-    match a.iter().find(|(k, _)| k.as_str() == path).map(|(_, v)| v) {
-        Some(Answer::Text(t)) if !t.trim().is_empty() => vec![value(def, field_id, kind, t)],
-        Some(Answer::Codes(cs)) => cs.iter().map(|c| value(def, field_id, kind, c)).collect(),
+fn answers_of<'a>(def: &FormDef, field_id: &str, kind: &FieldKind, path: &str, a: &'a Answers) -> Vec<QrAnswer<'a>> {
+    let answer = |text| QrAnswer {
+        item: Vec::new(),
+        value: value(def, field_id, kind, text),
+    };
+    match a.get(path) {
+        Some(Answer::Text(t)) if !t.trim().is_empty() => vec![answer(t)],
+        Some(Answer::Codes(cs)) => cs.iter().map(|c| answer(c)).collect(),
         _ => Vec::new(),
     }
 }
 
 /// The QR item for a field at answer path `path` (linkId `link`), or None
 /// when nothing in it is answered.
-fn field_item(def: &FormDef, f: &Field, path: &str, link: &str, a: &Answers) -> Option<Value> {
+fn field_item<'a>(def: &FormDef, f: &Field, path: &str, link: &str, a: &'a Answers) -> Option<QrNode<'a>> {
     match &f.kind {
         FieldKind::Pair { of } => {
-            let parts: Vec<Value> = ["current", "target"]
+            let parts: Vec<QrNode> = ["current", "target"]
                 .iter()
                 .filter_map(|p| {
                     let ans = answers_of(def, &f.id, of, &format!("{path}.{p}"), a);
-                    (!ans.is_empty()).then(|| json!({ "linkId": format!("{link}.{p}"), "answer": ans }))
+                    (!ans.is_empty()).then(|| QrItem::answered(format!("{link}.{p}"), ans))
                 })
                 .collect();
-            (!parts.is_empty()).then(|| json!({ "linkId": link, "item": parts }))
+            (!parts.is_empty()).then(|| QrItem::group(link.to_string(), parts))
         }
         FieldKind::BloodPressure { .. } => {
             let int = FieldKind::Integer(crate::form::def::NumSpec {
@@ -289,29 +398,29 @@ fn field_item(def: &FormDef, f: &Field, path: &str, link: &str, a: &Answers) -> 
                 },
                 precision: 0,
             });
-            let parts: Vec<Value> = ["systolic", "diastolic"]
+            let parts: Vec<QrNode> = ["systolic", "diastolic"]
                 .iter()
                 .filter_map(|p| {
                     let ans = answers_of(def, &f.id, &int, &format!("{path}.{p}"), a);
-                    (!ans.is_empty()).then(|| json!({ "linkId": format!("{link}.{p}"), "answer": ans }))
+                    (!ans.is_empty()).then(|| QrItem::answered(format!("{link}.{p}"), ans))
                 })
                 .collect();
-            (!parts.is_empty()).then(|| json!({ "linkId": link, "item": parts }))
+            (!parts.is_empty()).then(|| QrItem::group(link.to_string(), parts))
         }
         FieldKind::Rows { columns, .. } => {
             // A repeating group: one item per row, rows in order.
-            let rows: Vec<Value> = (0..a.row_count(&f.id))
+            let rows: Vec<QrNode> = (0..a.row_count(&f.id))
                 .filter_map(|i| {
-                    let cells: Vec<Value> = columns
+                    let cells: Vec<QrNode> = columns
                         .iter()
                         .filter_map(|c| {
                             field_item(def, c, &format!("{path}.{i}.{}", c.id), &format!("{link}.{}", c.id), a)
                         })
                         .collect();
-                    (!cells.is_empty()).then(|| json!({ "linkId": link, "item": cells }))
+                    (!cells.is_empty()).then(|| QrItem::group(link.to_string(), cells))
                 })
                 .collect();
-            (!rows.is_empty()).then_some(Value::Array(rows))
+            (!rows.is_empty()).then_some(QrNode::Rows(rows))
         }
         kind => {
             let mut ans = answers_of(def, &f.id, kind, path, a);
@@ -321,18 +430,20 @@ fn field_item(def: &FormDef, f: &Field, path: &str, link: &str, a: &Answers) -> 
             let detail = format!("{path}.detail");
             if let Some(t) = a.text(&detail) {
                 // The detail item is a child of the coded answer it explains.
-                let child = json!([{ "linkId": format!("{link}.detail"), "answer": [{ "valueString": t }] }]);
+                let child = QrItem::answered(
+                    format!("{link}.detail"),
+                    vec![QrAnswer {
+                        item: Vec::new(),
+                        value: AnswerValue::String(t),
+                    }],
+                );
                 if let Some(last) = ans.last_mut() {
-                    last["item"] = child;
+                    last.item = vec![child];
                 }
             }
-            Some(json!({ "linkId": link, "answer": ans }))
+            Some(QrItem::answered(link.to_string(), ans))
         }
     }
-}
-
-fn quantity(v: f64, ucum: &str) -> Value {
-    json!({ "value": v, "unit": ucum, "system": UCUM, "code": ucum })
 }
 
 fn observation_id(record_uuid: &str, field_id: &str) -> String {
@@ -349,52 +460,135 @@ fn observation_id(record_uuid: &str, field_id: &str) -> String {
 
 /// One Observation per LOINC-coded numeric field that is answered.
 pub fn observations(input: &RecordInput) -> Vec<Resource> {
-    let r = input.record;
+    observations_out(input)
+        .iter()
+        .map(|o| Resource(serde_json::to_value(o).expect("an observation serializes")))
+        .collect()
+}
+
+/// The same Observations as `observations`, each as (`Type/id`, JSON text),
+/// written without building values (the same text as serializing them).
+pub fn observations_json(input: &RecordInput) -> Vec<(String, String)> {
+    observations_out(input)
+        .iter()
+        .map(|o| {
+            let text = serde_json::to_string(o).expect("an observation serializes");
+            (format!("Observation/{}", o.id), text)
+        })
+        .collect()
+}
+
+// The typed Observation, fields in sorted key order like QrOut's.
+
+#[derive(Serialize)]
+struct ObsOut<'a> {
+    category: [CodeableConcept<'a>; 1],
+    code: CodeableConcept<'a>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    component: Vec<Component<'a>>,
+    #[serde(rename = "derivedFrom")]
+    derived_from: [Reference; 1],
+    #[serde(rename = "effectiveDateTime", skip_serializing_if = "Option::is_none")]
+    effective: Option<&'a str>,
+    encounter: Reference,
+    id: String,
+    #[serde(rename = "resourceType")]
+    resource_type: &'static str,
+    status: &'static str,
+    subject: Reference,
+    #[serde(rename = "valueQuantity", skip_serializing_if = "Option::is_none")]
+    value: Option<Quantity<'a>>,
+}
+
+#[derive(Serialize)]
+struct CodeableConcept<'a> {
+    coding: [Coding<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Coding<'a> {
+    code: &'a str,
+    system: &'static str,
+}
+
+impl<'a> CodeableConcept<'a> {
+    fn of(system: &'static str, code: &'a str) -> CodeableConcept<'a> {
+        CodeableConcept {
+            coding: [Coding { code, system }],
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Component<'a> {
+    code: CodeableConcept<'a>,
+    #[serde(rename = "valueQuantity")]
+    value: Quantity<'a>,
+}
+
+#[derive(Serialize)]
+struct Quantity<'a> {
+    code: &'a str,
+    system: &'static str,
+    unit: &'a str,
+    value: f64,
+}
+
+fn quantity(v: f64, ucum: &str) -> Quantity<'_> {
+    Quantity {
+        code: ucum,
+        system: UCUM,
+        unit: ucum,
+        value: v,
+    }
+}
+
+fn observations_out<'a>(input: &RecordInput<'a>) -> Vec<ObsOut<'a>> {
+    let r: &'a Record = input.record;
+    let def: &'a FormDef = input.def;
     let a = &r.answers;
+    let status = if r.revision > 1 { "amended" } else { "final" };
     let mut out = Vec::new();
-    for (_, f) in input.def.fields() {
+    for (_, f) in def.fields() {
         let num = |path: &str| a.text(path).and_then(parse_number).map(|(v, _)| v);
-        let (loinc, ucum) = match (&f.loinc, &f.ucum) {
-            (Some(l), u) => (
-                l.clone(),
-                u.clone().unwrap_or_else(|| f.unit.clone().unwrap_or_default()),
-            ),
+        let (loinc, ucum): (&'a str, &'a str) = match (&f.loinc, &f.ucum) {
+            (Some(l), u) => (l, u.as_deref().or(f.unit.as_deref()).unwrap_or("")),
             // Fasting glucose recorded with a unit choice (the health exam).
             (None, _) if f.id == "fbg" => match a.text("fbg_unit") {
-                Some("1") => (FBG_MMOL.to_string(), "mmol/L".to_string()),
-                Some("2") => (FBG_MG.to_string(), "mg/dL".to_string()),
+                Some("1") => (FBG_MMOL, "mmol/L"),
+                Some("2") => (FBG_MG, "mg/dL"),
                 _ => continue,
             },
             _ => continue,
         };
-        let mut obs = json!({
-            "resourceType": "Observation",
-            "id": observation_id(&r.uuid, &f.id),
-            "status": if r.revision > 1 { "amended" } else { "final" },
-            "category": [{ "coding": [{ "system": OBSERVATION_CATEGORY, "code": category(&loinc) }] }],
-            "code": { "coding": [{ "system": LOINC, "code": loinc }] },
-            "subject": reference("Patient", &input.resident.uuid),
-            "encounter": reference("Encounter", &r.uuid),
-            "derivedFrom": [reference("QuestionnaireResponse", &r.uuid)],
-        });
-        if let Some(d) = r.record_date.as_deref().filter(|d| !d.is_empty()) {
-            obs["effectiveDateTime"] = json!(d);
-        }
+        let mut obs = ObsOut {
+            category: [CodeableConcept::of(OBSERVATION_CATEGORY, category(loinc))],
+            code: CodeableConcept::of(LOINC, loinc),
+            component: Vec::new(),
+            derived_from: [Reference::to("QuestionnaireResponse", &r.uuid)],
+            effective: r.record_date.as_deref().filter(|d| !d.is_empty()),
+            encounter: Reference::to("Encounter", &r.uuid),
+            id: observation_id(&r.uuid, &f.id),
+            resource_type: "Observation",
+            status,
+            subject: Reference::to("Patient", &input.resident.uuid),
+            value: None,
+        };
         let value = match &f.kind {
             FieldKind::BloodPressure { .. } => {
-                let parts: Vec<Value> = [("systolic", "8480-6"), ("diastolic", "8462-4")]
+                obs.component = [("systolic", "8480-6"), ("diastolic", "8462-4")]
                     .iter()
                     .filter_map(|(p, code)| {
-                        num(&format!("{}.{p}", f.id)).map(|v| {
-                            json!({ "code": { "coding": [{ "system": LOINC, "code": code }] }, "valueQuantity": quantity(v, &ucum) })
+                        num(&format!("{}.{p}", f.id)).map(|v| Component {
+                            code: CodeableConcept::of(LOINC, code),
+                            value: quantity(v, ucum),
                         })
                     })
                     .collect();
-                if parts.is_empty() {
+                if obs.component.is_empty() {
                     continue;
                 }
-                obs["component"] = json!(parts);
-                out.push(Resource(obs));
+                out.push(obs);
                 continue;
             }
             FieldKind::Pair { .. } => num(&format!("{}.current", f.id)),
@@ -402,8 +596,8 @@ pub fn observations(input: &RecordInput) -> Vec<Resource> {
             _ => None,
         };
         let Some(v) = value else { continue };
-        obs["valueQuantity"] = quantity(v, &ucum);
-        out.push(Resource(obs));
+        obs.value = Some(quantity(v, ucum));
+        out.push(obs);
     }
     out
 }
@@ -420,6 +614,7 @@ fn category(loinc: &str) -> &'static str {
 /// record brought down from the platform. Numbers are written with the
 /// field's precision so they read as they were typed.
 pub fn answers_from_response(qr: &Value, def: &FormDef) -> Answers {
+    let def = &Fields::of(def);
     let mut a = Answers::new();
     let mut rows: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     if let Some(items) = qr["item"].as_array() {
@@ -432,7 +627,25 @@ pub fn answers_from_response(qr: &Value, def: &FormDef) -> Answers {
     a
 }
 
-fn precision_of(def: &FormDef, link: &str) -> Option<u8> {
+/// A form's fields by id (the first of an id, as `FormDef::field` finds),
+/// for reading a response's items without scanning the form for each.
+struct Fields<'a>(std::collections::HashMap<&'a str, &'a Field>);
+
+impl<'a> Fields<'a> {
+    fn of(def: &'a FormDef) -> Fields<'a> {
+        let mut map = std::collections::HashMap::new();
+        for (_, f) in def.fields() {
+            map.entry(f.id.as_str()).or_insert(f);
+        }
+        Fields(map)
+    }
+
+    fn field(&self, id: &str) -> Option<&'a Field> {
+        self.0.get(id).copied()
+    }
+}
+
+fn precision_of(def: &Fields, link: &str) -> Option<u8> {
     let mut parts = link.split('.');
     let field = def.field(parts.next()?)?;
     let kind = match &field.kind {
@@ -447,7 +660,7 @@ fn precision_of(def: &FormDef, link: &str) -> Option<u8> {
     }
 }
 
-fn answer_text(v: &Value, def: &FormDef, link: &str) -> Option<String> {
+fn answer_text(v: &Value, def: &Fields, link: &str) -> Option<String> {
     if let Some(n) = v.get("valueDecimal").and_then(Value::as_f64) {
         let p = precision_of(def, link).unwrap_or(1);
         return Some(format!("{n:.*}", usize::from(p)));
@@ -467,7 +680,7 @@ fn answer_text(v: &Value, def: &FormDef, link: &str) -> Option<String> {
 
 fn read_item(
     item: &Value,
-    def: &FormDef,
+    def: &Fields,
     a: &mut Answers,
     rows: &mut std::collections::HashMap<String, usize>,
     row: Option<(&str, usize)>,
@@ -517,6 +730,319 @@ mod tests {
     use super::*;
     use crate::form::Registry;
     use crate::store::RecordStatus;
+
+    /// The mapping as it was when it built `serde_json` values: the typed
+    /// response must give exactly the same text.
+    mod old {
+        use super::super::{category, code_system, reference, RecordInput, FBG_MG, FBG_MMOL};
+        use crate::fhir::Resource;
+        use crate::fhir::{LOINC, OBSERVATION_CATEGORY, UCUM};
+        use crate::form::answers::parse_number;
+        use crate::form::def::{Field, FieldKind, FormDef};
+        use crate::form::{Answer, Answers};
+        use serde_json::{json, Value};
+
+        pub(super) fn questionnaire_response(input: &RecordInput) -> Resource {
+            let r = input.record;
+            let a = &r.answers;
+            let sections: Vec<Value> = input
+                .def
+                .sections
+                .iter()
+                .filter_map(|s| {
+                    let items: Vec<Value> = s
+                        .fields
+                        .iter()
+                        .filter_map(|f| field_item(input.def, f, &f.id, &f.id, a))
+                        // A repeating field gives one sibling item per row.
+                        .flat_map(|v| match v {
+                            Value::Array(rows) => rows,
+                            one => vec![one],
+                        })
+                        .collect();
+                    (!items.is_empty()).then(|| json!({ "linkId": format!("section-{}", s.id), "item": items }))
+                })
+                .collect();
+            let mut qr = json!({
+                "resourceType": "QuestionnaireResponse",
+                "id": r.uuid,
+                "questionnaire": input.def.canonical(),
+                "status": if r.revision > 1 { "amended" } else { "completed" },
+                "subject": reference("Patient", &input.resident.uuid),
+                "encounter": reference("Encounter", &r.uuid),
+                "author": { "display": r.author },
+                "item": sections,
+            });
+            if let Some(at) = &r.finalized_at {
+                qr["authored"] = json!(at);
+            }
+            Resource(qr)
+        }
+
+        /// One answer value for a scalar field kind, as typed text -> FHIR value[x].
+        fn value(def: &FormDef, field_id: &str, kind: &FieldKind, text: &str) -> Value {
+            let number = || parse_number(text).map(|(v, _)| v);
+            match kind {
+                FieldKind::Integer(_) => match number() {
+                    Some(v) if v.fract() == 0.0 && v.abs() < 2_147_483_647.0 => json!({ "valueInteger": v as i64 }),
+                    _ => json!({ "valueString": text }),
+                },
+                FieldKind::Decimal(_) | FieldKind::Calculated { .. } => match number() {
+                    Some(v) => json!({ "valueDecimal": v }),
+                    None => json!({ "valueString": text }),
+                },
+                FieldKind::Date { .. } => json!({ "valueDate": text }),
+                FieldKind::Choice { .. } | FieldKind::Multi { .. } => {
+                    json!({ "valueCoding": { "system": code_system(def, field_id), "code": text } })
+                }
+                _ => json!({ "valueString": text }),
+            }
+        }
+
+        fn answers_of(def: &FormDef, field_id: &str, kind: &FieldKind, path: &str, a: &Answers) -> Vec<Value> {
+            match a.iter().find(|(k, _)| k.as_str() == path).map(|(_, v)| v) {
+                Some(Answer::Text(t)) if !t.trim().is_empty() => vec![value(def, field_id, kind, t)],
+                Some(Answer::Codes(cs)) => cs.iter().map(|c| value(def, field_id, kind, c)).collect(),
+                _ => Vec::new(),
+            }
+        }
+
+        /// The QR item for a field at answer path `path` (linkId `link`), or None
+        /// when nothing in it is answered.
+        fn field_item(def: &FormDef, f: &Field, path: &str, link: &str, a: &Answers) -> Option<Value> {
+            match &f.kind {
+                FieldKind::Pair { of } => {
+                    let parts: Vec<Value> = ["current", "target"]
+                        .iter()
+                        .filter_map(|p| {
+                            let ans = answers_of(def, &f.id, of, &format!("{path}.{p}"), a);
+                            (!ans.is_empty()).then(|| json!({ "linkId": format!("{link}.{p}"), "answer": ans }))
+                        })
+                        .collect();
+                    (!parts.is_empty()).then(|| json!({ "linkId": link, "item": parts }))
+                }
+                FieldKind::BloodPressure { .. } => {
+                    let int = FieldKind::Integer(crate::form::def::NumSpec {
+                        limits: crate::form::def::Limits {
+                            range: None,
+                            plausible: None,
+                        },
+                        precision: 0,
+                    });
+                    let parts: Vec<Value> = ["systolic", "diastolic"]
+                        .iter()
+                        .filter_map(|p| {
+                            let ans = answers_of(def, &f.id, &int, &format!("{path}.{p}"), a);
+                            (!ans.is_empty()).then(|| json!({ "linkId": format!("{link}.{p}"), "answer": ans }))
+                        })
+                        .collect();
+                    (!parts.is_empty()).then(|| json!({ "linkId": link, "item": parts }))
+                }
+                FieldKind::Rows { columns, .. } => {
+                    // A repeating group: one item per row, rows in order.
+                    let rows: Vec<Value> = (0..a.row_count(&f.id))
+                        .filter_map(|i| {
+                            let cells: Vec<Value> = columns
+                                .iter()
+                                .filter_map(|c| {
+                                    field_item(def, c, &format!("{path}.{i}.{}", c.id), &format!("{link}.{}", c.id), a)
+                                })
+                                .collect();
+                            (!cells.is_empty()).then(|| json!({ "linkId": link, "item": cells }))
+                        })
+                        .collect();
+                    (!rows.is_empty()).then_some(Value::Array(rows))
+                }
+                kind => {
+                    let mut ans = answers_of(def, &f.id, kind, path, a);
+                    if ans.is_empty() {
+                        return None;
+                    }
+                    let detail = format!("{path}.detail");
+                    if let Some(t) = a.text(&detail) {
+                        // The detail item is a child of the coded answer it explains.
+                        let child = json!([{ "linkId": format!("{link}.detail"), "answer": [{ "valueString": t }] }]);
+                        if let Some(last) = ans.last_mut() {
+                            last["item"] = child;
+                        }
+                    }
+                    Some(json!({ "linkId": link, "answer": ans }))
+                }
+            }
+        }
+
+        fn quantity(v: f64, ucum: &str) -> Value {
+            json!({ "value": v, "unit": ucum, "system": UCUM, "code": ucum })
+        }
+
+        fn observation_id(record_uuid: &str, field_id: &str) -> String {
+            let id = format!("{record_uuid}-{}", field_id.replace('_', "-"));
+            if crate::fhir::valid_id(&id) {
+                id
+            } else {
+                // Too long or odd: a short stable suffix keeps the id unique and legal.
+                use sha2::{Digest, Sha256};
+                let h = Sha256::digest(field_id.as_bytes());
+                format!("{record_uuid}-{:02x}{:02x}{:02x}{:02x}", h[0], h[1], h[2], h[3])
+            }
+        }
+
+        /// One Observation per LOINC-coded numeric field that is answered.
+        pub(super) fn observations(input: &RecordInput) -> Vec<Resource> {
+            let r = input.record;
+            let a = &r.answers;
+            let mut out = Vec::new();
+            for (_, f) in input.def.fields() {
+                let num = |path: &str| a.text(path).and_then(parse_number).map(|(v, _)| v);
+                let (loinc, ucum) = match (&f.loinc, &f.ucum) {
+                    (Some(l), u) => (
+                        l.clone(),
+                        u.clone().unwrap_or_else(|| f.unit.clone().unwrap_or_default()),
+                    ),
+                    // Fasting glucose recorded with a unit choice (the health exam).
+                    (None, _) if f.id == "fbg" => match a.text("fbg_unit") {
+                        Some("1") => (FBG_MMOL.to_string(), "mmol/L".to_string()),
+                        Some("2") => (FBG_MG.to_string(), "mg/dL".to_string()),
+                        _ => continue,
+                    },
+                    _ => continue,
+                };
+                let mut obs = json!({
+                    "resourceType": "Observation",
+                    "id": observation_id(&r.uuid, &f.id),
+                    "status": if r.revision > 1 { "amended" } else { "final" },
+                    "category": [{ "coding": [{ "system": OBSERVATION_CATEGORY, "code": category(&loinc) }] }],
+                    "code": { "coding": [{ "system": LOINC, "code": loinc }] },
+                    "subject": reference("Patient", &input.resident.uuid),
+                    "encounter": reference("Encounter", &r.uuid),
+                    "derivedFrom": [reference("QuestionnaireResponse", &r.uuid)],
+                });
+                if let Some(d) = r.record_date.as_deref().filter(|d| !d.is_empty()) {
+                    obs["effectiveDateTime"] = json!(d);
+                }
+                let value = match &f.kind {
+                    FieldKind::BloodPressure { .. } => {
+                        let parts: Vec<Value> = [("systolic", "8480-6"), ("diastolic", "8462-4")]
+                            .iter()
+                            .filter_map(|(p, code)| {
+                                num(&format!("{}.{p}", f.id)).map(|v| {
+                                    json!({ "code": { "coding": [{ "system": LOINC, "code": code }] }, "valueQuantity": quantity(v, &ucum) })
+                                })
+                            })
+                            .collect();
+                        if parts.is_empty() {
+                            continue;
+                        }
+                        obs["component"] = json!(parts);
+                        out.push(Resource(obs));
+                        continue;
+                    }
+                    FieldKind::Pair { .. } => num(&format!("{}.current", f.id)),
+                    FieldKind::Integer(_) | FieldKind::Decimal(_) | FieldKind::Calculated { .. } => num(&f.id),
+                    _ => None,
+                };
+                let Some(v) = value else { continue };
+                obs["valueQuantity"] = quantity(v, &ucum);
+                out.push(Resource(obs));
+            }
+            out
+        }
+    }
+
+    /// Every field of a form answered, two rows of each repeating group,
+    /// details on coded answers, and text where a number belongs.
+    fn everything(def: &FormDef) -> Answers {
+        fn fill(kind: &FieldKind, path: &str, n: usize, a: &mut Answers) {
+            match kind {
+                FieldKind::Integer(_) => a.set_text(path, if n % 3 == 2 { "约80" } else { "72" }),
+                FieldKind::Decimal(_) | FieldKind::Calculated { .. } => {
+                    a.set_text(path, if n % 3 == 2 { "x" } else { "61.5" })
+                }
+                FieldKind::Date { .. } => a.set_text(path, "2026-11-02"),
+                FieldKind::Choice { options } => {
+                    if let Some(o) = options.first() {
+                        a.set_text(path, &o.code);
+                        a.set_text(&format!("{path}.detail"), "说明 \"引号\"");
+                    }
+                }
+                FieldKind::Multi { options, .. } => {
+                    a.set_codes(path, options.iter().take(2).map(|o| o.code.clone()).collect());
+                    a.set_text(&format!("{path}.detail"), "其他");
+                }
+                FieldKind::Pair { of } => {
+                    fill(of, &format!("{path}.current"), n, a);
+                    fill(of, &format!("{path}.target"), n + 1, a);
+                }
+                FieldKind::BloodPressure { .. } => {
+                    a.set_text(&format!("{path}.systolic"), "131");
+                    a.set_text(&format!("{path}.diastolic"), "85");
+                }
+                FieldKind::Rows { columns, .. } => {
+                    for row in 0..2 {
+                        for (k, c) in columns.iter().enumerate() {
+                            fill(&c.kind, &format!("{path}.{row}.{}", c.id), n + k, a);
+                        }
+                    }
+                }
+                _ => a.set_text(path, "文字\n第二行"),
+            }
+        }
+        let mut a = Answers::new();
+        for (n, (_, f)) in def.fields().enumerate() {
+            fill(&f.kind, &f.id, n, &mut a);
+        }
+        a
+    }
+
+    #[test]
+    fn typed_responses_are_the_text_the_values_gave() {
+        let reg = Registry::embedded();
+        let ids = Identifiers::default();
+        let res = resident();
+        let mut seen = String::new();
+        for def in reg.all() {
+            for (answers, revision) in [(everything(def), 1), (diabetes_answers(), 2), (Answers::new(), 1)] {
+                let mut rec = record(&def.id, answers, revision);
+                if revision == 2 {
+                    rec.finalized_at = None;
+                }
+                let input = RecordInput {
+                    record: &rec,
+                    resident: &res,
+                    def,
+                    ids: &ids,
+                };
+                let obs: Vec<(String, String)> = old::observations(&input)
+                    .iter()
+                    .map(|o| (o.url(), serde_json::to_string(&o.0).unwrap()))
+                    .collect();
+                assert_eq!(observations_json(&input), obs, "{}", def.id);
+                assert_eq!(observations(&input), old::observations(&input), "{}", def.id);
+                obs.iter().for_each(|(_, o)| seen.push_str(o));
+                let want = serde_json::to_string(&old::questionnaire_response(&input).0).unwrap();
+                assert_eq!(questionnaire_response_json(&input), want, "{}", def.id);
+                seen.push_str(&want);
+                assert_eq!(
+                    questionnaire_response(&input).0,
+                    serde_json::from_str::<Value>(&want).unwrap()
+                );
+            }
+        }
+        for kind in [
+            "valueCoding",
+            "valueDate",
+            "valueDecimal",
+            "valueInteger",
+            "valueString",
+            ".detail\"",
+            "authored",
+            "component",
+            "effectiveDateTime",
+            "\"valueQuantity\"",
+        ] {
+            assert!(seen.contains(kind), "no {kind} in any response");
+        }
+    }
 
     fn resident() -> Resident {
         Resident {

@@ -9,7 +9,9 @@ pub mod bundle;
 pub mod mapping;
 pub mod outcome;
 
-pub use bundle::{parse_transaction_response, transaction, write_transaction, EntryResult, Method, Request};
+pub use bundle::{
+    parse_transaction_response, transaction, write_transaction, EntryResult, Method, Request, ResourceText,
+};
 pub use mapping::{record_resources, Identifiers, RecordInput};
 pub use outcome::{operation_outcome, outcome_text};
 

@@ -69,6 +69,11 @@ impl Answers {
         self.0.remove(path);
     }
 
+    /// The answer at `path`, as stored.
+    pub fn get(&self, path: &str) -> Option<&Answer> {
+        self.0.get(path)
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Answer)> {
         self.0.iter()
     }

@@ -10,7 +10,9 @@ use crate::form::Registry;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use rusqlite::Connection;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -192,7 +194,7 @@ struct Answer {
     headers: Vec<(&'static str, String)>,
     /// Freed only after the answer is sent: a Bundle's resources take a
     /// while to drop, and the client need not wait for that.
-    garbage: Vec<Entry>,
+    garbage: Option<Box<dyn std::any::Any>>,
 }
 
 impl Answer {
@@ -205,7 +207,7 @@ impl Answer {
             status,
             body,
             headers: Vec::new(),
-            garbage: Vec::new(),
+            garbage: None,
         }
     }
 
@@ -372,7 +374,8 @@ impl Worker {
         }
     }
 
-    fn body(&self, req: &mut Request) -> Result<Value, HubError> {
+    /// The request body, gunzipped when it says so, within the size limit.
+    fn body_bytes(&self, req: &mut Request) -> Result<Vec<u8>, HubError> {
         let limit = self.max_body;
         if req.body_length().is_some_and(|n| n > limit) {
             return Err(HubError::TooLarge(format!("request body larger than {limit} bytes")));
@@ -398,7 +401,7 @@ impl Worker {
         } else {
             raw
         };
-        serde_json::from_slice(&data).map_err(|e| HubError::Invalid(format!("body is not valid JSON: {e}")))
+        Ok(data)
     }
 
     fn authorize(&self, req: &Request) -> Result<String, HubError> {
@@ -446,7 +449,7 @@ impl Worker {
                 if let Some(a) = fault {
                     return Ok(a);
                 }
-                let bundle = self.body(req)?;
+                let bundle = self.body_bytes(req)?;
                 self.transaction(bundle, site, abort)
             }
             (Method::Get, [kind]) => self.search(kind, query),
@@ -462,10 +465,14 @@ impl Worker {
                 if let Some(a) = fault {
                     return Ok(a);
                 }
-                let body = self.body(req)?;
+                let raw = self.body_bytes(req)?;
+                let body: Value = serde_json::from_slice(&raw)
+                    .map_err(|e| HubError::Invalid(format!("body is not valid JSON: {e}")))?;
+                // Valid JSON, so UTF-8.
+                let text = std::str::from_utf8(&raw).ok();
                 let if_match = header(req, "If-Match").map(str::to_string);
                 let tx = self.conn.transaction()?;
-                let w = storage::write(&tx, &self.forms, site, kind, id, Some(&body), if_match.as_deref())?;
+                let w = storage::write(&tx, &self.forms, site, kind, id, Some(&body), text, if_match.as_deref())?;
                 tx.commit()?;
                 let stored = storage::read(&self.conn, kind, id, None)?
                     .ok_or_else(|| HubError::NotFound(format!("{kind}/{id}")))?;
@@ -478,7 +485,7 @@ impl Worker {
                     )));
                 }
                 let tx = self.conn.transaction()?;
-                storage::write(&tx, &self.forms, site, kind, id, None, header(req, "If-Match"))?;
+                storage::write(&tx, &self.forms, site, kind, id, None, None, header(req, "If-Match"))?;
                 tx.commit()?;
                 Ok(Answer::bytes(204, Vec::new()))
             }
@@ -540,15 +547,20 @@ impl Worker {
         ))
     }
 
-    fn transaction(&mut self, mut bundle: Value, site: &str, abort: Option<usize>) -> Result<Answer, HubError> {
-        if bundle["resourceType"] != "Bundle" || bundle["type"] != "transaction" {
+    fn transaction(&mut self, body: Vec<u8>, site: &str, abort: Option<usize>) -> Result<Answer, HubError> {
+        // Typed, with each resource kept as its text: the Bundle is not
+        // built as one tree of JSON values.
+        let bundle: BundleIn = serde_json::from_slice(&body).map_err(|e| {
+            if e.is_data() {
+                HubError::Invalid("POST / takes a Bundle of type transaction".into())
+            } else {
+                HubError::Invalid(format!("body is not valid JSON: {e}"))
+            }
+        })?;
+        if bundle.resource_type.as_deref() != Some("Bundle") || bundle.kind.as_deref() != Some("transaction") {
             return Err(HubError::Invalid("POST / takes a Bundle of type transaction".into()));
         }
-        // The resources are moved out of the parsed Bundle, not copied.
-        let mut raw = match bundle.get_mut("entry").map(Value::take) {
-            Some(Value::Array(a)) => a,
-            _ => Vec::new(),
-        };
+        let raw = bundle.entry;
         if raw.len() > 20_000 {
             return Err(HubError::TooLarge(format!(
                 "{} entries in one transaction; send at most 20000",
@@ -556,15 +568,21 @@ impl Worker {
             )));
         }
         let mut entries = Vec::with_capacity(raw.len());
-        for (i, e) in raw.iter_mut().enumerate() {
-            let resource = e.get_mut("resource").map(Value::take);
-            let method = e["request"]["method"].as_str().unwrap_or("");
-            let url = e["request"]["url"].as_str().unwrap_or("").trim_start_matches('/');
+        for (i, e) in raw.iter().enumerate() {
+            let method = e.request.method.as_deref().unwrap_or("");
+            let url = e.request.url.as_deref().unwrap_or("").trim_start_matches('/');
             let (kind, id) = url.split_once('/').unwrap_or((url, ""));
             let bad = |m: String| HubError::Invalid(m).in_entry(i, url);
-            let resource = match method {
-                "PUT" => Some(resource.unwrap_or(Value::Null)),
-                "DELETE" => None,
+            let (resource, text) = match method {
+                "PUT" => match e.resource {
+                    Some(r) => {
+                        let v: Value = serde_json::from_str(r.get())
+                            .map_err(|err| bad(format!("resource is not valid JSON: {err}")))?;
+                        (Some(v), Some(r.get()))
+                    }
+                    None => (Some(Value::Null), None),
+                },
+                "DELETE" => (None, None),
                 m => {
                     return Err(bad(format!(
                         "method {m:?}: transactions here take PUT (with the client's id) or DELETE"
@@ -574,19 +592,19 @@ impl Worker {
             if id.is_empty() || id.contains('/') || id.contains('?') {
                 return Err(bad(format!("request.url {url:?} must be Type/id")));
             }
-            let if_match = e["request"]["ifMatch"].as_str().map(str::to_string);
             entries.push(Entry {
                 kind: kind.to_string(),
                 id: id.to_string(),
                 resource,
-                if_match,
+                raw: text,
+                if_match: e.request.if_match.as_deref().map(str::to_string),
             });
         }
         let written = storage::transaction(&mut self.conn, &self.forms, site, &entries, abort)?;
         // Written straight out, not built as JSON values first: one entry per
         // resource of the Bundle.
-        let mut body = Vec::with_capacity(64 + written.len() * 160);
-        body.extend_from_slice(br#"{"resourceType":"Bundle","type":"transaction-response","entry":["#);
+        let mut out = Vec::with_capacity(64 + written.len() * 160);
+        out.extend_from_slice(br#"{"resourceType":"Bundle","type":"transaction-response","entry":["#);
         for (i, (e, w)) in entries.iter().zip(&written).enumerate() {
             let status = match w.status {
                 201 => "201 Created",
@@ -594,7 +612,7 @@ impl Worker {
                 _ => "200 OK",
             };
             if i > 0 {
-                body.push(b',');
+                out.push(b',');
             }
             let location = format!("{}/{}/_history/{}", e.kind, e.id, w.version);
             let entry = [
@@ -603,22 +621,53 @@ impl Worker {
                 ("etag", &fhir::etag(&w.version.to_string())),
                 ("lastModified", &w.last_updated),
             ];
-            body.extend_from_slice(br#"{"response":{"#);
+            out.extend_from_slice(br#"{"response":{"#);
             for (j, (k, v)) in entry.iter().enumerate() {
                 if j > 0 {
-                    body.push(b',');
+                    out.push(b',');
                 }
-                serde_json::to_writer(&mut body, k).map_err(std::io::Error::other)?;
-                body.push(b':');
-                serde_json::to_writer(&mut body, v).map_err(std::io::Error::other)?;
+                serde_json::to_writer(&mut out, k).map_err(std::io::Error::other)?;
+                out.push(b':');
+                serde_json::to_writer(&mut out, v).map_err(std::io::Error::other)?;
             }
-            body.extend_from_slice(b"}}");
+            out.extend_from_slice(b"}}");
         }
-        body.extend_from_slice(b"]}");
-        let mut answer = Answer::bytes(200, body);
-        answer.garbage = entries;
+        out.extend_from_slice(b"]}");
+        let mut answer = Answer::bytes(200, out);
+        let values: Vec<Value> = entries.into_iter().filter_map(|e| e.resource).collect();
+        drop(raw);
+        answer.garbage = Some(Box::new((values, body)));
         Ok(answer)
     }
+}
+
+/// A transaction Bundle as read: each resource stays the text it came as.
+#[derive(serde::Deserialize)]
+struct BundleIn<'a> {
+    #[serde(rename = "resourceType", borrow, default)]
+    resource_type: Option<Cow<'a, str>>,
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    entry: Vec<EntryIn<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct EntryIn<'a> {
+    #[serde(borrow, default)]
+    request: RequestIn<'a>,
+    #[serde(borrow, default)]
+    resource: Option<&'a RawValue>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct RequestIn<'a> {
+    #[serde(borrow, default)]
+    method: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    url: Option<Cow<'a, str>>,
+    #[serde(rename = "ifMatch", borrow, default)]
+    if_match: Option<Cow<'a, str>>,
 }
 
 fn capability() -> Value {

@@ -11,6 +11,7 @@ use crate::form::Registry;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use std::collections::HashSet;
 use std::path::Path;
 
 const SCHEMA: &str = r#"
@@ -182,7 +183,14 @@ struct QrFacts {
 
 fn qr_facts(v: &Value, forms: &Registry) -> QrFacts {
     let q = v["questionnaire"].as_str().map(str::to_string);
-    let def = q.as_deref().and_then(|q| forms.all().find(|d| d.canonical() == q));
+    // `url|version`, compared without building each form's canonical string.
+    let def = q.as_deref().and_then(|q| {
+        forms.all().find(|d| {
+            q.strip_prefix(d.url.as_str())
+                .and_then(|rest| rest.strip_prefix('|'))
+                .is_some_and(|v| v == d.version)
+        })
+    });
     QrFacts {
         programme: def.and_then(|d| d.programme).map(|p| p.key().to_string()),
         complete: def.map(|d| complete(v, d)),
@@ -301,6 +309,9 @@ fn items_ok(items: &Value) -> bool {
 
 /// One PUT (or DELETE when `resource` is None) by `site`, inside the caller's
 /// transaction. Unchanged content keeps its version: a resend is a no-op.
+/// `raw` is the resource's JSON text as received, when the caller has it: it
+/// is stored as it came instead of being serialized again.
+#[allow(clippy::too_many_arguments)]
 pub fn write(
     tx: &Connection,
     forms: &Registry,
@@ -308,7 +319,26 @@ pub fn write(
     kind: &str,
     id: &str,
     resource: Option<&Value>,
+    raw: Option<&str>,
     if_match: Option<&str>,
+) -> Result<Written, HubError> {
+    write_in(tx, forms, site, kind, id, resource, raw, if_match, &mut HashSet::new())
+}
+
+/// `write`, remembering across the writes of one transaction which Patients
+/// are known to be live (`live`), so a record's resources do not each look
+/// up the same subject.
+#[allow(clippy::too_many_arguments)]
+fn write_in(
+    tx: &Connection,
+    forms: &Registry,
+    site: &str,
+    kind: &str,
+    id: &str,
+    resource: Option<&Value>,
+    raw: Option<&str>,
+    if_match: Option<&str>,
+    live: &mut HashSet<String>,
 ) -> Result<Written, HubError> {
     match resource {
         Some(v) => validate(kind, id, v)?,
@@ -354,6 +384,9 @@ pub fn write(
     let now = now();
     let Some(v) = resource else {
         // DELETE: a new, deleted version; deleting nothing is fine.
+        if kind == "Patient" {
+            live.remove(id);
+        }
         return match existing {
             Some((version, _, content, false, last)) => {
                 keep_history(tx, kind, id, version, &content, false, &last)?;
@@ -384,15 +417,24 @@ pub fn write(
         };
     };
     // Stored without server metadata; a client's resource rarely has any, so
-    // copying it only to strip nothing is skipped.
-    let content = if v.get("meta").is_some() || v.get("text").is_some() {
-        serde_json::to_string(&Resource(v.clone()).content())
-    } else {
-        serde_json::to_string(v)
-    }
-    .map_err(|e| HubError::Invalid(e.to_string()))?;
+    // copying it only to strip nothing is skipped, and the text the client
+    // sent is kept as it came.
+    let stripped = (v.get("meta").is_some() || v.get("text").is_some()).then(|| Resource(v.clone()).content());
+    let content: std::borrow::Cow<str> = match (&stripped, raw) {
+        (Some(s), _) => serde_json::to_string(s)
+            .map_err(|e| HubError::Invalid(e.to_string()))?
+            .into(),
+        (None, Some(text)) => text.trim().into(),
+        (None, None) => serde_json::to_string(v)
+            .map_err(|e| HubError::Invalid(e.to_string()))?
+            .into(),
+    };
     if let Some((version, _, old, false, last)) = &existing {
-        if *old == content {
+        // The same text, or the same JSON written differently (key order,
+        // spacing): unchanged either way.
+        let same =
+            *old == content || serde_json::from_str::<Value>(old).is_ok_and(|o| o == *stripped.as_ref().unwrap_or(v));
+        if same {
             return Ok(Written {
                 status: 200,
                 version: *version,
@@ -404,7 +446,7 @@ pub fn write(
         .as_str()
         .and_then(|r| r.strip_prefix("Patient/"))
         .map(str::to_string);
-    if let Some(p) = &subject {
+    if let Some(p) = subject.as_ref().filter(|p| !live.contains(*p)) {
         let found: Option<bool> = tx
             .prepare_cached("SELECT deleted FROM resources WHERE type = 'Patient' AND id = ?1")?
             .query_row(params![p], |r| r.get(0))
@@ -414,6 +456,7 @@ pub fn write(
                 "{kind}/{id}: subject Patient/{p} is not on the platform"
             )));
         }
+        live.insert(p.clone());
     }
     let facts = (kind == "QuestionnaireResponse").then(|| qr_facts(v, forms));
     let (status, version) = match &existing {
@@ -444,6 +487,7 @@ pub fn write(
         ],
     )?;
     if kind == "Patient" {
+        live.insert(id.to_string());
         tx.prepare_cached("DELETE FROM identifiers WHERE patient = ?1")?
             .execute(params![id])?;
         for i in v["identifier"].as_array().into_iter().flatten() {
@@ -476,11 +520,13 @@ fn keep_history(
     Ok(())
 }
 
-/// One entry of a transaction, as parsed from the Bundle.
-pub struct Entry {
+/// One entry of a transaction, as parsed from the Bundle: the resource, and
+/// its text as received when there is one.
+pub struct Entry<'a> {
     pub kind: String,
     pub id: String,
     pub resource: Option<Value>,
+    pub raw: Option<&'a str>,
     pub if_match: Option<String>,
 }
 
@@ -491,7 +537,7 @@ pub fn transaction(
     conn: &mut Connection,
     forms: &Registry,
     site: &str,
-    entries: &[Entry],
+    entries: &[Entry<'_>],
     abort_after: Option<usize>,
 ) -> Result<Vec<Written>, HubError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -499,19 +545,22 @@ pub fn transaction(
     let mut order: Vec<usize> = (0..entries.len()).collect();
     order.sort_by_key(|&i| entries[i].kind != "Patient");
     let mut results: Vec<Option<Written>> = vec![None; entries.len()];
+    let mut live = HashSet::new();
     for (n, &i) in order.iter().enumerate() {
         if abort_after == Some(n) {
             return Err(HubError::Aborted);
         }
         let e = &entries[i];
-        let w = write(
+        let w = write_in(
             &tx,
             forms,
             site,
             &e.kind,
             &e.id,
             e.resource.as_ref(),
+            e.raw,
             e.if_match.as_deref(),
+            &mut live,
         )
         .map_err(|err| err.in_entry(i, &format!("{}/{}", e.kind, e.id)))?;
         results[i] = Some(w);
@@ -577,4 +626,87 @@ pub fn count(conn: &Connection, kind: &str) -> Result<i64, HubError> {
         params![kind],
         |r| r.get(0),
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_sent_is_stored_and_the_same_json_written_differently_is_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("hub.sqlite")).unwrap();
+        let forms = Registry::embedded();
+        let put = |raw: &str| {
+            let v: Value = serde_json::from_str(raw).unwrap();
+            write(&conn, &forms, "s1", "Patient", "p1", Some(&v), Some(raw), None).unwrap()
+        };
+        let first = put(r#"{"resourceType":"Patient","id":"p1","gender":"male"}"#);
+        assert_eq!((first.status, first.version), (201, 1));
+        let stored: String = conn
+            .query_row("SELECT content FROM resources WHERE id = 'p1'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored, r#"{"resourceType":"Patient","id":"p1","gender":"male"}"#);
+        // Other key order and spacing, and server metadata: the same content.
+        let again = put(r#" { "gender": "male", "id": "p1", "resourceType": "Patient", "meta": {"versionId": "1"} } "#);
+        assert_eq!((again.status, again.version), (200, 1));
+        let changed = put(r#"{"resourceType":"Patient","id":"p1","gender":"female","meta":{"versionId":"1"}}"#);
+        assert_eq!((changed.status, changed.version), (200, 2));
+        let stored: Value = serde_json::from_str(
+            &conn
+                .query_row("SELECT content FROM resources WHERE id = 'p1'", [], |r| {
+                    r.get::<_, String>(0)
+                })
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            stored,
+            serde_json::json!({"resourceType": "Patient", "id": "p1", "gender": "female"})
+        );
+        assert_eq!(version_count(&conn, "Patient", "p1").unwrap(), 2);
+    }
+
+    #[test]
+    fn a_subject_deleted_earlier_in_the_same_transaction_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open(&dir.path().join("hub.sqlite")).unwrap();
+        let forms = Registry::embedded();
+        let put = |kind: &str, id: &str, v: Value| Entry {
+            kind: kind.into(),
+            id: id.into(),
+            resource: Some(v),
+            raw: None,
+            if_match: None,
+        };
+        let encounter = |id: &str, p: &str| {
+            put(
+                "Encounter",
+                id,
+                serde_json::json!({"resourceType": "Encounter", "id": id, "status": "finished",
+                    "class": {"code": "AMB"}, "subject": {"reference": format!("Patient/{p}")}}),
+            )
+        };
+        let patient = |id: &str| put("Patient", id, serde_json::json!({"resourceType": "Patient", "id": id}));
+        let ok = transaction(
+            &mut conn,
+            &forms,
+            "s1",
+            &[encounter("e1", "p1"), encounter("e2", "p1"), patient("p1")],
+            None,
+        )
+        .unwrap();
+        assert_eq!(ok.iter().map(|w| w.status).collect::<Vec<_>>(), [201, 201, 201]);
+        let delete = Entry {
+            kind: "Patient".into(),
+            id: "p1".into(),
+            resource: None,
+            raw: None,
+            if_match: None,
+        };
+        let err = transaction(&mut conn, &forms, "s1", &[encounter("e3", "p1"), delete], None).unwrap_err();
+        assert!(err.to_string().contains("is not on the platform"), "{err}");
+        assert!(read(&conn, "Encounter", "e3", None).unwrap().is_none());
+        assert!(!read(&conn, "Patient", "p1", None).unwrap().unwrap().deleted);
+    }
 }

@@ -13,7 +13,7 @@
 
 use super::client::{encode_transaction, Client, Traffic};
 use super::{SyncConfig, SyncError};
-use crate::fhir::mapping::{observations, patient, record_resources, RecordInput};
+use crate::fhir::mapping::{encounter, observations_json, patient, questionnaire_response_json, RecordInput};
 use crate::fhir::{parse_transaction_response, Request, Resource};
 use crate::form::{FormDef, Registry};
 use crate::store::{Actor, OutboxItem, OutboxStatus, Sent, Store};
@@ -70,11 +70,9 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn qr(&self) -> &Resource {
-        self.requests[self.qr]
-            .resource
-            .as_ref()
-            .expect("a PUT has its resource")
+    /// The QuestionnaireResponse sent (read back from its text).
+    fn qr(&self) -> Resource {
+        self.requests[self.qr].resource_value().expect("a PUT has its resource")
     }
 }
 
@@ -148,7 +146,7 @@ impl Uploader {
                 Some(b) => b,
                 None => match store.claim_outbox(Utc::now(), max_wait, limit) {
                     Ok(items) if items.is_empty() => break,
-                    Ok(items) => self.mapper.batch(store, &self.cfg, &items, &mut report),
+                    Ok(items) => self.mapper.batch(store, &self.cfg, items, &mut report),
                     Err(e) => {
                         report.error = Some(e.into());
                         break;
@@ -192,7 +190,7 @@ impl Uploader {
                     .filter(|_| !last_round)
                     .and_then(|_| store.claim_outbox_after(Utc::now(), max_wait, limit, after).ok())
                     .filter(|items| !items.is_empty() && !items.iter().any(|i| in_flight.contains(&i.record.id)))
-                    .map(|items| mapper.batch(store, cfg, &items, &mut report));
+                    .map(|items| mapper.batch(store, cfg, items, &mut report));
                 let (sent, took) = match sending {
                     Some(thread) => thread.join().unwrap_or_else(|_| {
                         (
@@ -294,8 +292,9 @@ impl Uploader {
             Err(e) if e.concerns_record() => {
                 let p = &prepared[0];
                 if e.is_conflict() {
-                    match self.client.read("QuestionnaireResponse", p.qr().id()) {
-                        Ok(Some(server)) if Resource(server.clone()).content() == p.qr().content() => {
+                    let qr = p.qr();
+                    match self.client.read("QuestionnaireResponse", qr.id()) {
+                        Ok(Some(server)) if Resource(server.clone()).content() == qr.content() => {
                             // Our earlier try got through; its answer was lost.
                             let version = server["meta"]["versionId"].as_str().map(str::to_string);
                             let s = Sent {
@@ -392,7 +391,7 @@ impl Mapper {
     }
 
     /// Maps `items` and encodes their Bundle.
-    fn batch(&mut self, store: &mut Store, cfg: &SyncConfig, items: &[OutboxItem], report: &mut RunReport) -> Batch {
+    fn batch(&mut self, store: &mut Store, cfg: &SyncConfig, items: Vec<OutboxItem>, report: &mut RunReport) -> Batch {
         let prepared = self.prepare(store, cfg, items, report);
         let requests: Vec<&Request> = prepared.iter().flat_map(|p| p.requests.iter()).collect();
         let body = encode_transaction(&requests);
@@ -403,7 +402,7 @@ impl Mapper {
         &mut self,
         store: &mut Store,
         cfg: &SyncConfig,
-        items: &[OutboxItem],
+        items: Vec<OutboxItem>,
         report: &mut RunReport,
     ) -> Vec<Prepared> {
         let mut seen_patients = HashSet::new();
@@ -420,7 +419,7 @@ impl Mapper {
                 }
                 continue;
             };
-            let mut record = item.record.clone();
+            let mut record = item.record;
             if let Some(d) = def.date_field.as_deref().and_then(|f| record.answers.text(f)) {
                 record.record_date = Some(d.to_string());
             }
@@ -431,27 +430,29 @@ impl Mapper {
                 ids: &cfg.identifiers,
             };
             let mut patient_part = None;
+            let mut requests = Vec::new();
             if !item.patient.from_platform && seen_patients.insert(item.resident.id) {
                 let p = patient(&item.resident, &cfg.identifiers);
                 let hash = content_hash(&p);
                 if item.patient.sent_hash.as_deref() != Some(hash.as_str()) {
                     patient_part = Some((item.resident.id, hash));
+                    requests.push(Request::put(p, None));
                 }
             }
-            let resources = record_resources(&input, patient_part.is_some());
-            let qr = resources
-                .iter()
-                .position(|r| r.resource_type() == "QuestionnaireResponse")
-                .expect("a response");
-            let mut requests: Vec<Request> = resources
-                .into_iter()
-                .map(|r| {
-                    let if_match = (r.resource_type() == "QuestionnaireResponse")
-                        .then(|| item.if_match.clone())
-                        .flatten();
-                    Request::put(r, if_match)
-                })
-                .collect();
+            // The resources of `record_resources`, in its order; the response
+            // (the bulk of a record) written straight to JSON text.
+            requests.push(Request::put(encounter(&input), None));
+            let qr = requests.len();
+            requests.push(Request::put_text(
+                format!("QuestionnaireResponse/{}", record.uuid),
+                questionnaire_response_json(&input),
+                item.if_match.clone(),
+            ));
+            requests.extend(
+                observations_json(&input)
+                    .into_iter()
+                    .map(|(url, text)| Request::put_text(url, text, None)),
+            );
             // An amendment deletes the Observations the server holds from the
             // revision it replaces that this revision no longer has (a vital
             // sign removed): standard DELETE entries in the same transaction.
@@ -465,8 +466,7 @@ impl Mapper {
                     ..input
                 };
                 let kept: HashSet<String> = requests.iter().map(|r| r.url.clone()).collect();
-                for o in observations(&old_input) {
-                    let url = o.url();
+                for (url, _) in observations_json(&old_input) {
                     if !kept.contains(&url) {
                         requests.push(Request::delete(url));
                     }
@@ -474,7 +474,7 @@ impl Mapper {
             }
             out.push(Prepared {
                 outbox_id: item.outbox_id,
-                record_id: item.record.id,
+                record_id: record.id,
                 attempts: item.attempts,
                 requests,
                 qr,
