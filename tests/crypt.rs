@@ -729,7 +729,8 @@ fn first_opens_in_a_process_may_race() {
             .unwrap();
         assert!(
             out.status.success(),
-            "{}{}",
+            "{:?}\n{}{}",
+            out.status,
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );

@@ -949,6 +949,13 @@ impl Store {
     /// anything else that is not a database (`Corrupt`).
     pub fn open_with_key(path: &Path, key: Option<&DbKey>) -> StoreResult<Store> {
         sqlcipher_ready();
+        // Opens take turns: keying a connection makes SQLCipher fetch its
+        // ciphers from OpenSSL, and eight threads doing that at once in a
+        // fresh process crashed now and then with the system's OpenSSL 3.0
+        // (tests/crypt.rs, first_opens_in_a_process_may_race). An open is a
+        // few milliseconds and happens a handful of times per session.
+        static OPENING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _turn = OPENING.lock().unwrap_or_else(|e| e.into_inner());
         let kind = file_kind(path).map_err(|e| io_error(e, path))?;
         let p = || path.to_path_buf();
         match (kind, key) {
