@@ -116,10 +116,7 @@ pub fn login(dir: &Path, login: &str, password: &str) -> Result<Session, Msg> {
             other => other.message(),
         })?;
     let store = open_store(dir, Some(&key), true).map_err(|e| e.message())?;
-    // Failed attempts counted while the database was closed go into the trail now.
-    for (who, _when) in keyring.take_failed_attempts().map_err(|e| e.message())? {
-        let _ = store.audit(&Actor::new(who.clone()), "login_failed", "user", &who);
-    }
+    audit_queued_failures(&mut keyring, &store, None)?;
     let user = match store.user(login).map_err(|e| e.message())? {
         Some(u) if !u.disabled => u,
         Some(_) => {
@@ -162,17 +159,22 @@ pub fn unlock(keyring: &mut Keyring, store: &Store, actor: &Actor, password: &st
         Err(e) => {
             // The keyring queued this failure for the next login; the database
             // is open, so it goes into the trail now, once.
-            if let Ok(queued) = keyring.take_failed_attempts() {
-                for (who, _when) in queued {
-                    let action = if who == actor.user {
-                        "unlock_failed"
-                    } else {
-                        "login_failed"
-                    };
-                    let _ = store.audit(&Actor::new(who.clone()), action, "user", &who);
-                }
-            }
+            let _ = audit_queued_failures(keyring, store, Some(&actor.user));
             Err(e.message())
         }
     }
+}
+
+/// Moves the failed attempts the keyring counted (while the database was
+/// closed, or just now at the idle lock of `unlocking`) into the audit trail.
+fn audit_queued_failures(keyring: &mut Keyring, store: &Store, unlocking: Option<&str>) -> Result<(), Msg> {
+    for (who, _when) in keyring.take_failed_attempts().map_err(|e| e.message())? {
+        let action = if Some(who.as_str()) == unlocking {
+            "unlock_failed"
+        } else {
+            "login_failed"
+        };
+        let _ = store.audit(&Actor::new(who.clone()), action, "user", &who);
+    }
+    Ok(())
 }
