@@ -6,6 +6,7 @@
 pub mod access;
 mod audit;
 pub mod bulk;
+mod cipher;
 pub mod crypt;
 mod outbox;
 mod records;
