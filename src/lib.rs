@@ -18,6 +18,7 @@ pub mod hub;
 pub mod i18n;
 pub mod identity;
 pub mod keymap;
+pub mod manage;
 pub mod paths;
 pub mod search;
 pub mod session;

@@ -26,6 +26,7 @@ pub struct ImportResident<'a> {
 impl Store {
     pub fn import_batch(&mut self, actor: &Actor, site: &SiteConfig, batch: &[ImportResident]) -> Result<()> {
         actor.require(super::Permission::Finalize)?;
+        let settings = self.care.clone();
         let tx = self
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -85,6 +86,7 @@ impl Store {
                 )?
                 .execute(params![record_id, json, r.author, now])?;
             }
+            super::care::refresh(&tx, resident_id, &settings)?;
         }
         tx.commit()?;
         Ok(())

@@ -6,6 +6,7 @@
 pub mod access;
 mod audit;
 pub mod bulk;
+pub mod care;
 mod cipher;
 pub mod crypt;
 mod outbox;
@@ -158,6 +159,8 @@ pub struct Store {
     /// would make typing wait on the disk. [`Store::audit_list_reads`]
     /// writes one entry per action with the count (see `residents.rs`).
     list_reads: std::cell::RefCell<std::collections::BTreeMap<&'static str, u32>>,
+    /// The management settings the derived tables are computed with.
+    care: crate::manage::Settings,
 }
 
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
@@ -189,10 +192,12 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&mut conn)?;
+        care::backfill_if_needed(&mut conn)?;
         Ok(Store {
             conn,
             path,
             list_reads: Default::default(),
+            care: Default::default(),
         })
     }
 

@@ -396,6 +396,7 @@ impl Store {
         fields: &ResidentFields,
         records: &[FetchedRecord],
     ) -> Result<i64> {
+        let settings = self.care.clone();
         let tx = self
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -440,6 +441,7 @@ impl Store {
                 )?;
             }
         }
+        super::care::refresh(&tx, resident_id, &settings)?;
         audit::append(&tx, actor, "fetch", "resident", &resident_id.to_string())?;
         tx.commit()?;
         Ok(resident_id)

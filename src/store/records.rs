@@ -3,7 +3,7 @@
 //! and queues the upload, and amending a final record starts a new revision
 //! while the old one stays in `record_revisions`.
 
-use super::residents::{add_programme, update_fields, ResidentFields};
+use super::residents::{update_fields, ResidentFields};
 use super::{audit, now_text, Actor, Result, Store, StoreError};
 use crate::form::{Answers, FormDef};
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
@@ -208,9 +208,12 @@ impl Store {
     }
 
     /// Makes a record final: the answers, a revision snapshot, the resident's
-    /// programme enrolment and the outbox entry commit together or not at all.
-    pub fn finalize(&mut self, actor: &Actor, id: i64, save: &Save, programme: Option<&str>) -> Result<()> {
+    /// programme membership and visit facts (`care.rs`, derived from the
+    /// records themselves, so `_programme` is only a caller's hint) and the
+    /// outbox entry commit together or not at all.
+    pub fn finalize(&mut self, actor: &Actor, id: i64, save: &Save, _programme: Option<&str>) -> Result<()> {
         actor.require(super::Permission::Finalize)?;
+        let settings = self.care.clone();
         let tx = self
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -241,9 +244,7 @@ impl Store {
                 params![resident_id, now],
             )?;
         }
-        if let Some(p) = programme {
-            add_programme(&tx, resident_id, p)?;
-        }
+        super::care::refresh(&tx, resident_id, &settings)?;
         tx.execute(
             "INSERT INTO outbox (record_id, revision, state, created_at, updated_at) VALUES (?1, ?2, 'pending', ?3, ?3)",
             params![id, revision, now],
@@ -257,6 +258,7 @@ impl Store {
     /// finalized revision stays in `record_revisions`.
     pub fn amend(&mut self, actor: &Actor, id: i64) -> Result<Record> {
         actor.require(super::Permission::WriteRecords)?;
+        let settings = self.care.clone();
         let tx = self
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -267,6 +269,8 @@ impl Store {
         if changed == 0 {
             return Err(StoreError::NotFound);
         }
+        let resident_id: i64 = tx.query_row("SELECT resident_id FROM records WHERE id = ?1", params![id], |r| r.get(0))?;
+        super::care::refresh(&tx, resident_id, &settings)?;
         audit::append(&tx, actor, "amend", "record", &id.to_string())?;
         tx.commit()?;
         self.record_unaudited(id)

@@ -147,24 +147,6 @@ pub(crate) fn update_fields(
     Ok(())
 }
 
-pub(crate) fn add_programme(conn: &rusqlite::Connection, resident_id: i64, programme: &str) -> Result<()> {
-    let current: String = conn.query_row(
-        "SELECT programmes FROM residents WHERE id = ?1",
-        params![resident_id],
-        |r| r.get(0),
-    )?;
-    let mut list: Vec<&str> = current.split(',').filter(|s| !s.is_empty()).collect();
-    if !list.contains(&programme) {
-        list.push(programme);
-        list.sort_unstable();
-        conn.execute(
-            "UPDATE residents SET programmes = ?2 WHERE id = ?1",
-            params![resident_id, list.join(",")],
-        )?;
-    }
-    Ok(())
-}
-
 impl Store {
     /// Starts a registration: a draft resident with its record number
     /// assigned now, so the number is never reused even if abandoned.

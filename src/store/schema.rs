@@ -149,6 +149,51 @@ INSERT INTO settings (key, value) SELECT 'search.keys_version', '1' WHERE NOT EX
 ALTER TABLE users ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN last_login TEXT;
 "#,
+    // management: programme membership (never deleted; leaving is a date
+    // and a reason), events a person records, and one row of facts per
+    // finalized follow-up; all derived from the records by store/care.rs.
+    r#"
+CREATE TABLE memberships (
+    resident_id   INTEGER NOT NULL REFERENCES residents(id),
+    programme     TEXT NOT NULL,
+    enrolled_on   TEXT NOT NULL,
+    source_record INTEGER,
+    left_on       TEXT,
+    left_reason   TEXT,
+    last_visit    TEXT,
+    last_f2f      TEXT,
+    next_due      TEXT,
+    referral_due  TEXT,
+    PRIMARY KEY (resident_id, programme)
+) STRICT;
+CREATE INDEX memberships_due ON memberships(next_due) WHERE left_on IS NULL;
+CREATE TABLE programme_events (
+    id          INTEGER PRIMARY KEY,
+    resident_id INTEGER NOT NULL REFERENCES residents(id),
+    programme   TEXT NOT NULL,
+    event       TEXT NOT NULL CHECK (event IN ('leave', 'rejoin')),
+    on_date     TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+) STRICT;
+CREATE TABLE visits (
+    record_id      INTEGER PRIMARY KEY REFERENCES records(id),
+    resident_id    INTEGER NOT NULL,
+    programme      TEXT NOT NULL,
+    visit_date     TEXT NOT NULL,
+    face_to_face   INTEGER NOT NULL,
+    status         TEXT NOT NULL,
+    measured       INTEGER NOT NULL,
+    controlled     INTEGER,
+    classification INTEGER,
+    referred       INTEGER NOT NULL,
+    emergency      INTEGER NOT NULL,
+    next_visit     TEXT
+) STRICT;
+CREATE INDEX visits_member ON visits(resident_id, programme, visit_date);
+CREATE INDEX records_form_date ON records(form_id, status, record_date);
+"#,
 ];
 
 pub fn current_version() -> i64 {

@@ -1,0 +1,262 @@
+//! The clinic's worklist: who needs what, most urgent first. Pure: the
+//! store hands in one [`Candidate`] per active membership (and per
+//! older adult without this year's exam), with today from the clock.
+
+use super::settings::Settings;
+use crate::form::def::Programme;
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+
+/// What is due, in order of urgency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A referral (or emergency referral) awaiting its 2-week follow-up.
+    Referral,
+    /// A follow-up past its date.
+    Overdue,
+    /// A follow-up due within the coming days.
+    DueSoon,
+    /// Under management but not seen face to face this quarter.
+    NoVisitThisQuarter,
+    /// No health examination this year (programme members and over-65s).
+    ExamDue,
+    /// Overdue so long that they may be lost to follow-up.
+    LostCandidate,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 6] = [
+        Kind::Referral,
+        Kind::Overdue,
+        Kind::DueSoon,
+        Kind::NoVisitThisQuarter,
+        Kind::ExamDue,
+        Kind::LostCandidate,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Kind::Referral => "referral",
+            Kind::Overdue => "overdue",
+            Kind::DueSoon => "due_soon",
+            Kind::NoVisitThisQuarter => "no_visit_this_quarter",
+            Kind::ExamDue => "exam_due",
+            Kind::LostCandidate => "lost_candidate",
+        }
+    }
+}
+
+/// One active membership (or an older adult, `programme: None`) as the
+/// store found it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub resident_id: i64,
+    pub name: String,
+    pub sex: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub village_code: String,
+    pub village: String,
+    pub programme: Option<Programme>,
+    pub enrolled_on: Option<NaiveDate>,
+    pub last_f2f: Option<NaiveDate>,
+    pub next_due: Option<NaiveDate>,
+    pub referral_due: Option<NaiveDate>,
+    pub last_exam: Option<NaiveDate>,
+}
+
+impl std::fmt::Debug for Candidate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Candidate")
+            .field("resident_id", &self.resident_id)
+            .field("programme", &self.programme)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct Item {
+    pub kind: Kind,
+    pub resident_id: i64,
+    pub name: String,
+    pub sex: Option<String>,
+    pub age: Option<u32>,
+    pub village_code: String,
+    pub village: String,
+    pub programme: Option<&'static str>,
+    pub due: Option<NaiveDate>,
+    /// Days past the due date (0 when not yet due).
+    pub days_overdue: i64,
+    /// The form to start when the item is opened.
+    pub form_id: &'static str,
+}
+
+impl std::fmt::Debug for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Item")
+            .field("kind", &self.kind)
+            .field("resident_id", &self.resident_id)
+            .field("days_overdue", &self.days_overdue)
+            .finish_non_exhaustive()
+    }
+}
+
+pub fn followup_form(p: Programme) -> &'static str {
+    match p {
+        Programme::Hypertension => "hypertension-followup",
+        Programme::Diabetes => "diabetes-followup",
+    }
+}
+
+pub const EXAM_FORM: &str = "health-exam";
+
+/// The first day of the quarter `d` is in.
+pub fn quarter_start(d: NaiveDate) -> NaiveDate {
+    let m = (d.month0() / 3) * 3 + 1;
+    NaiveDate::from_ymd_opt(d.year(), m, 1).unwrap_or(d)
+}
+
+/// Classifies candidates into worklist items (a member can have a
+/// follow-up item and an exam item), most urgent first.
+pub fn build(candidates: &[Candidate], today: NaiveDate, settings: &Settings) -> Vec<Item> {
+    let soon = today + chrono::Days::new(u64::from(settings.due_soon_days));
+    let quarter = quarter_start(today);
+    let year_start = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
+    let mut out = Vec::new();
+    for c in candidates {
+        let item = |kind: Kind, due: Option<NaiveDate>, form_id: &'static str| Item {
+            kind,
+            resident_id: c.resident_id,
+            name: c.name.clone(),
+            sex: c.sex.clone(),
+            age: c.birth_date.and_then(|b| crate::identity::age_on(b, today)),
+            village_code: c.village_code.clone(),
+            village: c.village.clone(),
+            programme: c.programme.map(Programme::key),
+            due,
+            days_overdue: due.map(|d| (today - d).num_days().max(0)).unwrap_or(0),
+            form_id,
+        };
+        if let Some(p) = c.programme {
+            let form = followup_form(p);
+            let followup = if let Some(r) = c.referral_due {
+                Some(item(Kind::Referral, Some(r), form))
+            } else {
+                match c.next_due {
+                    Some(d) if (today - d).num_days() > i64::from(settings.lost_after_days) => {
+                        Some(item(Kind::LostCandidate, Some(d), form))
+                    }
+                    Some(d) if d < today => Some(item(Kind::Overdue, Some(d), form)),
+                    Some(d) if d < soon => Some(item(Kind::DueSoon, Some(d), form)),
+                    _ => None,
+                }
+            };
+            let seen_this_quarter = c.last_f2f.is_some_and(|d| d >= quarter);
+            let enrolled_this_quarter = c.enrolled_on.is_some_and(|d| d >= quarter);
+            match followup {
+                Some(i) => out.push(i),
+                None if !seen_this_quarter && !enrolled_this_quarter => {
+                    out.push(item(Kind::NoVisitThisQuarter, c.next_due, form))
+                }
+                None => {}
+            }
+        }
+        if c.last_exam.is_none_or(|d| d < year_start) {
+            // One exam item per resident: the older-adult candidate row or
+            // the first programme row carries it (the store sends `last_exam`
+            // on one row only).
+            out.push(item(Kind::ExamDue, None, EXAM_FORM));
+        }
+    }
+    out.sort_by(|a, b| {
+        a.kind
+            .cmp(&b.kind)
+            .then(b.days_overdue.cmp(&a.days_overdue))
+            .then(a.due.cmp(&b.due))
+            .then(a.resident_id.cmp(&b.resident_id))
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn member(id: i64, next_due: &str) -> Candidate {
+        Candidate {
+            resident_id: id,
+            name: format!("r{id}"),
+            sex: Some("1".into()),
+            birth_date: Some(d("1956-03-01")),
+            village_code: "101".into(),
+            village: "v".into(),
+            programme: Some(Programme::Hypertension),
+            enrolled_on: Some(d("2025-01-01")),
+            last_f2f: Some(d("2026-10-20")),
+            next_due: Some(d(next_due)),
+            referral_due: None,
+            last_exam: Some(d("2026-03-01")),
+        }
+    }
+
+    #[test]
+    fn items_are_classified_and_sorted_by_urgency() {
+        let today = d("2026-12-04");
+        let s = Settings::default();
+        let mut referral = member(1, "2026-12-20");
+        referral.referral_due = Some(d("2026-12-01"));
+        let overdue_3 = member(2, "2026-12-01");
+        let overdue_10 = member(3, "2026-11-24");
+        let soon = member(4, "2026-12-10");
+        let later = member(5, "2026-12-11");
+        let lost = member(6, "2026-09-04");
+        let mut unseen = member(7, "2027-01-20");
+        unseen.last_f2f = Some(d("2026-09-30"));
+        let mut no_exam = member(8, "2027-02-01");
+        no_exam.last_exam = Some(d("2025-12-31"));
+        let mut older = member(9, "2027-02-01");
+        older.programme = None;
+        older.last_exam = None;
+        let items = build(
+            &[referral, overdue_3, overdue_10, soon, later, lost, unseen, no_exam, older],
+            today,
+            &s,
+        );
+        let got: Vec<(Kind, i64, i64)> = items.iter().map(|i| (i.kind, i.resident_id, i.days_overdue)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (Kind::Referral, 1, 3),
+                (Kind::Overdue, 3, 10),
+                (Kind::Overdue, 2, 3),
+                (Kind::DueSoon, 4, 0),
+                (Kind::NoVisitThisQuarter, 7, 0),
+                (Kind::ExamDue, 8, 0),
+                (Kind::ExamDue, 9, 0),
+                (Kind::LostCandidate, 6, 91),
+            ]
+        );
+        assert_eq!(items[0].form_id, "hypertension-followup");
+        assert_eq!(items[6].form_id, "health-exam");
+        assert_eq!(items[0].age, Some(70));
+    }
+
+    #[test]
+    fn ninety_days_overdue_is_still_overdue_ninety_one_is_a_lost_candidate() {
+        let today = d("2026-12-04");
+        let s = Settings::default();
+        let items = build(&[member(1, "2026-09-05"), member(2, "2026-09-04")], today, &s);
+        assert_eq!(items[0].kind, Kind::Overdue);
+        assert_eq!(items[0].days_overdue, 90);
+        assert_eq!(items[1].kind, Kind::LostCandidate);
+        assert_eq!(quarter_start(today), d("2026-10-01"));
+        // Due in exactly 7 days is not "this week"; 6 days is.
+        let items = build(&[member(1, "2026-12-11"), member(2, "2026-12-10")], today, &s);
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].resident_id, 2);
+    }
+}
