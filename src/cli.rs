@@ -61,6 +61,95 @@ pub enum Command {
     /// Upload finalized records to the city platform now. Exit 0 all
     /// confirmed, 1 something failed or is still waiting, 2 not configured
     Sync(SyncArgs),
+    /// Who is due: follow-ups due this week and overdue, referrals to follow
+    /// up, no face-to-face visit this quarter, annual exams, lost candidates
+    Worklist(WorklistArgs),
+    /// Reports: the clinic's indicators (规范管理率, 控制率, ...)
+    #[command(subcommand)]
+    Report(ReportCmd),
+    /// Check a FHIR QuestionnaireResponse (JSON) of a resident in this
+    /// database against its form and the follow-up rules. Exit 0 no errors,
+    /// 1 errors, 2 unusable input
+    Check(CheckArgs),
+    /// Programme membership: record leaving (moved away, lost, died) or rejoining
+    #[command(subcommand)]
+    Programme(ProgrammeCmd),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WorklistArgs {
+    /// Only this village (3-digit code of the record number)
+    #[arg(long)]
+    pub village: Option<String>,
+    /// Only this programme: hypertension or diabetes
+    #[arg(long)]
+    pub programme: Option<String>,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+    /// The date to compute for (YYYY-MM-DD; default today)
+    #[arg(long)]
+    pub today: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCmd {
+    /// The clinic's indicators for a year or a quarter, per village
+    Kpi(KpiArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KpiArgs {
+    #[arg(long)]
+    pub year: i32,
+    /// 1-4: one quarter of the year
+    #[arg(long)]
+    pub quarter: Option<u32>,
+    /// Only this village (3-digit code of the record number)
+    #[arg(long)]
+    pub village: Option<String>,
+    /// Print JSON (rates as fractions)
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print CSV
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// A QuestionnaireResponse as JSON
+    pub file: PathBuf,
+    /// Print JSON: errors, warnings, suggested
+    #[arg(long)]
+    pub json: bool,
+    /// The date to check as of (YYYY-MM-DD; default today)
+    #[arg(long)]
+    pub today: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProgrammeCmd {
+    /// Record that a resident left a programme
+    Leave {
+        /// The 17-digit health record number
+        record_no: String,
+        /// hypertension or diabetes
+        programme: String,
+        /// The date they left (YYYY-MM-DD)
+        #[arg(long)]
+        date: String,
+        /// death, lost, moved or other
+        #[arg(long)]
+        reason: String,
+    },
+    /// Record that a resident came back to a programme
+    Rejoin {
+        record_no: String,
+        programme: String,
+        #[arg(long)]
+        date: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Args)]

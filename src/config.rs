@@ -24,6 +24,8 @@ pub struct Config {
     pub record_no_system: Option<String>,
     /// Lock the screen after this many minutes without a key press (default 10).
     pub idle_lock_minutes: Option<u64>,
+    /// The chronic-disease management rules and indicators (`[management]`).
+    pub management: Option<crate::manage::Settings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

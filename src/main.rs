@@ -113,6 +113,23 @@ fn main() -> ExitCode {
         Some(Command::Residents(cmd)) => with_store(&dir, &cli, &i18n, |store, actor| {
             jkda::cli_residents::run(cmd, &store, &actor, &i18n)
         }),
+        Some(Command::Worklist(args)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
+            store.set_care_settings(config.management.clone().unwrap_or_default());
+            jkda::cli_manage::worklist(&store, &actor, &i18n, args)
+        }),
+        Some(Command::Report(cmd)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
+            store.set_care_settings(config.management.clone().unwrap_or_default());
+            jkda::cli_manage::report(&store, &actor, &i18n, cmd)
+        }),
+        Some(Command::Check(args)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
+            store.set_care_settings(config.management.clone().unwrap_or_default());
+            let registry = load_registry(forms_dir.as_deref(), &i18n).0;
+            jkda::cli_manage::check(&store, &actor, &registry, &i18n, args)
+        }),
+        Some(Command::Programme(cmd)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
+            store.set_care_settings(config.management.clone().unwrap_or_default());
+            jkda::cli_manage::programme(&mut store, &actor, &i18n, cmd)
+        }),
         None => {
             let (_, failures) = load_registry(forms_dir.as_deref(), &i18n);
             let keymap = load_keymap(&dir, &i18n);

@@ -90,9 +90,7 @@ pub fn judge(m: &MemberHistory, period: &Period, settings: &Settings) -> Judgeme
     }
     let in_period: Vec<&VisitFact> = m.visits.iter().filter(|v| period.contains(v.date)).collect();
     let counts = |v: &VisitFact| {
-        v.face_to_face
-            && v.status == VisitStatus::Normal
-            && (v.measured || !settings.standardised_needs_measurement)
+        v.face_to_face && v.status == VisitStatus::Normal && (v.measured || !settings.standardised_needs_measurement)
     };
     let face_to_face = in_period.iter().filter(|v| counts(v)).count() as u32;
     let mut standardised = face_to_face >= settings.min_visits_for(period.months);
@@ -105,9 +103,7 @@ pub fn judge(m: &MemberHistory, period: &Period, settings: &Settings) -> Judgeme
             !under_management || in_period.iter().any(|v| counts(v) && *s <= v.date && v.date <= *e)
         });
     }
-    let lost = in_period
-        .last()
-        .is_some_and(|v| v.status != VisitStatus::Normal)
+    let lost = in_period.last().is_some_and(|v| v.status != VisitStatus::Normal)
         || (m.left_reason == Some(LeaveReason::Lost) && m.left_on.is_some_and(|l| l <= period.end));
     let controlled = !lost
         && in_period
@@ -243,7 +239,10 @@ mod tests {
         assert!(j.managed);
         assert_eq!(j.face_to_face, 3);
         assert!(!j.standardised, "the telephone visit does not count");
-        assert!(j.controlled, "the latest visit (by telephone, BP reported) is on target");
+        assert!(
+            j.controlled,
+            "the latest visit (by telephone, BP reported) is on target"
+        );
         vs[3].face_to_face = true;
         assert!(judge(&member(&vs), &y, &s).standardised);
         // A visit of the year before does not count for this one.
@@ -264,10 +263,16 @@ mod tests {
     fn control_is_the_latest_measured_visit_and_lost_counts_as_not_controlled() {
         let s = Settings::default();
         let y = Period::year(2026).unwrap();
-        let mut vs = vec![visit("2026-02-01", true, Some(true)), visit("2026-05-01", true, Some(false))];
+        let mut vs = vec![
+            visit("2026-02-01", true, Some(true)),
+            visit("2026-05-01", true, Some(false)),
+        ];
         assert!(!judge(&member(&vs), &y, &s).controlled);
         vs.push(visit("2026-08-01", true, None));
-        assert!(!judge(&member(&vs), &y, &s).controlled, "an unmeasured visit leaves the last measured one");
+        assert!(
+            !judge(&member(&vs), &y, &s).controlled,
+            "an unmeasured visit leaves the last measured one"
+        );
         vs.push(visit("2026-09-01", true, Some(true)));
         assert!(judge(&member(&vs), &y, &s).controlled);
         let mut lost = visit("2026-12-01", false, None);

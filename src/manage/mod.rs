@@ -17,3 +17,23 @@ pub mod worklist;
 pub use rules::{assess, Assessment, Referral};
 pub use settings::Settings;
 pub use visit::{Method, Previous, Visit, VisitStatus};
+
+use crate::form::answers::Answers;
+use crate::form::def::{FormDef, Role};
+use chrono::NaiveDate;
+
+/// Assesses a follow-up record's answers: `None` for a form that is not a
+/// programme's follow-up. `birth` gives the age at the visit date.
+pub fn assess_answers(
+    def: &FormDef,
+    answers: &Answers,
+    birth: Option<NaiveDate>,
+    previous: Option<&Previous>,
+    settings: &Settings,
+    today: NaiveDate,
+) -> Option<Assessment> {
+    let programme = def.programme.filter(|_| def.role == Role::FollowUp)?;
+    let visit = Visit::from_answers(answers, today);
+    let age = birth.and_then(|b| crate::identity::age_on(b, visit.date.unwrap_or(today)));
+    Some(assess(programme, age, &visit, previous, settings))
+}

@@ -226,8 +226,16 @@ pub fn assess(
             .arg("days", days);
             findings.push(RuleFinding {
                 path: v::NEXT_VISIT,
-                level: if visit.reason_given { Level::Warning } else { Level::Error },
-                code: if short { "next_visit_late_after_uncontrolled" } else { "next_visit_late_routine" },
+                level: if visit.reason_given {
+                    Level::Warning
+                } else {
+                    Level::Error
+                },
+                code: if short {
+                    "next_visit_late_after_uncontrolled"
+                } else {
+                    "next_visit_late_routine"
+                },
                 msg,
             });
         }
@@ -240,7 +248,11 @@ pub fn assess(
         };
         findings.push(RuleFinding {
             path: v::REFERRED,
-            level: if visit.reason_given { Level::Warning } else { Level::Error },
+            level: if visit.reason_given {
+                Level::Warning
+            } else {
+                Level::Error
+            },
             code: "referral_missing",
             msg: Msg::new(key),
         });

@@ -123,6 +123,7 @@ pub fn build(candidates: &[Candidate], today: NaiveDate, settings: &Settings) ->
     let quarter = quarter_start(today);
     let year_start = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
     let mut out = Vec::new();
+    let mut exam_listed = std::collections::HashSet::new();
     for c in candidates {
         let item = |kind: Kind, due: Option<NaiveDate>, form_id: &'static str| Item {
             kind,
@@ -161,10 +162,8 @@ pub fn build(candidates: &[Candidate], today: NaiveDate, settings: &Settings) ->
                 None => {}
             }
         }
-        if c.last_exam.is_none_or(|d| d < year_start) {
-            // One exam item per resident: the older-adult candidate row or
-            // the first programme row carries it (the store sends `last_exam`
-            // on one row only).
+        // One exam item per resident, whatever their programmes.
+        if c.last_exam.is_none_or(|d| d < year_start) && exam_listed.insert(c.resident_id) {
             out.push(item(Kind::ExamDue, None, EXAM_FORM));
         }
     }
@@ -222,7 +221,9 @@ mod tests {
         older.programme = None;
         older.last_exam = None;
         let items = build(
-            &[referral, overdue_3, overdue_10, soon, later, lost, unseen, no_exam, older],
+            &[
+                referral, overdue_3, overdue_10, soon, later, lost, unseen, no_exam, older,
+            ],
             today,
             &s,
         );

@@ -59,10 +59,14 @@ impl FormKinds {
 
     /// Form ids of health examinations.
     pub fn exam_forms(&self) -> Vec<String> {
+        self.with_role(Role::Exam)
+    }
+
+    pub fn with_role(&self, role: Role) -> Vec<String> {
         let mut v: Vec<String> = self
             .0
             .iter()
-            .filter(|(_, (r, _))| *r == Role::Exam)
+            .filter(|(_, (r, _))| *r == role)
             .map(|(k, _)| k.clone())
             .collect();
         v.sort();
@@ -277,7 +281,9 @@ pub(crate) fn refresh(conn: &Connection, resident_id: i64, settings: &Settings) 
         "SELECT programme, event, on_date, reason FROM programme_events WHERE resident_id = ?1 ORDER BY on_date, id",
     )?;
     let events: Vec<(String, String, String, String)> = stmt
-        .query_map(params![resident_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .query_map(params![resident_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
 
     let mut names = Vec::new();
@@ -380,7 +386,9 @@ pub(crate) fn refresh(conn: &Connection, resident_id: i64, settings: &Settings) 
 pub(crate) fn backfill_if_needed(conn: &mut Connection) -> Result<()> {
     const VERSION: &str = "1";
     let have: Option<String> = conn
-        .query_row("SELECT value FROM settings WHERE key = 'care.version'", [], |r| r.get(0))
+        .query_row("SELECT value FROM settings WHERE key = 'care.version'", [], |r| {
+            r.get(0)
+        })
         .optional()?;
     if have.as_deref() == Some(VERSION) {
         return Ok(());
@@ -478,7 +486,13 @@ impl Store {
     }
 
     /// Records that a resident came back to a programme they had left.
-    pub fn rejoin_programme(&mut self, actor: &Actor, resident_id: i64, programme: Programme, on: NaiveDate) -> Result<()> {
+    pub fn rejoin_programme(
+        &mut self,
+        actor: &Actor,
+        resident_id: i64,
+        programme: Programme,
+        on: NaiveDate,
+    ) -> Result<()> {
         self.programme_event(actor, resident_id, programme, "rejoin", on, "")
     }
 
@@ -520,7 +534,13 @@ impl Store {
             ],
         )?;
         refresh(&tx, resident_id, &settings)?;
-        audit::append(&tx, actor, &format!("programme_{event}"), "resident", &resident_id.to_string())?;
+        audit::append(
+            &tx,
+            actor,
+            &format!("programme_{event}"),
+            "resident",
+            &resident_id.to_string(),
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -548,8 +568,7 @@ impl Store {
         Ok(row.and_then(|(d, controlled, class, referred)| {
             Some(Previous {
                 date: day(&d)?,
-                uncontrolled: controlled == Some(false)
-                    || (controlled.is_none() && class == Some(rules::UNCONTROLLED)),
+                uncontrolled: controlled == Some(false) || (controlled.is_none() && class == Some(rules::UNCONTROLLED)),
                 referred,
             })
         }))

@@ -7,6 +7,7 @@ pub mod access;
 mod audit;
 pub mod bulk;
 pub mod care;
+pub mod care_read;
 mod cipher;
 pub mod crypt;
 mod outbox;

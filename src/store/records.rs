@@ -269,7 +269,9 @@ impl Store {
         if changed == 0 {
             return Err(StoreError::NotFound);
         }
-        let resident_id: i64 = tx.query_row("SELECT resident_id FROM records WHERE id = ?1", params![id], |r| r.get(0))?;
+        let resident_id: i64 = tx.query_row("SELECT resident_id FROM records WHERE id = ?1", params![id], |r| {
+            r.get(0)
+        })?;
         super::care::refresh(&tx, resident_id, &settings)?;
         audit::append(&tx, actor, "amend", "record", &id.to_string())?;
         tx.commit()?;

@@ -193,6 +193,7 @@ CREATE TABLE visits (
 ) STRICT;
 CREATE INDEX visits_member ON visits(resident_id, programme, visit_date);
 CREATE INDEX records_form_date ON records(form_id, status, record_date);
+CREATE INDEX residents_birth ON residents(birth_date);
 "#,
 ];
 

@@ -1,0 +1,505 @@
+//! Reads for the worklist and the clinic's indicators: the rows of
+//! `store/care.rs` handed to the pure `manage::worklist` and `manage::kpi`.
+//! The indicators stream one membership at a time, so a year at 200 000
+//! residents needs no more memory than one resident's visits.
+
+use super::care::{kinds, parse_programme, LeaveReason, VisitFact};
+use super::{Actor, Result, Store};
+use crate::form::def::{Programme, Role};
+use crate::manage::kpi::{judge, rate, Judgement, MemberHistory, Period, ProgrammeKpi, Tally};
+use crate::manage::visit::VisitStatus;
+use crate::manage::worklist::{self, Candidate, Item};
+use chrono::{Datelike, NaiveDate};
+use rusqlite::params;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+
+fn day(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
+}
+
+fn text(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// The date someone born on it turns 65 ... inverted: born on or before
+/// this date, they are 65 or older on `on`.
+fn born_by_for_age(on: NaiveDate, years: i32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(on.year() - years, on.month(), on.day())
+        .or_else(|| NaiveDate::from_ymd_opt(on.year() - years, on.month(), 28))
+        .unwrap_or(on)
+}
+
+/// What the worklist shows, filtered.
+#[derive(Debug, Clone, Default)]
+pub struct WorklistFilter {
+    /// Village code (3 digits, from the record number).
+    pub village: Option<String>,
+    pub programme: Option<Programme>,
+}
+
+/// Figures for one group (the site, or one village).
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupKpi {
+    pub programmes: Vec<ProgrammeKpi>,
+    /// Residents 65 or older at the end of the period, and those examined.
+    pub older_adults: u64,
+    pub older_adults_examined: u64,
+    pub older_adults_exam_rate: f64,
+    /// Residents with a finished record (cover page + basic information).
+    pub records: u64,
+    pub population: Option<u32>,
+    /// 建档率, where the population is configured.
+    pub record_rate: Option<f64>,
+    /// Records with a service entry within the year up to the period's end.
+    pub records_in_use: u64,
+    /// 使用率.
+    pub usage_rate: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VillageKpi {
+    pub code: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub figures: GroupKpi,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KpiReport {
+    pub period: Period,
+    pub village: Option<String>,
+    #[serde(flatten)]
+    pub figures: GroupKpi,
+    pub villages: Vec<VillageKpi>,
+}
+
+/// Which residents behind a figure to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    Managed,
+    Standardised,
+    NotStandardised,
+    Controlled,
+    NotControlled,
+    Examined,
+    NotExamined,
+}
+
+impl Measure {
+    fn holds(self, j: &Judgement) -> bool {
+        j.managed
+            && match self {
+                Measure::Managed => true,
+                Measure::Standardised => j.standardised,
+                Measure::NotStandardised => !j.standardised,
+                Measure::Controlled => j.controlled,
+                Measure::NotControlled => !j.controlled,
+                Measure::Examined => j.examined,
+                Measure::NotExamined => !j.examined,
+            }
+    }
+}
+
+#[derive(Default)]
+struct Group {
+    name: String,
+    tallies: BTreeMap<Programme, Tally>,
+    older: u64,
+    older_examined: u64,
+    records: u64,
+    in_use: u64,
+}
+
+impl Group {
+    fn finish(&self, period: &Period, population: Option<u32>) -> GroupKpi {
+        let programmes = [Programme::Hypertension, Programme::Diabetes]
+            .iter()
+            .map(|p| self.tallies.get(p).cloned().unwrap_or_default().finish(*p, period))
+            .collect();
+        GroupKpi {
+            programmes,
+            older_adults: self.older,
+            older_adults_examined: self.older_examined,
+            older_adults_exam_rate: rate(self.older_examined, self.older),
+            records: self.records,
+            population,
+            record_rate: population.map(|p| rate(self.records, u64::from(p))),
+            records_in_use: self.in_use,
+            usage_rate: rate(self.in_use, self.records),
+        }
+    }
+}
+
+impl Store {
+    fn village_clause(village: &Option<String>, n: usize) -> String {
+        if village.is_some() {
+            format!(" AND substr(r.record_no, 10, 3) = ?{n}")
+        } else {
+            String::new()
+        }
+    }
+
+    /// Residents examined (a final health examination dated) in the period.
+    fn examined_in(&self, start: NaiveDate, end: NaiveDate) -> Result<HashSet<i64>> {
+        let mut out = HashSet::new();
+        for form in kinds().exam_forms() {
+            let mut stmt = self.conn().prepare_cached(
+                "SELECT resident_id FROM records WHERE form_id = ?1 AND status = 'final'
+                 AND record_date >= ?2 AND record_date <= ?3",
+            )?;
+            let rows = stmt.query_map(params![form, text(start), text(end)], |r| r.get::<_, i64>(0))?;
+            for r in rows {
+                out.insert(r?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The worklist on `today`: every active membership and every older
+    /// adult without this year's exam, classified and sorted by urgency.
+    /// Audited as one list read.
+    pub fn worklist(&self, actor: &Actor, today: NaiveDate, filter: &WorklistFilter) -> Result<Vec<Item>> {
+        actor.require(super::Permission::ReadRecords)?;
+        self.count_read("worklist");
+        let settings = self.care_settings().clone();
+        let year_start = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
+        let examined = self.examined_in(year_start, today.max(year_start))?;
+        let mut candidates = Vec::new();
+        let sql = format!(
+            "SELECT m.resident_id, coalesce(r.name, ''), r.sex, r.birth_date, substr(r.record_no, 10, 3),
+                    coalesce(r.village, ''), m.programme, m.enrolled_on, m.last_f2f, m.next_due, m.referral_due
+             FROM memberships m JOIN residents r ON r.id = m.resident_id
+             WHERE m.left_on IS NULL AND r.status = 'active'{} ORDER BY m.resident_id, m.programme",
+            Self::village_clause(&filter.village, 1)
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let map = |r: &rusqlite::Row| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, Option<String>>(8)?,
+                r.get::<_, Option<String>>(9)?,
+                r.get::<_, Option<String>>(10)?,
+            ))
+        };
+        let rows: Vec<_> = match &filter.village {
+            Some(v) => stmt.query_map(params![v], map)?.collect::<rusqlite::Result<_>>()?,
+            None => stmt.query_map([], map)?.collect::<rusqlite::Result<_>>()?,
+        };
+        let mut members = HashSet::new();
+        for (id, name, sex, birth, vcode, village, p, enrolled, f2f, due, referral) in rows {
+            let Some(programme) = parse_programme(&p) else { continue };
+            members.insert(id);
+            if filter.programme.is_some_and(|f| f != programme) {
+                continue;
+            }
+            candidates.push(Candidate {
+                resident_id: id,
+                name,
+                sex,
+                birth_date: birth.as_deref().and_then(day),
+                village_code: vcode,
+                village,
+                programme: Some(programme),
+                enrolled_on: day(&enrolled),
+                last_f2f: f2f.as_deref().and_then(day),
+                next_due: due.as_deref().and_then(day),
+                referral_due: referral.as_deref().and_then(day),
+                last_exam: examined.contains(&id).then_some(today),
+            });
+        }
+        if filter.programme.is_none() {
+            // Older adults outside the programmes: the annual exam.
+            let sql = format!(
+                "SELECT r.id, coalesce(r.name, ''), r.sex, r.birth_date, substr(r.record_no, 10, 3), coalesce(r.village, '')
+                 FROM residents r
+                 WHERE r.status = 'active' AND r.birth_date IS NOT NULL AND r.birth_date <= ?1
+                   AND NOT EXISTS (SELECT 1 FROM memberships d WHERE d.resident_id = r.id AND d.left_reason = 'death'){}",
+                Self::village_clause(&filter.village, 2)
+            );
+            let born_by = text(born_by_for_age(today, 65));
+            let mut stmt = self.conn().prepare_cached(&sql)?;
+            let map = |r: &rusqlite::Row| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            };
+            let rows: Vec<_> = match &filter.village {
+                Some(v) => stmt
+                    .query_map(params![born_by, v], map)?
+                    .collect::<rusqlite::Result<_>>()?,
+                None => stmt
+                    .query_map(params![born_by], map)?
+                    .collect::<rusqlite::Result<_>>()?,
+            };
+            for (id, name, sex, birth, vcode, village) in rows {
+                if members.contains(&id) || examined.contains(&id) {
+                    continue;
+                }
+                candidates.push(Candidate {
+                    resident_id: id,
+                    name,
+                    sex,
+                    birth_date: birth.as_deref().and_then(day),
+                    village_code: vcode,
+                    village,
+                    programme: None,
+                    enrolled_on: None,
+                    last_f2f: None,
+                    next_due: None,
+                    referral_due: None,
+                    last_exam: None,
+                });
+            }
+        }
+        Ok(worklist::build(&candidates, today, &settings))
+    }
+
+    /// Streams every membership managed in the period with its visits in
+    /// the period, in resident order, to `each`.
+    fn each_member(
+        &self,
+        period: &Period,
+        village: &Option<String>,
+        examined: &HashSet<i64>,
+        mut each: impl FnMut(&MemberHistory, &str, &str),
+    ) -> Result<()> {
+        let sql = format!(
+            "SELECT m.resident_id, m.programme, m.enrolled_on, m.left_on, m.left_reason,
+                    substr(r.record_no, 10, 3), coalesce(r.village, ''),
+                    v.record_id, v.visit_date, v.face_to_face, v.status, v.measured, v.controlled,
+                    v.classification, v.referred, v.emergency, v.next_visit
+             FROM memberships m JOIN residents r ON r.id = m.resident_id
+             LEFT JOIN visits v ON v.resident_id = m.resident_id AND v.programme = m.programme
+                  AND v.visit_date >= ?1 AND v.visit_date <= ?2
+             WHERE m.enrolled_on <= ?2 AND (m.left_on IS NULL OR m.left_on >= ?1){}
+             ORDER BY m.resident_id, m.programme, v.visit_date, v.record_id",
+            Self::village_clause(village, 3)
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let (s, e) = (text(period.start), text(period.end));
+        let mut rows = match village {
+            Some(v) => stmt.query(params![s, e, v])?,
+            None => stmt.query(params![s, e])?,
+        };
+        struct Current {
+            key: (i64, String),
+            programme: Programme,
+            enrolled: NaiveDate,
+            left: Option<NaiveDate>,
+            reason: Option<LeaveReason>,
+            vcode: String,
+            vname: String,
+            visits: Vec<VisitFact>,
+        }
+        let flush = |c: &Current, each: &mut dyn FnMut(&MemberHistory, &str, &str)| {
+            let m = MemberHistory {
+                resident_id: c.key.0,
+                programme: c.programme,
+                enrolled_on: c.enrolled,
+                left_on: c.left,
+                left_reason: c.reason,
+                visits: &c.visits,
+                examined: examined.contains(&c.key.0),
+            };
+            each(&m, &c.vcode, &c.vname);
+        };
+        let mut cur: Option<Current> = None;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            let p: String = r.get(1)?;
+            if cur.as_ref().is_none_or(|c| c.key.0 != id || c.key.1 != p) {
+                if let Some(c) = cur.take() {
+                    flush(&c, &mut each);
+                }
+                let (Some(programme), Some(enrolled)) = (parse_programme(&p), day(&r.get::<_, String>(2)?)) else {
+                    continue;
+                };
+                cur = Some(Current {
+                    key: (id, p),
+                    programme,
+                    enrolled,
+                    left: r.get::<_, Option<String>>(3)?.as_deref().and_then(day),
+                    reason: r.get::<_, Option<String>>(4)?.as_deref().and_then(LeaveReason::parse),
+                    vcode: r.get(5)?,
+                    vname: r.get(6)?,
+                    visits: Vec::new(),
+                });
+            }
+            let Some(c) = cur.as_mut() else { continue };
+            let Some(record_id) = r.get::<_, Option<i64>>(7)? else {
+                continue;
+            };
+            let Some(date) = r.get::<_, Option<String>>(8)?.as_deref().and_then(day) else {
+                continue;
+            };
+            c.visits.push(VisitFact {
+                record_id,
+                date,
+                face_to_face: r.get(9)?,
+                status: VisitStatus::parse(&r.get::<_, String>(10)?),
+                measured: r.get(11)?,
+                controlled: r.get(12)?,
+                classification: r.get(13)?,
+                referred: r.get(14)?,
+                emergency: r.get(15)?,
+                next_visit: r.get::<_, Option<String>>(16)?.as_deref().and_then(day),
+            });
+        }
+        if let Some(c) = cur.take() {
+            flush(&c, &mut each);
+        }
+        Ok(())
+    }
+
+    /// The clinic's indicators for a period, for the site (or one village)
+    /// and village by village. Audited as one list read.
+    pub fn kpi(&self, actor: &Actor, period: &Period, village: Option<String>) -> Result<KpiReport> {
+        actor.require(super::Permission::ReadRecords)?;
+        self.count_read("report");
+        let settings = self.care_settings().clone();
+        let examined = self.examined_in(period.start, period.end)?;
+        let mut site = Group::default();
+        let mut villages: BTreeMap<String, Group> = BTreeMap::new();
+        self.each_member(period, &village, &examined, |m, vcode, vname| {
+            let j = judge(m, period, &settings);
+            for g in [&mut site, villages.entry(vcode.to_string()).or_default()] {
+                g.tallies.entry(m.programme).or_default().add(m, &j, period);
+            }
+            let g = villages.entry(vcode.to_string()).or_default();
+            if g.name.is_empty() {
+                g.name = vname.to_string();
+            }
+        })?;
+
+        // Older adults, finished records and records in use, by village.
+        let born_by = text(born_by_for_age(period.end, 65));
+        let registration: Vec<String> = kinds().with_role(Role::Registration);
+        let reg_form = registration.first().cloned().unwrap_or_default();
+        let year_before = period.end - chrono::Days::new(365);
+        let sql = format!(
+            "SELECT r.id, substr(r.record_no, 10, 3), coalesce(r.village, ''),
+                    r.birth_date IS NOT NULL AND r.birth_date <= ?1,
+                    EXISTS (SELECT 1 FROM records x WHERE x.resident_id = r.id AND x.status = 'final'
+                            AND x.form_id <> ?2 AND x.record_date > ?3 AND x.record_date <= ?4),
+                    EXISTS (SELECT 1 FROM memberships d WHERE d.resident_id = r.id AND d.left_reason = 'death'
+                            AND d.left_on < ?5)
+             FROM residents r WHERE r.status = 'active'{}",
+            Self::village_clause(&village, 6)
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let args = (
+            born_by,
+            reg_form,
+            text(year_before),
+            text(period.end),
+            text(period.start),
+        );
+        let mut rows = match &village {
+            Some(v) => stmt.query(params![args.0, args.1, args.2, args.3, args.4, v])?,
+            None => stmt.query(params![args.0, args.1, args.2, args.3, args.4])?,
+        };
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            let vcode: String = r.get(1)?;
+            let vname: String = r.get(2)?;
+            let older: bool = r.get(3)?;
+            let in_use: bool = r.get(4)?;
+            let dead_before: bool = r.get(5)?;
+            let g = villages.entry(vcode).or_default();
+            if g.name.is_empty() {
+                g.name = vname;
+            }
+            for g in [&mut site, g] {
+                g.records += 1;
+                g.in_use += u64::from(in_use);
+                if older && !dead_before {
+                    g.older += 1;
+                    g.older_examined += u64::from(examined.contains(&id));
+                }
+            }
+        }
+        let population = match &village {
+            Some(v) => settings.village_population.get(v).copied(),
+            None => settings.population,
+        };
+        Ok(KpiReport {
+            period: *period,
+            figures: site.finish(period, population),
+            villages: villages
+                .iter()
+                .map(|(code, g)| VillageKpi {
+                    code: code.clone(),
+                    name: g.name.clone(),
+                    figures: g.finish(period, settings.village_population.get(code).copied()),
+                })
+                .collect(),
+            village,
+        })
+    }
+
+    /// The residents behind one figure of [`Store::kpi`] (ids, in order).
+    pub fn kpi_residents(
+        &self,
+        actor: &Actor,
+        period: &Period,
+        village: Option<String>,
+        programme: Programme,
+        measure: Measure,
+    ) -> Result<Vec<i64>> {
+        actor.require(super::Permission::ReadRecords)?;
+        self.count_read("report");
+        let settings = self.care_settings().clone();
+        let examined = self.examined_in(period.start, period.end)?;
+        let mut out = Vec::new();
+        self.each_member(period, &village, &examined, |m, _, _| {
+            if m.programme == programme && measure.holds(&judge(m, period, &settings)) {
+                out.push(m.resident_id);
+            }
+        })?;
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// The local id of the resident a platform id (uuid) names.
+    pub fn resident_id_by_uuid(&self, uuid: &str) -> Result<Option<i64>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn()
+            .query_row("SELECT id FROM residents WHERE uuid = ?1", params![uuid], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn record_id_by_uuid(&self, uuid: &str) -> Result<Option<i64>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn()
+            .query_row("SELECT id FROM records WHERE uuid = ?1", params![uuid], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn resident_id_by_record_no(&self, record_no: &str) -> Result<Option<i64>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id FROM residents WHERE record_no = ?1",
+                params![record_no.trim()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+}
