@@ -150,6 +150,7 @@ fn main() -> ExitCode {
                 sync: jkda::sync::SyncConfig::from_config(&config),
                 idle_after: Some(idle_after(&config)),
                 startup_notice,
+                management: config.management.clone().unwrap_or_default(),
             };
             match jkda::tui::run_clinic(&clinic) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -126,7 +126,57 @@ impl Shell {
         if record.status == RecordStatus::Draft {
             let _ = self.store.set_setting(OPEN_RECORD, &id.to_string());
         }
-        Ok(Msg::RecordOpened(Box::new(form_screen(def, &record, &resident, clock))))
+        let mut screen = form_screen(def.clone(), &record, &resident, clock);
+        if let (Some(p), Role::FollowUp) = (def.programme, def.role) {
+            let history = self
+                .store
+                .visit_history(resident.id, p, record.id)
+                .map_err(|e| e.message())?;
+            screen = screen.with_care(crate::app::suggest::CareInput {
+                history,
+                settings: self.store.care_settings().clone(),
+            });
+        }
+        Ok(Msg::RecordOpened(Box::new(screen)))
+    }
+
+    /// What a new follow-up starts with instead of being retyped: the
+    /// doctor's name, and from the resident's last visit of the same form
+    /// the height, the weight target and the drugs.
+    fn prefill(&self, resident_id: i64, def: &FormDef, record_id: i64) -> crate::form::Answers {
+        use crate::manage::visit as v;
+        let mut a = crate::form::Answers::new();
+        if def.role != Role::FollowUp {
+            return a;
+        }
+        if def.field(v::DOCTOR).is_some() {
+            let name = self
+                .store
+                .user(&self.actor.user)
+                .ok()
+                .flatten()
+                .map(|u| u.display_name)
+                .unwrap_or_else(|| self.actor.user.clone());
+            a.set_text(v::DOCTOR, &name);
+        }
+        let Ok(Some(last)) = self.store.latest_answers(resident_id, &def.id, record_id) else {
+            return a;
+        };
+        for (path, answer) in last.iter() {
+            let field = path.split('.').next().unwrap_or(path);
+            let carried = path == v::HEIGHT
+                || path == v::WEIGHT_TARGET
+                || field == v::MEDS
+                || field == "insulin_type"
+                || field == "insulin_usage";
+            if carried && def.field(field).is_some() {
+                match answer {
+                    crate::form::answers::Answer::Text(t) => a.set_text(path, t),
+                    crate::form::answers::Answer::Codes(c) => a.set_codes(path, c.clone()),
+                }
+            }
+        }
+        a
     }
 
     fn new_record(&mut self, resident_id: i64, form_id: &str, clock: &Clock) -> Result<Msg, Text> {
@@ -140,6 +190,16 @@ impl Shell {
             .store
             .create_record(&self.actor, resident_id, &def, &source)
             .map_err(|e| e.message())?;
+        let answers = self.prefill(resident_id, &def, record.id);
+        if !answers.is_empty() {
+            let save = crate::store::Save {
+                answers,
+                ..Default::default()
+            };
+            self.store
+                .save_draft(&self.actor, record.id, &save)
+                .map_err(|e| e.message())?;
+        }
         self.open_record(record.id, clock)
     }
 

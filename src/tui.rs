@@ -26,6 +26,8 @@ pub struct Clinic<'a> {
     pub sync: crate::sync::SyncConfig,
     pub idle_after: Option<std::time::Duration>,
     pub startup_notice: Option<crate::i18n::Msg>,
+    /// The management rules' settings (`[management]` in config.toml).
+    pub management: crate::manage::Settings,
 }
 
 /// The whole clinic program: login (or first-run installation), the work,
@@ -76,7 +78,9 @@ pub fn run_clinic(c: &Clinic) -> anyhow::Result<()> {
             if let Some(n) = &c.startup_notice {
                 app.notice = Some(crate::app::Notice::Error(n.clone()));
             }
-            let mut shell = Shell::new(session.store, (c.forms)(), session.actor);
+            let mut store = session.store;
+            store.set_care_settings(c.management.clone());
+            let mut shell = Shell::new(store, (c.forms)(), session.actor);
             shell.keyring = Some(session.keyring);
             let dir = c.dir.clone();
             let key = session.key;

@@ -64,6 +64,10 @@ pub struct FormState {
     /// The focused input is being typed into: its findings wait until it is
     /// left ("7" on the way to "72" is not an error worth a flash of red).
     pub typing: bool,
+    /// A follow-up's history and settings for the management rules.
+    pub care: Option<super::suggest::CareInput>,
+    /// Values the rules filled in, marked as suggested on screen.
+    pub suggestions: super::suggest::Suggestions,
 }
 
 /// What the form asks the shell to do.
@@ -105,6 +109,8 @@ impl FormState {
             save_failed: false,
             show_required: false,
             typing: false,
+            care: None,
+            suggestions: Default::default(),
         };
         s.refresh();
         if let Some(p) = focus {
@@ -124,8 +130,21 @@ impl FormState {
         self.slot().map(|s| s.path.clone())
     }
 
+    /// Adds the follow-up rules (suggestions and findings) to a form screen.
+    pub fn with_care(mut self, care: super::suggest::CareInput) -> Self {
+        self.care = Some(care);
+        self.adopt_suggestions();
+        self.refresh();
+        self
+    }
+
     fn refresh(&mut self) {
+        // Suggestions change answers; they are saved with the next change
+        // the user makes, and recomputed when the draft is reopened.
+        self.apply_suggestions();
         self.eval = evaluate(&self.def, &self.answers, &self.ctx);
+        let rules = self.care_findings();
+        self.eval.findings.extend(rules);
         let current = self.focus_path();
         self.slots = slots::compute(&self.def, &self.answers, &self.eval);
         if let Some(p) = current {

@@ -8,6 +8,7 @@ pub mod gate;
 pub mod screens;
 mod session;
 pub mod slots;
+pub mod suggest;
 pub mod sync_screen;
 pub mod text_input;
 

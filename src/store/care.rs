@@ -574,6 +574,37 @@ impl Store {
         }))
     }
 
+    /// Every normal visit of a programme (except one record), for the form
+    /// screen to find "the previous visit" as the visit date is typed.
+    pub fn visit_history(&self, resident_id: i64, programme: Programme, except: i64) -> Result<Vec<Previous>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT visit_date, controlled, classification, referred FROM visits
+             WHERE resident_id = ?1 AND programme = ?2 AND record_id <> ?3 AND status = '1'
+             ORDER BY visit_date",
+        )?;
+        let rows = stmt.query_map(params![resident_id, programme.key(), except], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<bool>>(1)?,
+                r.get::<_, Option<u8>>(2)?,
+                r.get::<_, bool>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (d, controlled, class, referred) = row?;
+            if let Some(date) = day(&d) {
+                out.push(Previous {
+                    date,
+                    uncontrolled: controlled == Some(false)
+                        || (controlled.is_none() && class == Some(rules::UNCONTROLLED)),
+                    referred,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// The answers of the resident's latest final record of a form (for
     /// prefilling what the clinic would otherwise retype).
     pub fn latest_answers(&self, resident_id: i64, form_id: &str, except: i64) -> Result<Option<Answers>> {

@@ -168,10 +168,16 @@ fn finding_text(f: &Finding, v: &View) -> String {
 /// focused input's findings are on the message line). "Required" shows only
 /// after a finalize attempt, so an empty form is not a wall of red.
 fn findings_lines(f: &FormState, path: &str, focused: bool, v: &View, out: &mut Vec<Line<'static>>) {
+    let indent = label_cols(v);
+    if f.is_suggested(path) {
+        out.push(Line::styled(
+            format!("{}~ {}", " ".repeat(indent), v.i18n.t("form.suggested")),
+            v.theme.dim(),
+        ));
+    }
     if focused {
         return;
     }
-    let indent = label_cols(v);
     for finding in f.eval.at(path) {
         if is_required_finding(finding) && !f.show_required {
             continue;
