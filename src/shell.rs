@@ -387,6 +387,33 @@ impl Shell {
                     .map_err(|e| e.message())?;
                 Ok(vec![Msg::OutboxRows(rows)])
             }
+            Effect::LoadWorklist(filter) => {
+                let items = self
+                    .store
+                    .worklist(&self.actor, clock.today, &filter)
+                    .map_err(|e| e.message())?;
+                Ok(vec![Msg::WorklistLoaded(items)])
+            }
+            Effect::LoadKpi { period, village } => {
+                let report = self.store.kpi(&self.actor, &period, village).map_err(|e| e.message())?;
+                Ok(vec![Msg::KpiLoaded(Box::new(report))])
+            }
+            Effect::LoadKpiResidents {
+                row,
+                period,
+                village,
+                programme,
+                measure,
+            } => {
+                let mut ids = self
+                    .store
+                    .kpi_residents(&self.actor, &period, village, programme, measure)
+                    .map_err(|e| e.message())?;
+                // A screenful of lists, not a county: the CLI gives them all.
+                ids.truncate(500);
+                let rows = self.store.resident_rows(&self.actor, &ids).map_err(|e| e.message())?;
+                Ok(vec![Msg::KpiResidents { row, rows }])
+            }
             Effect::Quit => Ok(Vec::new()),
         })();
         result.unwrap_or_else(|m| vec![Msg::Failed(m)])

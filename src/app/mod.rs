@@ -5,6 +5,7 @@
 
 pub mod form_fill;
 pub mod gate;
+pub mod manage_screens;
 pub mod screens;
 mod session;
 pub mod slots;
@@ -50,6 +51,8 @@ pub enum Screen {
     Resident(Box<ResidentPage>),
     Form(Box<FormState>),
     Audit(AuditState),
+    Worklist(manage_screens::WorklistState),
+    Kpi(Box<manage_screens::KpiState>),
 }
 
 pub enum Msg {
@@ -92,6 +95,12 @@ pub enum Msg {
     Sync(crate::sync::SyncEvent),
     /// Waiting and failed uploads, for the upload list.
     OutboxRows(Vec<crate::store::OutboxRow>),
+    WorklistLoaded(Vec<crate::manage::worklist::Item>),
+    KpiLoaded(Box<crate::store::care_read::KpiReport>),
+    KpiResidents {
+        row: usize,
+        rows: Vec<ResidentRow>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -135,6 +144,18 @@ pub enum Effect {
     Sync(crate::sync::SyncCommand),
     /// Load the waiting and failed uploads for the upload list.
     LoadOutbox,
+    LoadWorklist(crate::store::care_read::WorklistFilter),
+    LoadKpi {
+        period: crate::manage::kpi::Period,
+        village: Option<String>,
+    },
+    LoadKpiResidents {
+        row: usize,
+        period: crate::manage::kpi::Period,
+        village: Option<String>,
+        programme: crate::form::def::Programme,
+        measure: crate::store::care_read::Measure,
+    },
     Quit,
 }
 
@@ -230,6 +251,7 @@ impl App {
             Screen::Form(f) if f.dialog.is_some() => KeyContext::Dialog,
             Screen::Form(_) => KeyContext::Form,
             Screen::Audit(_) => KeyContext::Resident,
+            Screen::Worklist(_) | Screen::Kpi(_) => KeyContext::Manage,
         }
     }
 
@@ -289,6 +311,18 @@ impl App {
             Msg::Sync(ev) => self.sync_event(ev),
             Msg::OutboxRows(rows) => {
                 self.outbox_rows(rows);
+                Vec::new()
+            }
+            Msg::WorklistLoaded(items) => {
+                self.worklist_loaded(items);
+                Vec::new()
+            }
+            Msg::KpiLoaded(report) => {
+                self.kpi_loaded(*report);
+                Vec::new()
+            }
+            Msg::KpiResidents { row, rows } => {
+                self.kpi_residents_loaded(row, rows);
                 Vec::new()
             }
             Msg::ResidentOpened { resident, records } => {
@@ -369,7 +403,7 @@ impl App {
                 s.inputs[focus].insert(&crate::form::answers::sanitize(&line));
                 Vec::new()
             }
-            Screen::Resident(_) | Screen::Audit(_) => Vec::new(),
+            Screen::Resident(_) | Screen::Audit(_) | Screen::Worklist(_) | Screen::Kpi(_) => Vec::new(),
         }
     }
 
@@ -420,6 +454,8 @@ impl App {
             Screen::Resident(_) => self.resident_key(k, action),
             Screen::Form(_) => self.form_key(k, action, clock),
             Screen::Audit(_) => self.audit_key(action),
+            Screen::Worklist(_) => self.worklist_key(action),
+            Screen::Kpi(_) => self.kpi_key(action),
         };
         // A notice stays until the next key after it appeared.
         if self.notice == notice_before {
@@ -532,6 +568,8 @@ impl App {
                 }
             }
             Some(Action::NewResident) => return vec![Effect::Register],
+            Some(Action::Worklist) => return self.open_worklist(),
+            Some(Action::Indicators) => return self.open_indicators(),
             Some(Action::Clear) => {
                 l.query.set("");
                 l.selected = 0;

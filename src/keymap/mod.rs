@@ -17,16 +17,19 @@ pub enum Context {
     Dialog,
     /// The list of waiting and failed uploads (an overlay).
     Uploads,
+    /// The worklist and the clinic's indicators.
+    Manage,
 }
 
 impl Context {
-    pub const ALL: [Context; 6] = [
+    pub const ALL: [Context; 7] = [
         Context::Global,
         Context::List,
         Context::Resident,
         Context::Form,
         Context::Dialog,
         Context::Uploads,
+        Context::Manage,
     ];
 
     pub fn name(self) -> &'static str {
@@ -37,6 +40,7 @@ impl Context {
             Context::Form => "form",
             Context::Dialog => "dialog",
             Context::Uploads => "uploads",
+            Context::Manage => "manage",
         }
     }
 }
@@ -75,10 +79,20 @@ pub enum Action {
     Send,
     /// Puts the failed uploads back in the queue.
     Retry,
+    /// Opens the worklist (who is due).
+    Worklist,
+    /// Opens the clinic's indicators.
+    Indicators,
+    /// Worklist and indicators: the next programme / village filter.
+    FilterProgramme,
+    FilterVillage,
+    /// Indicators: the previous / next period (year, quarters).
+    PrevPeriod,
+    NextPeriod,
 }
 
 impl Action {
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 35] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -108,6 +122,12 @@ impl Action {
         Action::Uploads,
         Action::Send,
         Action::Retry,
+        Action::Worklist,
+        Action::Indicators,
+        Action::FilterProgramme,
+        Action::FilterVillage,
+        Action::PrevPeriod,
+        Action::NextPeriod,
     ];
 
     pub fn name(self) -> &'static str {
@@ -141,6 +161,12 @@ impl Action {
             Action::Uploads => "uploads",
             Action::Send => "send",
             Action::Retry => "retry",
+            Action::Worklist => "worklist",
+            Action::Indicators => "indicators",
+            Action::FilterProgramme => "filter_programme",
+            Action::FilterVillage => "filter_village",
+            Action::PrevPeriod => "prev_period",
+            Action::NextPeriod => "next_period",
         }
     }
 

@@ -503,3 +503,17 @@ impl Store {
             .optional()?)
     }
 }
+
+impl Store {
+    /// List rows (identifiers masked) for residents by id, in that order.
+    pub fn resident_rows(&self, actor: &Actor, ids: &[i64]) -> Result<Vec<crate::store::ResidentRow>> {
+        actor.require(super::Permission::ReadRecords)?;
+        self.count_read("report");
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let r = self.resident_unaudited(*id)?;
+            out.push(super::residents::row_from_resident(&r));
+        }
+        Ok(out)
+    }
+}

@@ -3,6 +3,7 @@
 
 mod form_view;
 mod lists;
+mod manage_view;
 mod overlays;
 pub mod session_view;
 mod sync_view;
@@ -63,6 +64,8 @@ pub fn draw(frame: &mut Frame, app: &App, v: &View) {
         Screen::Resident(p) => lists::resident_page(frame, body, app, p, v),
         Screen::Form(f) => form_view::draw(frame, body, f, v, show_cursor),
         Screen::Audit(a) => session_view::audit(frame, body, a, v),
+        Screen::Worklist(w) => manage_view::worklist(frame, body, app, w, v),
+        Screen::Kpi(k) => manage_view::kpi(frame, body, k, v),
     }
     draw_status(frame, status, app, v);
     draw_hints(frame, hints, app, v);
@@ -110,6 +113,8 @@ fn screen_title_key(app: &App) -> &'static str {
         Screen::Resident(_) => "screen.resident",
         Screen::Form(_) => "screen.form",
         Screen::Audit(_) => "screen.audit",
+        Screen::Worklist(_) => "screen.worklist",
+        Screen::Kpi(_) => "screen.indicators",
     }
 }
 
@@ -171,9 +176,24 @@ fn draw_hints(frame: &mut Frame, area: Rect, app: &App, v: &View) {
         (Screen::Residents(_), _) => &[
             (Context::List, Action::Open),
             (Context::List, Action::NewResident),
-            (Context::List, Action::Clear),
+            (Context::List, Action::Worklist),
+            (Context::List, Action::Indicators),
             (Context::Global, Action::Help),
             (Context::Global, Action::Quit),
+        ],
+        (Screen::Worklist(_), _) => &[
+            (Context::Manage, Action::Open),
+            (Context::Manage, Action::FilterProgramme),
+            (Context::Manage, Action::FilterVillage),
+            (Context::Manage, Action::Back),
+            (Context::Global, Action::Help),
+        ],
+        (Screen::Kpi(_), _) => &[
+            (Context::Manage, Action::Open),
+            (Context::Manage, Action::NextPeriod),
+            (Context::Manage, Action::FilterVillage),
+            (Context::Manage, Action::Back),
+            (Context::Global, Action::Help),
         ],
         (Screen::Resident(_), _) => &[
             (Context::Resident, Action::Open),
