@@ -61,6 +61,9 @@ pub enum Command {
     /// Upload finalized records to the city platform now. Exit 0 all
     /// confirmed, 1 something failed or is still waiting, 2 not configured
     Sync(SyncArgs),
+    /// Bring in residents and records from FHIR R4 NDJSON or a JSON Bundle
+    /// (all checked; nothing written if any is bad). Exit 0 imported, 1 problems, 2 usage or I/O error
+    Import(crate::import::ImportArgs),
 }
 
 #[derive(Debug, Clone, Copy, Args)]
