@@ -59,7 +59,17 @@ fn install_empty(dir: &Path) {
     ));
     ok(&run_jkda_input(
         dir,
-        &["--user", "admin", "user", "add", "li", "--role", "doctor", "--name", "李医生"],
+        &[
+            "--user",
+            "admin",
+            "user",
+            "add",
+            "li",
+            "--role",
+            "doctor",
+            "--name",
+            "李医生",
+        ],
         &format!("{ADMIN_PW}\n{DOCTOR_PW}\n"),
     ));
 }
@@ -124,7 +134,10 @@ fn follow_up(store: &mut Store, reg: &Registry, resident: &Resident, form: &str,
     if def.field("fbg").is_some() {
         a.set_text("fbg", &format!("{:.1}", rng.random_range(5.0..10.0f64)));
     }
-    a.set_text("next_visit_date", &(date + chrono::Duration::days(14)).format("%Y-%m-%d").to_string());
+    a.set_text(
+        "next_visit_date",
+        &(date + chrono::Duration::days(14)).format("%Y-%m-%d").to_string(),
+    );
     let ctx = ctx_of(resident, today);
     complete_required(def, &mut a, &ctx, date, rng);
     let eval = evaluate(def, &a, &ctx);
@@ -198,11 +211,14 @@ fn register(store: &mut Store, reg: &Registry, n: u32, rng: &mut StdRng) -> i64 
     r.id
 }
 
+/// uuid, form, version, answers, record date, finalized at, author.
+type RecordFacts = (String, String, String, Answers, Option<String>, Option<String>, String);
+
 /// A resident's data and their final records, for comparing two stores.
 #[derive(PartialEq)]
 struct Snapshot {
     resident: Vec<Option<String>>,
-    records: Vec<(String, String, String, Answers, Option<String>, Option<String>, String)>,
+    records: Vec<RecordFacts>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -271,7 +287,9 @@ fn read_back(client: &Client, ids: &Identifiers, residents: &[(String, String)])
         patients.push(entries[0]["resource"].clone());
         for kind in ["QuestionnaireResponse", "Encounter", "Observation"] {
             let subject = format!("Patient/{uuid}");
-            let found = client.search(kind, &[("subject", &subject), ("_count", "500")]).unwrap();
+            let found = client
+                .search(kind, &[("subject", &subject), ("_count", "500")])
+                .unwrap();
             rest.extend(
                 found["entry"]
                     .as_array()
@@ -439,7 +457,11 @@ fn residents_uploaded_to_the_hub_come_back_into_a_fresh_install_equal_and_only_o
         assert_eq!(count_import_audits(&store), (9, uploaded));
         assert_eq!(store.verify_audit().unwrap(), None);
         drop(store);
-        let sync = run_jkda_input(dir, &["--user", "li", "--lang", "en", "sync", "--status", "--json"], &format!("{DOCTOR_PW}\n"));
+        let sync = run_jkda_input(
+            dir,
+            &["--user", "li", "--lang", "en", "sync", "--status", "--json"],
+            &format!("{DOCTOR_PW}\n"),
+        );
         let json: Value = serde_json::from_slice(&sync.stdout).unwrap_or_else(|_| panic!("{:?}", text(&sync)));
         assert_eq!(json["pending"], 0, "{json}");
 
@@ -532,7 +554,10 @@ impl Synthetic {
         a.set_codes("symptoms", vec!["1".into()]);
         a.set_text("bp.systolic", "142");
         a.set_text("bp.diastolic", "88");
-        a.set_text("next_visit_date", &(date + chrono::Duration::days(14)).format("%Y-%m-%d").to_string());
+        a.set_text(
+            "next_visit_date",
+            &(date + chrono::Duration::days(14)).format("%Y-%m-%d").to_string(),
+        );
         let ctx = ctx_of(r, today);
         complete_required(def, &mut a, &ctx, date, &mut self.rng);
         edit(&mut a);
@@ -587,13 +612,13 @@ fn every_bad_line_is_reported_with_its_number_and_nothing_is_written() {
     let (url, _) = q.split_once('|').unwrap();
     unknown_version["questionnaire"] = json!(format!("{url}|9.9"));
     let lines = [
-        s.patient(&good).to_string(),                                  // 1 good
-        "{\"resourceType\": \"Patient\", \"id\": ".to_string(),        // 2 not JSON
-        s.patient(&bad_id).to_string(),                                // 3 bad ID number
-        s.response(&stranger, |_| {}).to_string(),                     // 4 unknown subject
-        unknown_version.to_string(),                                   // 5 unknown form version
+        s.patient(&good).to_string(),                                        // 1 good
+        "{\"resourceType\": \"Patient\", \"id\": ".to_string(),              // 2 not JSON
+        s.patient(&bad_id).to_string(),                                      // 3 bad ID number
+        s.response(&stranger, |_| {}).to_string(),                           // 4 unknown subject
+        unknown_version.to_string(),                                         // 5 unknown form version
         s.response(&good, |a| a.set_text("bp.systolic", "999")).to_string(), // 6 refused value
-        s.response(&good, |_| {}).to_string(),                         // 7 good
+        s.response(&good, |_| {}).to_string(),                               // 7 good
     ];
     let file = tmp.path().join("bad.ndjson");
     std::fs::write(&file, lines.join("\n")).unwrap();
@@ -605,10 +630,22 @@ fn every_bad_line_is_reported_with_its_number_and_nothing_is_written() {
         assert!(err.contains(&format!("line {n}: ")), "line {n} not reported:\n{err}");
     }
     assert!(!err.contains("line 1: ") && !err.contains("line 7: "), "{err}");
-    assert!(err.contains("line 2: not valid JSON"), "{err}");
-    assert!(err.contains("line 3: ID number: The ID card number's check character is wrong"), "{err}");
-    assert!(err.contains(&format!("line 4: its resident Patient/{} is neither in the file nor here", stranger.uuid)), "{err}");
-    assert!(err.contains("line 5: form hypertension-followup version 9.9 is not available here"), "{err}");
+    assert!(err.contains("line 2: not valid JSON (broken near column"), "{err}");
+    assert!(
+        err.contains("line 3: ID number: The ID card number's check character is wrong"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "line 4: its resident Patient/{} is neither in the file nor here",
+            stranger.uuid
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 5: form hypertension-followup version 9.9 is not available here"),
+        "{err}"
+    );
     assert!(err.contains("line 6: the form's checks fail: "), "{err}");
     assert!(err.contains("5 problem(s): nothing was imported"), "{err}");
     // Resident data stays out of the report: no names, no ID numbers.
@@ -619,7 +656,10 @@ fn every_bad_line_is_reported_with_its_number_and_nothing_is_written() {
     let zh = import(&dir, &file, &[]);
     assert_eq!(zh.status.code(), Some(1));
     let (_, err) = text(&zh);
-    assert!(err.contains("第 2 行：") && err.contains("第 6 行：") && err.contains("未导入任何内容"), "{err}");
+    assert!(
+        err.contains("第 2 行：") && err.contains("第 6 行：") && err.contains("未导入任何内容"),
+        "{err}"
+    );
     nothing_written(&dir);
 
     // The good lines alone go in.
@@ -694,11 +734,31 @@ fn usage_and_io_errors_exit_2() {
     let key = dir.join("test.key");
     let out = run_jkda_input(
         &dir,
-        &["--key-file", key.to_str().unwrap(), "--lang", "en", "import", file.to_str().unwrap()],
+        &[
+            "--key-file",
+            key.to_str().unwrap(),
+            "--lang",
+            "en",
+            "import",
+            file.to_str().unwrap(),
+        ],
         "",
     );
     assert_eq!(out.status.code(), Some(2), "{:?}", text(&out));
     assert!(text(&out).1.contains("needs a login"), "{:?}", text(&out));
+    // Over the size limit: refused before reading (a sparse file costs no disk).
+    let huge = tmp.path().join("huge.ndjson");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(jkda::import::parse::MAX_FILE_BYTES + 1)
+        .unwrap();
+    let out = import(&dir, &huge, &["--lang", "en"]);
+    assert_eq!(out.status.code(), Some(2), "{:?}", text(&out));
+    assert!(
+        text(&out).1.contains("over the import limit of 512 MB"),
+        "{:?}",
+        text(&out)
+    );
     // An empty file is nothing to import.
     let out = import(&dir, &file, &["--lang", "en"]);
     ok(&out);

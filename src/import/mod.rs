@@ -88,6 +88,9 @@ struct ResponseIn<'a> {
     record: FetchedRecord<'a>,
 }
 
+/// A subject's sex code and birth date (`YYYY-MM-DD`), for the form rules.
+type SubjectFacts = (Option<String>, Option<String>);
+
 /// An Encounter or Observation: checked for its subject only.
 struct LinkIn {
     at: At,
@@ -186,7 +189,7 @@ impl<'a> Checker<'a> {
             Ok(v) => v,
             Err(e) => {
                 let msg = match e {
-                    Unreadable::NotJson(detail) => Msg::new("import.not_json").arg("detail", detail),
+                    Unreadable::NotJson { column } => Msg::new("import.not_json").arg("column", column),
                     Unreadable::NotAnObject => Msg::new("import.not_an_object"),
                     Unreadable::TooLong => Msg::new("import.too_long").arg("max", parse::MAX_LINE_BYTES >> 20),
                     Unreadable::NoResource => Msg::new("import.no_resource"),
@@ -211,7 +214,10 @@ impl<'a> Checker<'a> {
             let first = describe_at(first, self.i18n);
             return self.problem(
                 at,
-                Msg::new("import.duplicate").arg("type", &kind).arg("id", &id).arg("first", first),
+                Msg::new("import.duplicate")
+                    .arg("type", &kind)
+                    .arg("id", &id)
+                    .arg("first", first),
             );
         }
         self.seen.insert(format!("{kind}/{id}"), at);
@@ -386,7 +392,9 @@ impl<'a> Checker<'a> {
                         let field = self.label(def, path);
                         self.problem(
                             at,
-                            Msg::new("import.bad_date_answer").arg("field", field).arg("value", text),
+                            Msg::new("import.bad_date_answer")
+                                .arg("field", field)
+                                .arg("value", text),
                         );
                     }
                 }
@@ -448,7 +456,10 @@ impl<'a> Checker<'a> {
             if let Some(idn) = p.patient.fields.id_number.as_deref() {
                 if let Some(other) = store.import_resident_by_id_number(actor, idn)? {
                     ok = false;
-                    self.problem(p.at, Msg::new("import.id_number_here").arg("record_no", other.record_no));
+                    self.problem(
+                        p.at,
+                        Msg::new("import.id_number_here").arg("record_no", other.record_no),
+                    );
                 } else if let Some(first) = id_numbers.get(idn).copied() {
                     ok = false;
                     let first = describe_at(first, self.i18n);
@@ -475,7 +486,7 @@ impl<'a> Checker<'a> {
         }
         // The facts the form rules use, of a resident in the file or here.
         let mut here: HashMap<String, Option<KnownResident>> = HashMap::new();
-        let mut subject_facts = |store: &Store, uuid: &str| -> Result<Option<(Option<String>, Option<String>)>, StoreError> {
+        let mut subject_facts = |store: &Store, uuid: &str| -> Result<Option<SubjectFacts>, StoreError> {
             if let Some(i) = file_patients.get(uuid) {
                 let f: &ResidentFields = &patients[*i].patient.fields;
                 return Ok(Some((f.sex.clone(), f.birth_date.clone())));
@@ -612,7 +623,10 @@ pub fn run(
         eprintln!("{}", i18n.t("import.needs_login"));
         return ExitCode::from(2);
     }
-    for p in [crate::store::Permission::WriteRecords, crate::store::Permission::Finalize] {
+    for p in [
+        crate::store::Permission::WriteRecords,
+        crate::store::Permission::Finalize,
+    ] {
         if let Err(m) = crate::cli_auth::require(actor, p) {
             eprintln!("{}", i18n.msg(&m));
             return ExitCode::from(1);
@@ -654,7 +668,10 @@ pub fn run(
             for p in &problems {
                 eprintln!(
                     "{}",
-                    i18n.tf("import.problem", &[("at", &describe_at(p.at, i18n)), ("reason", &p.reason)])
+                    i18n.tf(
+                        "import.problem",
+                        &[("at", &describe_at(p.at, i18n)), ("reason", &p.reason)]
+                    )
                 );
             }
             eprintln!(

@@ -32,7 +32,10 @@ pub enum At {
 /// Why one line or entry could not be read as a resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unreadable {
-    NotJson(String),
+    /// Not JSON; the column (in the line, or the file's `At::File`) where it broke.
+    NotJson {
+        column: usize,
+    },
     NotAnObject,
     TooLong,
     NoResource,
@@ -133,18 +136,21 @@ fn ndjson(mut r: impl BufRead, each: &mut impl FnMut(At, Result<Value, Unreadabl
             each(At::Line(line), Err(Unreadable::TooLong));
             continue;
         }
-        let bytes = if line == 1 {
+        let mut bytes = if line == 1 {
             buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf)
         } else {
             &buf[..]
         };
+        while let [rest @ .., b'\n' | b'\r'] = bytes {
+            bytes = rest;
+        }
         if bytes.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         let result = match serde_json::from_slice::<Value>(bytes) {
             Ok(v) if v.is_object() => Ok(v),
             Ok(_) => Err(Unreadable::NotAnObject),
-            Err(e) => Err(Unreadable::NotJson(e.to_string())),
+            Err(e) => Err(Unreadable::NotJson { column: e.column() }),
         };
         each(At::Line(line), result);
     }
@@ -165,9 +171,11 @@ fn bundle(r: impl BufRead, each: &mut impl FnMut(At, Result<Value, Unreadable>))
                 line: e.line(),
                 column: e.column(),
             },
-            Err(Unreadable::NotJson(e.to_string())),
+            Err(Unreadable::NotJson { column: e.column() }),
         ),
-        Ok(()) if kind.as_deref() != Some("Bundle") => each(At::File { line: 1, column: 1 }, Err(Unreadable::NotABundle)),
+        Ok(()) if kind.as_deref() != Some("Bundle") => {
+            each(At::File { line: 1, column: 1 }, Err(Unreadable::NotABundle))
+        }
         Ok(()) => {}
     }
 }
@@ -237,7 +245,9 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn collect(text: &str) -> (Format, Vec<(At, Result<Value, Unreadable>)>) {
+    type Read = Vec<(At, Result<Value, Unreadable>)>;
+
+    fn collect(text: &str) -> (Format, Read) {
         let mut f = tempfile::tempfile().unwrap();
         f.write_all(text.as_bytes()).unwrap();
         let mut out = Vec::new();
@@ -252,7 +262,7 @@ mod tests {
         let at: Vec<At> = items.iter().map(|(a, _)| *a).collect();
         assert_eq!(at, [At::Line(1), At::Line(3), At::Line(4), At::Line(5)]);
         assert!(items[0].1.is_ok());
-        assert!(matches!(items[1].1, Err(Unreadable::NotJson(_))));
+        assert_eq!(items[1].1, Err(Unreadable::NotJson { column: 2 }));
         assert_eq!(items[2].1, Err(Unreadable::NotAnObject));
         assert_eq!(items[3].1.as_ref().unwrap()["id"], "b");
     }
@@ -278,7 +288,13 @@ mod tests {
     fn a_broken_bundle_is_reported_with_its_line() {
         let (format, items) = collect("{\n  \"resourceType\": \"Bundle\",\n  \"entry\": [ {\"resource\": {]\n}");
         assert_eq!(format, Format::Bundle);
-        assert!(matches!(items.last(), Some((At::File { line: 3, .. }, Err(Unreadable::NotJson(_))))), "{items:?}");
+        assert!(
+            matches!(
+                items.last(),
+                Some((At::File { line: 3, .. }, Err(Unreadable::NotJson { .. })))
+            ),
+            "{items:?}"
+        );
     }
 
     #[test]
