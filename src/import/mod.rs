@@ -712,3 +712,198 @@ pub fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fhir::mapping::{patient, questionnaire_response, RecordInput};
+    use crate::i18n::Lang;
+    use crate::store::{Record, RecordStatus, Resident};
+    use rand::SeedableRng;
+
+    fn resident(n: u32) -> Resident {
+        let birth = NaiveDate::from_ymd_opt(1970, 1, n).unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(u64::from(n));
+        Resident {
+            id: 0,
+            uuid: format!("00000000-0000-7000-8000-{n:012}"),
+            record_no: format!("220602101101{:05}", n),
+            status: "active".into(),
+            name: Some(format!("测试{n}")),
+            sex: Some("2".into()),
+            birth_date: Some(birth.format("%Y-%m-%d").to_string()),
+            id_number: Some(crate::demo::id_number("220602", birth, false, &mut rng)),
+            phone: None,
+            address: None,
+            village: None,
+            programmes: Vec::new(),
+            created_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    fn response(reg: &Registry, r: &Resident, uuid: &str) -> Value {
+        let def = reg.get("diabetes-followup").unwrap();
+        let today = chrono::Local::now().date_naive();
+        let date = today - chrono::Duration::days(10);
+        let mut a = Answers::new();
+        a.set_text("visit_date", &date.format("%Y-%m-%d").to_string());
+        a.set_text(
+            "next_visit_date",
+            &(date + chrono::Duration::days(30)).format("%Y-%m-%d").to_string(),
+        );
+        a.set_text("bp.systolic", "132");
+        a.set_text("bp.diastolic", "84");
+        let ctx = Context {
+            today,
+            sex: r.sex.clone(),
+            birth_date: NaiveDate::from_ymd_opt(1970, 1, 1),
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        crate::demo::complete_required(def, &mut a, &ctx, date, &mut rng);
+        let record = Record {
+            id: 0,
+            uuid: uuid.into(),
+            resident_id: 0,
+            form_id: def.id.clone(),
+            form_version: def.version.clone(),
+            status: RecordStatus::Final,
+            answers: a,
+            record_date: None,
+            focus: None,
+            author: "doc".into(),
+            created_at: String::new(),
+            updated_at: String::new(),
+            finalized_at: None,
+            revision: 1,
+        };
+        let ids = Identifiers::default();
+        questionnaire_response(&RecordInput {
+            record: &record,
+            resident: r,
+            def,
+            ids: &ids,
+        })
+        .0
+    }
+
+    /// Checks resources (one per line) against `store`; the problems' lines and texts.
+    fn check(store: &Store, resources: &[Value]) -> Result<ImportCounts, Vec<(usize, String)>> {
+        let reg = Registry::embedded();
+        let ids = Identifiers::default();
+        let i18n = I18n::new(Lang::En);
+        let mut c = Checker::new(&reg, &ids, &i18n, chrono::Local::now().date_naive());
+        for (i, r) in resources.iter().enumerate() {
+            c.take(At::Line(i + 1), Ok(r.clone()));
+        }
+        match c.finish(store, &Actor::new("test")).unwrap() {
+            Ok(plan) => Ok(plan.counts),
+            Err(problems) => Err(problems
+                .into_iter()
+                .map(|p| match p.at {
+                    At::Line(n) => (n, p.reason),
+                    other => panic!("{other:?}"),
+                })
+                .collect()),
+        }
+    }
+
+    #[test]
+    fn responses_are_checked_item_by_item_and_ids_once() {
+        let store = Store::open_in_memory().unwrap();
+        let reg = Registry::embedded();
+        let p = resident(1);
+        let good = response(&reg, &p, "r1");
+        assert_eq!(
+            check(&store, &[patient(&p, &Identifiers::default()).0, good.clone()]),
+            Ok(ImportCounts {
+                residents_new: 1,
+                records_new: 1,
+                ..Default::default()
+            })
+        );
+        let mut draft = response(&reg, &p, "r2");
+        draft["status"] = "in-progress".into();
+        let mut odd_item = response(&reg, &p, "r3");
+        odd_item["item"][0]["item"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"linkId": "no_such_item", "answer": [{"valueString": "x"}]}));
+        let mut bad_date = response(&reg, &p, "r4");
+        let visit = bad_date["item"][0]["item"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|i| i["linkId"] == "visit_date")
+            .unwrap();
+        visit["answer"][0]["valueDate"] = "t".into();
+        let mut unnamed = resident(2);
+        unnamed.name = None;
+        unnamed.record_no = "22060210110000001".into();
+        let Err(problems) = check(
+            &store,
+            &[
+                patient(&p, &Identifiers::default()).0,
+                good.clone(),
+                good,
+                draft,
+                odd_item,
+                bad_date,
+                patient(&unnamed, &Identifiers::default()).0,
+            ],
+        ) else {
+            panic!("accepted")
+        };
+        let lines: Vec<usize> = problems.iter().map(|p| p.0).collect();
+        assert_eq!(lines, [3, 4, 5, 6, 7, 7], "{problems:?}");
+        assert!(problems[0].1.contains("is in the file twice (first at line 2)"));
+        assert!(problems[1].1.contains("in-progress"));
+        assert!(problems[2].1.contains("no item no_such_item"));
+        assert!(problems[3].1.contains("t is not a valid date"));
+        assert!(problems[4].1.contains("Village code 100"));
+        assert!(problems[5].1.contains("no name"));
+    }
+
+    #[test]
+    fn a_record_number_or_id_number_already_here_under_another_id_is_refused() {
+        let mut store = Store::open_in_memory().unwrap();
+        let actor = Actor::new("test");
+        let reg = Registry::embedded();
+        let p = resident(3);
+        let ids = Identifiers::default();
+        let patients = [ImportPatient {
+            uuid: p.uuid.clone(),
+            record_no: p.record_no.clone(),
+            fields: ResidentFields {
+                name: p.name.clone(),
+                id_number: p.id_number.clone(),
+                ..Default::default()
+            },
+            active: true,
+        }];
+        store.import_resources(&actor, &patients, &[]).unwrap();
+        // The same resident again: already here, nothing to do.
+        let again = check(&store, &[patient(&p, &ids).0, response(&reg, &p, "r9")]).unwrap();
+        assert_eq!((again.residents_present, again.records_new), (1, 1));
+        // Someone else with the same numbers.
+        let mut other = p.clone();
+        other.uuid = "another".into();
+        let Err(problems) = check(&store, &[patient(&other, &ids).0]) else {
+            panic!("accepted")
+        };
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].1.contains("already here (record number 22060210110100003)"));
+        assert!(problems[1]
+            .1
+            .contains("already has health record number 22060210110100003"));
+        // The record counter moved past the imported serial.
+        let site = crate::store::SiteConfig {
+            division: "220602".into(),
+            township: "101".into(),
+            village: "101".into(),
+            name: "x".into(),
+        };
+        let next = store.create_resident(&actor, &site).unwrap();
+        assert_eq!(next.record_no, "22060210110100004");
+    }
+}
