@@ -74,6 +74,9 @@ pub enum Command {
     /// Programme membership: record leaving (moved away, lost, died) or rejoining
     #[command(subcommand)]
     Programme(ProgrammeCmd),
+    /// Bring in residents and records from FHIR R4 NDJSON or a JSON Bundle
+    /// (all checked; nothing written if any is bad). Exit 0 imported, 1 problems, 2 usage or I/O error
+    Import(crate::import::ImportArgs),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -18,6 +18,7 @@ pub mod hardening;
 pub mod hub;
 pub mod i18n;
 pub mod identity;
+pub mod import;
 pub mod keymap;
 pub mod manage;
 pub mod paths;

@@ -110,6 +110,11 @@ fn main() -> ExitCode {
             let cfg = jkda::sync::SyncConfig::from_config(&config);
             Ok(jkda::sync::cli::sync(&mut store, cfg, registry, &actor, &i18n, args))
         }),
+        Some(Command::Import(args)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
+            let registry = load_registry(forms_dir.as_deref(), &i18n).0;
+            let ids = jkda::sync::SyncConfig::from_config(&config).identifiers;
+            Ok(jkda::import::run(&mut store, &registry, &ids, &actor, &i18n, args))
+        }),
         Some(Command::Residents(cmd)) => with_store(&dir, &cli, &i18n, |store, actor| {
             jkda::cli_residents::run(cmd, &store, &actor, &i18n)
         }),

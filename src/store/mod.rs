@@ -10,6 +10,7 @@ pub mod care;
 pub mod care_read;
 mod cipher;
 pub mod crypt;
+mod import;
 mod outbox;
 mod records;
 mod residents;
@@ -20,6 +21,7 @@ mod users;
 
 pub use access::{Permission, Role};
 pub use audit::{verify_chain, AuditEntry, AuditFilter, ChainBreak};
+pub use import::{ImportCounts, ImportPatient, ImportedRecord, KnownResident};
 pub use outbox::{utc_text, FetchedRecord, OutboxItem, OutboxRow, OutboxStatus, PatientState, Sent};
 pub use records::Save;
 pub use records::{Record, RecordStatus, RecordSummary};
