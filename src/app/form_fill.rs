@@ -5,7 +5,7 @@
 use super::slots::{self, Part, Slot};
 use super::text_input::TextBuf;
 use super::Clock;
-use crate::form::answers::{parse_date, sanitize};
+use crate::form::answers::{parse_date, strip_controls};
 use crate::form::def::{ChoiceOption, FieldKind, FormDef, Level, Role};
 use crate::form::rules::{evaluate, Context, Evaluation, Finding};
 use crate::form::Answers;
@@ -160,6 +160,12 @@ impl FormState {
             FieldKind::Choice { options } | FieldKind::Multi { options, .. } => Some(options),
             _ => None,
         }
+    }
+
+    /// The focus is on an input that takes typed text (not options), and
+    /// typing is possible: printable keys go into it, bound or not.
+    pub fn takes_text(&self) -> bool {
+        !self.read_only && self.dialog.is_none() && self.slot().is_some() && self.current_options().is_none()
     }
 
     fn is_multi(&self) -> bool {
@@ -541,7 +547,7 @@ impl FormState {
         if self.read_only || self.dialog.is_some() {
             return FormOutcome::None;
         }
-        let clean = sanitize(s);
+        let clean = strip_controls(s);
         if clean.is_empty() {
             return FormOutcome::None;
         }

@@ -642,6 +642,12 @@ impl App {
         let Screen::Form(f) = &mut self.screen else {
             return Vec::new();
         };
+        // A printable key typed into a text input is text, whatever it is
+        // bound to elsewhere: Space ticks an option in a multiple choice but
+        // is a space in "mild oedema" or "5 mg".
+        let printable =
+            matches!(k.code, KeyCode::Char(_)) && !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        let action = if printable && f.takes_text() { None } else { action };
         let outcome = match action {
             Some(a) => f.handle_action(a, clock),
             None => match k.code {
