@@ -126,3 +126,47 @@ fn space_types_a_space_in_text_and_ticks_in_multiple_choice() {
     assert_eq!(a.text("meds.0.times_per_day"), Some("1"));
     assert_eq!(a.text("meds.0.dose"), Some("5 mg"));
 }
+
+/// Issue 11, item 4: an account an administrator created must change its
+/// password at first login, and neither the administrator's password nor
+/// the login name is accepted as the new one.
+#[test]
+fn forced_password_change_refuses_the_old_password_and_the_login() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path(), 0);
+    let out = run_jkda_input(
+        dir.path(),
+        &[
+            "--user", "admin", "user", "add", "wangfang", "--role", "nurse", "--name", "王芳",
+        ],
+        &format!("{ADMIN_PW}\nfirst-pass-1\n"),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let mut tui = Tui::start(dir.path(), &[], 80, 24);
+    tui.wait_for("登录名");
+    tui.send("wangfang");
+    tui.send(TAB);
+    tui.send("first-pass-1");
+    tui.send(ENTER);
+    tui.wait_for("新密码");
+    let attempt = |tui: &mut Tui, pw: &str| {
+        tui.send(pw);
+        tui.send(TAB);
+        tui.send(pw);
+        tui.send(ENTER);
+    };
+    attempt(&mut tui, "first-pass-1");
+    let screen = tui.wait_for("新密码不能与原密码相同");
+    assert!(screen.contains("新密码"), "still on the change screen:\n{screen}");
+    attempt(&mut tui, "wangfang");
+    tui.wait_for("密码不能与登录名相同");
+    attempt(&mut tui, "my-own-pass-2");
+    tui.wait_for("查找");
+    tui.send(CTRL_Q);
+    assert!(tui.wait_exit(), "jkda did not exit cleanly");
+
+    assert!(jkda::session::login(dir.path(), "wangfang", "first-pass-1").is_err());
+    let s = jkda::session::login(dir.path(), "wangfang", "my-own-pass-2").expect("the new password works");
+    assert!(!s.user.must_change, "the change is done");
+}
