@@ -170,3 +170,333 @@ fn forced_password_change_refuses_the_old_password_and_the_login() {
     let s = jkda::session::login(dir.path(), "wangfang", "my-own-pass-2").expect("the new password works");
     assert!(!s.user.must_change, "the change is done");
 }
+
+// ------------------------------------------------ item 1: focus in view
+
+mod walk {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use jkda::app::slots::Part;
+    use jkda::app::{App, Clock, FormState, Header, Msg, Screen};
+    use jkda::form::def::FieldKind;
+    use jkda::form::Registry;
+    use jkda::i18n::{I18n, Lang};
+    use jkda::keymap::Keymap;
+    use jkda::store::SiteConfig;
+    use jkda::ui::{Theme, View};
+    use ratatui::backend::TestBackend;
+    use ratatui::style::Modifier;
+    use ratatui::Terminal;
+    use std::sync::Arc;
+    use unicode_width::UnicodeWidthChar;
+
+    pub const FORMS: [&str; 4] = [
+        "resident-basic-info",
+        "health-exam",
+        "hypertension-followup",
+        "diabetes-followup",
+    ];
+
+    fn clock() -> Clock {
+        Clock {
+            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
+            time: chrono::NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
+            instant: std::time::Instant::now(),
+        }
+    }
+
+    /// A form on screen for a woman of 76 (so the items for the elderly show).
+    pub fn app(form_id: &str, lang: Lang) -> App {
+        let reg = Registry::embedded();
+        let def = Arc::new(reg.get(form_id).expect("form").clone());
+        let clock = clock();
+        let ctx = jkda::form::rules::Context {
+            today: clock.today,
+            sex: Some("2".into()),
+            birth_date: chrono::NaiveDate::from_ymd_opt(1950, 3, 1),
+        };
+        let header = Header {
+            resident_id: 1,
+            name: "赵霞".into(),
+            sex: Some("2".into()),
+            age: Some(76),
+            id_masked: String::new(),
+            record_no: String::new(),
+        };
+        let form = FormState::new(def, 1, header, Default::default(), ctx, false, None);
+        let site = SiteConfig {
+            division: "220602".into(),
+            township: "101".into(),
+            village: "101".into(),
+            name: "测试村卫生室".into(),
+        };
+        let mut app = App::new(lang, Keymap::default(), Some(site));
+        app.screen = Screen::Form(Box::new(form));
+        app
+    }
+
+    pub fn form(app: &App) -> &FormState {
+        match &app.screen {
+            Screen::Form(f) => f,
+            _ => panic!("not on a form"),
+        }
+    }
+
+    pub fn key(app: &mut App, code: KeyCode) {
+        app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)), &clock());
+    }
+
+    pub fn type_str(app: &mut App, s: &str) {
+        for c in s.chars() {
+            key(app, KeyCode::Char(c));
+        }
+    }
+
+    /// The screen's rows as text, and for each row the text drawn in the
+    /// focus style (underlined).
+    pub fn draw(app: &App, i18n: &I18n, cols: u16, rows: u16) -> (Vec<String>, Vec<String>) {
+        let mut terminal = Terminal::new(TestBackend::new(cols, rows)).unwrap();
+        let view = View {
+            i18n,
+            theme: Theme { color: false },
+        };
+        terminal.draw(|f| jkda::ui::draw(f, app, &view)).unwrap();
+        let buf = terminal.backend().buffer().clone();
+        let (mut text, mut focus) = (Vec::new(), Vec::new());
+        for y in 0..rows {
+            let (mut t, mut u) = (String::new(), String::new());
+            let mut skip = 0;
+            for x in 0..cols {
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                let cell = &buf[(x, y)];
+                let sym = cell.symbol();
+                skip = sym
+                    .chars()
+                    .next()
+                    .and_then(|c| c.width())
+                    .unwrap_or(1)
+                    .saturating_sub(1);
+                t.push_str(sym);
+                if cell.modifier.contains(Modifier::UNDERLINED) {
+                    u.push_str(sym);
+                }
+            }
+            text.push(t);
+            focus.push(u);
+        }
+        (text, focus)
+    }
+
+    /// The start of `s` that a label column shows whole.
+    fn head(s: &str, cols: usize) -> String {
+        let mut out = String::new();
+        let mut used = 0;
+        for c in s.chars() {
+            let w = c.width().unwrap_or(0);
+            if used + w > cols {
+                break;
+            }
+            out.push(c);
+            used += w;
+        }
+        out.trim_end().to_string()
+    }
+
+    /// Asserts that the focused input is on screen: its label drawn in the
+    /// focus style, all the options of a choice, and the item's label above
+    /// a detail or a cell of a table.
+    pub fn assert_focus_visible(app: &App, i18n: &I18n, cols: u16, rows: u16, what: &str) {
+        let f = form(app);
+        let slot = f.slot().expect("a focused input").clone();
+        let field = &f.def.sections[slot.section].fields[slot.field];
+        let lang = i18n.lang();
+        let label_cols = if lang == Lang::Zh { 14 } else { 20 };
+        let (text, focus) = draw(app, i18n, cols, rows);
+        // Title, form heading, progress, message line; status and hints below.
+        let body = &text[4..text.len() - 2];
+        let body_focus = &focus[4..focus.len() - 2];
+        let screen = text.join("\n");
+        let own = match (slot.cell, &field.kind) {
+            (Some((r, c)), FieldKind::Rows { columns, .. }) => format!("{}. {}", r + 1, columns[c].label.get(lang)),
+            _ if slot.part == Part::Detail => i18n.t("form.detail").to_string(),
+            _ => field.label.get(lang).to_string(),
+        };
+        let own = head(&own, label_cols);
+        assert!(
+            body_focus.iter().any(|l| l.contains(&own)),
+            "{what}: focus on {} but its label {own:?} is not shown focused:\n{screen}",
+            slot.path
+        );
+        if slot.cell.is_some() || slot.part == Part::Detail {
+            let item = head(field.label.get(lang), label_cols);
+            assert!(
+                body.iter().any(|l| l.contains(&item)),
+                "{what}: {} is shown without its item {item:?}:\n{screen}",
+                slot.path
+            );
+        }
+        if slot.part == Part::Whole && slot.cell.is_none() {
+            if let FieldKind::Choice { options } | FieldKind::Multi { options, .. } = &field.kind {
+                for o in options {
+                    let shown = head(&format!("{} {}", o.code, o.label.get(lang)), 12);
+                    assert!(
+                        body.iter().any(|l| l.contains(&shown)),
+                        "{what}: option {shown:?} of {} is off screen:\n{screen}",
+                        slot.path
+                    );
+                }
+            }
+        }
+    }
+
+    /// Answers the focused input so that what depends on it opens: option
+    /// number `pick` of a choice (and of a multiple choice, also the last
+    /// option that asks for details), a value in text and number inputs and
+    /// in the first two rows of a table.
+    pub fn fill(app: &mut App, pick: usize) {
+        let f = form(app);
+        let slot = f.slot().unwrap().clone();
+        if slot.cell.is_some_and(|(r, _)| r > 1) {
+            return;
+        }
+        let kind = slot.kind(&f.def).clone();
+        match kind {
+            FieldKind::Choice { options } => {
+                let code = options[pick.min(options.len() - 1)].code.clone();
+                type_str(app, &code);
+            }
+            FieldKind::Multi { options, .. } => {
+                let mut codes = vec![options[pick.min(options.len() - 1)].code.clone()];
+                if let Some(d) = options.iter().rev().find(|o| o.detail && !o.exclusive) {
+                    codes.push(d.code.clone());
+                }
+                for code in codes {
+                    type_str(app, &code);
+                    key(app, KeyCode::Char(' '));
+                }
+            }
+            FieldKind::Text { .. } => type_str(app, "x"),
+            FieldKind::Integer(_) | FieldKind::Decimal(_) => type_str(app, "1"),
+            FieldKind::Date { .. } => type_str(app, "t"),
+            _ => {}
+        }
+    }
+}
+
+/// Issue 11, item 1: every input of the four forms, reached with Tab and
+/// then with Shift-Tab, is on screen at 80×24 (and 100×30), in both
+/// languages; empty, and filled so that the items that depend on others
+/// (details, skip logic) open too.
+#[test]
+fn every_focused_input_is_on_screen() {
+    use crossterm::event::KeyCode;
+    use jkda::i18n::{I18n, Lang};
+    for lang in [Lang::Zh, Lang::En] {
+        let i18n = I18n::new(lang);
+        for (cols, rows) in [(80, 24), (100, 30)] {
+            for form_id in walk::FORMS {
+                // None: walk the empty form; Some(k): choose option k on the
+                // way. The larger size in one language, to keep this quick.
+                let picks: &[Option<usize>] = match (cols, lang) {
+                    (80, _) => &[None, Some(1), Some(2)],
+                    (_, Lang::Zh) => &[None, Some(1)],
+                    _ => &[],
+                };
+                for &pick in picks {
+                    let what = format!("{form_id} {lang:?} {cols}×{rows} pick {pick:?}");
+                    let mut app = walk::app(form_id, lang);
+                    let mut seen = 0;
+                    for step in 0..3000 {
+                        walk::assert_focus_visible(&app, &i18n, cols, rows, &format!("{what} Tab {step}"));
+                        if let Some(k) = pick {
+                            walk::fill(&mut app, k);
+                        }
+                        let before = walk::form(&app).cursor;
+                        walk::key(&mut app, KeyCode::Tab);
+                        seen += 1;
+                        if walk::form(&app).cursor == before {
+                            break;
+                        }
+                    }
+                    let f = walk::form(&app);
+                    assert_eq!(f.cursor + 1, f.slots.len(), "{what}: Tab reached the last input");
+                    assert!(seen > 10, "{what}: walked {seen} inputs");
+                    for step in 0..3000 {
+                        walk::key(&mut app, KeyCode::BackTab);
+                        walk::assert_focus_visible(&app, &i18n, cols, rows, &format!("{what} Shift-Tab {step}"));
+                        if walk::form(&app).cursor == 0 {
+                            break;
+                        }
+                    }
+                    assert_eq!(walk::form(&app).cursor, 0, "{what}: Shift-Tab reached the first input");
+                }
+            }
+        }
+    }
+}
+
+/// Tabs until the input labelled `label` is drawn focused (at most `max`
+/// Tabs; each Tab waits for the focus to move on screen).
+fn tab_to_focused(tui: &mut Tui, label: &str, max: usize) -> String {
+    let focused_has = |tui: &Tui| tui.focused().iter().any(|(_, _, t)| t.contains(label));
+    let mut before = tui.focused();
+    for _ in 0..max {
+        if focused_has(tui) {
+            return tui.screen();
+        }
+        tui.send(TAB);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while tui.focused() == before && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        before = tui.focused();
+    }
+    panic!(
+        "{label} never shown focused within {max} Tabs; screen:\n{}",
+        tui.screen()
+    );
+}
+
+/// Issue 11, item 1, as reported: 婚姻状况 and 医疗费用支付方式 of the
+/// registration at 80×24, 胸部X线片 and both B超 items of the health exam at
+/// 100×30 are shown, with all their options, when Tab reaches them.
+#[test]
+fn the_reported_items_are_scrolled_into_view() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path(), 3);
+    let (_, name) = first_resident(dir.path());
+
+    let mut tui = Tui::start(dir.path(), &[], 80, 24);
+    login(&mut tui, "li", DOCTOR_PW);
+    tui.wait_for("查找");
+    tui.send(CTRL_R);
+    tui.wait_for("居民健康档案封面");
+    let screen = tab_to_focused(&mut tui, "婚姻状况", 40);
+    assert!(screen.contains("5 未说明的婚姻状况"), "{screen}");
+    tui.send("2");
+    tui.wait_for("<2 已婚>");
+    let screen = tab_to_focused(&mut tui, "医疗费用支付方式", 3);
+    assert!(screen.contains("8 其他"), "all payment methods shown:\n{screen}");
+    tui.send(ESC);
+    tui.wait_for("档案编号");
+    tui.send(ESC);
+    tui.wait_for("查找");
+
+    tui.resize(100, 30);
+    tui.send(ESC);
+    start_form(&mut tui, &name, "健康体检表", "体检日期");
+    for n in 2..=7 {
+        tui.send(PAGE_DOWN);
+        tui.wait_for(&format!("[{n}/"));
+    }
+    tui.wait_for("辅助检查");
+    for label in ["胸部X线片", "B超：腹部B超", "B超：其他"] {
+        let screen = tab_to_focused(&mut tui, label, 40);
+        let line = line_with(&screen, label);
+        assert!(line.contains("1 正常") && line.contains("2 异常"), "{label}:\n{screen}");
+    }
+    tui.send(CTRL_Q);
+    assert!(tui.wait_exit(), "jkda did not exit cleanly");
+}

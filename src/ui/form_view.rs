@@ -101,20 +101,30 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor:
     // Body: the fields of the current section.
     let mut body: Vec<Line> = Vec::new();
     let mut cursor: Option<(usize, usize)> = None; // (line in body, column)
+                                                   // The body lines of the focused input (all of a choice's options), and
+                                                   // of the whole item it belongs to.
+    let mut focus_lines: Option<(usize, usize)> = None;
+    let mut item_lines: Option<(usize, usize)> = None;
     for field in &section.fields {
         if !f.eval.is_visible(&field.id) {
             continue;
         }
-        render_field(field, f, v, area.width as usize, &mut body, &mut cursor);
+        let start = body.len();
+        render_field(
+            field,
+            f,
+            v,
+            area.width as usize,
+            &mut body,
+            &mut cursor,
+            &mut focus_lines,
+        );
+        if focus_lines.is_some() && item_lines.is_none() {
+            item_lines = Some((start, body.len()));
+        }
     }
     let avail = (area.height as usize).saturating_sub(lines.len());
-    // Page-wise scrolling: the view moves only when the cursor leaves the page.
-    let focus_line = cursor.map(|c| c.0).unwrap_or(0);
-    let offset = if avail == 0 {
-        0
-    } else {
-        (focus_line / avail.max(1)) * avail
-    };
+    let offset = scroll_offset(focus_lines, item_lines, avail);
     let header_lines = lines.len();
     lines.extend(body.into_iter().skip(offset).take(avail));
     frame.render_widget(Paragraph::new(lines), area);
@@ -126,6 +136,29 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor:
             }
         }
     }
+}
+
+/// Page-wise scrolling (the view moves only when the focus leaves the
+/// page), but the focused input is always shown whole — every option of a
+/// choice, not only its first line — and with its item's label above when
+/// the page has room for both (a detail, a row of a table).
+fn scroll_offset(focus: Option<(usize, usize)>, item: Option<(usize, usize)>, avail: usize) -> usize {
+    let Some((start, end)) = focus else { return 0 };
+    if avail == 0 {
+        return 0;
+    }
+    let (want_start, want_end) = match item {
+        Some((item_start, _)) if item_start <= start && end - item_start <= avail => (item_start, end),
+        _ => (start, end),
+    };
+    let mut offset = (start / avail) * avail;
+    if want_end > offset + avail {
+        offset = want_end - avail;
+    }
+    if want_start < offset {
+        offset = want_start;
+    }
+    offset
 }
 
 fn focus_message(f: &FormState, v: &View, cols: usize) -> Line<'static> {
@@ -194,6 +227,7 @@ fn render_field(
     cols: usize,
     out: &mut Vec<Line<'static>>,
     cursor: &mut Option<(usize, usize)>,
+    focus_lines: &mut Option<(usize, usize)>,
 ) {
     let lang = v.i18n.lang();
     let label = field.label.get(lang);
@@ -249,6 +283,9 @@ fn render_field(
                 spans.extend(seg);
             }
             spans.push(Span::styled(format!(" {unit}"), v.theme.dim()));
+            if any_focus {
+                *focus_lines = Some((out.len(), out.len() + 1));
+            }
             out.push(Line::from(spans));
             for s in &slots {
                 findings_lines(f, &s.path, is_focus(s), v, out);
@@ -269,6 +306,9 @@ fn render_field(
                 spans.extend(seg);
                 if let Some(u) = &columns[ci].unit {
                     spans.push(Span::styled(format!(" {}", v.i18n.unit(u)), v.theme.dim()));
+                }
+                if is_focus(s) {
+                    *focus_lines = Some((out.len(), out.len() + 1));
                 }
                 out.push(Line::from(spans));
                 findings_lines(f, &s.path, is_focus(s), v, out);
@@ -291,6 +331,7 @@ fn render_field(
             } else {
                 None
             };
+            let first = out.len();
             option_lines(
                 label_span(label, focused),
                 label_w,
@@ -301,6 +342,9 @@ fn render_field(
                 v,
                 out,
             );
+            if focused {
+                *focus_lines = Some((first, out.len()));
+            }
             findings_lines(f, &field.id, focused, v, out);
             if let Some(d) = slots.iter().find(|s| s.part == Part::Detail) {
                 let style = if is_focus(d) { v.theme.focus() } else { v.theme.label() };
@@ -313,6 +357,9 @@ fn render_field(
                     *cursor = Some((out.len(), c));
                 }
                 spans.extend(seg);
+                if is_focus(d) {
+                    *focus_lines = Some((out.len(), out.len() + 1));
+                }
                 out.push(Line::from(spans));
                 findings_lines(f, &d.path, is_focus(d), v, out);
             }
@@ -327,6 +374,9 @@ fn render_field(
             }
             spans.extend(seg);
             spans.push(Span::styled(format!(" {unit}"), v.theme.dim()));
+            if focused {
+                *focus_lines = Some((out.len(), out.len() + 1));
+            }
             out.push(Line::from(spans));
             findings_lines(f, &s.path, focused, v, out);
         }

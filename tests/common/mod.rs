@@ -89,6 +89,31 @@ impl Tui {
         self.parser.lock().unwrap().screen().contents()
     }
 
+    /// The text drawn in the focus style (underlined), one entry per screen
+    /// row that has any, as (row, column of the first such cell, text).
+    pub fn focused(&self) -> Vec<(u16, u16, String)> {
+        let parser = self.parser.lock().unwrap();
+        let screen = parser.screen();
+        let (rows, cols) = screen.size();
+        let mut out = Vec::new();
+        for r in 0..rows {
+            let mut text = String::new();
+            let mut first = None;
+            for c in 0..cols {
+                if let Some(cell) = screen.cell(r, c) {
+                    if cell.underline() {
+                        first.get_or_insert(c);
+                        text.push_str(&cell.contents());
+                    }
+                }
+            }
+            if let Some(c) = first {
+                out.push((r, c, text));
+            }
+        }
+        out
+    }
+
     pub fn bytes_read(&self) -> usize {
         *self.bytes.lock().unwrap()
     }
