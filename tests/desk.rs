@@ -500,3 +500,73 @@ fn the_reported_items_are_scrolled_into_view() {
     tui.send(CTRL_Q);
     assert!(tui.wait_exit(), "jkda did not exit cleanly");
 }
+
+/// Issue 11, item 2: in a multiple choice a typed code is ticked, as in a
+/// single choice; `1` then `0` ticks 10 (not 1 and 10); a `1` still waiting
+/// (it could have become 10) is ticked on leaving; "code, Space" still
+/// ticks; and a code no option has is reported, not dropped in silence.
+#[test]
+fn typed_codes_are_taken_in_multiple_choice_and_nothing_is_dropped_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path(), 0);
+    let mut tui = Tui::start(dir.path(), &[], 80, 24);
+    login(&mut tui, "li", DOCTOR_PW);
+    tui.wait_for("查找");
+    tui.send(CTRL_R);
+    tui.wait_for("居民健康档案封面");
+    tui.send("王秀英");
+
+    // 民族 is 01 or 99: a lone 0 is no option, and leaving says so.
+    tui.send(PAGE_DOWN);
+    tui.wait_for("[2/");
+    tab_to_focused(&mut tui, "民族", 20);
+    tui.send("0");
+    tui.send(TAB);
+    tui.wait_for("没有代码为 0 的选项");
+
+    // 家族史.
+    for n in 3..=5 {
+        tui.send(PAGE_DOWN);
+        tui.wait_for(&format!("[{n}/"));
+    }
+    tab_to_focused(&mut tui, "父亲", 1);
+    tui.send("2");
+    tui.wait_for("<2 高血压>");
+    tui.send(TAB);
+    tab_to_focused(&mut tui, "母亲", 1);
+    tui.send("1");
+    tui.send("0");
+    tui.wait_for("<10 肝炎>");
+    tui.send(TAB);
+    tab_to_focused(&mut tui, "兄弟姐妹", 1);
+    tui.send("1");
+    tui.send(TAB);
+    tab_to_focused(&mut tui, "子女", 1);
+    tui.send("3");
+    tui.send(" ");
+    tui.send(TAB);
+    tui.send(ESC);
+    tui.wait_for("档案编号");
+    tui.send(CTRL_Q);
+    assert!(tui.wait_exit(), "jkda did not exit cleanly");
+
+    let store = open_store(dir.path());
+    let actor = Actor::new("test");
+    let rows = store.recent_residents(&actor, 10).unwrap();
+    let record = rows
+        .iter()
+        .flat_map(|r| store.records_of(&actor, r.id).unwrap())
+        .find(|r| r.author == "li" && r.form_id == "resident-basic-info")
+        .expect("the registration typed");
+    let a = store.record(&actor, record.id).unwrap().answers;
+    assert_eq!(a.text("name"), Some("王秀英"));
+    assert_eq!(a.text("ethnicity"), None, "nothing chosen for a lone 0");
+    assert_eq!(a.codes("family_father"), ["2".to_string()], "2 then Tab keeps 2");
+    assert_eq!(a.codes("family_mother"), ["10".to_string()], "1 then 0 is 10 alone");
+    assert_eq!(
+        a.codes("family_siblings"),
+        ["1".to_string()],
+        "a waiting 1 is taken on leaving"
+    );
+    assert_eq!(a.codes("family_children"), ["3".to_string()], "code, Space still ticks");
+}

@@ -667,7 +667,8 @@ impl App {
                 _ => FormOutcome::None,
             },
         };
-        match outcome {
+        let notice = f.notice.take();
+        let effects = match outcome {
             FormOutcome::None => Vec::new(),
             FormOutcome::Save if f.read_only => Vec::new(),
             FormOutcome::Save => vec![Effect::SaveDraft {
@@ -692,7 +693,11 @@ impl App {
                 out.push(Effect::OpenResident(resident_id));
                 out
             }
+        };
+        if let Some(m) = notice {
+            self.notice = Some(Notice::Error(m));
         }
+        effects
     }
 }
 
