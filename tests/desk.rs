@@ -570,3 +570,65 @@ fn typed_codes_are_taken_in_multiple_choice_and_nothing_is_dropped_silently() {
     );
     assert_eq!(a.codes("family_children"), ["3".to_string()], "code, Space still ticks");
 }
+
+/// Issue 11, item 8: a form just opened shows no errors — the problems of
+/// items not yet visited are to-dos — and an item's problem counts once the
+/// user has left it, or for every item after a finalize attempt.
+#[test]
+fn untouched_items_are_to_dos_not_errors() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use jkda::i18n::{I18n, Lang};
+    let i18n = I18n::new(Lang::Zh);
+    let screen = |app: &jkda::app::App| walk::draw(app, &i18n, 80, 24).0.join("\n");
+    let progress = |app: &jkda::app::App| screen(app).lines().nth(2).unwrap_or("").to_string();
+
+    let mut app = walk::app("health-exam", Lang::Zh);
+    let opened = screen(&app);
+    assert!(progress(&app).contains("错误 0"), "errors before typing:\n{opened}");
+    assert!(!opened.contains("x "), "an error shown inline before typing:\n{opened}");
+    let errors_at_open: Vec<String> = walk::form(&app)
+        .eval
+        .errors()
+        .filter(|f| !matches!(&f.text, jkda::form::rules::FindingText::Msg(m) if m.key == "rules.required"))
+        .map(|f| f.path.clone())
+        .collect();
+    assert!(
+        !errors_at_open.is_empty(),
+        "the form has a problem to do at once (a blood pressure side)"
+    );
+
+    // Visiting the item with the problem and leaving it empty makes it an error.
+    let first = errors_at_open[0].clone();
+    let field = first.split('.').next().unwrap().to_string();
+    for _ in 0..300 {
+        if walk::form(&app).slot().unwrap().field_id(&walk::form(&app).def) == field {
+            break;
+        }
+        walk::key(&mut app, KeyCode::Tab);
+    }
+    assert!(progress(&app).contains("错误 0"), "not while the item is focused");
+    while walk::form(&app).slot().unwrap().field_id(&walk::form(&app).def) == field {
+        walk::key(&mut app, KeyCode::Tab);
+    }
+    assert!(
+        !progress(&app).contains("错误 0"),
+        "{field} left with its problem counts:\n{}",
+        screen(&app)
+    );
+
+    // A fresh form: a finalize attempt shows every error, and the check
+    // itself is what it always was.
+    let mut app = walk::app("health-exam", Lang::Zh);
+    let clock = jkda::app::Clock {
+        today: chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
+        time: chrono::NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
+        instant: std::time::Instant::now(),
+    };
+    app.update(
+        jkda::app::Msg::Key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL)),
+        &clock,
+    );
+    assert!(walk::form(&app).dialog.is_some(), "finalizing is refused");
+    walk::key(&mut app, KeyCode::Esc);
+    assert!(!progress(&app).contains("错误 0"), "after finalize:\n{}", screen(&app));
+}

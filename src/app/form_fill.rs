@@ -69,6 +69,8 @@ pub struct FormState {
     /// Something to tell the user (a code typed that no option has); the
     /// app shows it on the status line.
     pub notice: Option<crate::i18n::Msg>,
+    /// Items (field ids) the user has visited and left in this session.
+    pub visited: std::collections::HashSet<String>,
 }
 
 /// What the form asks the shell to do.
@@ -111,6 +113,7 @@ impl FormState {
             show_required: false,
             typing: false,
             notice: None,
+            visited: Default::default(),
         };
         s.refresh();
         if let Some(p) = focus {
@@ -195,6 +198,7 @@ impl FormState {
             return FormOutcome::None;
         };
         self.take_typed_code(clock);
+        self.visited.insert(slot.field_id(&self.def).to_string());
         if let FieldKind::Date { .. } = slot.kind(&self.def) {
             if let Some(d) = self.answers.text(&slot.path).and_then(|s| parse_date(s, clock.today)) {
                 let norm = d.format("%Y-%m-%d").to_string();
@@ -292,6 +296,19 @@ impl FormState {
             address: get(&b.address),
             village: get(&b.village),
         }
+    }
+
+    /// Whether a finding is shown as a problem now (counted, marked inline):
+    /// once its item has been visited and left, or holds an answer, or after
+    /// a finalize attempt. Before that it is a to-do, not noise on an
+    /// untouched form. Finalizing and "next problem" check everything.
+    pub fn is_shown(&self, finding: &Finding) -> bool {
+        if self.show_required {
+            return true;
+        }
+        let field = finding.path.split('.').next().unwrap_or(&finding.path);
+        let prefix = format!("{field}.");
+        self.visited.contains(field) || self.answers.iter().any(|(k, _)| k == field || k.starts_with(&prefix))
     }
 
     /// Findings in form order (by input position), errors and warnings.

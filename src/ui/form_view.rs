@@ -49,9 +49,9 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor:
     let errors = f
         .eval
         .errors()
-        .filter(|e| !is_required_finding(e) && Some(e.path.as_str()) != typing_at)
+        .filter(|e| !is_required_finding(e) && Some(e.path.as_str()) != typing_at && f.is_shown(e))
         .count();
-    let warnings = f.eval.warnings().count();
+    let warnings = f.eval.warnings().filter(|w| f.is_shown(w)).count();
     // The time of the last save, not a saving/saved flag: that would flip
     // on every input and cost bytes on every keystroke over a slow link.
     let (state, state_style) = if f.read_only {
@@ -166,7 +166,7 @@ fn focus_message(f: &FormState, v: &View, cols: usize) -> Line<'static> {
     let worst = f
         .eval
         .at(&slot.path)
-        .filter(|x| !f.typing && (f.show_required || !is_required_finding(x)))
+        .filter(|x| !f.typing && f.is_shown(x) && (f.show_required || !is_required_finding(x)))
         .max_by_key(|x| x.level);
     if let Some(x) = worst {
         let (mark, style) = match x.level {
@@ -206,7 +206,7 @@ fn findings_lines(f: &FormState, path: &str, focused: bool, v: &View, out: &mut 
     }
     let indent = label_cols(v);
     for finding in f.eval.at(path) {
-        if is_required_finding(finding) && !f.show_required {
+        if (is_required_finding(finding) && !f.show_required) || !f.is_shown(finding) {
             continue;
         }
         let (mark, style) = match finding.level {
