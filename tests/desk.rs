@@ -632,3 +632,65 @@ fn untouched_items_are_to_dos_not_errors() {
     walk::key(&mut app, KeyCode::Esc);
     assert!(!progress(&app).contains("错误 0"), "after finalize:\n{}", screen(&app));
 }
+
+/// Issue 11, item 6: at 80 columns in English a label never runs into its
+/// value (`Exercise (minutes/time)now`), nor the sex into the age in the
+/// resident list (`female65`): a blank column always stands between.
+#[test]
+fn labels_and_columns_keep_a_blank_between_them_at_80_columns() {
+    use crossterm::event::KeyCode;
+    use jkda::i18n::{I18n, Lang};
+    let i18n = I18n::new(Lang::En);
+    // The English label column is 24 wide: its last column stays blank.
+    for form_id in walk::FORMS {
+        let mut app = walk::app(form_id, Lang::En);
+        for _ in 0..3000 {
+            let (text, _) = walk::draw(&app, &i18n, 80, 24);
+            for line in &text[4..text.len() - 2] {
+                let col: Vec<char> = line.chars().collect();
+                assert!(
+                    col.get(23).is_none_or(|c| *c == ' '),
+                    "{form_id}: a label runs into its value:\n{line}\n{}",
+                    text.join("\n")
+                );
+            }
+            let before = walk::form(&app).cursor;
+            walk::fill(&mut app, 1);
+            walk::key(&mut app, KeyCode::Tab);
+            if walk::form(&app).cursor == before {
+                break;
+            }
+        }
+    }
+    let mut app = walk::app("hypertension-followup", Lang::En);
+    for _ in 0..3 {
+        walk::key(&mut app, KeyCode::PageDown);
+    }
+    let (text, _) = walk::draw(&app, &i18n, 80, 24);
+    let screen = text.join("\n");
+    let line = screen
+        .lines()
+        .find(|l| l.contains("Exercise (minutes"))
+        .expect("on screen");
+    assert!(line.contains("… now ["), "cut short, then a blank:\n{screen}");
+
+    // The resident list.
+    let mut app = walk::app("hypertension-followup", Lang::En);
+    app.today = chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+    let mut list = jkda::app::ListState::default();
+    list.rows = vec![jkda::store::ResidentRow {
+        id: 1,
+        record_no: "22060210110100001".into(),
+        status: "active".into(),
+        name: "赵霞萍".into(),
+        sex: Some("2".into()),
+        birth_date: Some("1961-01-01".into()),
+        id_masked: "220602********8865".into(),
+        phone_masked: String::new(),
+        village: "东山村".into(),
+    }];
+    app.screen = jkda::app::Screen::Residents(list);
+    let (text, _) = walk::draw(&app, &i18n, 80, 24);
+    let screen = text.join("\n");
+    assert!(screen.contains("female 65"), "{screen}");
+}

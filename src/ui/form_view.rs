@@ -2,7 +2,7 @@
 //! section only, so a long form such as the health exam scrolls by section
 //! and a keystroke redraws a few cells, not the screen.
 
-use super::text::{fit, pad, width};
+use super::text::{cell, fit, pad, width};
 use super::View;
 use crate::app::slots::{Part, Slot};
 use crate::app::FormState;
@@ -239,7 +239,7 @@ fn render_field(
     let label_w = label_cols(v);
     let label_span = |text: &str, focused: bool| {
         let style = if focused { v.theme.focus() } else { v.theme.label() };
-        Span::styled(pad(&format!("{req}{text}"), label_w), style)
+        Span::styled(cell(&format!("{req}{text}"), label_w), style)
     };
     let any_focus = slots.iter().any(|s| is_focus(s));
 
@@ -298,7 +298,7 @@ fn render_field(
                 let Some((row, ci)) = s.cell else { continue };
                 let col_label = format!("  {}. {}", row + 1, columns[ci].label.get(lang));
                 let style = if is_focus(s) { v.theme.focus() } else { v.theme.label() };
-                let mut spans = vec![Span::styled(pad(&col_label, label_w), style)];
+                let mut spans = vec![Span::styled(cell(&col_label, label_w), style)];
                 let (seg, cur) = value_segment(f, s, is_focus(s), v, label_w);
                 if let Some(c) = cur {
                     *cursor = Some((out.len(), c));
@@ -349,7 +349,7 @@ fn render_field(
             if let Some(d) = slots.iter().find(|s| s.part == Part::Detail) {
                 let style = if is_focus(d) { v.theme.focus() } else { v.theme.label() };
                 let mut spans = vec![Span::styled(
-                    pad(&format!("  {}", v.i18n.t("form.detail")), label_w),
+                    cell(&format!("  {}", v.i18n.t("form.detail")), label_w),
                     style,
                 )];
                 let (seg, cur) = value_segment(f, d, is_focus(d), v, label_w);
