@@ -677,8 +677,7 @@ fn labels_and_columns_keep_a_blank_between_them_at_80_columns() {
     // The resident list.
     let mut app = walk::app("hypertension-followup", Lang::En);
     app.today = chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
-    let mut list = jkda::app::ListState::default();
-    list.rows = vec![jkda::store::ResidentRow {
+    let rows = vec![jkda::store::ResidentRow {
         id: 1,
         record_no: "22060210110100001".into(),
         status: "active".into(),
@@ -689,7 +688,10 @@ fn labels_and_columns_keep_a_blank_between_them_at_80_columns() {
         phone_masked: String::new(),
         village: "东山村".into(),
     }];
-    app.screen = jkda::app::Screen::Residents(list);
+    app.screen = jkda::app::Screen::Residents(jkda::app::ListState {
+        rows,
+        ..Default::default()
+    });
     let (text, _) = walk::draw(&app, &i18n, 80, 24);
     let screen = text.join("\n");
     assert!(screen.contains("female 65"), "{screen}");

@@ -307,11 +307,11 @@ mod tests {
     fn a_changed_password_is_neither_the_old_one_nor_the_login() {
         let key = |r: Result<(), Msg>| r.err().map(|m| m.key);
         assert_eq!(
-            key(check_password_change("wangfang", "first-pass-1", "first-pass-1")).as_deref(),
+            key(check_password_change("wangfang", "first-pass-1", "first-pass-1")),
             Some("gate.password_same")
         );
         assert_eq!(
-            key(check_password_change("wangfang", "first-pass-1", "WangFang")).as_deref(),
+            key(check_password_change("wangfang", "first-pass-1", "WangFang")),
             Some("gate.password_is_login")
         );
         assert!(check_password_change("wangfang", "first-pass-1", "only-mine-2").is_ok());

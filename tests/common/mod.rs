@@ -103,7 +103,7 @@ impl Tui {
                 if let Some(cell) = screen.cell(r, c) {
                     if cell.underline() {
                         first.get_or_insert(c);
-                        text.push_str(&cell.contents());
+                        text.push_str(cell.contents());
                     }
                 }
             }
