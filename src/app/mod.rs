@@ -357,6 +357,9 @@ impl App {
         match &mut self.screen {
             Screen::Form(f) => {
                 f.type_text(&line, clock);
+                if let Some(m) = f.notice.take() {
+                    self.notice = Some(Notice::Error(m));
+                }
                 Vec::new()
             }
             Screen::Residents(l) => {
