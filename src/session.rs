@@ -138,6 +138,7 @@ pub fn login(dir: &Path, login: &str, password: &str) -> Result<Session, Msg> {
 
 /// The user's own password change (forced at first login, or by choice).
 pub fn change_password(s: &mut Session, old: &str, new: &str) -> Result<(), Msg> {
+    crate::app::gate::check_password_change(&s.user.login, old, new)?;
     s.keyring
         .change_password(&s.user.login, old, new, chrono::Utc::now())
         .map_err(|e| e.message())?;

@@ -158,9 +158,19 @@ fn gate_loop(
             Some(GateEffect::ChangePassword { mut new }) => match pending.take() {
                 Some((mut s, mut old)) => {
                     let r = session::change_password(&mut s, &old, &new);
-                    zeroize::Zeroize::zeroize(&mut old);
                     zeroize::Zeroize::zeroize(&mut new);
-                    r.map(|_| s)
+                    match r {
+                        Ok(()) => {
+                            zeroize::Zeroize::zeroize(&mut old);
+                            Ok(s)
+                        }
+                        // Refused (the same as the old one, say): the user
+                        // tries again on the same screen, still logged in.
+                        Err(m) => {
+                            pending = Some((s, old));
+                            Err(m)
+                        }
+                    }
                 }
                 None => continue,
             },

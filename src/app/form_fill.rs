@@ -5,7 +5,7 @@
 use super::slots::{self, Part, Slot};
 use super::text_input::TextBuf;
 use super::Clock;
-use crate::form::answers::{parse_date, sanitize};
+use crate::form::answers::{parse_date, strip_controls};
 use crate::form::def::{ChoiceOption, FieldKind, FormDef, Level, Role};
 use crate::form::rules::{evaluate, Context, Evaluation, Finding};
 use crate::form::Answers;
@@ -49,7 +49,9 @@ pub struct FormState {
     pub slots: Vec<Slot>,
     pub cursor: usize,
     pub edit: TextBuf,
-    /// For choice inputs: the code typed so far (`1`, then `10`).
+    /// For choice inputs: the code typed so far (`1`, then `10`). In a
+    /// multiple choice, a code that is also the start of a longer one (`1`
+    /// of `10`) waits here until the next key or leaving the item says which.
     pub code_buf: String,
     /// For multi-choice: the highlighted option.
     pub highlight: usize,
@@ -68,6 +70,11 @@ pub struct FormState {
     pub care: Option<super::suggest::CareInput>,
     /// Values the rules filled in, marked as suggested on screen.
     pub suggestions: super::suggest::Suggestions,
+    /// Something to tell the user (a code typed that no option has); the
+    /// app shows it on the status line.
+    pub notice: Option<crate::i18n::Msg>,
+    /// Items (field ids) the user has visited and left in this session.
+    pub visited: std::collections::HashSet<String>,
 }
 
 /// What the form asks the shell to do.
@@ -111,6 +118,8 @@ impl FormState {
             typing: false,
             care: None,
             suggestions: Default::default(),
+            notice: None,
+            visited: Default::default(),
         };
         s.refresh();
         if let Some(p) = focus {
@@ -181,6 +190,12 @@ impl FormState {
         }
     }
 
+    /// The focus is on an input that takes typed text (not options), and
+    /// typing is possible: printable keys go into it, bound or not.
+    pub fn takes_text(&self) -> bool {
+        !self.read_only && self.dialog.is_none() && self.slot().is_some() && self.current_options().is_none()
+    }
+
     fn is_multi(&self) -> bool {
         self.slot()
             .is_some_and(|s| matches!(s.kind(&self.def), FieldKind::Multi { .. }))
@@ -201,6 +216,8 @@ impl FormState {
         let Some(slot) = self.slot().cloned() else {
             return FormOutcome::None;
         };
+        self.take_typed_code(clock);
+        self.visited.insert(slot.field_id(&self.def).to_string());
         if let FieldKind::Date { .. } = slot.kind(&self.def) {
             if let Some(d) = self.answers.text(&slot.path).and_then(|s| parse_date(s, clock.today)) {
                 let norm = d.format("%Y-%m-%d").to_string();
@@ -300,6 +317,19 @@ impl FormState {
         }
     }
 
+    /// Whether a finding is shown as a problem now (counted, marked inline):
+    /// once its item has been visited and left, or holds an answer, or after
+    /// a finalize attempt. Before that it is a to-do, not noise on an
+    /// untouched form. Finalizing and "next problem" check everything.
+    pub fn is_shown(&self, finding: &Finding) -> bool {
+        if self.show_required {
+            return true;
+        }
+        let field = finding.path.split('.').next().unwrap_or(&finding.path);
+        let prefix = format!("{field}.");
+        self.visited.contains(field) || self.answers.iter().any(|(k, _)| k == field || k.starts_with(&prefix))
+    }
+
     /// Findings in form order (by input position), errors and warnings.
     pub fn problems(&self) -> Vec<Finding> {
         let order = |f: &Finding| {
@@ -391,12 +421,20 @@ impl FormState {
                     FormOutcome::Finalize
                 }
             }
+            // Space after a typed code keeps that code ticked (the habit of
+            // "code, Space"); otherwise it ticks or unticks the highlighted one.
+            Action::Toggle if self.is_multi() && !self.code_buf.is_empty() => {
+                self.take_typed_code(clock);
+                FormOutcome::None
+            }
             Action::Toggle if self.is_multi() => self.toggle_highlighted(clock),
             Action::OptionLeft if self.current_options().is_some() => {
+                self.code_buf.clear();
                 self.highlight = self.highlight.saturating_sub(1);
                 self.pick_highlight_if_single(clock)
             }
             Action::OptionRight if self.current_options().is_some() => {
+                self.code_buf.clear();
                 let n = self.current_options().map(<[_]>::len).unwrap_or(1);
                 self.highlight = (self.highlight + 1).min(n.saturating_sub(1));
                 self.pick_highlight_if_single(clock)
@@ -504,17 +542,35 @@ impl FormState {
     }
 
     fn toggle_highlighted(&mut self, clock: &Clock) -> FormOutcome {
-        let Some(opts) = self.current_options() else {
+        let Some(code) = self
+            .current_options()
+            .and_then(|opts| opts.get(self.highlight))
+            .map(|o| o.code.clone())
+        else {
             return FormOutcome::None;
         };
-        let Some(opt) = opts.get(self.highlight).cloned() else {
-            return FormOutcome::None;
+        self.set_ticked(&code, None, clock);
+        FormOutcome::None
+    }
+
+    /// Ticks (`Some(true)`), unticks or toggles (`None`) one option of the
+    /// focused multiple choice.
+    fn set_ticked(&mut self, code: &str, tick: Option<bool>, clock: &Clock) {
+        let Some(opts) = self.current_options() else {
+            return;
+        };
+        let Some(opt) = opts.iter().find(|o| o.code == code).cloned() else {
+            return;
         };
         let exclusive: Vec<String> = opts.iter().filter(|o| o.exclusive).map(|o| o.code.clone()).collect();
         let Some(p) = self.focus_path() else {
-            return FormOutcome::None;
+            return;
         };
         let mut codes = self.answers.codes(&p).to_vec();
+        let ticked = codes.contains(&opt.code);
+        if tick.unwrap_or(!ticked) == ticked {
+            return;
+        }
         if let Some(i) = codes.iter().position(|c| *c == opt.code) {
             codes.remove(i);
         } else if opt.exclusive {
@@ -527,30 +583,67 @@ impl FormState {
         codes.sort_by_key(|c| opts.iter().position(|o| &o.code == c));
         self.answers.set_codes(&p, codes);
         self.changed(clock);
-        FormOutcome::None
     }
 
-    /// A digit typed on a choice: builds the code (`1`, `10`), else starts over.
+    /// Settles the code typed on a choice, before leaving it or starting
+    /// another code: a multiple choice ticks a code still waiting (`1`, which
+    /// could have become `10`); a code that no option has is not silently
+    /// dropped — the user is told.
+    fn take_typed_code(&mut self, clock: &Clock) {
+        let typed = std::mem::take(&mut self.code_buf);
+        if typed.is_empty() {
+            return;
+        }
+        let Some(opts) = self.current_options() else {
+            return;
+        };
+        if !opts.iter().any(|o| o.code == typed) {
+            self.notice = Some(crate::i18n::Msg::new("form.code_not_taken").arg("code", &typed));
+        } else if self.is_multi() {
+            self.set_ticked(&typed, Some(true), clock);
+        }
+    }
+
+    /// A digit typed on a choice: builds the code (`1`, `10`), else starts
+    /// over. A single choice takes a code at once; a multiple choice ticks
+    /// it at once unless it also starts a longer code (`1` of `10`), which
+    /// the next key or leaving the item settles.
     fn type_code(&mut self, c: char, clock: &Clock) -> FormOutcome {
         let Some(opts) = self.current_options() else {
             return FormOutcome::None;
         };
         let candidate = format!("{}{c}", self.code_buf);
-        let buf = if opts.iter().any(|o| o.code.starts_with(&candidate)) {
-            candidate
+        if !opts.iter().any(|o| o.code.starts_with(&candidate)) {
+            self.take_typed_code(clock);
+            let single = c.to_string();
+            if !self
+                .current_options()
+                .is_some_and(|o| o.iter().any(|o| o.code.starts_with(&single)))
+            {
+                self.notice = Some(crate::i18n::Msg::new("form.code_not_taken").arg("code", &single));
+                return FormOutcome::None;
+            }
+            self.code_buf = single;
         } else {
-            c.to_string()
+            self.code_buf = candidate;
+        }
+        let Some(opts) = self.current_options() else {
+            return FormOutcome::None;
         };
+        let buf = self.code_buf.clone();
         let exact = opts.iter().position(|o| o.code == buf);
-        self.code_buf = buf;
+        let longer = opts
+            .iter()
+            .any(|o| o.code.len() > buf.len() && o.code.starts_with(&buf));
         if let Some(i) = exact {
             self.highlight = i;
             if !self.is_multi() {
-                let code = self.code_buf.clone();
                 if let Some(p) = self.focus_path() {
-                    self.answers.set_text(&p, &code);
+                    self.answers.set_text(&p, &buf);
                     self.changed(clock);
                 }
+            } else if !longer {
+                self.set_ticked(&buf, Some(true), clock);
             }
         }
         FormOutcome::None
@@ -560,7 +653,7 @@ impl FormState {
         if self.read_only || self.dialog.is_some() {
             return FormOutcome::None;
         }
-        let clean = sanitize(s);
+        let clean = strip_controls(s);
         if clean.is_empty() {
             return FormOutcome::None;
         }

@@ -228,6 +228,20 @@ pub fn check_new_password(new: &str, again: &str) -> Result<(), Msg> {
     Ok(())
 }
 
+/// A user's own change of password (forced at first login after an
+/// administrator set it, or by choice): besides [`check_new_password`], the
+/// new password is not the old one, which the administrator knows, nor the
+/// login name.
+pub fn check_password_change(login: &str, old: &str, new: &str) -> Result<(), Msg> {
+    if new == old {
+        return Err(Msg::new("gate.password_same"));
+    }
+    if new.trim().to_lowercase() == login.trim().to_lowercase() {
+        return Err(Msg::new("gate.password_is_login"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,5 +301,19 @@ mod tests {
         assert!(check_new_password("abc", "abc").is_err());
         assert!(check_new_password("abcdef", "abcdeg").is_err());
         assert!(check_new_password("健康档案密码", "健康档案密码").is_ok());
+    }
+
+    #[test]
+    fn a_changed_password_is_neither_the_old_one_nor_the_login() {
+        let key = |r: Result<(), Msg>| r.err().map(|m| m.key);
+        assert_eq!(
+            key(check_password_change("wangfang", "first-pass-1", "first-pass-1")),
+            Some("gate.password_same")
+        );
+        assert_eq!(
+            key(check_password_change("wangfang", "first-pass-1", "WangFang")),
+            Some("gate.password_is_login")
+        );
+        assert!(check_password_change("wangfang", "first-pass-1", "only-mine-2").is_ok());
     }
 }

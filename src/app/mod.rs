@@ -392,6 +392,9 @@ impl App {
         match &mut self.screen {
             Screen::Form(f) => {
                 f.type_text(&line, clock);
+                if let Some(m) = f.notice.take() {
+                    self.notice = Some(Notice::Error(m));
+                }
                 Vec::new()
             }
             Screen::Residents(l) => {
@@ -681,6 +684,12 @@ impl App {
         let Screen::Form(f) = &mut self.screen else {
             return Vec::new();
         };
+        // A printable key typed into a text input is text, whatever it is
+        // bound to elsewhere: Space ticks an option in a multiple choice but
+        // is a space in "mild oedema" or "5 mg".
+        let printable =
+            matches!(k.code, KeyCode::Char(_)) && !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        let action = if printable && f.takes_text() { None } else { action };
         let outcome = match action {
             Some(a) => f.handle_action(a, clock),
             None => match k.code {
@@ -700,7 +709,8 @@ impl App {
                 _ => FormOutcome::None,
             },
         };
-        match outcome {
+        let notice = f.notice.take();
+        let effects = match outcome {
             FormOutcome::None => Vec::new(),
             FormOutcome::Save if f.read_only => Vec::new(),
             FormOutcome::Save => vec![Effect::SaveDraft {
@@ -725,7 +735,11 @@ impl App {
                 out.push(Effect::OpenResident(resident_id));
                 out
             }
+        };
+        if let Some(m) = notice {
+            self.notice = Some(Notice::Error(m));
         }
+        effects
     }
 }
 

@@ -128,7 +128,14 @@ impl Answers {
 
 /// Removes control characters and terminal escape sequences, which a paste
 /// can carry and which would corrupt both the screen and the stored record.
+/// Trailing blanks go too: a stored value does not end in spaces.
 pub fn sanitize(input: &str) -> String {
+    strip_controls(input).trim_end_matches([' ', '\u{3000}']).to_string()
+}
+
+/// [`sanitize`] for text being typed: a space typed now is kept, since the
+/// next word follows it ("5 mg").
+pub fn strip_controls(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
     let mut chars = input.chars().peekable();
     while let Some(c) = chars.next() {
@@ -162,7 +169,7 @@ pub fn sanitize(input: &str) -> String {
         }
         out.push(c);
     }
-    out.trim_end_matches([' ', '\u{3000}']).to_string()
+    out
 }
 
 /// Full-width digits and punctuation, which Chinese input methods produce,

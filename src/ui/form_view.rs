@@ -2,7 +2,7 @@
 //! section only, so a long form such as the health exam scrolls by section
 //! and a keystroke redraws a few cells, not the screen.
 
-use super::text::{fit, pad, width};
+use super::text::{cell, fit, pad, width};
 use super::View;
 use crate::app::slots::{Part, Slot};
 use crate::app::FormState;
@@ -49,9 +49,9 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor:
     let errors = f
         .eval
         .errors()
-        .filter(|e| !is_required_finding(e) && Some(e.path.as_str()) != typing_at)
+        .filter(|e| !is_required_finding(e) && Some(e.path.as_str()) != typing_at && f.is_shown(e))
         .count();
-    let warnings = f.eval.warnings().count();
+    let warnings = f.eval.warnings().filter(|w| f.is_shown(w)).count();
     // The time of the last save, not a saving/saved flag: that would flip
     // on every input and cost bytes on every keystroke over a slow link.
     let (state, state_style) = if f.read_only {
@@ -101,20 +101,30 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor:
     // Body: the fields of the current section.
     let mut body: Vec<Line> = Vec::new();
     let mut cursor: Option<(usize, usize)> = None; // (line in body, column)
+                                                   // The body lines of the focused input (all of a choice's options), and
+                                                   // of the whole item it belongs to.
+    let mut focus_lines: Option<(usize, usize)> = None;
+    let mut item_lines: Option<(usize, usize)> = None;
     for field in &section.fields {
         if !f.eval.is_visible(&field.id) {
             continue;
         }
-        render_field(field, f, v, area.width as usize, &mut body, &mut cursor);
+        let start = body.len();
+        render_field(
+            field,
+            f,
+            v,
+            area.width as usize,
+            &mut body,
+            &mut cursor,
+            &mut focus_lines,
+        );
+        if focus_lines.is_some() && item_lines.is_none() {
+            item_lines = Some((start, body.len()));
+        }
     }
     let avail = (area.height as usize).saturating_sub(lines.len());
-    // Page-wise scrolling: the view moves only when the cursor leaves the page.
-    let focus_line = cursor.map(|c| c.0).unwrap_or(0);
-    let offset = if avail == 0 {
-        0
-    } else {
-        (focus_line / avail.max(1)) * avail
-    };
+    let offset = scroll_offset(focus_lines, item_lines, avail);
     let header_lines = lines.len();
     lines.extend(body.into_iter().skip(offset).take(avail));
     frame.render_widget(Paragraph::new(lines), area);
@@ -128,12 +138,35 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor:
     }
 }
 
+/// Page-wise scrolling (the view moves only when the focus leaves the
+/// page), but the focused input is always shown whole — every option of a
+/// choice, not only its first line — and with its item's label above when
+/// the page has room for both (a detail, a row of a table).
+fn scroll_offset(focus: Option<(usize, usize)>, item: Option<(usize, usize)>, avail: usize) -> usize {
+    let Some((start, end)) = focus else { return 0 };
+    if avail == 0 {
+        return 0;
+    }
+    let (want_start, want_end) = match item {
+        Some((item_start, _)) if item_start <= start && end - item_start <= avail => (item_start, end),
+        _ => (start, end),
+    };
+    let mut offset = (start / avail) * avail;
+    if want_end > offset + avail {
+        offset = want_end - avail;
+    }
+    if want_start < offset {
+        offset = want_start;
+    }
+    offset
+}
+
 fn focus_message(f: &FormState, v: &View, cols: usize) -> Line<'static> {
     let Some(slot) = f.slot() else { return Line::raw("") };
     let worst = f
         .eval
         .at(&slot.path)
-        .filter(|x| !f.typing && (f.show_required || !is_required_finding(x)))
+        .filter(|x| !f.typing && f.is_shown(x) && (f.show_required || !is_required_finding(x)))
         .max_by_key(|x| x.level);
     if let Some(x) = worst {
         let (mark, style) = match x.level {
@@ -179,7 +212,7 @@ fn findings_lines(f: &FormState, path: &str, focused: bool, v: &View, out: &mut 
         return;
     }
     for finding in f.eval.at(path) {
-        if is_required_finding(finding) && !f.show_required {
+        if (is_required_finding(finding) && !f.show_required) || !f.is_shown(finding) {
             continue;
         }
         let (mark, style) = match finding.level {
@@ -200,6 +233,7 @@ fn render_field(
     cols: usize,
     out: &mut Vec<Line<'static>>,
     cursor: &mut Option<(usize, usize)>,
+    focus_lines: &mut Option<(usize, usize)>,
 ) {
     let lang = v.i18n.lang();
     let label = field.label.get(lang);
@@ -211,7 +245,7 @@ fn render_field(
     let label_w = label_cols(v);
     let label_span = |text: &str, focused: bool| {
         let style = if focused { v.theme.focus() } else { v.theme.label() };
-        Span::styled(pad(&format!("{req}{text}"), label_w), style)
+        Span::styled(cell(&format!("{req}{text}"), label_w), style)
     };
     let any_focus = slots.iter().any(|s| is_focus(s));
 
@@ -255,6 +289,9 @@ fn render_field(
                 spans.extend(seg);
             }
             spans.push(Span::styled(format!(" {unit}"), v.theme.dim()));
+            if any_focus {
+                *focus_lines = Some((out.len(), out.len() + 1));
+            }
             out.push(Line::from(spans));
             for s in &slots {
                 findings_lines(f, &s.path, is_focus(s), v, out);
@@ -267,7 +304,7 @@ fn render_field(
                 let Some((row, ci)) = s.cell else { continue };
                 let col_label = format!("  {}. {}", row + 1, columns[ci].label.get(lang));
                 let style = if is_focus(s) { v.theme.focus() } else { v.theme.label() };
-                let mut spans = vec![Span::styled(pad(&col_label, label_w), style)];
+                let mut spans = vec![Span::styled(cell(&col_label, label_w), style)];
                 let (seg, cur) = value_segment(f, s, is_focus(s), v, label_w);
                 if let Some(c) = cur {
                     *cursor = Some((out.len(), c));
@@ -275,6 +312,9 @@ fn render_field(
                 spans.extend(seg);
                 if let Some(u) = &columns[ci].unit {
                     spans.push(Span::styled(format!(" {}", v.i18n.unit(u)), v.theme.dim()));
+                }
+                if is_focus(s) {
+                    *focus_lines = Some((out.len(), out.len() + 1));
                 }
                 out.push(Line::from(spans));
                 findings_lines(f, &s.path, is_focus(s), v, out);
@@ -297,6 +337,7 @@ fn render_field(
             } else {
                 None
             };
+            let first = out.len();
             option_lines(
                 label_span(label, focused),
                 label_w,
@@ -307,11 +348,14 @@ fn render_field(
                 v,
                 out,
             );
+            if focused {
+                *focus_lines = Some((first, out.len()));
+            }
             findings_lines(f, &field.id, focused, v, out);
             if let Some(d) = slots.iter().find(|s| s.part == Part::Detail) {
                 let style = if is_focus(d) { v.theme.focus() } else { v.theme.label() };
                 let mut spans = vec![Span::styled(
-                    pad(&format!("  {}", v.i18n.t("form.detail")), label_w),
+                    cell(&format!("  {}", v.i18n.t("form.detail")), label_w),
                     style,
                 )];
                 let (seg, cur) = value_segment(f, d, is_focus(d), v, label_w);
@@ -319,6 +363,9 @@ fn render_field(
                     *cursor = Some((out.len(), c));
                 }
                 spans.extend(seg);
+                if is_focus(d) {
+                    *focus_lines = Some((out.len(), out.len() + 1));
+                }
                 out.push(Line::from(spans));
                 findings_lines(f, &d.path, is_focus(d), v, out);
             }
@@ -333,6 +380,9 @@ fn render_field(
             }
             spans.extend(seg);
             spans.push(Span::styled(format!(" {unit}"), v.theme.dim()));
+            if focused {
+                *focus_lines = Some((out.len(), out.len() + 1));
+            }
             out.push(Line::from(spans));
             findings_lines(f, &s.path, focused, v, out);
         }

@@ -1,6 +1,6 @@
 //! First-run setup, the resident list and a resident's page.
 
-use super::text::{fit, pad};
+use super::text::{cell, fit, pad, width};
 use super::View;
 use crate::app::{App, ListState, ResidentPage, SetupState};
 use crate::store::RecordStatus;
@@ -65,6 +65,15 @@ fn age_of(birth: Option<&str>, today: chrono::NaiveDate) -> String {
 pub fn residents(frame: &mut Frame, area: Rect, app: &App, l: &ListState, v: &View, show_cursor: bool) {
     let prompt = v.i18n.t("list.search");
     let prompt_w = super::text::width(prompt) + 1;
+    // Columns keep a blank between them; the sex column is as wide as
+    // "female" needs, the village takes what is left.
+    let sex_w = ["sex.1", "sex.2", "list.col_sex"]
+        .iter()
+        .map(|k| width(v.i18n.t(k)) + 1)
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let village_w = (area.width as usize).saturating_sub(12 + sex_w + 6 + 22);
     let mut lines = vec![
         Line::from(vec![
             Span::styled(format!("{prompt} "), v.theme.heading()),
@@ -74,11 +83,11 @@ pub fn residents(frame: &mut Frame, area: Rect, app: &App, l: &ListState, v: &Vi
         Line::styled(
             format!(
                 "{}{}{}{}{}",
-                pad(v.i18n.t("list.col_name"), 12),
-                pad(v.i18n.t("list.col_sex"), 6),
-                pad(v.i18n.t("list.col_age"), 6),
-                pad(v.i18n.t("list.col_id"), 22),
-                v.i18n.t("list.col_village")
+                cell(v.i18n.t("list.col_name"), 12),
+                cell(v.i18n.t("list.col_sex"), sex_w),
+                cell(v.i18n.t("list.col_age"), 6),
+                cell(v.i18n.t("list.col_id"), 22),
+                fit(v.i18n.t("list.col_village"), village_w)
             ),
             v.theme.heading(),
         ),
@@ -104,11 +113,11 @@ pub fn residents(frame: &mut Frame, area: Rect, app: &App, l: &ListState, v: &Vi
         }
         let text = format!(
             "{}{}{}{}{}",
-            pad(&name, 12),
-            pad(&sex_label(v, r.sex.as_deref()), 6),
-            pad(&age_of(r.birth_date.as_deref(), app.today), 6),
-            pad(&r.id_masked, 22),
-            fit(&r.village, 32)
+            cell(&name, 12),
+            cell(&sex_label(v, r.sex.as_deref()), sex_w),
+            cell(&age_of(r.birth_date.as_deref(), app.today), 6),
+            cell(&r.id_masked, 22),
+            fit(&r.village, village_w)
         );
         let style = if i == l.selected {
             v.theme.selected()

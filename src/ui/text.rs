@@ -33,6 +33,13 @@ pub fn pad(s: &str, cols: usize) -> String {
     format!("{f}{}", " ".repeat(cols.saturating_sub(w)))
 }
 
+/// A column of a table or a label before a value: `s` cut to leave at
+/// least one blank column, then padded to exactly `cols`, so what follows
+/// never runs into it (`female 65`, not `female65`).
+pub fn cell(s: &str, cols: usize) -> String {
+    pad(&fit(s, cols.saturating_sub(1)), cols)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,5 +50,8 @@ mod tests {
         assert_eq!(width(&pad("高血压患者随访", 6)), 6);
         assert_eq!(fit("abc", 3), "abc");
         assert_eq!(fit("abcd", 3), "ab…");
+        assert_eq!(cell("female", 6), "fema… ");
+        assert_eq!(cell("male", 6), "male  ");
+        assert_eq!(cell("高血压患者", 6), "高血… ");
     }
 }

@@ -89,6 +89,31 @@ impl Tui {
         self.parser.lock().unwrap().screen().contents()
     }
 
+    /// The text drawn in the focus style (underlined), one entry per screen
+    /// row that has any, as (row, column of the first such cell, text).
+    pub fn focused(&self) -> Vec<(u16, u16, String)> {
+        let parser = self.parser.lock().unwrap();
+        let screen = parser.screen();
+        let (rows, cols) = screen.size();
+        let mut out = Vec::new();
+        for r in 0..rows {
+            let mut text = String::new();
+            let mut first = None;
+            for c in 0..cols {
+                if let Some(cell) = screen.cell(r, c) {
+                    if cell.underline() {
+                        first.get_or_insert(c);
+                        text.push_str(cell.contents());
+                    }
+                }
+            }
+            if let Some(c) = first {
+                out.push((r, c, text));
+            }
+        }
+        out
+    }
+
     pub fn bytes_read(&self) -> usize {
         *self.bytes.lock().unwrap()
     }
@@ -172,6 +197,8 @@ pub fn run_jkda_input(data_dir: &Path, args: &[&str], stdin: &str) -> std::proce
 
 pub const ADMIN_PW: &str = "管理员密码2026";
 pub const DOCTOR_PW: &str = "doctor-pass-1";
+/// The password the administrator gave the doctor's new account.
+pub const DOCTOR_FIRST_PW: &str = "doctor-first-1";
 
 /// An encrypted installation with a site, an administrator, a doctor (who
 /// has already set their own password) and `residents` demo residents.
@@ -217,11 +244,16 @@ pub fn install(dir: &Path, residents: u32) {
             "--name",
             "李医生",
         ],
-        &format!("{ADMIN_PW}\n{DOCTOR_PW}\n"),
+        &format!("{ADMIN_PW}\n{DOCTOR_FIRST_PW}\n"),
     ));
+    // The doctor replaces the administrator's password with their own, as
+    // the first login forces them to.
+    let mut s = jkda::session::login(dir, "li", DOCTOR_FIRST_PW).unwrap_or_else(|m| panic!("login: {m:?}"));
+    jkda::session::change_password(&mut s, DOCTOR_FIRST_PW, DOCTOR_PW)
+        .unwrap_or_else(|m| panic!("password change: {m:?}"));
 }
 
-/// Logs in on the gate; handles the forced password change of a new account.
+/// Logs in on the gate with an account that needs no password change.
 pub fn login(tui: &mut Tui, login: &str, password: &str) {
     tui.wait_for("登录名");
     tui.send(login);
@@ -236,10 +268,9 @@ pub fn login(tui: &mut Tui, login: &str, password: &str) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    if tui.screen().contains("新密码") {
-        tui.send(password);
-        tui.send(TAB);
-        tui.send(password);
-        tui.send(ENTER);
-    }
+    let s = tui.screen();
+    assert!(
+        !s.contains("新密码"),
+        "{login} must change the password first (the same one is refused):\n{s}"
+    );
 }
