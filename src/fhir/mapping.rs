@@ -1172,7 +1172,10 @@ mod tests {
             ids: &ids,
         })
         .0;
-        assert_eq!(qr["questionnaire"], "urn:jkda:form:diabetes-followup|2017.1");
+        assert_eq!(
+            qr["questionnaire"],
+            format!("urn:jkda:form:diabetes-followup|{}", def.version)
+        );
         assert_eq!(qr["status"], "amended");
         assert_eq!(answers_from_response(&qr, def), answers);
     }
