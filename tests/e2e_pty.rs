@@ -57,6 +57,10 @@ fn draft_survives_sigkill_then_finalizes() {
     tui.wait_for("[2/");
     tui.send(" ");
     tui.send(TAB);
+    // Danger signs: 1 无.
+    tui.send("1");
+    tui.send(TAB);
+    tui.wait_for("收缩压");
     tui.send("135");
     tui.send(TAB);
     tui.send("85");

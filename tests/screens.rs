@@ -468,6 +468,10 @@ fn resident_screens(lang: Lang) {
     assert_eq!(ui.text("visit_method").as_deref(), Some("1"));
     insta::assert_snapshot!(format!("hypertension_visit_{l}"), ui.screen(80, 24));
 
+    // The rules filled classification and next visit and the doctor's name
+    // came from the login; cleared, the signature is missing again.
+    ui.tab_to("doctor");
+    ui.ctrl('u');
     ui.ctrl('f');
     assert!(
         ui.form().dialog.is_some(),

@@ -666,6 +666,11 @@ impl FormState {
         let Some(p) = self.focus_path() else {
             return FormOutcome::None;
         };
+        // Typing over a value the rules suggested replaces it, as typing
+        // over a selection does.
+        if !self.typing && self.is_suggested(&p) {
+            self.edit.set("");
+        }
         self.typing = true;
         self.edit.insert(&clean);
         let value = self.edit.text().to_string();
