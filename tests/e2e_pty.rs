@@ -60,7 +60,7 @@ fn draft_survives_sigkill_then_finalizes() {
     // Danger signs: 1 无.
     tui.send("1");
     tui.send(TAB);
-    tui.wait_for("收缩压");
+    tui.wait_for("[3/6]");
     tui.send("135");
     tui.send(TAB);
     tui.send("85");

@@ -77,7 +77,7 @@ fn the_rules_suggest_and_the_worklist_opens_the_right_form() {
     tui.send(TAB);
     tui.send("1");
     tui.send(TAB);
-    tui.wait_for("收缩压");
+    tui.wait_for("[3/6]");
     tui.send("152");
     tui.send(TAB);
     tui.send("96");
