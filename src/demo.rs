@@ -798,7 +798,7 @@ mod tests {
 
     #[test]
     fn demo_follow_ups_and_exams_pass_the_form_checks_and_follow_the_rules() {
-        let (store, registry) = demo(300, 8);
+        let (store, registry) = demo(300, 2);
         let settings = store.care_settings().clone();
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         let rows = records(&store);

@@ -27,14 +27,14 @@ pub const HISTORY_DAYS: i64 = 456;
 
 /// Patients by how well their numbers are controlled, per mille: well,
 /// borderline, poorly.
-const TENDENCY: [u32; 3] = [520, 310, 170];
+const TENDENCY: [u32; 3] = [450, 330, 220];
 
 /// Usual systolic BP (mean, spread) by tendency, and for people without
 /// hypertension.
-const SBP: [(f64, f64); 3] = [(128.0, 8.0), (141.0, 9.0), (155.0, 11.0)];
+const SBP: [(f64, f64); 3] = [(129.0, 8.0), (143.0, 9.0), (158.0, 11.0)];
 const SBP_NORMAL: (f64, f64) = (122.0, 8.0);
 /// Usual fasting glucose (mmol/L) by tendency, and without diabetes.
-const FBG: [(f64, f64); 3] = [(6.3, 0.6), (7.4, 0.9), (9.4, 1.6)];
+const FBG: [(f64, f64); 3] = [(6.3, 0.6), (7.6, 0.9), (9.8, 1.6)];
 const FBG_NORMAL: (f64, f64) = (5.2, 0.4);
 
 /// Per-visit chances, per mille.
@@ -342,15 +342,15 @@ pub(super) fn followups<'a>(
         // The doctor steps up the treatment after an uncontrolled visit, the
         // specialist more after a referral; adherence fades between.
         let (step, floor) = match (form.programme, seen.previous.referred) {
-            (Programme::Hypertension, false) => (rng.random_range(3.0..6.0), -14.0),
-            (Programme::Hypertension, true) => (rng.random_range(8.0..14.0), -14.0),
-            (Programme::Diabetes, false) => (rng.random_range(0.3..0.6), -1.8),
-            (Programme::Diabetes, true) => (rng.random_range(1.0..1.8), -1.8),
+            (Programme::Hypertension, false) => (rng.random_range(3.0..6.0), -10.0),
+            (Programme::Hypertension, true) => (rng.random_range(10.0..18.0), -22.0),
+            (Programme::Diabetes, false) => (rng.random_range(0.3..0.6), -1.2),
+            (Programme::Diabetes, true) => (rng.random_range(1.5..2.5), -3.0),
         };
         shift = if seen.previous.uncontrolled || seen.previous.referred {
-            (shift - step).max(floor)
+            (shift - step).max(floor).min(shift)
         } else {
-            shift * 0.8
+            shift * 0.85
         };
         // The next visit happens around its booked date.
         let booked = seen.next;
