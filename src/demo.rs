@@ -2,7 +2,8 @@
 //! real frequency (with the polyphonic ones search must handle), valid ID
 //! numbers within the site's division, households sharing an address, ages
 //! 0–100, and hypertension and diabetes near their real prevalence with
-//! follow-ups. Nothing here describes a real person.
+//! fifteen months of follow-ups that follow the management rules, and annual
+//! health exams (see `history`). Nothing here describes a real person.
 
 use crate::form::def::{FieldKind, FormDef, Programme, Role};
 use crate::form::rules::{evaluate, Context};
