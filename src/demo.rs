@@ -799,7 +799,7 @@ mod tests {
 
     #[test]
     fn demo_follow_ups_and_exams_pass_the_form_checks_and_follow_the_rules() {
-        let (store, registry) = demo(300, 2);
+        let (store, registry) = demo(300, 12);
         let settings = store.care_settings().clone();
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         let rows = records(&store);
@@ -870,6 +870,8 @@ mod tests {
         eprintln!("{seen:?}");
         for kind in [
             "exam",
+            "lost",
+            "dead",
             "visit",
             "referred",
             "emergency",
