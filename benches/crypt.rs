@@ -144,7 +144,8 @@ fn run(path: &Path, key: Option<&DbKey>, registry: &Registry, residents: u32) ->
 
     let mut store = open(path, key);
     let t = Instant::now();
-    jkda::demo::generate(&mut store, registry, &actor, residents, 1, &mut |_, _| {}).expect("demo data");
+    let today = chrono::Local::now().date_naive();
+    jkda::demo::generate(&mut store, registry, &actor, residents, 1, today, &mut |_, _| {}).expect("demo data");
     let import_s = t.elapsed().as_secs_f64();
     eprintln!("({label}: imported {residents} residents in {import_s:.1} s)");
 

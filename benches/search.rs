@@ -64,17 +64,26 @@ fn main() {
     let t = Instant::now();
     let cpu_before = process_cpu();
     let mut last_tenth = 0;
-    let report = jkda::demo::generate(&mut store, &registry, &actor, residents, 2026, &mut |done, total| {
-        let tenth = done * 10 / total.max(1);
-        if tenth > last_tenth {
-            last_tenth = tenth;
-            eprintln!(
-                "  {} {:.0} s",
-                jkda::demo::progress_bar(done, total, 30),
-                t.elapsed().as_secs_f64()
-            );
-        }
-    })
+    let today = chrono::Local::now().date_naive();
+    let report = jkda::demo::generate(
+        &mut store,
+        &registry,
+        &actor,
+        residents,
+        2026,
+        today,
+        &mut |done, total| {
+            let tenth = done * 10 / total.max(1);
+            if tenth > last_tenth {
+                last_tenth = tenth;
+                eprintln!(
+                    "  {} {:.0} s",
+                    jkda::demo::progress_bar(done, total, 30),
+                    t.elapsed().as_secs_f64()
+                );
+            }
+        },
+    )
     .expect("demo data");
     let build = t.elapsed();
     let build_cpu = process_cpu().saturating_sub(cpu_before);

@@ -2,9 +2,10 @@
 //! real frequency (with the polyphonic ones search must handle), valid ID
 //! numbers within the site's division, households sharing an address, ages
 //! 0–100, and hypertension and diabetes near their real prevalence with
-//! follow-ups. Nothing here describes a real person.
+//! fifteen months of follow-ups that follow the management rules, and annual
+//! health exams (see `history`). Nothing here describes a real person.
 
-use crate::form::def::{FieldKind, FormDef, Role};
+use crate::form::def::{FieldKind, FormDef, Programme, Role};
 use crate::form::rules::{evaluate, Context};
 use crate::form::{Answers, Registry};
 use crate::identity::check_char;
@@ -14,6 +15,10 @@ use chrono::{Duration, NaiveDate};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashSet;
+
+mod history;
+
+use history::{ExamForm, FollowupForm, Patient};
 
 /// Surnames with their approximate share (per mille) among Chinese people.
 const SURNAMES: &[(&str, u32)] = &[
@@ -155,18 +160,20 @@ fn phone(rng: &mut StdRng) -> String {
 
 /// Fills every visible required input still empty with a plausible value, so
 /// demo records are complete the way a careful doctor's would be.
+/// Stops as soon as a pass finds nothing to fill, so a record already
+/// complete costs one evaluation.
 pub fn complete_required(def: &FormDef, answers: &mut Answers, ctx: &Context, date: NaiveDate, rng: &mut StdRng) {
     for _round in 0..3 {
         let eval = evaluate(def, answers, ctx);
+        let mut filled = false;
         for (_, f) in def.fields() {
-            if !eval.is_visible(&f.id) {
+            if !eval.required.contains(&f.id) {
                 continue;
             }
-            let required = f.required || f.required_if.is_some() && eval.at(&f.id).next().is_some();
-            if !required {
-                continue;
-            }
-            fill(&f.kind, &f.id, answers, date, rng);
+            filled |= fill(&f.kind, &f.id, answers, date, rng);
+        }
+        if !filled {
+            return;
         }
     }
 }
@@ -177,37 +184,48 @@ fn number_in(limits: &crate::form::def::Limits, precision: u8, rng: &mut StdRng)
     format!("{:.*}", usize::from(precision), v)
 }
 
-fn fill(kind: &FieldKind, path: &str, answers: &mut Answers, date: NaiveDate, rng: &mut StdRng) {
+/// Fills one empty answer; whether anything was filled.
+fn fill(kind: &FieldKind, path: &str, answers: &mut Answers, date: NaiveDate, rng: &mut StdRng) -> bool {
+    match kind {
+        // Parts live under their own paths: `bp.systolic`, `weight.current`, `meds.0.name`.
+        FieldKind::Pair { of } => return fill(of, &format!("{path}.current"), answers, date, rng),
+        FieldKind::BloodPressure { .. } => {
+            let (s, d) = (format!("{path}.systolic"), format!("{path}.diastolic"));
+            if answers.is_answered(&s) && answers.is_answered(&d) {
+                return false;
+            }
+            answers.set_text(&s, &rng.random_range(110..150).to_string());
+            answers.set_text(&d, &rng.random_range(65..92).to_string());
+            return true;
+        }
+        FieldKind::Rows { columns, .. } => {
+            let mut filled = false;
+            for c in columns {
+                filled |= fill(&c.kind, &format!("{path}.0.{}", c.id), answers, date, rng);
+            }
+            return filled;
+        }
+        _ => {}
+    }
     if answers.is_answered(path) {
-        return;
+        return false;
     }
     match kind {
         FieldKind::Text { .. } => answers.set_text(path, "—"),
         FieldKind::Integer(s) => answers.set_text(path, &number_in(&s.limits, 0, rng)),
         FieldKind::Decimal(s) => answers.set_text(path, &number_in(&s.limits, s.precision, rng)),
         FieldKind::Date { .. } => answers.set_text(path, &date.format("%Y-%m-%d").to_string()),
-        FieldKind::Choice { options } => {
-            if let Some(o) = options.iter().find(|o| !o.detail) {
-                answers.set_text(path, &o.code);
-            }
-        }
-        FieldKind::Multi { options, .. } => {
-            if let Some(o) = options.iter().find(|o| !o.detail) {
-                answers.set_codes(path, vec![o.code.clone()]);
-            }
-        }
-        FieldKind::Pair { of } => fill(of, &format!("{path}.current"), answers, date, rng),
-        FieldKind::BloodPressure { .. } => {
-            answers.set_text(&format!("{path}.systolic"), &rng.random_range(110..150).to_string());
-            answers.set_text(&format!("{path}.diastolic"), &rng.random_range(65..92).to_string());
-        }
-        FieldKind::Rows { columns, .. } => {
-            for c in columns {
-                fill(&c.kind, &format!("{path}.0.{}", c.id), answers, date, rng);
-            }
-        }
-        FieldKind::IdNumber | FieldKind::Phone | FieldKind::Calculated { .. } => {}
+        FieldKind::Choice { options } => match options.iter().find(|o| !o.detail) {
+            Some(o) => answers.set_text(path, &o.code),
+            None => return false,
+        },
+        FieldKind::Multi { options, .. } => match options.iter().find(|o| !o.detail) {
+            Some(o) => answers.set_codes(path, vec![o.code.clone()]),
+            None => return false,
+        },
+        _ => return false,
     }
+    true
 }
 
 fn set_if_field(def: &FormDef, answers: &mut Answers, path: &str, value: &str) {
@@ -215,50 +233,6 @@ fn set_if_field(def: &FormDef, answers: &mut Answers, path: &str, value: &str) {
     if def.field(field).is_some() {
         answers.set_text(path, value);
     }
-}
-
-fn followup(def: &FormDef, ctx: &Context, date: NaiveDate, doctor: &str, rng: &mut StdRng) -> Answers {
-    let mut a = Answers::new();
-    let d = date.format("%Y-%m-%d").to_string();
-    set_if_field(def, &mut a, "visit_date", &d);
-    set_if_field(
-        def,
-        &mut a,
-        "visit_method",
-        ["1", "1", "2", "3"][rng.random_range(0..4)],
-    );
-    a.set_codes("symptoms", vec!["1".into()]);
-    let sbp = rng.random_range(118..172);
-    set_if_field(def, &mut a, "bp.systolic", &sbp.to_string());
-    set_if_field(
-        def,
-        &mut a,
-        "bp.diastolic",
-        &rng.random_range(70..(sbp - 30).min(105)).to_string(),
-    );
-    let w = rng.random_range(48.0..88.0f64);
-    set_if_field(def, &mut a, "weight.current", &format!("{w:.1}"));
-    set_if_field(def, &mut a, "weight.target", &format!("{:.1}", w - 2.0));
-    set_if_field(
-        def,
-        &mut a,
-        "height",
-        &format!("{:.1}", rng.random_range(150.0..180.0f64)),
-    );
-    set_if_field(def, &mut a, "heart_rate", &rng.random_range(60..96).to_string());
-    set_if_field(def, &mut a, "fbg", &format!("{:.1}", rng.random_range(5.0..11.0f64)));
-    set_if_field(def, &mut a, "classification", if sbp < 140 { "1" } else { "2" });
-    set_if_field(def, &mut a, "doctor", doctor);
-    set_if_field(
-        def,
-        &mut a,
-        "next_visit_date",
-        &(date + Duration::days(if sbp < 140 { 90 } else { 14 }))
-            .format("%Y-%m-%d")
-            .to_string(),
-    );
-    complete_required(def, &mut a, ctx, date, rng);
-    a
 }
 
 /// Share (per mille) of the population in each five-year age band from 0–4
@@ -408,8 +382,11 @@ struct Generator<'a> {
     today: NaiveDate,
     division: String,
     registration: Option<&'a FormDef>,
-    hypertension: Option<&'a FormDef>,
-    diabetes: Option<&'a FormDef>,
+    hypertension: Option<FollowupForm<'a>>,
+    diabetes: Option<FollowupForm<'a>>,
+    exam: Option<ExamForm<'a>>,
+    /// The management rules the histories follow (the store's own).
+    settings: crate::manage::Settings,
     registry: &'a Registry,
     household: Option<Household>,
     used_ids: HashSet<String>,
@@ -521,40 +498,66 @@ impl<'a> Generator<'a> {
             programmes: Vec::new(),
             records: Vec::new(),
         };
-        self.registration_record(&mut item, &ctx, doctor);
+        let mut programmes = Vec::new();
         if let Some(band) = prevalence_band(age) {
-            for (def, per_mille, key) in [
-                (self.hypertension, HYPERTENSION[band], "hypertension"),
-                (self.diabetes, DIABETES[band], "diabetes"),
+            for (has_form, per_mille, p) in [
+                (self.hypertension.is_some(), HYPERTENSION[band], Programme::Hypertension),
+                (self.diabetes.is_some(), DIABETES[band], Programme::Diabetes),
             ] {
-                let Some(def) = def else { continue };
-                if self.rng.random_range(0..1000) >= per_mille {
-                    continue;
-                }
-                item.programmes.push(key);
-                // Quarterly follow-ups over the last year.
-                let visits = self.rng.random_range(1..=4);
-                for v in 0..visits {
-                    let date = today - Duration::days(30 + 90 * v + self.rng.random_range(0..20));
-                    let answers = followup(def, &ctx, date, doctor, &mut self.rng);
-                    item.records.push(ImportRecord {
-                        def,
-                        source: self.registry.source(&def.id).unwrap_or_default(),
-                        answers,
-                        record_date: date.format("%Y-%m-%d").to_string(),
-                        author: doctor.into(),
-                    });
+                if has_form && self.rng.random_range(0..1000) < per_mille {
+                    programmes.push(p);
                 }
             }
         }
+        // Programme members and older adults have a history with the clinic.
+        let exams_due = self.exam.is_some() && age >= 64;
+        if !programmes.is_empty() || exams_due {
+            let patient = Patient::new(&mut self.rng, birth, male, doctor, &programmes, today);
+            for p in &programmes {
+                let form = match p {
+                    Programme::Hypertension => self.hypertension.as_ref(),
+                    Programme::Diabetes => self.diabetes.as_ref(),
+                };
+                let Some(form) = form else { continue };
+                item.programmes.push(p.key());
+                item.records.extend(history::followups(
+                    &mut self.rng,
+                    form,
+                    &patient,
+                    &ctx,
+                    today,
+                    &self.settings,
+                ));
+            }
+            if let Some(exam) = &self.exam {
+                let member = !programmes.is_empty();
+                item.records
+                    .extend(history::exams(&mut self.rng, exam, &patient, member, &ctx, today));
+            }
+        }
+        // Registered before anything else was recorded.
+        let first = item.records.iter().map(|r| r.record_date.as_str()).min();
+        let first = first.and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+        self.registration_record(&mut item, &ctx, doctor, first);
         item
     }
 
-    fn registration_record(&mut self, item: &mut ImportResident<'a>, ctx: &Context, doctor: &str) {
+    /// The registration, made on a day before `not_after` (the resident's
+    /// first other record), if any.
+    fn registration_record(
+        &mut self,
+        item: &mut ImportResident<'a>,
+        ctx: &Context,
+        doctor: &str,
+        not_after: Option<NaiveDate>,
+    ) {
         let Some(def) = self.registration.filter(|d| d.role == Role::Registration) else {
             return;
         };
-        let created = self.today - Duration::days(self.rng.random_range(30..1500));
+        let mut created = self.today - Duration::days(self.rng.random_range(30..1500));
+        if let Some(first) = not_after.filter(|f| *f < created) {
+            created = first - Duration::days(self.rng.random_range(0..60));
+        }
         let mut a = Answers::new();
         let b = &def.resident;
         let f = &item.fields;
@@ -575,13 +578,16 @@ impl<'a> Generator<'a> {
             a.set_text(df, &created.format("%Y-%m-%d").to_string());
         }
         complete_required(def, &mut a, ctx, created, &mut self.rng);
-        item.records.push(ImportRecord {
-            def,
-            source: self.registry.source(&def.id).unwrap_or_default(),
-            answers: a,
-            record_date: created.format("%Y-%m-%d").to_string(),
-            author: doctor.into(),
-        });
+        item.records.insert(
+            0,
+            ImportRecord {
+                def,
+                source: self.registry.source(&def.id).unwrap_or_default(),
+                answers: a,
+                record_date: created.format("%Y-%m-%d").to_string(),
+                author: doctor.into(),
+            },
+        );
     }
 
     /// The same person registered again without their ID card: same name,
@@ -605,7 +611,7 @@ impl<'a> Generator<'a> {
             programmes: Vec::new(),
             records: Vec::new(),
         };
-        self.registration_record(&mut item, &ctx, DOCTORS[0]);
+        self.registration_record(&mut item, &ctx, DOCTORS[0], None);
         item
     }
 
@@ -623,14 +629,17 @@ impl<'a> Generator<'a> {
     }
 }
 
-/// Fills the store with `count` synthetic residents. Generation runs on a
-/// second thread while this one writes, so both cores of a clinic PC work.
+/// Fills the store with `count` synthetic residents as of `today` (the
+/// caller's clock: ages, histories and the worklist are relative to it).
+/// Generation runs on a second thread while this one writes, so both cores
+/// of a clinic PC work.
 pub fn generate(
     store: &mut Store,
     registry: &Registry,
     actor: &Actor,
     count: u32,
     seed: u64,
+    today: NaiveDate,
     progress: &mut dyn FnMut(u32, u32),
 ) -> Result<DemoReport, StoreError> {
     let site = match store.site()? {
@@ -647,16 +656,27 @@ pub fn generate(
             s
         }
     };
-    let programme_form = |p| registry.all().find(|d| d.programme == Some(p));
+    let followup_form = |p| {
+        registry
+            .all()
+            .find(|d| d.programme == Some(p) && d.role == Role::FollowUp)
+            .and_then(|d| FollowupForm::new(d, registry.source(&d.id).unwrap_or_default()))
+    };
+    let exam = registry.all().find(|d| d.role == Role::Exam).map(|def| ExamForm {
+        def,
+        source: registry.source(&def.id).unwrap_or_default(),
+    });
     let villages = villages(&site, count);
     let mut gen = Generator {
         rng: StdRng::seed_from_u64(seed),
         village: String::new(),
-        today: chrono::Local::now().date_naive(),
+        today,
         division: site.division.clone(),
         registration: registry.registration(),
-        hypertension: programme_form(crate::form::def::Programme::Hypertension),
-        diabetes: programme_form(crate::form::def::Programme::Diabetes),
+        hypertension: followup_form(Programme::Hypertension),
+        diabetes: followup_form(Programme::Diabetes),
+        exam,
+        settings: store.care_settings().clone(),
         registry,
         household: None,
         used_ids: HashSet::new(),
@@ -710,4 +730,206 @@ pub fn generate(
         .conn()
         .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::form::def::Level;
+    use crate::manage::kpi::Period;
+    use crate::manage::visit::{Visit, VisitStatus};
+    use crate::manage::worklist::Kind;
+    use crate::store::care_read::WorklistFilter;
+    use std::collections::BTreeMap;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
+    }
+
+    fn demo(residents: u32, seed: u64) -> (Store, Registry) {
+        let mut store = Store::open_in_memory().unwrap();
+        let registry = Registry::embedded();
+        let report = generate(
+            &mut store,
+            &registry,
+            &Actor::new("demo-test"),
+            residents,
+            seed,
+            today(),
+            &mut |_, _| {},
+        )
+        .unwrap();
+        assert_eq!(report.residents, residents);
+        (store, registry)
+    }
+
+    struct Row {
+        id: i64,
+        resident: i64,
+        form: String,
+        answers: Answers,
+        sex: Option<String>,
+        birth: Option<NaiveDate>,
+    }
+
+    fn records(store: &Store) -> Vec<Row> {
+        let mut stmt = store
+            .conn()
+            .prepare(
+                "SELECT r.id, r.resident_id, r.form_id, r.answers, p.sex, p.birth_date
+                 FROM records r JOIN residents p ON p.id = r.resident_id ORDER BY r.resident_id, r.record_date, r.id",
+            )
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok(Row {
+                id: r.get(0)?,
+                resident: r.get(1)?,
+                form: r.get(2)?,
+                answers: serde_json::from_str(&r.get::<_, String>(3)?).unwrap(),
+                sex: r.get(4)?,
+                birth: r
+                    .get::<_, Option<String>>(5)?
+                    .and_then(|b| NaiveDate::parse_from_str(&b, "%Y-%m-%d").ok()),
+            })
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+    }
+
+    #[test]
+    fn demo_follow_ups_and_exams_pass_the_form_checks_and_follow_the_rules() {
+        let (store, registry) = demo(300, 12);
+        let settings = store.care_settings().clone();
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        let rows = records(&store);
+        for row in &rows {
+            let def = registry.get(&row.form).unwrap();
+            let ctx = Context {
+                today: today(),
+                sex: row.sex.clone(),
+                birth_date: row.birth,
+            };
+            let role = def.role;
+            if role != Role::FollowUp && role != Role::Exam {
+                continue;
+            }
+            let eval = evaluate(def, &row.answers, &ctx);
+            let errors: Vec<_> = eval.errors().collect();
+            assert!(
+                errors.is_empty(),
+                "{} {}: {errors:?}\n{:?}",
+                row.form,
+                row.id,
+                row.answers
+            );
+            if role == Role::Exam {
+                *seen.entry("exam").or_default() += 1;
+                continue;
+            }
+            let programme = def.programme.unwrap();
+            let visit = Visit::from_answers(&row.answers, today());
+            let date = visit.date.unwrap();
+            let previous = store.previous_visit(row.resident, programme, date, row.id).unwrap();
+            let a = crate::manage::assess_answers(def, &row.answers, row.birth, previous.as_ref(), &settings, today())
+                .unwrap();
+            let rule_errors: Vec<_> = a.findings.iter().filter(|f| f.level == Level::Error).collect();
+            assert!(rule_errors.is_empty(), "{} {}: {rule_errors:?}", row.form, row.id);
+            match visit.status {
+                VisitStatus::Lost => *seen.entry("lost").or_default() += 1,
+                VisitStatus::Dead => *seen.entry("dead").or_default() += 1,
+                VisitStatus::Normal => {
+                    *seen.entry("visit").or_default() += 1;
+                    // Filled as the rules suggest, and booked within their window.
+                    assert_eq!(visit.classification, a.classification.or(visit.classification));
+                    assert_eq!(visit.next_step, a.next_step.or(visit.next_step));
+                    assert_eq!(visit.referred, a.referral.is_some(), "{}", row.id);
+                    let (next, by) = (visit.next_visit.unwrap(), a.next_visit_by.unwrap());
+                    assert!(date < next && next <= by, "{} {date} {next} {by}", row.id);
+                    if visit.referred {
+                        *seen.entry("referred").or_default() += 1;
+                    }
+                    if a.emergency {
+                        *seen.entry("emergency").or_default() += 1;
+                    }
+                    if visit.adr {
+                        *seen.entry("adr").or_default() += 1;
+                    }
+                    if visit.classification == Some(crate::manage::rules::COMPLICATION) {
+                        *seen.entry("complication").or_default() += 1;
+                    }
+                    if visit.method == Some(crate::manage::Method::Phone) {
+                        *seen.entry("phone").or_default() += 1;
+                    }
+                    if a.controlled == Some(false) {
+                        *seen.entry("uncontrolled").or_default() += 1;
+                    }
+                }
+            }
+        }
+        eprintln!("{seen:?}");
+        for kind in [
+            "exam",
+            "lost",
+            "dead",
+            "visit",
+            "referred",
+            "emergency",
+            "adr",
+            "complication",
+            "phone",
+            "uncontrolled",
+        ] {
+            assert!(seen.get(kind).is_some_and(|n| *n > 0), "no {kind} in {seen:?}");
+        }
+    }
+
+    #[test]
+    fn demo_indicators_and_worklist_come_out_plausible() {
+        let (store, _) = demo(500, 8);
+        let actor = Actor::new("demo-test");
+        let report = store.kpi(&actor, &Period::year(2026).unwrap(), None).unwrap();
+        for p in &report.figures.programmes {
+            eprintln!(
+                "{}: managed {} standardised {:.3} controlled {:.3} examined {:.3}",
+                p.programme, p.managed, p.standardised_rate, p.control_rate, p.exam_rate
+            );
+            assert!(p.managed > 0, "{}", p.programme);
+            assert!(
+                p.standardised_rate > 0.0 && p.standardised_rate < 1.0,
+                "{}",
+                p.programme
+            );
+            assert!(p.control_rate > 0.0 && p.control_rate < 1.0, "{}", p.programme);
+        }
+        let items = store.worklist(&actor, today(), &WorklistFilter::default()).unwrap();
+        let mut kinds: BTreeMap<Kind, usize> = BTreeMap::new();
+        for i in &items {
+            *kinds.entry(i.kind).or_default() += 1;
+        }
+        eprintln!("worklist {kinds:?}");
+        for kind in [
+            Kind::Referral,
+            Kind::Overdue,
+            Kind::DueSoon,
+            Kind::ExamDue,
+            Kind::LostCandidate,
+        ] {
+            assert!(kinds.contains_key(&kind), "no {kind:?} in {kinds:?}");
+        }
+    }
+
+    #[test]
+    fn the_demo_is_the_same_for_the_same_seed() {
+        let answers = |seed| {
+            let (store, _) = demo(60, seed);
+            records(&store)
+                .into_iter()
+                .map(|r| (r.form, r.answers))
+                .collect::<Vec<_>>()
+        };
+        let a = answers(3);
+        assert_eq!(a, answers(3));
+        assert_ne!(a, answers(4));
+    }
 }

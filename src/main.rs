@@ -72,6 +72,7 @@ fn main() -> ExitCode {
                 &actor,
                 args.residents,
                 args.seed,
+                chrono::Local::now().date_naive(),
                 &mut |done, total| {
                     let bar = jkda::demo::progress_bar(done, total, 30);
                     eprint!(
