@@ -799,7 +799,10 @@ mod tests {
 
     #[test]
     fn demo_follow_ups_and_exams_pass_the_form_checks_and_follow_the_rules() {
-        let (store, registry) = demo(300, 12);
+        // A seed whose 300 residents include every kind of visit with the
+        // shipped forms (lost and dead are rare; a form change that shifts the
+        // random draws may need another seed).
+        let (store, registry) = demo(300, 2);
         let settings = store.care_settings().clone();
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         let rows = records(&store);
