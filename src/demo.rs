@@ -905,7 +905,10 @@ mod tests {
             );
             assert!(p.control_rate > 0.0 && p.control_rate < 1.0, "{}", p.programme);
         }
-        let items = store.worklist(&actor, today(), &WorklistFilter::default()).unwrap();
+        let items = store
+            .worklist(&actor, today(), &WorklistFilter::default(), usize::MAX)
+            .unwrap()
+            .items;
         let mut kinds: BTreeMap<Kind, usize> = BTreeMap::new();
         for i in &items {
             *kinds.entry(i.kind).or_default() += 1;

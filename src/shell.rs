@@ -390,7 +390,12 @@ impl Shell {
             Effect::LoadWorklist(filter) => {
                 let items = self
                     .store
-                    .worklist(&self.actor, clock.today, &filter)
+                    .worklist(
+                        &self.actor,
+                        clock.today,
+                        &filter,
+                        crate::app::manage_screens::WORKLIST_ROWS,
+                    )
                     .map_err(|e| e.message())?;
                 Ok(vec![Msg::WorklistLoaded(items)])
             }

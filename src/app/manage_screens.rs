@@ -6,14 +6,21 @@ use super::{App, Effect, Screen};
 use crate::form::def::Programme;
 use crate::keymap::Action;
 use crate::manage::kpi::Period;
-use crate::manage::worklist::Item;
+use crate::manage::worklist::{Item, Kind, Worklist};
 use crate::store::care_read::{KpiReport, Measure, WorklistFilter};
 use crate::store::ResidentRow;
 use chrono::Datelike;
 
+/// Items the worklist screen holds: the most urgent, a few hundred screens'
+/// worth at most, whatever the county's size (every item is counted).
+pub const WORKLIST_ROWS: usize = 2000;
+
 #[derive(Debug, Clone, Default)]
 pub struct WorklistState {
     pub items: Vec<Item>,
+    /// Items of each kind in all (the list holds the most urgent ones).
+    pub counts: Vec<(Kind, usize)>,
+    pub total: usize,
     pub selected: usize,
     pub programme: Option<Programme>,
     pub village: Option<String>,
@@ -133,8 +140,11 @@ impl App {
         effects
     }
 
-    pub(super) fn worklist_loaded(&mut self, items: Vec<Item>) {
+    pub(super) fn worklist_loaded(&mut self, list: Worklist) {
+        let Worklist { items, counts, total } = list;
         if let Screen::Worklist(w) = &mut self.screen {
+            w.counts = counts;
+            w.total = total;
             if w.village.is_none() && w.programme.is_none() {
                 let mut villages: Vec<(String, String)> = items
                     .iter()

@@ -95,7 +95,7 @@ pub enum Msg {
     Sync(crate::sync::SyncEvent),
     /// Waiting and failed uploads, for the upload list.
     OutboxRows(Vec<crate::store::OutboxRow>),
-    WorklistLoaded(Vec<crate::manage::worklist::Item>),
+    WorklistLoaded(crate::manage::worklist::Worklist),
     KpiLoaded(Box<crate::store::care_read::KpiReport>),
     KpiResidents {
         row: usize,

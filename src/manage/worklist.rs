@@ -116,15 +116,83 @@ pub fn quarter_start(d: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(d.year(), m, 1).unwrap_or(d)
 }
 
-/// Classifies candidates into worklist items (a member can have a
-/// follow-up item and an exam item), most urgent first.
-pub fn build(candidates: &[Candidate], today: NaiveDate, settings: &Settings) -> Vec<Item> {
-    let soon = today + chrono::Days::new(u64::from(settings.due_soon_days));
-    let quarter = quarter_start(today);
-    let year_start = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
-    let mut out = Vec::new();
-    let mut exam_listed = std::collections::HashSet::new();
-    for c in candidates {
+/// What sorts an item: the kind, then the longest overdue, the earliest
+/// due, the resident.
+type Rank = (Kind, std::cmp::Reverse<i64>, Option<NaiveDate>, i64);
+
+fn rank(i: &Item) -> Rank {
+    (i.kind, std::cmp::Reverse(i.days_overdue), i.due, i.resident_id)
+}
+
+struct Ranked(Rank, Item);
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+/// The worklist: the most urgent `limit` items, and how many of each kind
+/// there are in all.
+#[derive(Debug, Clone, Default)]
+pub struct Worklist {
+    pub items: Vec<Item>,
+    pub counts: Vec<(Kind, usize)>,
+    pub total: usize,
+}
+
+/// Classifies candidates one at a time, keeping only the most urgent
+/// `limit` items, so a county's worklist needs no more memory than a
+/// screenful of it. Candidates of one resident must come together (the
+/// exam item is listed once per resident).
+pub struct Builder<'a> {
+    today: NaiveDate,
+    settings: &'a Settings,
+    soon: NaiveDate,
+    quarter: NaiveDate,
+    year_start: NaiveDate,
+    limit: usize,
+    heap: std::collections::BinaryHeap<Ranked>,
+    counts: std::collections::BTreeMap<Kind, usize>,
+    last_exam_listed: Option<i64>,
+}
+
+impl<'a> Builder<'a> {
+    pub fn new(today: NaiveDate, settings: &'a Settings, limit: usize) -> Self {
+        Builder {
+            today,
+            settings,
+            soon: today + chrono::Days::new(u64::from(settings.due_soon_days)),
+            quarter: quarter_start(today),
+            year_start: NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today),
+            limit,
+            heap: Default::default(),
+            counts: Default::default(),
+            last_exam_listed: None,
+        }
+    }
+
+    fn push(&mut self, item: Item) {
+        *self.counts.entry(item.kind).or_default() += 1;
+        self.heap.push(Ranked(rank(&item), item));
+        if self.heap.len() > self.limit {
+            self.heap.pop();
+        }
+    }
+
+    pub fn add(&mut self, c: &Candidate) {
+        let today = self.today;
         let item = |kind: Kind, due: Option<NaiveDate>, form_id: &'static str| Item {
             kind,
             resident_id: c.resident_id,
@@ -140,41 +208,53 @@ pub fn build(candidates: &[Candidate], today: NaiveDate, settings: &Settings) ->
         };
         if let Some(p) = c.programme {
             let form = followup_form(p);
+            let lost_after = i64::from(self.settings.lost_after_days);
             let followup = if let Some(r) = c.referral_due {
                 Some(item(Kind::Referral, Some(r), form))
             } else {
                 match c.next_due {
-                    Some(d) if (today - d).num_days() > i64::from(settings.lost_after_days) => {
-                        Some(item(Kind::LostCandidate, Some(d), form))
-                    }
+                    Some(d) if (today - d).num_days() > lost_after => Some(item(Kind::LostCandidate, Some(d), form)),
                     Some(d) if d < today => Some(item(Kind::Overdue, Some(d), form)),
-                    Some(d) if d < soon => Some(item(Kind::DueSoon, Some(d), form)),
+                    Some(d) if d < self.soon => Some(item(Kind::DueSoon, Some(d), form)),
                     _ => None,
                 }
             };
-            let seen_this_quarter = c.last_f2f.is_some_and(|d| d >= quarter);
-            let enrolled_this_quarter = c.enrolled_on.is_some_and(|d| d >= quarter);
+            let seen_this_quarter = c.last_f2f.is_some_and(|d| d >= self.quarter);
+            let enrolled_this_quarter = c.enrolled_on.is_some_and(|d| d >= self.quarter);
             match followup {
-                Some(i) => out.push(i),
+                Some(i) => self.push(i),
                 None if !seen_this_quarter && !enrolled_this_quarter => {
-                    out.push(item(Kind::NoVisitThisQuarter, c.next_due, form))
+                    self.push(item(Kind::NoVisitThisQuarter, c.next_due, form))
                 }
                 None => {}
             }
         }
         // One exam item per resident, whatever their programmes.
-        if c.last_exam.is_none_or(|d| d < year_start) && exam_listed.insert(c.resident_id) {
-            out.push(item(Kind::ExamDue, None, EXAM_FORM));
+        if c.last_exam.is_none_or(|d| d < self.year_start) && self.last_exam_listed != Some(c.resident_id) {
+            self.last_exam_listed = Some(c.resident_id);
+            self.push(item(Kind::ExamDue, None, EXAM_FORM));
         }
     }
-    out.sort_by(|a, b| {
-        a.kind
-            .cmp(&b.kind)
-            .then(b.days_overdue.cmp(&a.days_overdue))
-            .then(a.due.cmp(&b.due))
-            .then(a.resident_id.cmp(&b.resident_id))
-    });
-    out
+
+    pub fn finish(self) -> Worklist {
+        let items: Vec<Item> = self.heap.into_sorted_vec().into_iter().map(|r| r.1).collect();
+        let total = self.counts.values().sum();
+        Worklist {
+            items,
+            counts: self.counts.into_iter().collect(),
+            total,
+        }
+    }
+}
+
+/// Classifies candidates into worklist items (a member can have a
+/// follow-up item and an exam item), most urgent first.
+pub fn build(candidates: &[Candidate], today: NaiveDate, settings: &Settings) -> Vec<Item> {
+    let mut b = Builder::new(today, settings, usize::MAX);
+    for c in candidates {
+        b.add(c);
+    }
+    b.finish().items
 }
 
 #[cfg(test)]
@@ -244,6 +324,26 @@ mod tests {
         assert_eq!(items[0].form_id, "hypertension-followup");
         assert_eq!(items[6].form_id, "health-exam");
         assert_eq!(items[0].age, Some(70));
+    }
+
+    #[test]
+    fn a_limited_worklist_keeps_the_most_urgent_and_counts_everything() {
+        let today = d("2026-12-04");
+        let s = Settings::default();
+        let mut b = Builder::new(today, &s, 2);
+        for (id, due) in [
+            (1, "2026-12-01"),
+            (2, "2026-11-20"),
+            (3, "2026-12-10"),
+            (4, "2026-11-30"),
+        ] {
+            b.add(&member(id, due));
+        }
+        let w = b.finish();
+        let got: Vec<i64> = w.items.iter().map(|i| i.resident_id).collect();
+        assert_eq!(got, vec![2, 4], "the two longest overdue");
+        assert_eq!(w.counts, vec![(Kind::Overdue, 3), (Kind::DueSoon, 1)]);
+        assert_eq!(w.total, 4);
     }
 
     #[test]

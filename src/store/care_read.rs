@@ -8,7 +8,7 @@ use super::{Actor, Result, Store};
 use crate::form::def::{Programme, Role};
 use crate::manage::kpi::{judge, rate, Judgement, MemberHistory, Period, ProgrammeKpi, Tally};
 use crate::manage::visit::VisitStatus;
-use crate::manage::worklist::{self, Candidate, Item};
+use crate::manage::worklist::{self, Candidate, Worklist};
 use chrono::{Datelike, NaiveDate};
 use rusqlite::params;
 use serde::Serialize;
@@ -157,114 +157,89 @@ impl Store {
     }
 
     /// The worklist on `today`: every active membership and every older
-    /// adult without this year's exam, classified and sorted by urgency.
-    /// Audited as one list read.
-    pub fn worklist(&self, actor: &Actor, today: NaiveDate, filter: &WorklistFilter) -> Result<Vec<Item>> {
+    /// adult without this year's exam, classified as they are read; the
+    /// most urgent `limit` items are kept, every item is counted. Audited
+    /// as one list read.
+    pub fn worklist(&self, actor: &Actor, today: NaiveDate, filter: &WorklistFilter, limit: usize) -> Result<Worklist> {
         actor.require(super::Permission::ReadRecords)?;
         self.count_read("worklist");
         let settings = self.care_settings().clone();
         let year_start = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
         let examined = self.examined_in(year_start, today.max(year_start))?;
-        let mut candidates = Vec::new();
+        let mut builder = worklist::Builder::new(today, &settings, limit);
+        // The columns both queries share: who, and where.
+        const WHO: &str =
+            "r.id, coalesce(r.name, ''), r.sex, r.birth_date, substr(r.record_no, 10, 3), coalesce(r.village, '')";
+        let who = |r: &rusqlite::Row| -> rusqlite::Result<Candidate> {
+            Ok(Candidate {
+                resident_id: r.get(0)?,
+                name: r.get(1)?,
+                sex: r.get(2)?,
+                birth_date: r.get::<_, Option<String>>(3)?.as_deref().and_then(day),
+                village_code: r.get(4)?,
+                village: r.get(5)?,
+                programme: None,
+                enrolled_on: None,
+                last_f2f: None,
+                next_due: None,
+                referral_due: None,
+                last_exam: None,
+            })
+        };
         let sql = format!(
-            "SELECT m.resident_id, coalesce(r.name, ''), r.sex, r.birth_date, substr(r.record_no, 10, 3),
-                    coalesce(r.village, ''), m.programme, m.enrolled_on, m.last_f2f, m.next_due, m.referral_due
+            "SELECT {WHO}, m.programme, m.enrolled_on, m.last_f2f, m.next_due, m.referral_due
              FROM memberships m JOIN residents r ON r.id = m.resident_id
              WHERE m.left_on IS NULL AND r.status = 'active'{} ORDER BY m.resident_id, m.programme",
             Self::village_clause(&filter.village, 1)
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
-        let map = |r: &rusqlite::Row| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, String>(7)?,
-                r.get::<_, Option<String>>(8)?,
-                r.get::<_, Option<String>>(9)?,
-                r.get::<_, Option<String>>(10)?,
-            ))
+        let mut rows = match &filter.village {
+            Some(v) => stmt.query(params![v])?,
+            None => stmt.query([])?,
         };
-        let rows: Vec<_> = match &filter.village {
-            Some(v) => stmt.query_map(params![v], map)?.collect::<rusqlite::Result<_>>()?,
-            None => stmt.query_map([], map)?.collect::<rusqlite::Result<_>>()?,
-        };
-        let mut members = HashSet::new();
-        for (id, name, sex, birth, vcode, village, p, enrolled, f2f, due, referral) in rows {
-            let Some(programme) = parse_programme(&p) else { continue };
-            members.insert(id);
+        while let Some(r) = rows.next()? {
+            let Some(programme) = parse_programme(&r.get::<_, String>(6)?) else {
+                continue;
+            };
             if filter.programme.is_some_and(|f| f != programme) {
                 continue;
             }
-            candidates.push(Candidate {
-                resident_id: id,
-                name,
-                sex,
-                birth_date: birth.as_deref().and_then(day),
-                village_code: vcode,
-                village,
-                programme: Some(programme),
-                enrolled_on: day(&enrolled),
-                last_f2f: f2f.as_deref().and_then(day),
-                next_due: due.as_deref().and_then(day),
-                referral_due: referral.as_deref().and_then(day),
-                last_exam: examined.contains(&id).then_some(today),
-            });
+            let date = |i: usize| -> rusqlite::Result<Option<NaiveDate>> {
+                Ok(r.get::<_, Option<String>>(i)?.as_deref().and_then(day))
+            };
+            let mut c = who(r)?;
+            c.programme = Some(programme);
+            c.enrolled_on = date(7)?;
+            c.last_f2f = date(8)?;
+            c.next_due = date(9)?;
+            c.referral_due = date(10)?;
+            c.last_exam = examined.contains(&c.resident_id).then_some(today);
+            builder.add(&c);
         }
         if filter.programme.is_none() {
-            // Older adults outside the programmes: the annual exam.
+            // Older adults outside the programmes (and members who left,
+            // unless they died): the annual exam.
             let sql = format!(
-                "SELECT r.id, coalesce(r.name, ''), r.sex, r.birth_date, substr(r.record_no, 10, 3), coalesce(r.village, '')
-                 FROM residents r
+                "SELECT {WHO} FROM residents r
                  WHERE r.status = 'active' AND r.birth_date IS NOT NULL AND r.birth_date <= ?1
-                   AND NOT EXISTS (SELECT 1 FROM memberships d WHERE d.resident_id = r.id AND d.left_reason = 'death'){}",
+                   AND NOT EXISTS (SELECT 1 FROM memberships d WHERE d.resident_id = r.id
+                                   AND (d.left_on IS NULL OR d.left_reason = 'death')){}",
                 Self::village_clause(&filter.village, 2)
             );
             let born_by = text(born_by_for_age(today, 65));
             let mut stmt = self.conn().prepare_cached(&sql)?;
-            let map = |r: &rusqlite::Row| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                ))
+            let mut rows = match &filter.village {
+                Some(v) => stmt.query(params![born_by, v])?,
+                None => stmt.query(params![born_by])?,
             };
-            let rows: Vec<_> = match &filter.village {
-                Some(v) => stmt
-                    .query_map(params![born_by, v], map)?
-                    .collect::<rusqlite::Result<_>>()?,
-                None => stmt
-                    .query_map(params![born_by], map)?
-                    .collect::<rusqlite::Result<_>>()?,
-            };
-            for (id, name, sex, birth, vcode, village) in rows {
-                if members.contains(&id) || examined.contains(&id) {
-                    continue;
+            while let Some(r) = rows.next()? {
+                let c = who(r)?;
+                if !examined.contains(&c.resident_id) {
+                    builder.add(&c);
                 }
-                candidates.push(Candidate {
-                    resident_id: id,
-                    name,
-                    sex,
-                    birth_date: birth.as_deref().and_then(day),
-                    village_code: vcode,
-                    village,
-                    programme: None,
-                    enrolled_on: None,
-                    last_f2f: None,
-                    next_due: None,
-                    referral_due: None,
-                    last_exam: None,
-                });
             }
         }
-        Ok(worklist::build(&candidates, today, &settings))
+        Ok(builder.finish())
     }
 
     /// Streams every membership managed in the period with its visits in

@@ -43,13 +43,11 @@ pub fn worklist(frame: &mut Frame, area: Rect, app: &App, w: &WorklistState, v: 
         v.theme.dim(),
     )];
     // Counts per kind, in urgency order.
-    let mut counts = Vec::new();
-    for k in Kind::ALL {
-        let n = w.items.iter().filter(|i| i.kind == k).count();
-        if n > 0 {
-            counts.push(format!("{} {n}", v.i18n.t(&format!("manage.kind.{}", k.key()))));
-        }
-    }
+    let counts: Vec<String> = w
+        .counts
+        .iter()
+        .map(|(k, n)| format!("{} {n}", v.i18n.t(&format!("manage.kind.{}", k.key()))))
+        .collect();
     lines.push(Line::styled(counts.join("  "), v.theme.heading()));
     lines.push(Line::styled(
         format!(
