@@ -8,7 +8,7 @@
 
 use super::form_fill::FormState;
 use crate::form::rules::{Finding, FindingText};
-use crate::manage::rules::{Referral, RuleFinding};
+use crate::manage::rules::RuleFinding;
 use crate::manage::{Previous, Settings};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -78,53 +78,35 @@ impl FormState {
     pub(super) fn adopt_suggestions(&mut self) {
         let wanted = self.wanted();
         for (path, value) in wanted {
-            if value.is_some() && self.answers.text(path).map(str::to_string) == value {
+            if value.is_some() && self.answers.text(&path).map(str::to_string) == value {
                 if let Some(v) = value {
-                    self.suggestions.values.insert(path.to_string(), v);
+                    self.suggestions.values.insert(path, v);
                 }
             }
         }
     }
 
     /// What the rules would put where, as things stand.
-    fn wanted(&self) -> Vec<(&'static str, Option<String>)> {
+    fn wanted(&self) -> Vec<(String, Option<String>)> {
+        use crate::manage::visit as v;
         let mut out = Vec::new();
-        if let Some(care) = &self.care {
-            let visit = crate::manage::Visit::from_answers(&self.answers, self.ctx.today);
-            let previous = visit.date.and_then(|d| {
-                care.history
-                    .iter()
-                    .filter(|p| p.date < d)
-                    .max_by_key(|p| p.date)
-                    .copied()
-            });
-            if let Some(a) = crate::manage::assess_answers(
-                &self.def,
-                &self.answers,
-                self.ctx.birth_date,
-                previous.as_ref(),
-                &care.settings,
-                self.ctx.today,
-            ) {
-                use crate::manage::visit as v;
-                out.push((v::CLASSIFICATION, a.classification.map(|c| c.to_string())));
-                out.push((v::NEXT_STEP, a.next_step.map(|c| c.to_string())));
-                out.push((v::NEXT_VISIT, a.next_visit_by.map(|d| d.format("%Y-%m-%d").to_string())));
-                let refer = matches!(
-                    a.referral,
-                    Some(Referral::Emergency | Referral::Complication | Referral::TwiceUncontrolled)
-                );
-                out.push((v::REFERRED, refer.then(|| "2".to_string())));
-            }
+        if let Some(a) = self.assessment() {
+            out.push((v::CLASSIFICATION.into(), a.classification.map(|c| c.to_string())));
+            out.push((v::NEXT_STEP.into(), a.next_step.map(|c| c.to_string())));
+            out.push((
+                v::NEXT_VISIT.into(),
+                a.next_visit_by.map(|d| d.format("%Y-%m-%d").to_string()),
+            ));
+            out.push((v::REFERRED.into(), a.referral.is_some().then(|| "2".to_string())));
         }
         let b = &self.def.resident;
         if let Some(id) = b.id_number.as_deref().and_then(|p| self.answers.text(p)) {
             if let Ok(id) = crate::identity::parse_id(id, self.ctx.today) {
-                if let Some(p) = b.sex.as_deref() {
-                    out.push((static_path(p), Some(id.sex_code().to_string())));
+                if let Some(p) = &b.sex {
+                    out.push((p.clone(), Some(id.sex_code().to_string())));
                 }
-                if let Some(p) = b.birth_date.as_deref() {
-                    out.push((static_path(p), Some(id.birth_date().format("%Y-%m-%d").to_string())));
+                if let Some(p) = &b.birth_date {
+                    out.push((p.clone(), Some(id.birth_date().format("%Y-%m-%d").to_string())));
                 }
             }
         }
@@ -140,17 +122,16 @@ impl FormState {
         // Twice: a suggested classification feeds the next step and date.
         for _ in 0..2 {
             for (path, value) in self.wanted() {
-                changed |= self.suggest(path, value);
+                changed |= self.suggest(&path, value);
             }
         }
         changed
     }
 
-    /// The rules' findings, added to the form's own.
-    pub(super) fn care_findings(&self) -> Vec<Finding> {
-        let Some(care) = &self.care else {
-            return Vec::new();
-        };
+    /// The rules' assessment of the visit as it stands, with the previous
+    /// visit before the typed date.
+    fn assessment(&self) -> Option<crate::manage::Assessment> {
+        let care = self.care.as_ref()?;
         let visit = crate::manage::Visit::from_answers(&self.answers, self.ctx.today);
         let previous = visit.date.and_then(|d| {
             care.history
@@ -167,17 +148,12 @@ impl FormState {
             &care.settings,
             self.ctx.today,
         )
-        .map(|a| a.findings.iter().map(rule_finding).collect())
-        .unwrap_or_default()
     }
-}
 
-/// Registration bindings are form data; the paths the rules write are
-/// few and known, so they are kept as `'static` strings.
-fn static_path(p: &str) -> &'static str {
-    match p {
-        "sex" => "sex",
-        "birth_date" => "birth_date",
-        other => Box::leak(other.to_string().into_boxed_str()),
+    /// The rules' findings, added to the form's own.
+    pub(super) fn care_findings(&self) -> Vec<Finding> {
+        self.assessment()
+            .map(|a| a.findings.iter().map(rule_finding).collect())
+            .unwrap_or_default()
     }
 }
