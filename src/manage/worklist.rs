@@ -209,10 +209,12 @@ impl<'a> Builder<'a> {
         if let Some(p) = c.programme {
             let form = followup_form(p);
             let lost_after = i64::from(self.settings.lost_after_days);
-            let followup = if let Some(r) = c.referral_due {
+            // A referral not followed up for months is a lost candidate too.
+            let referral = c.referral_due.filter(|r| (today - *r).num_days() <= lost_after);
+            let followup = if let Some(r) = referral {
                 Some(item(Kind::Referral, Some(r), form))
             } else {
-                match c.next_due {
+                match c.referral_due.or(c.next_due) {
                     Some(d) if (today - d).num_days() > lost_after => Some(item(Kind::LostCandidate, Some(d), form)),
                     Some(d) if d < today => Some(item(Kind::Overdue, Some(d), form)),
                     Some(d) if d < self.soon => Some(item(Kind::DueSoon, Some(d), form)),
@@ -324,6 +326,19 @@ mod tests {
         assert_eq!(items[0].form_id, "hypertension-followup");
         assert_eq!(items[6].form_id, "health-exam");
         assert_eq!(items[0].age, Some(70));
+    }
+
+    #[test]
+    fn a_referral_never_followed_up_for_months_becomes_a_lost_candidate() {
+        let today = d("2026-12-04");
+        let s = Settings::default();
+        let mut old = member(1, "2027-01-01");
+        old.referral_due = Some(d("2026-09-04"));
+        let mut recent = member(2, "2027-01-01");
+        recent.referral_due = Some(d("2026-09-05"));
+        let items = build(&[old, recent], today, &s);
+        let got: Vec<(Kind, i64, i64)> = items.iter().map(|i| (i.kind, i.resident_id, i.days_overdue)).collect();
+        assert_eq!(got, vec![(Kind::Referral, 2, 90), (Kind::LostCandidate, 1, 91)]);
     }
 
     #[test]

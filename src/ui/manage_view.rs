@@ -1,7 +1,7 @@
 //! The worklist and the clinic's indicators: a table of who is due, most
 //! urgent first; the year's (or quarter's) figures with follow-ups per month
 //! and rates per village as bar charts, and the residents behind a figure.
-//! 16 colours, readable without colour (every bar carries its number).
+//! 16 colours, readable without colour: every figure is also a number.
 
 use super::text::{pad, width};
 use super::View;
@@ -17,6 +17,14 @@ use ratatui::Frame;
 fn programme_name(v: &View, p: Option<&str>) -> String {
     match p {
         Some(p) => v.i18n.t(&format!("programme.{p}")).to_string(),
+        None => v.i18n.t("manage.older_adults").to_string(),
+    }
+}
+
+/// The programme in a table column: the short name ("HT", "高血压").
+fn programme_short(v: &View, p: Option<&str>) -> String {
+    match p {
+        Some(p) => v.i18n.t(&format!("manage.short.{p}")).to_string(),
         None => v.i18n.t("manage.older_adults").to_string(),
     }
 }
@@ -48,7 +56,18 @@ pub fn worklist(frame: &mut Frame, area: Rect, app: &App, w: &WorklistState, v: 
         .iter()
         .map(|(k, n)| format!("{} {n}", v.i18n.t(&format!("manage.kind.{}", k.key()))))
         .collect();
-    lines.push(Line::styled(counts.join("  "), v.theme.heading()));
+    // The counts wrap rather than lose a kind at 80 columns.
+    let mut line = String::new();
+    for c in counts {
+        if !line.is_empty() && width(&line) + 2 + width(&c) > area.width as usize {
+            lines.push(Line::styled(std::mem::take(&mut line), v.theme.heading()));
+        }
+        if !line.is_empty() {
+            line.push_str("  ");
+        }
+        line.push_str(&c);
+    }
+    lines.push(Line::styled(line, v.theme.heading()));
     lines.push(Line::styled(
         format!(
             "{} {} {} {} {} {} {}",
@@ -74,7 +93,7 @@ pub fn worklist(frame: &mut Frame, area: Rect, app: &App, w: &WorklistState, v: 
             pad(&item.name, 10),
             pad(&item.age.map(|a| a.to_string()).unwrap_or_default(), 4),
             pad(&item.village, 10),
-            pad(&programme_name(v, item.programme), 10),
+            pad(&programme_short(v, item.programme), 10),
             pad(
                 &item.due.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
                 10
@@ -185,7 +204,7 @@ pub fn kpi(frame: &mut Frame, area: Rect, k: &KpiState, v: &View) {
         };
         let text = format!(
             "{} {} {:>7} {}",
-            pad(&name, 10),
+            pad(&name, 16),
             pad(measure_label(v, *measure), 14),
             n,
             r.map(|r| format!("{:5.1}%", r * 100.0)).unwrap_or_default()
@@ -254,16 +273,18 @@ pub fn kpi(frame: &mut Frame, area: Rect, k: &KpiState, v: &View) {
         .enumerate()
         .map(|(i, n)| Bar::default().value(*n).label(Line::raw(format!("{}", i + 1))))
         .collect();
+    // Two columns and a gap per month fit 80 columns; a bar too narrow for
+    // its number leaves it out, so the title says the highest.
     let bar_width = (left.width.saturating_sub(2) / months.len().max(1) as u16)
         .saturating_sub(1)
         .clamp(1, 5);
+    let title = v.i18n.tf(
+        "manage.screen.per_month",
+        &[("max", &months.iter().max().copied().unwrap_or(0).to_string())],
+    );
     frame.render_widget(
         BarChart::default()
-            .block(
-                Block::default()
-                    .borders(Borders::TOP)
-                    .title(v.i18n.t("manage.screen.per_month")),
-            )
+            .block(Block::default().borders(Borders::TOP).title(title))
             .data(BarGroup::default().bars(&bars))
             .bar_width(bar_width)
             .bar_gap(1),
