@@ -227,7 +227,12 @@ impl Shell {
                 let resident = self.store.resident(&self.actor, id).map_err(|e| e.message())?;
                 let records = self.store.records_of(&self.actor, id).map_err(|e| e.message())?;
                 app.pending_uploads = self.store.pending_outbox().unwrap_or(app.pending_uploads);
-                Ok(vec![Msg::ResidentOpened { resident, records }])
+                let memberships = self.store.memberships(&self.actor, id).map_err(|e| e.message())?;
+                Ok(vec![Msg::ResidentOpened {
+                    resident,
+                    records,
+                    memberships,
+                }])
             }
             Effect::Register => {
                 let site = app.site.clone().ok_or_else(|| Text::new("shell.no_site"))?;

@@ -107,7 +107,10 @@ fn the_rules_suggest_and_the_worklist_opens_the_right_form() {
     if tui.screen().contains("请确认") {
         tui.send("y");
     }
-    tui.wait_for("档案编号");
+    // His page shows the programme from this visit on, and the older
+    // adults' programme (he is 70).
+    let page = tui.wait_for("高血压（2026-11-01 起）");
+    assert!(page.contains("老年人健康管理"), "{page}");
 
     let store = open_store(dir.path());
     let actor = Actor::new("test");

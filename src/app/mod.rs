@@ -67,6 +67,7 @@ pub enum Msg {
     ResidentOpened {
         resident: Resident,
         records: Vec<RecordSummary>,
+        memberships: Vec<crate::store::care::Membership>,
     },
     RecordOpened(Box<FormState>),
     Saved {
@@ -325,7 +326,11 @@ impl App {
                 self.kpi_residents_loaded(row, rows);
                 Vec::new()
             }
-            Msg::ResidentOpened { resident, records } => {
+            Msg::ResidentOpened {
+                resident,
+                records,
+                memberships,
+            } => {
                 let selected = match &self.screen {
                     Screen::Resident(p) if p.resident.id == resident.id => {
                         p.selected.min(records.len().saturating_sub(1))
@@ -335,6 +340,7 @@ impl App {
                 self.screen = Screen::Resident(Box::new(ResidentPage {
                     resident,
                     records,
+                    memberships,
                     selected,
                     picker: None,
                 }));

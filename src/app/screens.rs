@@ -36,6 +36,8 @@ impl ListState {
 pub struct ResidentPage {
     pub resident: Resident,
     pub records: Vec<RecordSummary>,
+    /// Programme memberships, left ones included.
+    pub memberships: Vec<crate::store::care::Membership>,
     pub selected: usize,
     /// Choosing which form to start: index into the visit forms.
     pub picker: Option<usize>,

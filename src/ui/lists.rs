@@ -138,12 +138,34 @@ pub fn residents(frame: &mut Frame, area: Rect, app: &App, l: &ListState, v: &Vi
 pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage, v: &View) {
     let r = &p.resident;
     let lang = v.i18n.lang();
-    let programmes: Vec<String> = r
-        .programmes
-        .iter()
-        .map(|p| v.i18n.t(&format!("programme.{p}")).to_string())
-        .collect();
     let age = age_of(r.birth_date.as_deref(), app.today);
+    // Each programme with its dates; 65 and over, the older adults' too.
+    let mut programmes: Vec<String> = p
+        .memberships
+        .iter()
+        .map(|m| {
+            let name = v.i18n.t(&format!("programme.{}", m.programme.key())).to_string();
+            let name = name.as_str();
+            match (m.left_on, m.left_reason) {
+                (Some(left), Some(why)) => v.i18n.tf(
+                    "resident.programme_left",
+                    &[
+                        ("programme", name),
+                        ("since", &m.enrolled_on.to_string()),
+                        ("left", &left.to_string()),
+                        ("why", v.i18n.t(&format!("resident.left_{}", why.key()))),
+                    ],
+                ),
+                _ => v.i18n.tf(
+                    "resident.programme_since",
+                    &[("programme", name), ("since", &m.enrolled_on.to_string())],
+                ),
+            }
+        })
+        .collect();
+    if age.parse::<u32>().is_ok_and(|a| a >= 65) {
+        programmes.push(v.i18n.t("manage.older_adults").to_string());
+    }
     // Full numbers only here, and only for roles whose work needs them
     // (a doctor or nurse calling or identifying the resident).
     let full = app.session.as_ref().is_none_or(|s| s.role.sees_full_identifiers());
@@ -182,15 +204,29 @@ pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage,
             v.i18n.t("resident.village"),
             r.village.as_deref().unwrap_or("")
         )),
-        Line::raw(format!(
-            "{} {}",
-            v.i18n.t("resident.programmes"),
-            if programmes.is_empty() {
-                v.i18n.t("resident.no_programme").to_string()
-            } else {
-                programmes.join("、")
-            }
-        )),
+    ];
+    // The programmes wrap at the window's width rather than being cut.
+    if programmes.is_empty() {
+        programmes.push(v.i18n.t("resident.no_programme").to_string());
+    }
+    let sep = v.i18n.t("search.duplicates.and");
+    let mut line = v.i18n.t("resident.programmes").to_string();
+    for (i, item) in programmes.iter().enumerate() {
+        let piece = if i == 0 {
+            format!(" {item}")
+        } else {
+            format!("{sep}{item}")
+        };
+        if i > 0 && super::text::width(&line) + super::text::width(&piece) > area.width as usize {
+            line.push_str(sep.trim_end());
+            lines.push(Line::raw(std::mem::take(&mut line)));
+            line = format!("  {item}");
+        } else {
+            line.push_str(&piece);
+        }
+    }
+    lines.push(Line::raw(line));
+    lines.extend([
         Line::raw(""),
         Line::styled(
             format!(
@@ -202,7 +238,7 @@ pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage,
             ),
             v.theme.heading(),
         ),
-    ];
+    ]);
     if p.records.is_empty() {
         lines.push(Line::styled(v.i18n.t("resident.no_records"), v.theme.dim()));
     }
