@@ -62,6 +62,13 @@ impl FormKinds {
         self.with_role(Role::Exam)
     }
 
+    /// Every form id, sorted.
+    pub fn all_ids(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.0.keys().cloned().collect();
+        v.sort();
+        v
+    }
+
     pub fn with_role(&self, role: Role) -> Vec<String> {
         let mut v: Vec<String> = self
             .0
@@ -184,15 +191,16 @@ fn diagnoses(role: Role, a: &Answers) -> Vec<Programme> {
 /// records and recorded events. Runs inside the caller's transaction.
 pub(crate) fn refresh(conn: &Connection, resident_id: i64, settings: &Settings) -> Result<()> {
     let kinds = kinds();
-    let birth: Option<NaiveDate> = conn
+    let (birth, record_no): (Option<String>, String) = conn
         .query_row(
-            "SELECT birth_date FROM residents WHERE id = ?1",
+            "SELECT birth_date, record_no FROM residents WHERE id = ?1",
             params![resident_id],
-            |r| r.get::<_, Option<String>>(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?
-        .flatten()
-        .and_then(|b| day(&b));
+        .unwrap_or_default();
+    let birth = birth.as_deref().and_then(day);
+    let village = record_no.get(9..12).unwrap_or("");
     let mut stmt = conn.prepare_cached(
         "SELECT id, form_id, record_date, answers FROM records
          WHERE resident_id = ?1 AND status = 'final' ORDER BY record_date, id",
@@ -345,10 +353,10 @@ pub(crate) fn refresh(conn: &Connection, resident_id: i64, settings: &Settings) 
             .and_then(|v| v.date.checked_add_days(Days::new(u64::from(settings.revisit_days))));
         conn.prepare_cached(
             "INSERT INTO memberships (resident_id, programme, enrolled_on, source_record, left_on, left_reason,
-                 last_visit, last_f2f, next_due, referral_due)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 last_visit, last_f2f, next_due, referral_due, village)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT (resident_id, programme) DO UPDATE SET enrolled_on = ?3, source_record = ?4, left_on = ?5,
-                 left_reason = ?6, last_visit = ?7, last_f2f = ?8, next_due = ?9, referral_due = ?10",
+                 left_reason = ?6, last_visit = ?7, last_f2f = ?8, next_due = ?9, referral_due = ?10, village = ?11",
         )?
         .execute(params![
             resident_id,
@@ -361,6 +369,7 @@ pub(crate) fn refresh(conn: &Connection, resident_id: i64, settings: &Settings) 
             last_f2f.map(text),
             next_due.map(text),
             referral_due.map(text),
+            village,
         ])?;
     }
     // A programme no record supports any more (a record amended): the

@@ -132,23 +132,24 @@ impl Group {
 }
 
 impl Store {
-    fn village_clause(village: &Option<String>, n: usize) -> String {
+    fn village_clause(column: &str, village: &Option<String>, n: usize) -> String {
         if village.is_some() {
-            format!(" AND substr(r.record_no, 10, 3) = ?{n}")
+            format!(" AND {column} = ?{n}")
         } else {
             String::new()
         }
     }
 
-    /// Residents examined (a final health examination dated) in the period.
-    fn examined_in(&self, start: NaiveDate, end: NaiveDate) -> Result<HashSet<i64>> {
+    /// Residents with a final record of one of `forms` dated in
+    /// `after < date <= until` (each form's range through its index).
+    fn residents_with_records(&self, forms: &[String], after: NaiveDate, until: NaiveDate) -> Result<HashSet<i64>> {
         let mut out = HashSet::new();
-        for form in kinds().exam_forms() {
+        for form in forms {
             let mut stmt = self.conn().prepare_cached(
                 "SELECT resident_id FROM records WHERE form_id = ?1 AND status = 'final'
-                 AND record_date >= ?2 AND record_date <= ?3",
+                 AND record_date > ?2 AND record_date <= ?3",
             )?;
-            let rows = stmt.query_map(params![form, text(start), text(end)], |r| r.get::<_, i64>(0))?;
+            let rows = stmt.query_map(params![form, text(after), text(until)], |r| r.get::<_, i64>(0))?;
             for r in rows {
                 out.insert(r?);
             }
@@ -156,10 +157,17 @@ impl Store {
         Ok(out)
     }
 
+    /// Residents examined (a final health examination dated) in the period.
+    fn examined_in(&self, start: NaiveDate, end: NaiveDate) -> Result<HashSet<i64>> {
+        let before = start.pred_opt().unwrap_or(start);
+        self.residents_with_records(&kinds().exam_forms(), before, end)
+    }
+
     /// The worklist on `today`: every active membership and every older
-    /// adult without this year's exam, classified as they are read; the
-    /// most urgent `limit` items are kept, every item is counted. Audited
-    /// as one list read.
+    /// adult without this year's exam, classified as they are read from
+    /// the derived tables and the covering indexes; the most urgent `limit`
+    /// items are kept (and only then their names read), every item is
+    /// counted. Audited as one list read.
     pub fn worklist(&self, actor: &Actor, today: NaiveDate, filter: &WorklistFilter, limit: usize) -> Result<Worklist> {
         actor.require(super::Permission::ReadRecords)?;
         self.count_read("worklist");
@@ -167,30 +175,26 @@ impl Store {
         let year_start = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
         let examined = self.examined_in(year_start, today.max(year_start))?;
         let mut builder = worklist::Builder::new(today, &settings, limit);
-        // The columns both queries share: who, and where.
-        const WHO: &str =
-            "r.id, coalesce(r.name, ''), r.sex, r.birth_date, substr(r.record_no, 10, 3), coalesce(r.village, '')";
-        let who = |r: &rusqlite::Row| -> rusqlite::Result<Candidate> {
-            Ok(Candidate {
-                resident_id: r.get(0)?,
-                name: r.get(1)?,
-                sex: r.get(2)?,
-                birth_date: r.get::<_, Option<String>>(3)?.as_deref().and_then(day),
-                village_code: r.get(4)?,
-                village: r.get(5)?,
-                programme: None,
-                enrolled_on: None,
-                last_f2f: None,
-                next_due: None,
-                referral_due: None,
-                last_exam: None,
-            })
+        let bare = |id: i64, birth: Option<String>, village_code: String| Candidate {
+            resident_id: id,
+            name: String::new(),
+            sex: None,
+            birth_date: birth.as_deref().and_then(day),
+            village_code,
+            village: String::new(),
+            programme: None,
+            enrolled_on: None,
+            last_f2f: None,
+            next_due: None,
+            referral_due: None,
+            last_exam: None,
         };
         let sql = format!(
-            "SELECT {WHO}, m.programme, m.enrolled_on, m.last_f2f, m.next_due, m.referral_due
+            "SELECT m.resident_id, r.birth_date, m.village, m.programme, m.enrolled_on, m.last_f2f, m.next_due,
+                    m.referral_due
              FROM memberships m JOIN residents r ON r.id = m.resident_id
              WHERE m.left_on IS NULL AND r.status = 'active'{} ORDER BY m.resident_id, m.programme",
-            Self::village_clause(&filter.village, 1)
+            Self::village_clause("m.village", &filter.village, 1)
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let mut rows = match &filter.village {
@@ -198,7 +202,7 @@ impl Store {
             None => stmt.query([])?,
         };
         while let Some(r) = rows.next()? {
-            let Some(programme) = parse_programme(&r.get::<_, String>(6)?) else {
+            let Some(programme) = parse_programme(&r.get::<_, String>(3)?) else {
                 continue;
             };
             if filter.programme.is_some_and(|f| f != programme) {
@@ -207,12 +211,12 @@ impl Store {
             let date = |i: usize| -> rusqlite::Result<Option<NaiveDate>> {
                 Ok(r.get::<_, Option<String>>(i)?.as_deref().and_then(day))
             };
-            let mut c = who(r)?;
+            let mut c = bare(r.get(0)?, r.get(1)?, r.get(2)?);
             c.programme = Some(programme);
-            c.enrolled_on = date(7)?;
-            c.last_f2f = date(8)?;
-            c.next_due = date(9)?;
-            c.referral_due = date(10)?;
+            c.enrolled_on = date(4)?;
+            c.last_f2f = date(5)?;
+            c.next_due = date(6)?;
+            c.referral_due = date(7)?;
             c.last_exam = examined.contains(&c.resident_id).then_some(today);
             builder.add(&c);
         }
@@ -220,11 +224,11 @@ impl Store {
             // Older adults outside the programmes (and members who left,
             // unless they died): the annual exam.
             let sql = format!(
-                "SELECT {WHO} FROM residents r
-                 WHERE r.status = 'active' AND r.birth_date IS NOT NULL AND r.birth_date <= ?1
+                "SELECT r.id, r.birth_date, substr(r.record_no, 10, 3) FROM residents r
+                 WHERE r.birth_date <= ?1 AND r.status = 'active'
                    AND NOT EXISTS (SELECT 1 FROM memberships d WHERE d.resident_id = r.id
                                    AND (d.left_on IS NULL OR d.left_reason = 'death')){}",
-                Self::village_clause(&filter.village, 2)
+                Self::village_clause("substr(r.record_no, 10, 3)", &filter.village, 2)
             );
             let born_by = text(born_by_for_age(today, 65));
             let mut stmt = self.conn().prepare_cached(&sql)?;
@@ -233,13 +237,21 @@ impl Store {
                 None => stmt.query(params![born_by])?,
             };
             while let Some(r) = rows.next()? {
-                let c = who(r)?;
+                let c = bare(r.get(0)?, r.get(1)?, r.get(2)?);
                 if !examined.contains(&c.resident_id) {
                     builder.add(&c);
                 }
             }
         }
-        Ok(builder.finish())
+        let mut list = builder.finish();
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT coalesce(name, ''), sex, coalesce(village, '') FROM residents WHERE id = ?1")?;
+        for item in &mut list.items {
+            (item.name, item.sex, item.village) =
+                stmt.query_row(params![item.resident_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        }
+        Ok(list)
     }
 
     /// Streams every membership managed in the period with its visits in
@@ -249,19 +261,18 @@ impl Store {
         period: &Period,
         village: &Option<String>,
         examined: &HashSet<i64>,
-        mut each: impl FnMut(&MemberHistory, &str, &str),
+        mut each: impl FnMut(&MemberHistory, &str),
     ) -> Result<()> {
         let sql = format!(
-            "SELECT m.resident_id, m.programme, m.enrolled_on, m.left_on, m.left_reason,
-                    substr(r.record_no, 10, 3), coalesce(r.village, ''),
+            "SELECT m.resident_id, m.programme, m.enrolled_on, m.left_on, m.left_reason, m.village,
                     v.record_id, v.visit_date, v.face_to_face, v.status, v.measured, v.controlled,
                     v.classification, v.referred, v.emergency, v.next_visit
-             FROM memberships m JOIN residents r ON r.id = m.resident_id
+             FROM memberships m
              LEFT JOIN visits v ON v.resident_id = m.resident_id AND v.programme = m.programme
                   AND v.visit_date >= ?1 AND v.visit_date <= ?2
              WHERE m.enrolled_on <= ?2 AND (m.left_on IS NULL OR m.left_on >= ?1){}
              ORDER BY m.resident_id, m.programme, v.visit_date, v.record_id",
-            Self::village_clause(village, 3)
+            Self::village_clause("m.village", village, 3)
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let (s, e) = (text(period.start), text(period.end));
@@ -276,10 +287,9 @@ impl Store {
             left: Option<NaiveDate>,
             reason: Option<LeaveReason>,
             vcode: String,
-            vname: String,
             visits: Vec<VisitFact>,
         }
-        let flush = |c: &Current, each: &mut dyn FnMut(&MemberHistory, &str, &str)| {
+        let flush = |c: &Current, each: &mut dyn FnMut(&MemberHistory, &str)| {
             let m = MemberHistory {
                 resident_id: c.key.0,
                 programme: c.programme,
@@ -289,7 +299,7 @@ impl Store {
                 visits: &c.visits,
                 examined: examined.contains(&c.key.0),
             };
-            each(&m, &c.vcode, &c.vname);
+            each(&m, &c.vcode);
         };
         let mut cur: Option<Current> = None;
         while let Some(r) = rows.next()? {
@@ -309,28 +319,27 @@ impl Store {
                     left: r.get::<_, Option<String>>(3)?.as_deref().and_then(day),
                     reason: r.get::<_, Option<String>>(4)?.as_deref().and_then(LeaveReason::parse),
                     vcode: r.get(5)?,
-                    vname: r.get(6)?,
                     visits: Vec::new(),
                 });
             }
             let Some(c) = cur.as_mut() else { continue };
-            let Some(record_id) = r.get::<_, Option<i64>>(7)? else {
+            let Some(record_id) = r.get::<_, Option<i64>>(6)? else {
                 continue;
             };
-            let Some(date) = r.get::<_, Option<String>>(8)?.as_deref().and_then(day) else {
+            let Some(date) = r.get::<_, Option<String>>(7)?.as_deref().and_then(day) else {
                 continue;
             };
             c.visits.push(VisitFact {
                 record_id,
                 date,
-                face_to_face: r.get(9)?,
-                status: VisitStatus::parse(&r.get::<_, String>(10)?),
-                measured: r.get(11)?,
-                controlled: r.get(12)?,
-                classification: r.get(13)?,
-                referred: r.get(14)?,
-                emergency: r.get(15)?,
-                next_visit: r.get::<_, Option<String>>(16)?.as_deref().and_then(day),
+                face_to_face: r.get(8)?,
+                status: VisitStatus::parse(&r.get::<_, String>(9)?),
+                measured: r.get(10)?,
+                controlled: r.get(11)?,
+                classification: r.get(12)?,
+                referred: r.get(13)?,
+                emergency: r.get(14)?,
+                next_visit: r.get::<_, Option<String>>(15)?.as_deref().and_then(day),
             });
         }
         if let Some(c) = cur.take() {
@@ -340,7 +349,9 @@ impl Store {
     }
 
     /// The clinic's indicators for a period, for the site (or one village)
-    /// and village by village. Audited as one list read.
+    /// and village by village. Reads the derived tables, the records'
+    /// form-and-date index and the residents' covering index, never a
+    /// resident's row. Audited as one list read.
     pub fn kpi(&self, actor: &Actor, period: &Period, village: Option<String>) -> Result<KpiReport> {
         actor.require(super::Permission::ReadRecords)?;
         self.count_read("report");
@@ -348,58 +359,55 @@ impl Store {
         let examined = self.examined_in(period.start, period.end)?;
         let mut site = Group::default();
         let mut villages: BTreeMap<String, Group> = BTreeMap::new();
-        self.each_member(period, &village, &examined, |m, vcode, vname| {
+        self.each_member(period, &village, &examined, |m, vcode| {
             let j = judge(m, period, &settings);
             for g in [&mut site, villages.entry(vcode.to_string()).or_default()] {
                 g.tallies.entry(m.programme).or_default().add(m, &j, period);
             }
-            let g = villages.entry(vcode.to_string()).or_default();
-            if g.name.is_empty() {
-                g.name = vname.to_string();
-            }
         })?;
 
-        // Older adults, finished records and records in use, by village.
+        // 使用率: a service record (anything but the registration) within
+        // the year up to the period's end.
+        let services: Vec<String> = kinds()
+            .all_ids()
+            .into_iter()
+            .filter(|id| !kinds().with_role(Role::Registration).contains(id))
+            .collect();
+        let in_use = self.residents_with_records(&services, period.end - chrono::Days::new(365), period.end)?;
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT resident_id, left_on FROM memberships WHERE left_reason = 'death'")?;
+        let died: std::collections::HashMap<i64, String> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
         let born_by = text(born_by_for_age(period.end, 65));
-        let registration: Vec<String> = kinds().with_role(Role::Registration);
-        let reg_form = registration.first().cloned().unwrap_or_default();
-        let year_before = period.end - chrono::Days::new(365);
+        let start = text(period.start);
         let sql = format!(
-            "SELECT r.id, substr(r.record_no, 10, 3), coalesce(r.village, ''),
-                    r.birth_date IS NOT NULL AND r.birth_date <= ?1,
-                    EXISTS (SELECT 1 FROM records x WHERE x.resident_id = r.id AND x.status = 'final'
-                            AND x.form_id <> ?2 AND x.record_date > ?3 AND x.record_date <= ?4),
-                    EXISTS (SELECT 1 FROM memberships d WHERE d.resident_id = r.id AND d.left_reason = 'death'
-                            AND d.left_on < ?5)
-             FROM residents r WHERE r.status = 'active'{}",
-            Self::village_clause(&village, 6)
+            "SELECT r.id, substr(r.record_no, 10, 3), coalesce(r.village, ''), r.birth_date
+             FROM residents r INDEXED BY residents_by_village WHERE r.status = 'active'{}",
+            Self::village_clause("substr(r.record_no, 10, 3)", &village, 1)
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
-        let args = (
-            born_by,
-            reg_form,
-            text(year_before),
-            text(period.end),
-            text(period.start),
-        );
         let mut rows = match &village {
-            Some(v) => stmt.query(params![args.0, args.1, args.2, args.3, args.4, v])?,
-            None => stmt.query(params![args.0, args.1, args.2, args.3, args.4])?,
+            Some(v) => stmt.query(params![v])?,
+            None => stmt.query([])?,
         };
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;
             let vcode: String = r.get(1)?;
-            let vname: String = r.get(2)?;
-            let older: bool = r.get(3)?;
-            let in_use: bool = r.get(4)?;
-            let dead_before: bool = r.get(5)?;
             let g = villages.entry(vcode).or_default();
             if g.name.is_empty() {
-                g.name = vname;
+                g.name = r.get(2)?;
             }
+            let older = r
+                .get_ref(3)?
+                .as_str_or_null()
+                .map_err(rusqlite::Error::from)?
+                .is_some_and(|b| b <= born_by.as_str());
+            let dead_before = died.get(&id).is_some_and(|d| *d < start);
             for g in [&mut site, g] {
                 g.records += 1;
-                g.in_use += u64::from(in_use);
+                g.in_use += u64::from(in_use.contains(&id));
                 if older && !dead_before {
                     g.older += 1;
                     g.older_examined += u64::from(examined.contains(&id));
@@ -439,7 +447,7 @@ impl Store {
         let settings = self.care_settings().clone();
         let examined = self.examined_in(period.start, period.end)?;
         let mut out = Vec::new();
-        self.each_member(period, &village, &examined, |m, _, _| {
+        self.each_member(period, &village, &examined, |m, _| {
             if m.programme == programme && measure.holds(&judge(m, period, &settings)) {
                 out.push(m.resident_id);
             }

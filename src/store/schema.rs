@@ -156,6 +156,9 @@ ALTER TABLE users ADD COLUMN last_login TEXT;
 CREATE TABLE memberships (
     resident_id   INTEGER NOT NULL REFERENCES residents(id),
     programme     TEXT NOT NULL,
+    -- The village code of the record number, so the indicators and the
+    -- worklist group and filter without reading the residents' rows.
+    village       TEXT NOT NULL DEFAULT '',
     enrolled_on   TEXT NOT NULL,
     source_record INTEGER,
     left_on       TEXT,
@@ -193,7 +196,11 @@ CREATE TABLE visits (
 ) STRICT;
 CREATE INDEX visits_member ON visits(resident_id, programme, visit_date);
 CREATE INDEX records_form_date ON records(form_id, status, record_date);
-CREATE INDEX residents_birth ON residents(birth_date);
+-- Covering indexes for the indicators (every finished record, by village)
+-- and the worklist (older adults by birth date): no row of personal data
+-- is read, let alone decrypted, to count.
+CREATE INDEX residents_by_village ON residents(status, record_no, birth_date, village);
+CREATE INDEX residents_birth ON residents(birth_date, status, record_no);
 "#,
 ];
 
