@@ -19,25 +19,6 @@ fn first_resident(dir: &std::path::Path) -> (i64, String) {
     (rows[0].id, rows[0].name.clone())
 }
 
-/// From the resident list: find the resident, open their page, start a
-/// hypertension follow-up from the form picker (by its digit).
-fn start_followup(tui: &mut Tui, name: &str) {
-    tui.wait_for("查找");
-    tui.send(name);
-    tui.wait_for(&format!("{name} "));
-    tui.send(ENTER);
-    tui.wait_for("档案编号");
-    tui.send("n");
-    let screen = tui.wait_for("高血压患者随访");
-    let digit = screen
-        .lines()
-        .find(|l| l.contains("高血压患者随访"))
-        .and_then(|l| l.trim_start_matches(['│', ' ']).chars().next())
-        .expect("picker line");
-    tui.send(&digit.to_string());
-    tui.wait_for("随访日期");
-}
-
 #[test]
 fn draft_survives_sigkill_then_finalizes() {
     let dir = tempfile::tempdir().unwrap();
@@ -46,7 +27,7 @@ fn draft_survives_sigkill_then_finalizes() {
 
     let mut tui = Tui::start(dir.path(), &[], 80, 24);
     login(&mut tui, "li", DOCTOR_PW);
-    start_followup(&mut tui, &name);
+    start_hypertension_followup(&mut tui, &name);
 
     // visit date (today), method 1 门诊, skip status, symptoms: 无症状, BP 135/85.
     tui.send("t");
@@ -153,7 +134,7 @@ fn idle_lock_hides_everything_and_keeps_the_draft() {
     let mut tui = Tui::start(dir.path(), &[], 80, 24);
     std::env::remove_var("JKDA_IDLE_LOCK_SECONDS");
     login(&mut tui, "li", DOCTOR_PW);
-    start_followup(&mut tui, &name);
+    start_hypertension_followup(&mut tui, &name);
     tui.send("t");
     tui.send(TAB);
     tui.send("2");

@@ -40,23 +40,6 @@ fn register(dir: &std::path::Path, name: &str) -> i64 {
     r.id
 }
 
-fn start_hypertension_followup(tui: &mut Tui, name: &str) {
-    tui.wait_for("查找");
-    tui.send(name);
-    tui.wait_for(&format!("{name} "));
-    tui.send(ENTER);
-    tui.wait_for("档案编号");
-    tui.send("n");
-    let screen = tui.wait_for("高血压患者随访");
-    let digit = screen
-        .lines()
-        .find(|l| l.contains("高血压患者随访"))
-        .and_then(|l| l.trim_start_matches(['│', ' ']).chars().next())
-        .expect("picker line");
-    tui.send(&digit.to_string());
-    tui.wait_for("随访日期");
-}
-
 #[test]
 fn the_rules_suggest_and_the_worklist_opens_the_right_form() {
     let dir = tempfile::tempdir().unwrap();

@@ -9,12 +9,12 @@
 //! is filled once at open ([`backfill_if_needed`]).
 
 use super::{audit, now_text, Actor, Result, Store, StoreError};
-use crate::form::answers::{parse_date, Answers};
+use crate::form::answers::Answers;
 use crate::form::def::{Programme, Role};
 use crate::form::Registry;
 use crate::identity::age_on;
-use crate::manage::rules::{self, bp_target};
-use crate::manage::visit::{Previous, Visit, VisitStatus};
+use crate::manage::rules;
+use crate::manage::visit::{Visit, VisitStatus};
 use crate::manage::Settings;
 use chrono::{Days, NaiveDate};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -29,10 +29,6 @@ fn day(s: &str) -> Option<NaiveDate> {
 
 fn text(d: NaiveDate) -> String {
     d.format(DAY).to_string()
-}
-
-pub fn programme_key(p: Programme) -> &'static str {
-    p.key()
 }
 
 pub fn parse_programme(s: &str) -> Option<Programme> {
@@ -553,90 +549,4 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
-
-    /// The last follow-up of a programme before `date` (another record
-    /// than `except`): what "the second consecutive uncontrolled visit"
-    /// compares with.
-    pub fn previous_visit(
-        &self,
-        resident_id: i64,
-        programme: Programme,
-        date: NaiveDate,
-        except: i64,
-    ) -> Result<Option<Previous>> {
-        let row: Option<(String, Option<bool>, Option<u8>, bool)> = self
-            .conn()
-            .query_row(
-                "SELECT visit_date, controlled, classification, referred FROM visits
-                 WHERE resident_id = ?1 AND programme = ?2 AND visit_date < ?3 AND record_id <> ?4 AND status = '1'
-                 ORDER BY visit_date DESC, record_id DESC LIMIT 1",
-                params![resident_id, programme.key(), text(date), except],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()?;
-        Ok(row.and_then(|(d, controlled, class, referred)| {
-            Some(Previous {
-                date: day(&d)?,
-                uncontrolled: controlled == Some(false) || (controlled.is_none() && class == Some(rules::UNCONTROLLED)),
-                referred,
-            })
-        }))
-    }
-
-    /// Every normal visit of a programme (except one record), for the form
-    /// screen to find "the previous visit" as the visit date is typed.
-    pub fn visit_history(&self, resident_id: i64, programme: Programme, except: i64) -> Result<Vec<Previous>> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT visit_date, controlled, classification, referred FROM visits
-             WHERE resident_id = ?1 AND programme = ?2 AND record_id <> ?3 AND status = '1'
-             ORDER BY visit_date",
-        )?;
-        let rows = stmt.query_map(params![resident_id, programme.key(), except], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<bool>>(1)?,
-                r.get::<_, Option<u8>>(2)?,
-                r.get::<_, bool>(3)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (d, controlled, class, referred) = row?;
-            if let Some(date) = day(&d) {
-                out.push(Previous {
-                    date,
-                    uncontrolled: controlled == Some(false)
-                        || (controlled.is_none() && class == Some(rules::UNCONTROLLED)),
-                    referred,
-                });
-            }
-        }
-        Ok(out)
-    }
-
-    /// The answers of the resident's latest final record of a form (for
-    /// prefilling what the clinic would otherwise retype).
-    pub fn latest_answers(&self, resident_id: i64, form_id: &str, except: i64) -> Result<Option<Answers>> {
-        let json: Option<String> = self
-            .conn()
-            .query_row(
-                "SELECT answers FROM records WHERE resident_id = ?1 AND form_id = ?2 AND status = 'final' AND id <> ?3
-                 ORDER BY record_date DESC, id DESC LIMIT 1",
-                params![resident_id, form_id, except],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
-    }
-}
-
-/// The blood-pressure target as text for messages ("<150/90").
-pub fn bp_target_text(age: Option<u32>) -> String {
-    let (s, d) = bp_target(age);
-    format!("<{s:.0}/{d:.0}")
-}
-
-/// Tidies a date typed in any accepted way to `YYYY-MM-DD`.
-pub fn norm_date(s: &str, today: NaiveDate) -> Option<String> {
-    parse_date(s, today).map(text)
 }

@@ -6,11 +6,15 @@
 use super::care::{kinds, parse_programme, LeaveReason, VisitFact};
 use super::{Actor, Result, Store};
 use crate::form::def::{Programme, Role};
+use crate::form::Answers;
 use crate::manage::kpi::{judge, rate, Judgement, MemberHistory, Period, ProgrammeKpi, Tally};
+use crate::manage::rules;
+use crate::manage::visit::Previous;
 use crate::manage::visit::VisitStatus;
 use crate::manage::worklist::{self, Candidate, Worklist};
 use chrono::{Datelike, NaiveDate};
 use rusqlite::params;
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 
@@ -459,7 +463,6 @@ impl Store {
 impl Store {
     /// The local id of the resident a platform id (uuid) names.
     pub fn resident_id_by_uuid(&self, uuid: &str) -> Result<Option<i64>> {
-        use rusqlite::OptionalExtension;
         Ok(self
             .conn()
             .query_row("SELECT id FROM residents WHERE uuid = ?1", params![uuid], |r| r.get(0))
@@ -467,7 +470,6 @@ impl Store {
     }
 
     pub fn record_id_by_uuid(&self, uuid: &str) -> Result<Option<i64>> {
-        use rusqlite::OptionalExtension;
         Ok(self
             .conn()
             .query_row("SELECT id FROM records WHERE uuid = ?1", params![uuid], |r| r.get(0))
@@ -475,7 +477,6 @@ impl Store {
     }
 
     pub fn resident_id_by_record_no(&self, record_no: &str) -> Result<Option<i64>> {
-        use rusqlite::OptionalExtension;
         Ok(self
             .conn()
             .query_row(
@@ -498,5 +499,83 @@ impl Store {
             out.push(super::residents::row_from_resident(&r));
         }
         Ok(out)
+    }
+}
+
+/// What the form screen and `jkda check` read of a resident's history.
+impl Store {
+    /// The last follow-up of a programme before `date` (another record
+    /// than `except`): what "the second consecutive uncontrolled visit"
+    /// compares with.
+    pub fn previous_visit(
+        &self,
+        resident_id: i64,
+        programme: Programme,
+        date: NaiveDate,
+        except: i64,
+    ) -> Result<Option<Previous>> {
+        let row: Option<(String, Option<bool>, Option<u8>, bool)> = self
+            .conn()
+            .query_row(
+                "SELECT visit_date, controlled, classification, referred FROM visits
+                 WHERE resident_id = ?1 AND programme = ?2 AND visit_date < ?3 AND record_id <> ?4 AND status = '1'
+                 ORDER BY visit_date DESC, record_id DESC LIMIT 1",
+                params![resident_id, programme.key(), text(date), except],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        Ok(row.and_then(|(d, controlled, class, referred)| {
+            Some(Previous {
+                date: day(&d)?,
+                uncontrolled: controlled == Some(false) || (controlled.is_none() && class == Some(rules::UNCONTROLLED)),
+                referred,
+            })
+        }))
+    }
+
+    /// Every normal visit of a programme (except one record), for the form
+    /// screen to find "the previous visit" as the visit date is typed.
+    pub fn visit_history(&self, resident_id: i64, programme: Programme, except: i64) -> Result<Vec<Previous>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT visit_date, controlled, classification, referred FROM visits
+             WHERE resident_id = ?1 AND programme = ?2 AND record_id <> ?3 AND status = '1'
+             ORDER BY visit_date",
+        )?;
+        let rows = stmt.query_map(params![resident_id, programme.key(), except], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<bool>>(1)?,
+                r.get::<_, Option<u8>>(2)?,
+                r.get::<_, bool>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (d, controlled, class, referred) = row?;
+            if let Some(date) = day(&d) {
+                out.push(Previous {
+                    date,
+                    uncontrolled: controlled == Some(false)
+                        || (controlled.is_none() && class == Some(rules::UNCONTROLLED)),
+                    referred,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The answers of the resident's latest final record of a form (for
+    /// prefilling what the clinic would otherwise retype).
+    pub fn latest_answers(&self, resident_id: i64, form_id: &str, except: i64) -> Result<Option<Answers>> {
+        let json: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT answers FROM records WHERE resident_id = ?1 AND form_id = ?2 AND status = 'final' AND id <> ?3
+                 ORDER BY record_date DESC, id DESC LIMIT 1",
+                params![resident_id, form_id, except],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
     }
 }

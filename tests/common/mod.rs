@@ -274,3 +274,22 @@ pub fn login(tui: &mut Tui, login: &str, password: &str) {
         "{login} must change the password first (the same one is refused):\n{s}"
     );
 }
+
+/// From the resident list: find the resident, open their page, start a
+/// hypertension follow-up from the form picker (by its digit).
+pub fn start_hypertension_followup(tui: &mut Tui, name: &str) {
+    tui.wait_for("查找");
+    tui.send(name);
+    tui.wait_for(&format!("{name} "));
+    tui.send(ENTER);
+    tui.wait_for("档案编号");
+    tui.send("n");
+    let screen = tui.wait_for("高血压患者随访");
+    let digit = screen
+        .lines()
+        .find(|l| l.contains("高血压患者随访"))
+        .and_then(|l| l.trim_start_matches(['│', ' ']).chars().next())
+        .expect("picker line");
+    tui.send(&digit.to_string());
+    tui.wait_for("随访日期");
+}
