@@ -371,6 +371,10 @@ impl App {
                 vec![Effect::Search(String::new())]
             }
             Msg::DuplicateId { existing } => {
+                // Left again unchanged (not corrected), the number is asked about again.
+                if let Screen::Form(f) = &mut self.screen {
+                    f.id_checked = None;
+                }
                 self.duplicate = Some(existing);
                 Vec::new()
             }

@@ -50,7 +50,12 @@ impl App {
                 self.pending_uploads = status.pending + status.failed + status.conflict;
                 self.sync.last_success = status.last_success.as_deref().map(local_time);
                 self.sync.last_error = error;
-                self.sync.disabled = None;
+                // Working now: the "not set up" said before is no longer true.
+                if let Some(d) = self.sync.disabled.take() {
+                    if self.notice == Some(Notice::Error(d)) {
+                        self.notice = None;
+                    }
+                }
                 if self.sync.open {
                     return vec![Effect::LoadOutbox];
                 }
