@@ -293,3 +293,16 @@ impl Store {
         &mut self.conn
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::mask_name;
+
+    #[test]
+    fn names_keep_only_their_first_character() {
+        assert_eq!(mask_name("王芳"), "王*");
+        assert_eq!(mask_name("欧阳秀兰"), "欧***");
+        assert_eq!(mask_name("张"), "张*");
+        assert_eq!(mask_name(" "), "");
+    }
+}

@@ -94,4 +94,13 @@ mod tests {
         assert_eq!(cell("male", 6), "male  ");
         assert_eq!(cell("高血压患者", 6), "高血… ");
     }
+
+    #[test]
+    fn wrap_keeps_every_character_within_the_width() {
+        let s = "尚未设置上传：请在 config.toml 中填写 server_url 和 site_token";
+        let lines = wrap(s, 20);
+        assert!(lines.iter().all(|l| width(l) <= 20), "{lines:?}");
+        assert_eq!(lines.concat().replace(' ', ""), s.replace(' ', ""));
+        assert_eq!(local_stamp("not a time", true), "not a time");
+    }
 }
