@@ -58,8 +58,9 @@ pub enum Command {
     /// Residents: search, suspected duplicates
     #[command(subcommand)]
     Residents(ResidentsCmd),
-    /// Upload finalized records to the city platform now. Exit 0 all
-    /// confirmed, 1 something failed or is still waiting, 2 not configured
+    /// Upload finalized records to the city platform now (or, with
+    /// --status, only report). Exit 0 only when everything is confirmed, 1
+    /// while anything is waiting, failed or in conflict, 2 not configured
     Sync(SyncArgs),
     /// Who is due: follow-ups due this week and overdue, referrals to follow
     /// up, no face-to-face visit this quarter, annual exams, lost candidates
@@ -173,7 +174,9 @@ pub enum ResidentsCmd {
     /// Find residents by pinyin initials (zs) or full pinyin (zhangsan), any
     /// part of the name, an ID number or its last 4–6 digits, a phone number
     /// or its last 4, or a health-record number; best matches first.
-    /// Identifiers are shown masked. Exit 0 (also when nothing matches), 1 on error
+    /// Identifiers are shown masked; registrations not finalized are marked
+    /// （建档中）/ (registering), `"status": "draft"` in JSON. Exit 0 (also
+    /// when nothing matches), 1 on error
     Search {
         /// What to look for; several words are joined (`zhang san`)
         #[arg(required = true, num_args = 1..)]
@@ -186,7 +189,8 @@ pub enum ResidentsCmd {
         limit: usize,
     },
     /// List pairs of residents who may be one person registered twice: the
-    /// same ID number, the same name and birth date, or the same name and phone
+    /// same ID number, the same name and birth date, or the same name and
+    /// phone. Registrations not finalized are included and marked as drafts
     Duplicates {
         /// Print JSON instead of a table
         #[arg(long)]

@@ -216,7 +216,12 @@ pub fn audit(dir: &Path, creds: &Credentials, cmd: &AuditCmd, i18n: &I18n) -> Ex
                     for e in entries {
                         println!(
                             "{}\t{}\t{}\t{}\t{}\t{}",
-                            e.id, e.at, e.actor, e.action, e.entity, e.entity_id
+                            e.id,
+                            crate::ui::text::local_stamp(&e.at, true),
+                            e.actor,
+                            e.action,
+                            e.entity,
+                            e.entity_id
                         );
                     }
                     ExitCode::SUCCESS

@@ -1,6 +1,7 @@
 //! `jkda residents search` and `jkda residents duplicates`: the search box and
 //! the duplicate clean-up list for scripts and plain terminals. Rows carry
-//! masked identifiers only, and each command writes one audit entry with the
+//! masked identifiers only, registrations not finalized are marked as drafts
+//! (text: the list's "（建档中）"; JSON: `"status": "draft"`), and each command writes one audit entry with the
 //! number of residents it showed, never the query (which may itself be a name
 //! or an ID number).
 
@@ -162,5 +163,10 @@ fn line(r: &RowOut, i18n: &I18n) -> String {
     let cells = [r.record_no, r.name, &sex, &age, r.id_masked, r.phone_masked];
     let mut s: String = cells.iter().zip(WIDTHS).map(|(c, w)| pad(c, w)).collect();
     s.push_str(r.village);
+    // A registration not finalized (in progress or abandoned), as the TUI list marks it.
+    if r.status == "draft" {
+        s.push_str("  ");
+        s.push_str(i18n.t("list.draft"));
+    }
     s.trim_end().to_string()
 }

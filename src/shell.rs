@@ -20,11 +20,31 @@ pub struct Shell {
     /// Checks the password after the idle lock; None when nobody logged in.
     pub keyring: Option<crate::store::crypt::Keyring>,
     forms: HashMap<(String, String), Arc<FormDef>>,
-    /// Set before `tui::run` to upload in the background: the settings and
-    /// how the uploader thread opens its own connection.
-    pub sync_setup: Option<(crate::sync::SyncConfig, crate::sync::StoreOpener)>,
+    /// Set before `tui::run` to upload in the background: the settings,
+    /// how the uploader thread opens its own connection, and where
+    /// `config.toml` is (read again when it changed, see `reload_sync_config`).
+    pub sync_setup: Option<SyncSetup>,
     /// The uploader thread, once started.
     pub sync: Option<crate::sync::SyncHandle>,
+    /// Where the uploader's events go (kept to restart it with new settings).
+    sync_notify: Option<Notify>,
+    /// `config.toml`'s modification time and length when last read by this
+    /// session; None before the first look (the settings are then compared).
+    config_stamp: Option<Option<(Option<std::time::SystemTime>, u64)>>,
+}
+
+/// Opens a connection to the clinic database for the uploader thread (each
+/// restart of the thread opens a new one).
+pub type SharedOpener = Arc<dyn Fn() -> Result<Store, StoreError> + Send + Sync>;
+type Notify = Arc<dyn Fn(crate::sync::SyncEvent) + Send + Sync>;
+
+/// What the shell needs to run (and re-run) the uploader.
+pub struct SyncSetup {
+    pub config: crate::sync::SyncConfig,
+    pub open: SharedOpener,
+    /// The data directory whose `config.toml` holds `server_url` and
+    /// `site_token`; None: the settings never change (tests).
+    pub config_dir: Option<std::path::PathBuf>,
 }
 
 impl Drop for Shell {
@@ -44,6 +64,8 @@ impl Shell {
             forms: HashMap::new(),
             sync_setup: None,
             sync: None,
+            sync_notify: None,
+            config_stamp: None,
         }
     }
 
@@ -338,6 +360,17 @@ impl Shell {
                     },
                 ])
             }
+            Effect::CheckIdNumber { resident_id, id_number } => {
+                let existing = self
+                    .store
+                    .residents_with_id_number(&self.actor, &id_number, Some(resident_id))
+                    .map_err(|e| e.message())?;
+                Ok(if existing.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![Msg::DuplicateId { existing }]
+                })
+            }
             Effect::LeftForm { .. } => {
                 let _ = self.store.clear_setting(OPEN_RECORD);
                 Ok(Vec::new())
@@ -374,17 +407,23 @@ impl Shell {
                 let entries = self.store.audit_query(&self.actor, &filter).map_err(|e| e.message())?;
                 Ok(vec![Msg::AuditLoaded(entries)])
             }
-            Effect::Sync(cmd) => Ok(match (&self.sync, cmd) {
-                (Some(s), cmd) => {
-                    s.send(cmd);
-                    Vec::new()
+            Effect::Sync(cmd) => {
+                // The upload settings may have been written since the start:
+                // read them again before an upload is asked for.
+                if let Some(problem) = self.reload_sync_config() {
+                    return Ok(vec![Msg::Failed(problem)]);
                 }
-                (None, crate::sync::SyncCommand::Fetch(query)) => vec![Msg::Sync(crate::sync::SyncEvent::Fetched {
-                    query,
-                    result: Err(Text::new("sync.err_not_configured")),
-                })],
-                (None, _) => Vec::new(),
-            }),
+                if let Some(cause) = self.sync_unusable() {
+                    return Ok(vec![match cmd {
+                        crate::sync::SyncCommand::Fetch(query) => Msg::Sync(crate::sync::SyncEvent::Fetched {
+                            query,
+                            result: Err(cause),
+                        }),
+                        _ => Msg::Sync(crate::sync::SyncEvent::Disabled(cause)),
+                    }]);
+                }
+                Ok(self.send_sync(cmd))
+            }
             Effect::LoadOutbox => {
                 let rows = self
                     .store
@@ -438,17 +477,96 @@ fn save_failed(e: StoreError) -> Text {
 
 impl Shell {
     /// Starts the uploader thread when `sync_setup` is set; its events go to
-    /// `notify` (the terminal loop's channel).
-    pub fn start_sync(&mut self, notify: impl Fn(crate::sync::SyncEvent) + Send + 'static) {
-        if let Some((cfg, open)) = self.sync_setup.take() {
-            let registry = Arc::new(Registry::embedded());
-            self.sync = Some(crate::sync::spawn(
-                open,
-                cfg,
-                registry,
-                Actor::new(format!("{}/sync", self.actor.user)),
-                notify,
-            ));
+    /// `notify` (the terminal loop's channel). Not configured, the thread
+    /// says so (`SyncEvent::Disabled`) and waits.
+    pub fn start_sync(&mut self, notify: impl Fn(crate::sync::SyncEvent) + Send + Sync + 'static) {
+        self.sync_notify = Some(Arc::new(notify));
+        self.spawn_uploader();
+    }
+
+    fn spawn_uploader(&mut self) {
+        let (Some(setup), Some(notify)) = (&self.sync_setup, &self.sync_notify) else {
+            return;
+        };
+        let open = setup.open.clone();
+        let notify = notify.clone();
+        self.sync = Some(crate::sync::spawn(
+            Box::new(move || open()),
+            setup.config.clone(),
+            Arc::new(Registry::embedded()),
+            Actor::new(format!("{}/sync", self.actor.user)),
+            move |ev| notify(ev),
+        ));
+    }
+
+    fn send_sync(&self, cmd: crate::sync::SyncCommand) -> Vec<Msg> {
+        match (&self.sync, cmd) {
+            (Some(s), cmd) => {
+                s.send(cmd);
+                Vec::new()
+            }
+            (None, crate::sync::SyncCommand::Fetch(query)) => vec![Msg::Sync(crate::sync::SyncEvent::Fetched {
+                query,
+                result: Err(Text::new("sync.err_not_configured")),
+            })],
+            (None, _) => Vec::new(),
         }
+    }
+
+    /// Why an upload cannot even start (no `server_url` or `site_token`),
+    /// said at once instead of a key that does nothing.
+    fn sync_unusable(&self) -> Option<Text> {
+        let setup = self.sync_setup.as_ref()?;
+        (!setup.config.is_configured()).then(|| Text::new("sync.err_not_configured"))
+    }
+
+    /// Reads `config.toml` again when its modification time (or length)
+    /// changed since this session last looked, and restarts the uploader
+    /// when the upload settings in it changed: writing `server_url` and
+    /// `site_token` needs no restart of jkda. A file that no longer parses
+    /// is reported and the settings in use are kept.
+    pub fn reload_sync_config(&mut self) -> Option<Text> {
+        let dir = self.sync_setup.as_ref()?.config_dir.clone()?;
+        let file = dir.join(crate::paths::CONFIG_FILE);
+        let stamp = std::fs::metadata(&file).ok().map(|m| (m.modified().ok(), m.len()));
+        if self.config_stamp.as_ref() == Some(&stamp) {
+            return None;
+        }
+        self.config_stamp = Some(stamp);
+        let (config, error) = crate::config::Config::load(&dir);
+        if let Some(e) = error {
+            return Some(
+                Text::new("cli.config_error")
+                    .arg("file", e.file.display())
+                    .arg("line", e.line)
+                    .arg("detail", e.detail),
+            );
+        }
+        let read = crate::sync::SyncConfig::from_config(&config);
+        let setup = self.sync_setup.as_mut()?;
+        let key = |c: &crate::sync::SyncConfig| {
+            (
+                c.server_url.clone(),
+                c.token.as_ref().map(|t| t.expose().to_string()),
+                c.ca_file.clone(),
+                c.identifiers.clone(),
+            )
+        };
+        if key(&setup.config) == key(&read) {
+            return None;
+        }
+        // Only what config.toml says changes; timeouts and the rest stay.
+        setup.config = crate::sync::SyncConfig {
+            server_url: read.server_url,
+            token: read.token,
+            ca_file: read.ca_file,
+            identifiers: read.identifiers,
+            ..setup.config.clone()
+        };
+        if let Some(old) = self.sync.take() {
+            old.stop();
+        }
+        self.spawn_uploader();
+        None
     }
 }

@@ -84,10 +84,11 @@ pub fn run_clinic(c: &Clinic) -> anyhow::Result<()> {
             shell.keyring = Some(session.keyring);
             let dir = c.dir.clone();
             let key = session.key;
-            shell.sync_setup = Some((
-                c.sync.clone(),
-                Box::new(move || crate::session::open_store(&dir, key.as_ref(), true)),
-            ));
+            shell.sync_setup = Some(crate::shell::SyncSetup {
+                config: c.sync.clone(),
+                open: std::sync::Arc::new(move || crate::session::open_store(&dir, key.as_ref(), true)),
+                config_dir: Some(c.dir.clone()),
+            });
             event_loop(&mut terminal, &mut shell, &mut app, &c.view, &tx, &rx)?;
             if !app.logout {
                 return Ok(());

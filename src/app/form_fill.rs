@@ -75,6 +75,12 @@ pub struct FormState {
     pub notice: Option<crate::i18n::Msg>,
     /// Items (field ids) the user has visited and left in this session.
     pub visited: std::collections::HashSet<String>,
+    /// A registration's ID item was just left holding a valid number not
+    /// checked yet: the app asks the shell whether someone already has it.
+    pub id_to_check: Option<String>,
+    /// The ID number last asked about, so leaving the item again unchanged
+    /// does not ask twice.
+    pub id_checked: Option<String>,
 }
 
 /// What the form asks the shell to do.
@@ -120,6 +126,8 @@ impl FormState {
             suggestions: Default::default(),
             notice: None,
             visited: Default::default(),
+            id_to_check: None,
+            id_checked: None,
         };
         s.refresh();
         if let Some(p) = focus {
@@ -218,6 +226,7 @@ impl FormState {
         };
         self.take_typed_code(clock);
         self.visited.insert(slot.field_id(&self.def).to_string());
+        self.note_id_number_left(&slot.path, clock);
         if let FieldKind::Date { .. } = slot.kind(&self.def) {
             if let Some(d) = self.answers.text(&slot.path).and_then(|s| parse_date(s, clock.today)) {
                 let norm = d.format("%Y-%m-%d").to_string();
@@ -245,6 +254,29 @@ impl FormState {
             FormOutcome::Save
         } else {
             FormOutcome::None
+        }
+    }
+
+    /// Leaving a registration's ID item with a complete, valid number: the
+    /// duplicate check is asked for now, not after every other item.
+    fn note_id_number_left(&mut self, path: &str, clock: &Clock) {
+        if self.read_only || self.def.role != Role::Registration {
+            return;
+        }
+        if self.def.resident.id_number.as_deref() != Some(path) {
+            return;
+        }
+        let Some(id) = self
+            .answers
+            .text(path)
+            .and_then(|raw| crate::identity::parse_id(raw, clock.today).ok())
+            .map(|id| id.as_str().to_string())
+        else {
+            return;
+        };
+        if self.id_checked.as_deref() != Some(id.as_str()) {
+            self.id_checked = Some(id.clone());
+            self.id_to_check = Some(id);
         }
     }
 

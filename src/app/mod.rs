@@ -132,6 +132,12 @@ pub enum Effect {
         record_id: i64,
         save: Save,
     },
+    /// A registration's ID item was left with a valid number: the shell
+    /// answers `DuplicateId` when another resident already has it.
+    CheckIdNumber {
+        resident_id: i64,
+        id_number: String,
+    },
     /// The form screen closed: the shell forgets which draft was open.
     LeftForm {
         resident_id: i64,
@@ -371,6 +377,10 @@ impl App {
                 vec![Effect::Search(String::new())]
             }
             Msg::DuplicateId { existing } => {
+                // Left again unchanged (not corrected), the number is asked about again.
+                if let Screen::Form(f) = &mut self.screen {
+                    f.id_checked = None;
+                }
                 self.duplicate = Some(existing);
                 Vec::new()
             }
@@ -448,7 +458,7 @@ impl App {
             _ => {}
         }
         if let Some(existing) = self.duplicate.clone() {
-            return self.duplicate_dialog(action, existing);
+            return self.duplicate_dialog(action, existing, clock);
         }
         if let Some(suspects) = self.suspects.take() {
             return self.suspects_dialog(action, suspects, clock);
@@ -509,14 +519,30 @@ impl App {
         }
     }
 
-    fn duplicate_dialog(&mut self, action: Option<Action>, existing: Vec<ResidentRow>) -> Vec<Effect> {
+    /// Enter opens the resident who already has the ID number (the
+    /// registration in progress stays a draft, marked as such in every
+    /// list); Esc returns to the form to correct the number.
+    fn duplicate_dialog(&mut self, action: Option<Action>, existing: Vec<ResidentRow>, clock: &Clock) -> Vec<Effect> {
         match action {
             Some(Action::Confirm) => {
                 self.duplicate = None;
-                existing
-                    .first()
-                    .map(|r| vec![Effect::OpenResident(r.id)])
-                    .unwrap_or_default()
+                let Some(first) = existing.first() else {
+                    return Vec::new();
+                };
+                let mut out = Vec::new();
+                if let Screen::Form(f) = &mut self.screen {
+                    if f.unsaved_since.is_some() && !f.read_only {
+                        out.push(Effect::SaveDraft {
+                            record_id: f.record_id,
+                            save: f.save(clock),
+                        });
+                    }
+                    out.push(Effect::LeftForm {
+                        resident_id: f.header.resident_id,
+                    });
+                }
+                out.push(Effect::OpenResident(first.id));
+                out
             }
             Some(Action::Cancel) => {
                 self.duplicate = None;
@@ -716,7 +742,11 @@ impl App {
             },
         };
         let notice = f.notice.take();
-        let effects = match outcome {
+        let id_check = f.id_to_check.take().map(|id_number| Effect::CheckIdNumber {
+            resident_id: f.header.resident_id,
+            id_number,
+        });
+        let mut effects = match outcome {
             FormOutcome::None => Vec::new(),
             FormOutcome::Save if f.read_only => Vec::new(),
             FormOutcome::Save => vec![Effect::SaveDraft {
@@ -742,6 +772,14 @@ impl App {
                 out
             }
         };
+        // Asked after the save, so the draft holds the number; not when the
+        // form closes or finalizes (finalizing checks it again anyway).
+        if effects
+            .iter()
+            .all(|e| !matches!(e, Effect::LeftForm { .. } | Effect::Finalize { .. }))
+        {
+            effects.extend(id_check);
+        }
         if let Some(m) = notice {
             self.notice = Some(Notice::Error(m));
         }

@@ -18,6 +18,9 @@ pub struct SyncInfo {
     pub last_success: Option<String>,
     /// The problem that keeps records waiting, if any.
     pub last_error: Option<Text>,
+    /// Uploading cannot start (not set up, a settings problem): shown at
+    /// the top of the upload list, and on the status line when asked to upload.
+    pub disabled: Option<Text>,
     /// The list overlay is open.
     pub open: bool,
     pub rows: Vec<OutboxRow>,
@@ -47,11 +50,24 @@ impl App {
                 self.pending_uploads = status.pending + status.failed + status.conflict;
                 self.sync.last_success = status.last_success.as_deref().map(local_time);
                 self.sync.last_error = error;
+                // Working now: the "not set up" said before is no longer true.
+                if let Some(d) = self.sync.disabled.take() {
+                    if self.notice == Some(Notice::Error(d)) {
+                        self.notice = None;
+                    }
+                }
                 if self.sync.open {
                     return vec![Effect::LoadOutbox];
                 }
             }
-            SyncEvent::Disabled(m) => self.sync.last_error = Some(m),
+            SyncEvent::Disabled(m) => {
+                // Said plainly where the user just asked for an upload.
+                if self.sync.open {
+                    self.notice = Some(Notice::Error(m.clone()));
+                }
+                self.sync.disabled = Some(m.clone());
+                self.sync.last_error = Some(m);
+            }
             SyncEvent::Fetched { query, result } => match result {
                 Ok(Some(_)) => {
                     self.notice = Some(Notice::Info(Text::new("sync.fetched")));

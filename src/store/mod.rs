@@ -25,7 +25,7 @@ pub use import::{ImportCounts, ImportPatient, ImportedRecord, KnownResident};
 pub use outbox::{utc_text, FetchedRecord, OutboxItem, OutboxRow, OutboxStatus, PatientState, Sent};
 pub use records::Save;
 pub use records::{Record, RecordStatus, RecordSummary};
-pub use residents::{mask_id, Resident, ResidentFields, ResidentRow};
+pub use residents::{mask_id, mask_name, Resident, ResidentFields, ResidentRow};
 pub use search::{DuplicateCandidate, DuplicatePair, DuplicateReason};
 pub use settings::SiteConfig;
 pub use users::{valid_login as users_valid_login, User};

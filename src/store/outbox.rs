@@ -71,7 +71,7 @@ pub struct OutboxStatus {
     pub next_attempt_at: Option<String>,
 }
 
-/// One outbox row as a person sees it: no names, no ID numbers.
+/// One outbox row as a person sees it: the name masked (`王*`), no ID numbers.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct OutboxRow {
     pub id: i64,
@@ -85,6 +85,8 @@ pub struct OutboxRow {
     pub form_id: String,
     pub record_date: Option<String>,
     pub record_no: String,
+    /// Whose record: the name masked as lists mask it (`王*`).
+    pub resident_masked: String,
 }
 
 /// A record brought down from the platform. `Debug` omits the answers.
@@ -353,7 +355,7 @@ impl Store {
     pub fn outbox_rows(&self, states: &[&str], limit: usize) -> Result<Vec<OutboxRow>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT o.id, o.record_id, o.revision, o.state, o.attempts, o.last_error, o.next_attempt_at, o.updated_at,
-                    r.form_id, r.record_date, s.record_no
+                    r.form_id, r.record_date, s.record_no, s.name
              FROM outbox o JOIN records r ON r.id = o.record_id JOIN residents s ON s.id = r.resident_id
              WHERE o.state IN (SELECT value FROM json_each(?1)) ORDER BY o.id LIMIT ?2",
         )?;
@@ -371,6 +373,7 @@ impl Store {
                 form_id: r.get(8)?,
                 record_date: r.get(9)?,
                 record_no: r.get(10)?,
+                resident_masked: super::mask_name(&r.get::<_, Option<String>>(11)?.unwrap_or_default()),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

@@ -66,6 +66,20 @@ pub fn mask_id(id: &str) -> String {
     format!("{head}{}{tail}", "*".repeat(chars.len() - 10))
 }
 
+/// A name as lists that are not about one person show it: the first
+/// character, then one `*` for each other (`王*`, `欧阳**`). Enough to tell
+/// whose record it is at the desk, not enough to read over a shoulder.
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.trim().chars();
+    match chars.next() {
+        Some(first) => {
+            let rest = chars.count().max(1);
+            format!("{first}{}", "*".repeat(rest))
+        }
+        None => String::new(),
+    }
+}
+
 const COLUMNS: &str =
     "id, uuid, record_no, status, name, sex, birth_date, id_number, phone, address, village, programmes, created_at, updated_at";
 
@@ -277,5 +291,18 @@ impl Store {
 
     pub(crate) fn conn_mut(&mut self) -> &mut rusqlite::Connection {
         &mut self.conn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_name;
+
+    #[test]
+    fn names_keep_only_their_first_character() {
+        assert_eq!(mask_name("王芳"), "王*");
+        assert_eq!(mask_name("欧阳秀兰"), "欧***");
+        assert_eq!(mask_name("张"), "张*");
+        assert_eq!(mask_name(" "), "");
     }
 }

@@ -398,9 +398,10 @@ impl Store {
         Ok(out)
     }
 
-    /// Every pair of residents (drafts aside) who share an ID number, a name
-    /// and birth date, or a phone and a name (a birth date typed wrong),
-    /// strongest first: the clean-up list. Pairs that share only a phone
+    /// Every pair of residents (registrations in progress included, marked
+    /// by their `status`) who share an ID number, a name and birth date, or a
+    /// phone and a name (a birth date typed wrong), strongest first: the
+    /// clean-up list. Pairs that share only a phone
     /// are mostly households (grandparents give their children's number);
     /// `shared_phones` lists them too. Audited with the number of pairs.
     pub fn duplicate_pairs(&self, actor: &Actor, shared_phones: bool) -> Result<Vec<DuplicatePair>> {
@@ -417,20 +418,20 @@ impl Store {
         // keys lack, then each kind of key in key order. (Joining keys to
         // residents row by row reads a random page per resident.)
         let mut births: HashMap<i64, String> = HashMap::new();
-        let mut drafts: HashSet<i64> = HashSet::new();
         {
-            let mut stmt = conn.prepare("SELECT id, birth_date, status FROM residents")?;
+            let mut stmt = conn.prepare("SELECT id, birth_date FROM residents")?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
-                let (id, birth, status): (i64, Option<String>, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-                if status == "draft" {
-                    drafts.insert(id);
-                } else if let Some(b) = birth.map(|b| b.trim().to_string()).filter(|b| !b.is_empty()) {
+                let (id, birth): (i64, Option<String>) = (r.get(0)?, r.get(1)?);
+                if let Some(b) = birth.map(|b| b.trim().to_string()).filter(|b| !b.is_empty()) {
                     births.insert(id, b);
                 }
             }
         }
-        // Residents (drafts aside) sharing a key of `kind`, group by group.
+        // Residents sharing a key of `kind`, group by group. Registrations
+        // still in progress (or abandoned) are included: a draft that
+        // duplicates a resident is exactly what the clean-up must show; each
+        // row says whether it is a draft (`status`).
         let groups = |kind: KeyKind| -> Result<Vec<Vec<(String, i64)>>> {
             let mut stmt = conn.prepare("SELECT key, resident_id FROM resident_keys WHERE kind = ?1 ORDER BY key")?;
             let mut rows = stmt.query(params![kind.code()])?;
@@ -438,9 +439,6 @@ impl Store {
             let mut current: Vec<(String, i64)> = Vec::new();
             while let Some(r) = rows.next()? {
                 let (key, id): (String, i64) = (r.get(0)?, r.get(1)?);
-                if drafts.contains(&id) {
-                    continue;
-                }
                 if current.first().is_some_and(|(k, _)| *k != key) {
                     out.push(std::mem::take(&mut current));
                 }

@@ -1,7 +1,8 @@
 //! `jkda sync [--json] [--status] [--retry-failed]` and
-//! `jkda residents fetch ID-NUMBER`. Exit codes: 0 everything confirmed,
-//! 1 something failed, is in conflict or is still waiting after an error,
-//! 2 upload not configured or usage error.
+//! `jkda residents fetch ID-NUMBER`. Exit codes, for a scheduler, with or
+//! without `--status`: 0 everything confirmed, 1 anything still waiting,
+//! failed or in conflict, 2 upload not configured or usage error. Times are
+//! printed in this PC's time zone with the offset; JSON keeps RFC 3339.
 
 use super::{fetch_resident, stored_message, Client, SyncConfig, Uploader};
 use crate::cli::SyncArgs;
@@ -28,6 +29,7 @@ struct RowOut {
     form: String,
     record_date: Option<String>,
     record_no: String,
+    resident_masked: String,
     attempts: i64,
     reason: Option<String>,
 }
@@ -40,6 +42,7 @@ fn row_out(r: &OutboxRow, i18n: &I18n) -> RowOut {
         form: r.form_id.clone(),
         record_date: r.record_date.clone(),
         record_no: r.record_no.clone(),
+        resident_masked: r.resident_masked.clone(),
         attempts: r.attempts,
         reason: r.last_error.as_deref().map(|e| i18n.msg(&stored_message(e))),
     }
@@ -51,6 +54,7 @@ fn print_status(
     json: bool,
     sent_now: Option<usize>,
     error: Option<String>,
+    configured: bool,
 ) -> Result<OutboxStatus, crate::store::StoreError> {
     let status = store.outbox_status()?;
     let rows = store.outbox_rows(&["failed", "conflict"], 200)?;
@@ -80,14 +84,12 @@ fn print_status(
             ]
         )
     );
-    let never = i18n.t("sync.never");
-    println!(
-        "{}",
-        i18n.tf(
-            "sync.cli_last_success",
-            &[("time", status.last_success.as_deref().unwrap_or(never))]
-        )
-    );
+    let last = status
+        .last_success
+        .as_deref()
+        .map(|t| crate::ui::text::local_stamp(t, false))
+        .unwrap_or_else(|| i18n.t("sync.never").to_string());
+    println!("{}", i18n.tf("sync.cli_last_success", &[("time", &last)]));
     if let Some(e) = error.or_else(|| status.last_error.as_deref().map(|e| i18n.msg(&stored_message(e)))) {
         if status.pending + status.failed + status.conflict > 0 {
             println!("{}", i18n.tf("sync.cli_last_error", &[("error", &e)]));
@@ -95,7 +97,7 @@ fn print_status(
     }
     for p in &problems {
         println!(
-            "  {} #{} r{} {} {} {}: {}",
+            "  {} #{} r{} {} {} {} {}: {}",
             i18n.t(if p.state == "conflict" {
                 "sync.state_conflict"
             } else {
@@ -103,11 +105,16 @@ fn print_status(
             }),
             p.record_id,
             p.revision,
+            p.resident_masked,
             p.form,
             p.record_date.as_deref().unwrap_or(""),
             p.record_no,
             p.reason.as_deref().unwrap_or("")
         );
+    }
+    // Not "will retry": nothing here runs again by itself.
+    if configured && status.pending + status.failed + status.conflict > 0 {
+        println!("{}", i18n.t("sync.cli_next"));
     }
     Ok(status)
 }
@@ -128,8 +135,12 @@ pub fn sync(
     } = *args;
     let run = || -> Result<ExitCode, crate::store::StoreError> {
         if status_only {
-            let s = print_status(store, i18n, json, None, None)?;
-            return Ok(if s.failed + s.conflict > 0 {
+            let s = print_status(store, i18n, json, None, None, cfg.is_configured())?;
+            if !cfg.is_configured() {
+                eprintln!("{}", i18n.t("sync.err_not_configured"));
+                return Ok(ExitCode::from(2));
+            }
+            return Ok(if s.pending + s.failed + s.conflict > 0 {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS
@@ -137,7 +148,7 @@ pub fn sync(
         }
         if !cfg.is_configured() {
             eprintln!("{}", i18n.t("sync.err_not_configured"));
-            print_status(store, i18n, json, None, None)?;
+            print_status(store, i18n, json, None, None, cfg.is_configured())?;
             return Ok(ExitCode::from(2));
         }
         if retry_failed {
@@ -152,7 +163,7 @@ pub fn sync(
         };
         let report = up.run(store);
         let error = report.error.as_ref().map(|e| i18n.msg(&e.message()));
-        let s = print_status(store, i18n, json, Some(report.sent), error)?;
+        let s = print_status(store, i18n, json, Some(report.sent), error, true)?;
         let clean = s.pending + s.failed + s.conflict == 0;
         Ok(if clean { ExitCode::SUCCESS } else { ExitCode::from(1) })
     };

@@ -115,6 +115,22 @@ const KEYS: [&str; 14] = [
     "sync.err_store",
 ];
 
+/// Messages about trouble the uploader meets again by itself (the records
+/// stay queued): the TUI adds that it will retry, `jkda sync` what to run.
+const RETRIED: [&str; 6] = [
+    "sync.err_unreachable",
+    "sync.err_dns",
+    "sync.err_timeout",
+    "sync.err_server",
+    "sync.err_busy",
+    "sync.err_bad_response",
+];
+
+/// Whether `m` is about trouble the background uploader retries by itself.
+pub fn retried_later(m: &Msg) -> bool {
+    RETRIED.contains(&m.key)
+}
+
 /// A stored `last_error` back as a message; text from elsewhere is shown as it is.
 pub fn stored_message(s: &str) -> Msg {
     let (key, detail) = s.split_once('|').unwrap_or(("", s));

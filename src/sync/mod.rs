@@ -15,7 +15,7 @@ pub mod uploader;
 pub mod worker;
 
 pub use client::{Client, Traffic};
-pub use error::{stored_message, SyncError};
+pub use error::{retried_later, stored_message, SyncError};
 pub use fetch::{fetch_resident, Fetched};
 pub use uploader::{RunReport, Uploader};
 pub use worker::{spawn, StoreOpener, SyncCommand, SyncEvent, SyncHandle};

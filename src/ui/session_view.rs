@@ -110,7 +110,7 @@ pub fn audit(frame: &mut Frame, area: Rect, a: &AuditState, v: &View) {
     let mut lines = vec![Line::styled(
         format!(
             "{}{}{}{}",
-            pad(v.i18n.t("audit.col_time"), 21),
+            pad(v.i18n.t("audit.col_time"), 27),
             pad(v.i18n.t("audit.col_user"), 14),
             pad(v.i18n.t("audit.col_action"), 18),
             v.i18n.t("audit.col_what")
@@ -133,7 +133,7 @@ pub fn audit(frame: &mut Frame, area: Rect, a: &AuditState, v: &View) {
         };
         let text = format!(
             "{}{}{}{} {}",
-            pad(&e.at.chars().take(19).collect::<String>().replace('T', " "), 21),
+            pad(&super::text::local_stamp(&e.at, true), 27),
             pad(&e.actor, 14),
             pad(action, 18),
             e.entity,

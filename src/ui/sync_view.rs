@@ -1,15 +1,27 @@
 //! Upload state on screen: the status-line part (last confirmed upload,
 //! last problem) and the list of waiting / failed uploads.
 
-use super::text::{fit, pad};
+use super::text::{fit, pad, wrap};
 use super::View;
 use crate::app::App;
+use crate::i18n::Msg;
 use crate::keymap::{Action, Context, Key};
-use crate::sync::stored_message;
+use crate::sync::{retried_later, stored_message};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
+
+/// A problem in plain words; trouble the uploader meets again by itself
+/// says so (the command line says what to run instead).
+fn problem(m: &Msg, v: &View) -> String {
+    let text = v.i18n.msg(m);
+    if retried_later(m) {
+        format!("{text}{}", v.i18n.t("sync.will_retry"))
+    } else {
+        text
+    }
+}
 
 /// After the waiting count: when the platform last confirmed, and why
 /// records are still waiting, in plain words.
@@ -25,7 +37,7 @@ pub fn status_spans(app: &App, v: &View) -> Vec<Span<'static>> {
     }
     if let Some(e) = &app.sync.last_error {
         if app.pending_uploads > 0 {
-            out.push(Span::styled(format!(" · {}", v.i18n.msg(e)), v.theme.warning()));
+            out.push(Span::styled(format!(" · {}", problem(e, v)), v.theme.warning()));
         }
     }
     out
@@ -41,12 +53,33 @@ pub fn overlay(frame: &mut Frame, area: Rect, app: &App, v: &View) {
         height: h,
     };
     let inner = w.saturating_sub(2) as usize;
-    let mut lines = vec![Line::styled(
+    // The keys as the keymap has them (a site may have changed them).
+    let keys = |action| {
+        app.keymap
+            .keys(Context::Uploads, action)
+            .iter()
+            .map(Key::label)
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let mut lines = Vec::new();
+    // Why nothing is uploaded, before anything else.
+    if let Some(m) = &app.sync.disabled {
+        let text = if m.key == "sync.err_not_configured" {
+            v.i18n.tf("sync.not_set_up", &[("send", &keys(Action::Send))])
+        } else {
+            v.i18n.msg(m)
+        };
+        for l in wrap(&format!("! {text}"), inner) {
+            lines.push(Line::styled(l, v.theme.error()));
+        }
+    }
+    lines.push(Line::styled(
         fit(
             &format!(
                 "{} {} {} {} {} {}",
                 pad(v.i18n.t("sync.col_state"), 8),
-                pad(v.i18n.t("sync.col_record"), 8),
+                pad(v.i18n.t("sync.col_record"), 10),
                 pad(v.i18n.t("sync.col_form"), 22),
                 pad(v.i18n.t("sync.col_date"), 10),
                 pad(v.i18n.t("sync.col_tries"), 5),
@@ -55,11 +88,11 @@ pub fn overlay(frame: &mut Frame, area: Rect, app: &App, v: &View) {
             inner,
         ),
         v.theme.heading(),
-    )];
+    ));
     if app.sync.rows.is_empty() {
         lines.push(Line::styled(v.i18n.t("sync.screen_empty").to_string(), v.theme.dim()));
     }
-    let visible = (h as usize).saturating_sub(4);
+    let visible = (h as usize).saturating_sub(3 + lines.len());
     let start = app.sync.selected.saturating_sub(visible.saturating_sub(1));
     for (i, r) in app.sync.rows.iter().enumerate().skip(start).take(visible) {
         let form = app
@@ -69,12 +102,12 @@ pub fn overlay(frame: &mut Frame, area: Rect, app: &App, v: &View) {
         let reason = r
             .last_error
             .as_deref()
-            .map(|e| v.i18n.msg(&stored_message(e)))
+            .map(|e| problem(&stored_message(e), v))
             .unwrap_or_default();
         let text = format!(
             "{} {} {} {} {} {}",
             pad(v.i18n.t(&format!("sync.state_{}", r.state)), 8),
-            pad(&format!("#{}", r.record_id), 8),
+            pad(&fit(&r.resident_masked, 10), 10),
             pad(&fit(&form, 22), 22),
             pad(r.record_date.as_deref().unwrap_or(""), 10),
             pad(&r.attempts.to_string(), 5),
@@ -89,15 +122,6 @@ pub fn overlay(frame: &mut Frame, area: Rect, app: &App, v: &View) {
         };
         lines.push(Line::styled(fit(&text, inner), style));
     }
-    // The keys as the keymap has them (a site may have changed them).
-    let keys = |action| {
-        app.keymap
-            .keys(Context::Uploads, action)
-            .iter()
-            .map(Key::label)
-            .collect::<Vec<_>>()
-            .join("/")
-    };
     let hint = v.i18n.tf(
         "sync.screen_hint",
         &[
