@@ -349,10 +349,11 @@ pub(crate) fn refresh(conn: &Connection, resident_id: i64, settings: &Settings) 
             .and_then(|v| v.date.checked_add_days(Days::new(u64::from(settings.revisit_days))));
         conn.prepare_cached(
             "INSERT INTO memberships (resident_id, programme, enrolled_on, source_record, left_on, left_reason,
-                 last_visit, last_f2f, next_due, referral_due, village)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 last_visit, last_f2f, next_due, referral_due, village, birth_date)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT (resident_id, programme) DO UPDATE SET enrolled_on = ?3, source_record = ?4, left_on = ?5,
-                 left_reason = ?6, last_visit = ?7, last_f2f = ?8, next_due = ?9, referral_due = ?10, village = ?11",
+                 left_reason = ?6, last_visit = ?7, last_f2f = ?8, next_due = ?9, referral_due = ?10, village = ?11,
+                 birth_date = ?12",
         )?
         .execute(params![
             resident_id,
@@ -366,6 +367,7 @@ pub(crate) fn refresh(conn: &Connection, resident_id: i64, settings: &Settings) 
             next_due.map(text),
             referral_due.map(text),
             village,
+            birth.map(text),
         ])?;
     }
     // A programme no record supports any more (a record amended): the

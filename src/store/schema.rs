@@ -159,6 +159,7 @@ CREATE TABLE memberships (
     -- The village code of the record number, so the indicators and the
     -- worklist group and filter without reading the residents' rows.
     village       TEXT NOT NULL DEFAULT '',
+    birth_date    TEXT,
     enrolled_on   TEXT NOT NULL,
     source_record INTEGER,
     left_on       TEXT,
@@ -180,8 +181,10 @@ CREATE TABLE programme_events (
     actor       TEXT NOT NULL,
     created_at  TEXT NOT NULL
 ) STRICT;
+-- Clustered by member and date (WITHOUT ROWID): the indicators read one
+-- member's visits of a period as one run of pages, not a lookup each.
 CREATE TABLE visits (
-    record_id      INTEGER PRIMARY KEY REFERENCES records(id),
+    record_id      INTEGER NOT NULL REFERENCES records(id),
     resident_id    INTEGER NOT NULL,
     programme      TEXT NOT NULL,
     visit_date     TEXT NOT NULL,
@@ -192,10 +195,11 @@ CREATE TABLE visits (
     classification INTEGER,
     referred       INTEGER NOT NULL,
     emergency      INTEGER NOT NULL,
-    next_visit     TEXT
-) STRICT;
-CREATE INDEX visits_member ON visits(resident_id, programme, visit_date);
-CREATE INDEX records_form_date ON records(form_id, status, record_date);
+    next_visit     TEXT,
+    PRIMARY KEY (resident_id, programme, visit_date, record_id)
+) STRICT, WITHOUT ROWID;
+-- Who had a record of a form in a period, without reading the records.
+CREATE INDEX records_form_date ON records(form_id, status, record_date, resident_id);
 -- Covering indexes for the indicators (every finished record, by village)
 -- and the worklist (older adults by birth date): no row of personal data
 -- is read, let alone decrypted, to count.
