@@ -431,15 +431,10 @@ impl Shell {
                     .map_err(|e| e.message())?;
                 Ok(vec![Msg::OutboxRows(rows)])
             }
-            Effect::LoadWorklist(filter) => {
+            Effect::LoadWorklist { filter, limit } => {
                 let items = self
                     .store
-                    .worklist(
-                        &self.actor,
-                        clock.today,
-                        &filter,
-                        crate::app::manage_screens::WORKLIST_ROWS,
-                    )
+                    .worklist(&self.actor, clock.today, &filter, limit)
                     .map_err(|e| e.message())?;
                 Ok(vec![Msg::WorklistLoaded(items)])
             }

@@ -11,9 +11,10 @@ use crate::store::care_read::{KpiReport, Measure, WorklistFilter};
 use crate::store::ResidentRow;
 use chrono::Datelike;
 
-/// Items the worklist screen holds: the most urgent, a few hundred screens'
-/// worth at most, whatever the county's size (every item is counted).
-pub const WORKLIST_ROWS: usize = 2000;
+/// Items the worklist screen asks for first: the most urgent, a dozen
+/// screens' worth (every item is counted); scrolling past them asks for
+/// twice as many, so a county's list never sits in memory whole.
+pub const WORKLIST_ROWS: usize = 200;
 
 #[derive(Debug, Clone, Default)]
 pub struct WorklistState {
@@ -21,6 +22,8 @@ pub struct WorklistState {
     /// Items of each kind in all (the list holds the most urgent ones).
     pub counts: Vec<(Kind, usize)>,
     pub total: usize,
+    /// How many items were asked for.
+    pub limit: usize,
     pub selected: usize,
     pub programme: Option<Programme>,
     pub village: Option<String>,
@@ -30,6 +33,13 @@ pub struct WorklistState {
 }
 
 impl WorklistState {
+    fn load(&self) -> Effect {
+        Effect::LoadWorklist {
+            filter: self.filter(),
+            limit: self.limit.max(WORKLIST_ROWS),
+        }
+    }
+
     pub fn filter(&self) -> WorklistFilter {
         WorklistFilter {
             village: self.village.clone(),
@@ -128,7 +138,7 @@ fn next_programme(p: Option<Programme>) -> Option<Programme> {
 impl App {
     pub(super) fn open_worklist(&mut self) -> Vec<Effect> {
         let state = WorklistState::default();
-        let effect = Effect::LoadWorklist(state.filter());
+        let effect = state.load();
         self.screen = Screen::Worklist(state);
         vec![effect]
     }
@@ -185,7 +195,14 @@ impl App {
         };
         match action {
             Some(Action::Up) => w.selected = w.selected.saturating_sub(1),
-            Some(Action::Down) => w.selected = (w.selected + 1).min(w.items.len().saturating_sub(1)),
+            Some(Action::Down) => {
+                w.selected = (w.selected + 1).min(w.items.len().saturating_sub(1));
+                // At the end of what was loaded, and there is more: twice as many.
+                if w.selected + 1 == w.items.len() && w.items.len() < w.total {
+                    w.limit = w.items.len() * 2;
+                    return vec![w.load()];
+                }
+            }
             Some(Action::Open) => {
                 if let Some(i) = w.items.get(w.selected) {
                     return vec![Effect::NewRecord {
@@ -197,12 +214,14 @@ impl App {
             Some(Action::FilterProgramme) => {
                 w.programme = next_programme(w.programme);
                 w.selected = 0;
-                return vec![Effect::LoadWorklist(w.filter())];
+                w.limit = WORKLIST_ROWS;
+                return vec![w.load()];
             }
             Some(Action::FilterVillage) => {
                 w.village = next_village(&w.village, &w.villages);
                 w.selected = 0;
-                return vec![Effect::LoadWorklist(w.filter())];
+                w.limit = WORKLIST_ROWS;
+                return vec![w.load()];
             }
             Some(Action::Back) => {
                 self.screen = Screen::Residents(Default::default());

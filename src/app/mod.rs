@@ -151,7 +151,10 @@ pub enum Effect {
     Sync(crate::sync::SyncCommand),
     /// Load the waiting and failed uploads for the upload list.
     LoadOutbox,
-    LoadWorklist(crate::store::care_read::WorklistFilter),
+    LoadWorklist {
+        filter: crate::store::care_read::WorklistFilter,
+        limit: usize,
+    },
     LoadKpi {
         period: crate::manage::kpi::Period,
         village: Option<String>,
