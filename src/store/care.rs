@@ -23,12 +23,39 @@ use std::sync::OnceLock;
 
 const DAY: &str = "%Y-%m-%d";
 
-fn day(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s.get(..10)?, DAY).ok()
+/// A stored `YYYY-MM-DD` (the derived tables hold nothing else), read by
+/// hand: chrono's format parser costs more than the rest of a worklist row.
+pub(crate) fn day(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b.get(r)?
+            .iter()
+            .try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?)
 }
 
-fn text(d: NaiveDate) -> String {
+pub(crate) fn text(d: NaiveDate) -> String {
     d.format(DAY).to_string()
+}
+
+#[cfg(test)]
+mod day_tests {
+    #[test]
+    fn stored_days_read_by_hand_as_chrono_reads_them() {
+        for s in ["2026-12-04", "2024-02-29", "1956-03-01T10:00:00+08:00"] {
+            assert_eq!(
+                super::day(s),
+                chrono::NaiveDate::parse_from_str(&s[..10], "%Y-%m-%d").ok()
+            );
+        }
+        for s in ["2026-13-01", "2023-02-29", "2026/12/04", "20261204", "", "2026-1-04x"] {
+            assert_eq!(super::day(s), None, "{s}");
+        }
+    }
 }
 
 pub fn parse_programme(s: &str) -> Option<Programme> {

@@ -18,13 +18,7 @@ use rusqlite::OptionalExtension;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-fn day(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
-}
-
-fn text(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
+use super::care::{day, text};
 
 /// The date someone born on it turns 65 ... inverted: born on or before
 /// this date, they are 65 or older on `on`.
