@@ -94,6 +94,9 @@ pub struct WorklistArgs {
     /// The date to compute for (YYYY-MM-DD; default today)
     #[arg(long)]
     pub today: Option<String>,
+    /// Only the N most urgent items (every item is still counted)
+    #[arg(long)]
+    pub limit: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]

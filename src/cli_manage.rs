@@ -54,7 +54,9 @@ pub fn worklist(store: &Store, actor: &Actor, i18n: &I18n, args: &WorklistArgs) 
         village: args.village.clone(),
         programme,
     };
-    let items = store.worklist(actor, today, &filter, usize::MAX)?.items;
+    let items = store
+        .worklist(actor, today, &filter, args.limit.unwrap_or(usize::MAX))?
+        .items;
     store.audit_list_reads(actor)?;
     if args.json {
         println!(

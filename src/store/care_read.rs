@@ -210,7 +210,14 @@ impl Store {
             Some(v) => stmt.query(params![v])?,
             None => stmt.query([])?,
         };
+        // Residents in a programme now (in id order, as read): their exam
+        // is on their programme's row, not the older adults'.
+        let mut members = Vec::new();
         while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            if members.last() != Some(&id) {
+                members.push(id);
+            }
             let Some(programme) = parse_programme(&r.get::<_, String>(3)?) else {
                 continue;
             };
@@ -231,12 +238,21 @@ impl Store {
         }
         if filter.programme.is_none() {
             // Older adults outside the programmes (and members who left,
-            // unless they died): the annual exam.
+            // unless they died): the annual exam. The index holds all this
+            // query reads; who is a member or dead is looked up in memory.
+            let mut stmt = self
+                .conn()
+                .prepare_cached("SELECT resident_id FROM memberships WHERE left_reason = 'death'")?;
+            members.extend(
+                stmt.query_map([], |r| r.get::<_, i64>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+            );
+            members.sort_unstable();
+            members.dedup();
+            let skip = Ids(members);
             let sql = format!(
-                "SELECT r.id, r.birth_date, substr(r.record_no, 10, 3) FROM residents r
-                 WHERE r.birth_date <= ?1 AND r.status = 'active'
-                   AND NOT EXISTS (SELECT 1 FROM memberships d WHERE d.resident_id = r.id
-                                   AND (d.left_on IS NULL OR d.left_reason = 'death')){}",
+                "SELECT r.id, r.birth_date, substr(r.record_no, 10, 3) FROM residents r INDEXED BY residents_birth
+                 WHERE r.birth_date <= ?1 AND r.status = 'active'{}",
                 Self::village_clause("substr(r.record_no, 10, 3)", &filter.village, 2)
             );
             let born_by = text(born_by_for_age(today, 65));
@@ -246,9 +262,9 @@ impl Store {
                 None => stmt.query(params![born_by])?,
             };
             while let Some(r) = rows.next()? {
-                let c = bare(r.get(0)?, r.get(1)?, r.get(2)?);
-                if !examined.contains(&c.resident_id) {
-                    builder.add(&c);
+                let id: i64 = r.get(0)?;
+                if !examined.contains(&id) && !skip.contains(&id) {
+                    builder.add(&bare(id, r.get(1)?, r.get(2)?));
                 }
             }
         }
