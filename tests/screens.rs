@@ -725,3 +725,23 @@ fn a_warnings_dialog_can_be_left_with_esc() {
     assert_eq!(ui.focus(), "heart_rate", "Esc goes to the item");
     assert_eq!(ui.shell.store.pending_outbox().unwrap(), 0, "nothing finalized");
 }
+
+/// A status message longer than 80 columns takes a second line instead of
+/// being cut (issue 11: "`site_t`" at 80 columns).
+#[test]
+fn a_long_status_message_wraps_at_80_columns() {
+    for lang in [Lang::Zh, Lang::En] {
+        let mut ui = Ui::with_site(lang);
+        ui.app.pending_uploads = 12;
+        ui.app.notice = Some(jkda::app::Notice::Error(jkda::i18n::Msg::new(
+            "sync.err_not_configured",
+        )));
+        let screen = ui.screen(80, 24);
+        let joined: String = screen.lines().map(str::trim_end).collect::<Vec<_>>().join("");
+        let whole = ui.i18n.t("sync.err_not_configured").replace(' ', "");
+        assert!(
+            joined.replace(' ', "").contains(&whole),
+            "the whole message is on screen:\n{screen}"
+        );
+    }
+}

@@ -212,8 +212,10 @@ pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage,
     let sep = v.i18n.t("search.duplicates.and");
     let mut line = v.i18n.t("resident.programmes").to_string();
     for (i, item) in programmes.iter().enumerate() {
-        let piece = if i == 0 {
+        let piece = if i == 0 && line.ends_with(':') {
             format!(" {item}")
+        } else if i == 0 {
+            item.clone()
         } else {
             format!("{sep}{item}")
         };

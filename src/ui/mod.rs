@@ -38,15 +38,23 @@ pub fn draw(frame: &mut Frame, app: &App, v: &View) {
         session_view::lock(frame, lock, login, v);
         return;
     }
+    // A status too long for one line (a long upload problem at 80
+    // columns) takes a second line from the body rather than being cut.
+    let status_line = status_line(app, v);
+    let status_rows = if status_line.width() > area.width as usize {
+        2
+    } else {
+        1
+    };
     let title = Rect { height: 1, ..area };
     let body = Rect {
         y: area.y + 1,
-        height: area.height - 3,
+        height: area.height - 2 - status_rows,
         ..area
     };
     let status = Rect {
-        y: area.bottom() - 2,
-        height: 1,
+        y: area.bottom() - 1 - status_rows,
+        height: status_rows,
         ..area
     };
     let hints = Rect {
@@ -67,7 +75,10 @@ pub fn draw(frame: &mut Frame, app: &App, v: &View) {
         Screen::Worklist(w) => manage_view::worklist(frame, body, app, w, v),
         Screen::Kpi(k) => manage_view::kpi(frame, body, k, v),
     }
-    draw_status(frame, status, app, v);
+    frame.render_widget(
+        Paragraph::new(status_line).wrap(ratatui::widgets::Wrap { trim: false }),
+        status,
+    );
     draw_hints(frame, hints, app, v);
     if let Screen::Resident(p) = &app.screen {
         if let Some(sel) = p.picker {
@@ -139,7 +150,7 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App, v: &View) {
     frame.render_widget(Paragraph::new(line).style(v.theme.title()), area);
 }
 
-fn draw_status(frame: &mut Frame, area: Rect, app: &App, v: &View) {
+fn status_line(app: &App, v: &View) -> Line<'static> {
     let mut spans = vec![Span::styled(
         v.i18n
             .tf("status.pending", &[("count", &app.pending_uploads.to_string())]),
@@ -157,7 +168,7 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App, v: &View) {
         }
         None => {}
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    Line::from(spans)
 }
 
 /// One line of the most useful keys for the screen, from the keymap.
