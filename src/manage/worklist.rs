@@ -120,10 +120,6 @@ pub fn quarter_start(d: NaiveDate) -> NaiveDate {
 /// due, the resident.
 type Rank = (Kind, std::cmp::Reverse<i64>, Option<NaiveDate>, i64);
 
-fn rank(i: &Item) -> Rank {
-    (i.kind, std::cmp::Reverse(i.days_overdue), i.due, i.resident_id)
-}
-
 struct Ranked(Rank, Item);
 
 impl PartialEq for Ranked {
@@ -183,9 +179,29 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn push(&mut self, item: Item) {
-        *self.counts.entry(item.kind).or_default() += 1;
-        self.heap.push(Ranked(rank(&item), item));
+    /// Counts the item and keeps it if it is among the `limit` most urgent
+    /// so far; an item that would not be kept is never built.
+    fn offer(&mut self, c: &Candidate, kind: Kind, due: Option<NaiveDate>, form_id: &'static str) {
+        *self.counts.entry(kind).or_default() += 1;
+        let days_overdue = due.map(|d| (self.today - d).num_days().max(0)).unwrap_or(0);
+        let rank = (kind, std::cmp::Reverse(days_overdue), due, c.resident_id);
+        if self.heap.len() >= self.limit && self.heap.peek().is_none_or(|worst| rank >= worst.0) {
+            return;
+        }
+        let item = Item {
+            kind,
+            resident_id: c.resident_id,
+            name: c.name.clone(),
+            sex: c.sex.clone(),
+            age: c.birth_date.and_then(|b| crate::identity::age_on(b, self.today)),
+            village_code: c.village_code.clone(),
+            village: c.village.clone(),
+            programme: c.programme.map(Programme::key),
+            due,
+            days_overdue,
+            form_id,
+        };
+        self.heap.push(Ranked(rank, item));
         if self.heap.len() > self.limit {
             self.heap.pop();
         }
@@ -193,40 +209,27 @@ impl<'a> Builder<'a> {
 
     pub fn add(&mut self, c: &Candidate) {
         let today = self.today;
-        let item = |kind: Kind, due: Option<NaiveDate>, form_id: &'static str| Item {
-            kind,
-            resident_id: c.resident_id,
-            name: c.name.clone(),
-            sex: c.sex.clone(),
-            age: c.birth_date.and_then(|b| crate::identity::age_on(b, today)),
-            village_code: c.village_code.clone(),
-            village: c.village.clone(),
-            programme: c.programme.map(Programme::key),
-            due,
-            days_overdue: due.map(|d| (today - d).num_days().max(0)).unwrap_or(0),
-            form_id,
-        };
         if let Some(p) = c.programme {
             let form = followup_form(p);
             let lost_after = i64::from(self.settings.lost_after_days);
             // A referral not followed up for months is a lost candidate too.
             let referral = c.referral_due.filter(|r| (today - *r).num_days() <= lost_after);
             let followup = if let Some(r) = referral {
-                Some(item(Kind::Referral, Some(r), form))
+                Some((Kind::Referral, Some(r)))
             } else {
                 match c.referral_due.or(c.next_due) {
-                    Some(d) if (today - d).num_days() > lost_after => Some(item(Kind::LostCandidate, Some(d), form)),
-                    Some(d) if d < today => Some(item(Kind::Overdue, Some(d), form)),
-                    Some(d) if d < self.soon => Some(item(Kind::DueSoon, Some(d), form)),
+                    Some(d) if (today - d).num_days() > lost_after => Some((Kind::LostCandidate, Some(d))),
+                    Some(d) if d < today => Some((Kind::Overdue, Some(d))),
+                    Some(d) if d < self.soon => Some((Kind::DueSoon, Some(d))),
                     _ => None,
                 }
             };
             let seen_this_quarter = c.last_f2f.is_some_and(|d| d >= self.quarter);
             let enrolled_this_quarter = c.enrolled_on.is_some_and(|d| d >= self.quarter);
             match followup {
-                Some(i) => self.push(i),
+                Some((kind, due)) => self.offer(c, kind, due, form),
                 None if !seen_this_quarter && !enrolled_this_quarter => {
-                    self.push(item(Kind::NoVisitThisQuarter, c.next_due, form))
+                    self.offer(c, Kind::NoVisitThisQuarter, c.next_due, form)
                 }
                 None => {}
             }
@@ -234,7 +237,7 @@ impl<'a> Builder<'a> {
         // One exam item per resident, whatever their programmes.
         if c.last_exam.is_none_or(|d| d < self.year_start) && self.last_exam_listed != Some(c.resident_id) {
             self.last_exam_listed = Some(c.resident_id);
-            self.push(item(Kind::ExamDue, None, EXAM_FORM));
+            self.offer(c, Kind::ExamDue, None, EXAM_FORM);
         }
     }
 

@@ -218,16 +218,19 @@ impl Store {
             if members.last() != Some(&id) {
                 members.push(id);
             }
-            let Some(programme) = parse_programme(&r.get::<_, String>(3)?) else {
+            // Borrowed text, no allocation: this loop runs once a member.
+            let text_at = |i: usize| -> rusqlite::Result<Option<&str>> {
+                r.get_ref(i)?.as_str_or_null().map_err(rusqlite::Error::from)
+            };
+            let Some(programme) = text_at(3)?.and_then(parse_programme) else {
                 continue;
             };
             if filter.programme.is_some_and(|f| f != programme) {
                 continue;
             }
-            let date = |i: usize| -> rusqlite::Result<Option<NaiveDate>> {
-                Ok(r.get::<_, Option<String>>(i)?.as_deref().and_then(day))
-            };
-            let mut c = bare(r.get(0)?, r.get(1)?, r.get(2)?);
+            let date = |i: usize| -> rusqlite::Result<Option<NaiveDate>> { Ok(text_at(i)?.and_then(day)) };
+            let mut c = bare(id, None, r.get(2)?);
+            c.birth_date = date(1)?;
             c.programme = Some(programme);
             c.enrolled_on = date(4)?;
             c.last_f2f = date(5)?;
