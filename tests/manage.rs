@@ -166,6 +166,18 @@ fn hand_computed_worklist_indicators_and_check() {
     let mut urgent = v("2026-11-25", "1", Some((185, 112)), Some("2026-12-09"));
     urgent.referred = true;
     let urgent_record = c.followup(e, ht, &urgent);
+    // A had this year's health exam in June: no exam due for him.
+    let def = c.registry.get("health-exam").unwrap().clone();
+    let src = c.registry.source("health-exam").unwrap().to_string();
+    let exam = c.store.create_record(&c.actor, a, &def, &src).unwrap();
+    let mut answers = Answers::new();
+    answers.set_text("exam_date", "2026-06-01");
+    let save = Save {
+        answers,
+        record_date: Some("2026-06-01".into()),
+        ..Default::default()
+    };
+    c.store.finalize(&c.actor, exam.id, &save, None).unwrap();
     drop(c);
 
     // The worklist on 2026-12-04.
@@ -184,9 +196,15 @@ fn hand_computed_worklist_indicators_and_check() {
         .collect();
     let want = |k: &str, n: &str, days: i64| (k.to_string(), n.to_string(), days);
     assert_eq!(got[0], want("referral", "戊", 0), "{got:?}");
-    assert_eq!(got[1..6].iter().filter(|g| g.0 == "exam_due").count(), 5, "{got:?}");
-    assert_eq!(got[6], want("lost_candidate", "乙", 111), "{got:?}");
-    assert_eq!(got.len(), 7, "{got:?}");
+    let exams: Vec<&str> = got[1..5]
+        .iter()
+        .filter(|g| g.0 == "exam_due")
+        .map(|g| g.1.as_str())
+        .collect();
+    assert_eq!(exams.len(), 4, "{got:?}");
+    assert!(!exams.contains(&"甲"), "examined in June: {got:?}");
+    assert_eq!(got[5], want("lost_candidate", "乙", 111), "{got:?}");
+    assert_eq!(got.len(), 6, "{got:?}");
     assert_eq!(items[0]["form_id"], "hypertension-followup");
     assert_eq!(items[0]["due"], "2026-12-09");
     let _ = d;
@@ -225,6 +243,8 @@ fn hand_computed_worklist_indicators_and_check() {
         (Some(1), Some(0), Some(0))
     );
     assert_eq!(kpi["older_adults"], 3, "A, C and D are 65 or older");
+    assert_eq!(kpi["older_adults_examined"], 1, "A");
+    assert_eq!(h["examined"], 1, "A");
     assert_eq!(kpi["records"], 5);
     // The first quarter: A (clinic 01-10, on target) and B (clinic 02-01, not)
     // are standardised with one face-to-face visit; C (03-01) too.

@@ -247,11 +247,15 @@ pub(crate) fn refresh(conn: &Connection, resident_id: i64, settings: &Settings) 
     let mut enrolled: HashMap<Programme, (NaiveDate, i64)> = HashMap::new();
     let mut visits: HashMap<Programme, Vec<VisitFact>> = HashMap::new();
     let mut died: Option<NaiveDate> = None;
+    let mut last_exam: Option<NaiveDate> = None;
     for rec in &records {
         let Some((role, programme)) = kinds.get(&rec.form_id) else {
             continue;
         };
         let Some(date) = rec.date else { continue };
+        if role == Role::Exam {
+            last_exam = last_exam.max(Some(date));
+        }
         let found = match (role, programme) {
             (Role::FollowUp, Some(p)) => vec![p],
             (role, _) => diagnoses(role, &rec.answers),
@@ -376,11 +380,11 @@ pub(crate) fn refresh(conn: &Connection, resident_id: i64, settings: &Settings) 
             .and_then(|v| v.date.checked_add_days(Days::new(u64::from(settings.revisit_days))));
         conn.prepare_cached(
             "INSERT INTO memberships (resident_id, programme, enrolled_on, source_record, left_on, left_reason,
-                 last_visit, last_f2f, next_due, referral_due, village, birth_date)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 last_visit, last_f2f, next_due, referral_due, village, birth_date, last_exam)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT (resident_id, programme) DO UPDATE SET enrolled_on = ?3, source_record = ?4, left_on = ?5,
                  left_reason = ?6, last_visit = ?7, last_f2f = ?8, next_due = ?9, referral_due = ?10, village = ?11,
-                 birth_date = ?12",
+                 birth_date = ?12, last_exam = ?13",
         )?
         .execute(params![
             resident_id,
@@ -395,6 +399,7 @@ pub(crate) fn refresh(conn: &Connection, resident_id: i64, settings: &Settings) 
             referral_due.map(text),
             village,
             birth.map(text),
+            last_exam.map(text),
         ])?;
     }
     // A programme no record supports any more (a record amended): the
@@ -410,8 +415,8 @@ pub(crate) fn refresh(conn: &Connection, resident_id: i64, settings: &Settings) 
         }
     }
     names.sort_unstable();
-    conn.prepare_cached("UPDATE residents SET programmes = ?2 WHERE id = ?1")?
-        .execute(params![resident_id, names.join(",")])?;
+    conn.prepare_cached("UPDATE residents SET programmes = ?2, last_exam = ?3 WHERE id = ?1")?
+        .execute(params![resident_id, names.join(","), last_exam.map(text)])?;
     Ok(())
 }
 

@@ -137,17 +137,6 @@ impl Ids {
     fn contains(&self, id: &i64) -> bool {
         self.0.binary_search(id).is_ok()
     }
-
-    /// For ids asked in ascending order: a walk instead of a search each.
-    fn walker(&self) -> impl FnMut(i64) -> bool + '_ {
-        let mut at = 0;
-        move |id| {
-            while self.0.get(at).is_some_and(|x| *x < id) {
-                at += 1;
-            }
-            self.0.get(at) == Some(&id)
-        }
-    }
 }
 
 impl Store {
@@ -193,8 +182,6 @@ impl Store {
         actor.require(super::Permission::ReadRecords)?;
         self.count_read("worklist");
         let settings = self.care_settings().clone();
-        let year_start = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
-        let examined = self.examined_in(year_start, today.max(year_start))?;
         let mut builder = worklist::Builder::new(today, &settings, limit);
         let bare = |id: i64, birth: Option<String>, village_code: String| Candidate {
             resident_id: id,
@@ -212,7 +199,7 @@ impl Store {
         };
         let sql = format!(
             "SELECT m.resident_id, m.birth_date, m.village, m.programme, m.enrolled_on, m.last_f2f, m.next_due,
-                    m.referral_due
+                    m.referral_due, m.last_exam
              FROM memberships m WHERE m.left_on IS NULL{} ORDER BY m.resident_id, m.programme",
             Self::village_clause("m.village", &filter.village, 1)
         );
@@ -224,7 +211,6 @@ impl Store {
         // Residents in a programme now (in id order, as read): their exam
         // is on their programme's row, not the older adults'.
         let mut members = Vec::new();
-        let mut examined_member = examined.walker();
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;
             if members.last() != Some(&id) {
@@ -248,7 +234,7 @@ impl Store {
             c.last_f2f = date(5)?;
             c.next_due = date(6)?;
             c.referral_due = date(7)?;
-            c.last_exam = examined_member(c.resident_id).then_some(today);
+            c.last_exam = date(8)?;
             builder.add(&c);
         }
         if filter.programme.is_none() {
@@ -266,7 +252,7 @@ impl Store {
             members.dedup();
             let skip = Ids(members);
             let sql = format!(
-                "SELECT r.id, r.birth_date, substr(r.record_no, 10, 3) FROM residents r INDEXED BY residents_birth
+                "SELECT r.id, r.birth_date, substr(r.record_no, 10, 3), r.last_exam FROM residents r INDEXED BY residents_birth
                  WHERE r.birth_date <= ?1 AND r.status = 'active'{}",
                 Self::village_clause("substr(r.record_no, 10, 3)", &filter.village, 2)
             );
@@ -278,8 +264,10 @@ impl Store {
             };
             while let Some(r) = rows.next()? {
                 let id: i64 = r.get(0)?;
-                if !examined.contains(&id) && !skip.contains(&id) {
-                    builder.add(&bare(id, r.get(1)?, r.get(2)?));
+                if !skip.contains(&id) {
+                    let mut c = bare(id, r.get(1)?, r.get(2)?);
+                    c.last_exam = r.get::<_, Option<String>>(3)?.as_deref().and_then(day);
+                    builder.add(&c);
                 }
             }
         }

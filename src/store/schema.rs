@@ -160,6 +160,7 @@ CREATE TABLE memberships (
     -- worklist group and filter without reading the residents' rows.
     village       TEXT NOT NULL DEFAULT '',
     birth_date    TEXT,
+    last_exam     TEXT,
     enrolled_on   TEXT NOT NULL,
     source_record INTEGER,
     left_on       TEXT,
@@ -204,7 +205,10 @@ CREATE INDEX records_form_date ON records(form_id, status, record_date, resident
 -- and the worklist (older adults by birth date): no row of personal data
 -- is read, let alone decrypted, to count.
 CREATE INDEX residents_by_village ON residents(status, record_no, birth_date, village);
-CREATE INDEX residents_birth ON residents(birth_date, status, record_no);
+-- The date of the latest final health examination, derived like the
+-- memberships, so the worklist finds who is due an exam from the index alone.
+ALTER TABLE residents ADD COLUMN last_exam TEXT;
+CREATE INDEX residents_birth ON residents(birth_date, status, record_no, last_exam);
 "#,
 ];
 
