@@ -15,9 +15,9 @@ use jkda::form::Registry;
 use jkda::manage::kpi::Period;
 use jkda::store::care_read::{Measure, WorklistFilter};
 use jkda::store::{SiteConfig, Store};
-use std::io::{Read, Write};
+mod support;
+
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "bench-password-2026";
@@ -177,87 +177,16 @@ fn main() {
     }
 }
 
-fn status_kb(pid: &str, field: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    text.lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 /// Logs in to the real jkda in an 80×24 pty, opens the worklist and the
 /// indicators, and reads its peak and current RSS (kB).
 fn rss_real_tui(dir: &Path) -> Result<(u64, u64), String> {
-    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows: 24,
-            cols: 80,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .map_err(|e| e.to_string())?;
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_jkda"));
-    cmd.arg("--data-dir");
-    cmd.arg(dir);
-    cmd.env("TERM", "xterm-256color");
-    let mut child = pair.slave.spawn_command(cmd).map_err(|e| e.to_string())?;
-    drop(pair.slave);
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(24, 80, 0)));
-    let mut reader = pair.master.try_clone_reader().map_err(|e| e.to_string())?;
-    let p = parser.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            p.lock().unwrap().process(&buf[..n]);
-        }
-    });
-    let mut writer = pair.master.take_writer().map_err(|e| e.to_string())?;
-    let screen = || parser.lock().unwrap().screen().contents();
-    let wait = |what: &str| {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if screen().contains(what) {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(format!("waited for {what}:\n{}", screen()))
-    };
-    let mut send = |s: &str| {
-        let _ = writer.write_all(s.as_bytes());
-        let _ = writer.flush();
-        std::thread::sleep(Duration::from_millis(40));
-    };
-    let pid = child.process_id().map(|p| p.to_string()).ok_or("no pid")?;
-    let result = (|| {
-        wait("登录名")?;
-        send("admin\t");
-        send(PASSWORD);
-        send("\r");
-        wait("查找")?;
-        send("\x1bOR"); // F3: the worklist
-        wait("类别")?;
-        send("\x1b"); // back
-        wait("查找")?;
-        send("\x1b[15~"); // F5: the indicators
-        wait("管理人数")?;
-        std::thread::sleep(Duration::from_millis(300));
-        let hwm = status_kb(&pid, "VmHWM:").ok_or("no /proc status")?;
-        let rss = status_kb(&pid, "VmRSS:").ok_or("no /proc status")?;
-        Ok((hwm, rss))
-    })();
-    send("\x11");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    std::mem::forget(pair.master);
-    result
+    let mut tui = support::Tui::login(dir, PASSWORD)?;
+    tui.send("\x1bOR"); // F3: the worklist
+    tui.wait("类别")?;
+    tui.send("\x1b"); // back
+    tui.wait("查找")?;
+    tui.send("\x1b[15~"); // F5: the indicators
+    tui.wait("管理人数")?;
+    std::thread::sleep(Duration::from_millis(300));
+    tui.memory()
 }

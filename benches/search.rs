@@ -12,6 +12,8 @@
 //! Environment: `JKDA_BENCH_RESIDENTS` (default 200000), `JKDA_BENCH_QUERIES`
 //! (per kind, default 1000), `JKDA_BENCH_PLAIN=1` for a plaintext database.
 
+mod support;
+
 use jkda::app::{App, Clock, Msg};
 use jkda::form::Registry;
 use jkda::i18n::{I18n, Lang};
@@ -22,9 +24,7 @@ use jkda::store::crypt::DbKey;
 use jkda::store::{SiteConfig, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "bench-password-2026";
@@ -370,16 +370,6 @@ fn keystrokes(kinds: &[(&str, Vec<String>)]) -> Vec<String> {
     keys
 }
 
-fn status_kb(pid: &str, field: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    text.lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 /// Runs this benchmark binary again as a child that opens the store, drives
 /// the TUI's core and views (`Shell`, `App`, `ui::draw` into an 80×24
 /// buffer) through 50 searches, and reports its own memory.
@@ -430,88 +420,21 @@ fn rss_child(dir: &Path) {
         shell.dispatch(&mut app, Msg::Key(event), &clock);
         terminal.draw(|f| jkda::ui::draw(f, &app, &view)).expect("draw");
     }
-    let hwm = status_kb("self", "VmHWM:").unwrap_or(0);
-    let rss = status_kb("self", "VmRSS:").unwrap_or(0);
+    let hwm = support::status_kb("self", "VmHWM:").unwrap_or(0);
+    let rss = support::status_kb("self", "VmRSS:").unwrap_or(0);
     println!("{hwm} {rss}");
 }
 
 /// The real `jkda` in a pseudo-terminal: log in, type 50 keystrokes into
 /// the search box, read the process's memory from /proc, quit.
 fn rss_real_tui(dir: &Path, kinds: &[(&str, Vec<String>)]) -> Result<(u64, u64, u64), String> {
-    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
-    let pty = native_pty_system();
-    let pair = pty
-        .openpty(PtySize {
-            rows: 24,
-            cols: 80,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .map_err(|e| e.to_string())?;
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_jkda"));
-    cmd.arg("--data-dir");
-    cmd.arg(dir);
-    cmd.env("NO_COLOR", "1");
-    cmd.env("TERM", "xterm-256color");
-    let mut child = pair.slave.spawn_command(cmd).map_err(|e| e.to_string())?;
-    drop(pair.slave);
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(24, 80, 0)));
-    let mut reader = pair.master.try_clone_reader().map_err(|e| e.to_string())?;
-    let p = parser.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            p.lock().unwrap().process(&buf[..n]);
-        }
-    });
-    let mut writer = pair.master.take_writer().map_err(|e| e.to_string())?;
-    let screen = || parser.lock().unwrap().screen().contents();
-    let wait = |what: &dyn Fn(&str) -> bool| {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if what(&screen()) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
-    };
-    let mut send = |s: &str| {
-        let _ = writer.write_all(s.as_bytes());
-        let _ = writer.flush();
-        std::thread::sleep(Duration::from_millis(40));
-    };
-    let pid = child.process_id().map(|p| p.to_string()).ok_or("no pid")?;
-    let result = (|| {
-        if !wait(&|s| s.contains("登录名")) {
-            return Err(format!("no login screen:\n{}", screen()));
-        }
-        send("admin");
-        send("\t");
-        send(PASSWORD);
-        send("\r");
-        if !wait(&|s| s.contains("查找")) {
-            return Err(format!("no resident list after login:\n{}", screen()));
-        }
-        std::thread::sleep(Duration::from_millis(300));
-        let before = status_kb(&pid, "VmHWM:").ok_or("no /proc status")?;
-        for k in keystrokes(kinds) {
-            send(&k);
-        }
-        std::thread::sleep(Duration::from_millis(500));
-        let hwm = status_kb(&pid, "VmHWM:").ok_or("no /proc status")?;
-        let rss = status_kb(&pid, "VmRSS:").ok_or("no /proc status")?;
-        Ok((before, hwm, rss))
-    })();
-    send("\x11");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
-        std::thread::sleep(Duration::from_millis(50));
+    let mut tui = support::Tui::login(dir, PASSWORD)?;
+    std::thread::sleep(Duration::from_millis(300));
+    let before = tui.memory()?.0;
+    for k in keystrokes(kinds) {
+        tui.send(&k);
     }
-    let _ = child.kill();
-    std::mem::forget(pair.master);
-    result
+    std::thread::sleep(Duration::from_millis(500));
+    let (hwm, rss) = tui.memory()?;
+    Ok((before, hwm, rss))
 }
