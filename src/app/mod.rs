@@ -5,6 +5,7 @@
 
 pub mod form_fill;
 pub mod gate;
+mod list_keys;
 pub mod manage_screens;
 pub mod screens;
 mod session;
@@ -19,7 +20,6 @@ pub use session::{AuditState, LockState, SessionInfo};
 
 use crate::form::rules::Context;
 use crate::i18n::{Lang, Msg as Text};
-use crate::identity::validate_site_codes;
 use crate::keymap::{Action, Context as KeyContext, Keymap};
 use crate::store::{DuplicateCandidate, Record, RecordSummary, Resident, ResidentRow, Save, SiteConfig};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -552,166 +552,6 @@ impl App {
                 Vec::new()
             }
             _ => Vec::new(),
-        }
-    }
-
-    fn setup_key(&mut self, k: KeyEvent, action: Option<Action>) -> Vec<Effect> {
-        let Screen::Setup(s) = &mut self.screen else {
-            return Vec::new();
-        };
-        match (k.code, action) {
-            (KeyCode::Tab | KeyCode::Down, _) => s.focus = (s.focus + 1) % 4,
-            (KeyCode::BackTab | KeyCode::Up, _) => s.focus = (s.focus + 3) % 4,
-            (KeyCode::Enter, _) if s.focus < 3 => s.focus += 1,
-            (KeyCode::Enter, _) => {
-                let [name, division, township, village] = s.inputs.clone().map(|b| b.text().trim().to_string());
-                if name.is_empty() {
-                    s.error = Some(Text::new("setup.name_required"));
-                    s.focus = 0;
-                } else if let Err(e) = validate_site_codes(&division, &township, &village) {
-                    s.error = Some(e.message());
-                } else {
-                    return vec![Effect::SaveSite(SiteConfig {
-                        division,
-                        township,
-                        village,
-                        name,
-                    })];
-                }
-            }
-            (KeyCode::Backspace, _) => {
-                s.inputs[s.focus].backspace();
-            }
-            (KeyCode::Left, _) => s.inputs[s.focus].left(),
-            (KeyCode::Right, _) => s.inputs[s.focus].right(),
-            (KeyCode::Char(c), _) if !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
-                let focus = s.focus;
-                s.inputs[focus].insert(&c.to_string());
-            }
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    fn list_key(&mut self, k: KeyEvent, action: Option<Action>) -> Vec<Effect> {
-        let Screen::Residents(l) = &mut self.screen else {
-            return Vec::new();
-        };
-        match action {
-            Some(Action::Up) => l.selected = l.selected.saturating_sub(1),
-            Some(Action::Down) => l.selected = (l.selected + 1).min(l.rows.len().saturating_sub(1)),
-            Some(Action::Open) => {
-                if let Some(r) = l.rows.get(l.selected) {
-                    return vec![Effect::OpenResident(r.id)];
-                }
-            }
-            Some(Action::NewResident) => return vec![Effect::Register],
-            Some(Action::Worklist) => return self.open_worklist(),
-            Some(Action::Indicators) => return self.open_indicators(),
-            Some(Action::Clear) => {
-                l.query.set("");
-                l.selected = 0;
-                return vec![Effect::Search(String::new())];
-            }
-            _ => {
-                let changed = match k.code {
-                    KeyCode::Backspace => l.query.backspace(),
-                    KeyCode::Left => {
-                        l.query.left();
-                        false
-                    }
-                    KeyCode::Right => {
-                        l.query.right();
-                        false
-                    }
-                    KeyCode::Char(c) if !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
-                        l.query.insert(&c.to_string());
-                        true
-                    }
-                    _ => false,
-                };
-                if changed {
-                    l.selected = 0;
-                    return vec![Effect::Search(l.query.text().to_string())];
-                }
-            }
-        }
-        Vec::new()
-    }
-
-    fn resident_key(&mut self, k: KeyEvent, action: Option<Action>) -> Vec<Effect> {
-        let n_forms = self.visit_forms.len();
-        if let KeyCode::Char(c @ '1'..='9') = k.code {
-            let picking = matches!(&self.screen, Screen::Resident(p) if p.picker.is_some());
-            if picking {
-                return self.pick_form_by_digit(c);
-            }
-        }
-        let Screen::Resident(p) = &mut self.screen else {
-            return Vec::new();
-        };
-        if let Some(sel) = p.picker {
-            match action {
-                Some(Action::Up) => p.picker = Some(sel.saturating_sub(1)),
-                Some(Action::Down) => p.picker = Some((sel + 1).min(n_forms.saturating_sub(1))),
-                Some(Action::Confirm) => {
-                    p.picker = None;
-                    if let Some((id, _)) = self.visit_forms.get(sel) {
-                        return vec![Effect::NewRecord {
-                            resident_id: p.resident.id,
-                            form_id: id.clone(),
-                        }];
-                    }
-                }
-                Some(Action::Cancel) => p.picker = None,
-                _ => {}
-            }
-            return Vec::new();
-        }
-        match action {
-            Some(Action::Up) => p.selected = p.selected.saturating_sub(1),
-            Some(Action::Down) => p.selected = (p.selected + 1).min(p.records.len().saturating_sub(1)),
-            Some(Action::Open) => {
-                if let Some(r) = p.records.get(p.selected) {
-                    return vec![Effect::OpenRecord(r.id)];
-                }
-            }
-            Some(Action::NewRecord) if n_forms > 0 => p.picker = Some(0),
-            Some(Action::EditResident) => {
-                return vec![Effect::EditRegistration {
-                    resident_id: p.resident.id,
-                }]
-            }
-            Some(Action::Back) => {
-                self.screen = Screen::Residents(ListState::default());
-                return vec![Effect::Search(String::new())];
-            }
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    /// Digit shortcuts in the form picker (1 = first form).
-    fn pick_form_by_digit(&mut self, c: char) -> Vec<Effect> {
-        let Screen::Resident(p) = &mut self.screen else {
-            return Vec::new();
-        };
-        if p.picker.is_none() {
-            return Vec::new();
-        }
-        let idx = c
-            .to_digit(10)
-            .map(|d| d as usize)
-            .filter(|d| *d >= 1 && *d <= self.visit_forms.len());
-        match idx {
-            Some(i) => {
-                p.picker = None;
-                vec![Effect::NewRecord {
-                    resident_id: p.resident.id,
-                    form_id: self.visit_forms[i - 1].0.clone(),
-                }]
-            }
-            None => Vec::new(),
         }
     }
 
