@@ -8,7 +8,7 @@
 use super::settings::Settings;
 use super::visit::VisitStatus;
 use crate::form::def::Programme;
-use crate::store::care::{LeaveReason, VisitFact};
+use super::history::{LeaveReason, VisitFact};
 use chrono::{Datelike, Months, NaiveDate};
 use serde::Serialize;
 

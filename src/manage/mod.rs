@@ -8,6 +8,7 @@
 //! one visit; `worklist` and `kpi` compute from the rows `store::care`
 //! derives from the records, so the platform can feed them its own rows.
 
+pub mod history;
 pub mod kpi;
 pub mod rules;
 pub mod settings;
