@@ -302,8 +302,12 @@ fn fill(p: &Platform) {
         vec![
             patient_json(&dead),
             record_json(&dead, "hypertension-followup", 200, "2026-03-06", died),
-            followup(&dead, 201, "2026-03-20", (138, 82), "1", "2026-06-18"),
         ],
+    );
+    p.upload(
+        D,
+        "2026-03-21T02:00:00Z",
+        vec![followup(&dead, 201, "2026-03-20", (138, 82), "1", "2026-06-18")],
     );
 }
 
@@ -414,4 +418,132 @@ fn timeliness_quality_indicators_and_ranking_by_hand() {
     assert_eq!(a.trend.len(), 6);
     // Another month: nothing in it.
     assert!(p.report("2026-02").sites.iter().all(|s| s.timeliness.records == 0));
+}
+
+fn hub_cli(db: &Path, lang: &str, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jkda-hub"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("JKDA_LANG", lang)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_report_spot_checks_and_populations_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Platform::start(dir.path());
+    fill(&p);
+    let db = p.db.clone();
+
+    // Populations: one by hand, the rest from the statistics bureau's CSV.
+    let (code, out, err) = hub_cli(
+        &db,
+        "zh",
+        &["site", "set", A, "--population", "4", "--target-rate", "0.5"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let csv = dir.path().join("population.csv");
+    std::fs::write(&csv, format!("code,population,target_rate\n{B},10,0.9\n{D},100\n")).unwrap();
+    let (code, out, _) = hub_cli(&db, "en", &["site", "population", csv.to_str().unwrap()]);
+    assert_eq!((code, out.trim()), (0, "2 sites' populations read."));
+    let (code, _, err) = hub_cli(&db, "en", &["site", "set", "nope", "--population", "3"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no site"), "{err}");
+
+    let (code, out, err) = hub_cli(&db, "zh", &["report", "--period", "2026-03"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("督导报告 — 2026-03"), "{out}");
+    assert!(out.contains("本期没有收到记录"), "C's reason is printed: {out}");
+    let (_, json, _) = hub_cli(&db, "en", &["report", "--period", "2026-03", "--json"]);
+    let report: Value = serde_json::from_str(&json).unwrap();
+    let a = report["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == A)
+        .unwrap();
+    // 3 complete records of a population of 4: 75 %, target 50 %: progress
+    // full.
+    assert_eq!(a["progress"]["rate"], 0.75);
+    assert_eq!(a["components"]["progress"], 1.0);
+    let b = report["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == B)
+        .unwrap();
+    assert_eq!(b["progress"]["target_rate"], 0.9);
+    let (code, _, err) = hub_cli(&db, "en", &["report", "--period", "2026-13"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("YYYY-MM"), "{err}");
+
+    // The same draw twice; another seed another draw.
+    let args = ["spotcheck", "--site", D, "--n", "5", "--period", "2026-03"];
+    let (code, first, err) = hub_cli(&db, "zh", &args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(hub_cli(&db, "zh", &args).1, first);
+    assert!(first.contains("血压") && first.contains("150/90 mmHg"), "{first}");
+    let (_, other, _) = hub_cli(&db, "zh", &[&args[..], &["--seed", "99"]].concat());
+    assert_ne!(other, first);
+    let (_, json, _) = hub_cli(&db, "zh", &[&args[..], &["--json"]].concat());
+    let items: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(items.as_array().unwrap().len(), 5);
+    let record = items[0]["record"].as_str().unwrap().to_string();
+
+    // A failed spot check lowers D's quality.
+    let before = p.report("2026-03");
+    let (code, out, err) = hub_cli(
+        &db,
+        "en",
+        &[
+            "spotcheck",
+            "--site",
+            D,
+            "--record",
+            &record,
+            "--fail",
+            "--note",
+            "resident not at this address",
+            "--checker",
+            "督导员",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let after = p.report("2026-03");
+    let (qb, qa) = (site(&before, D).components.quality, site(&after, D).components.quality);
+    assert_eq!(
+        (
+            site(&after, D).quality.spot_checked,
+            site(&after, D).quality.spot_failed
+        ),
+        (1, 1)
+    );
+    assert!(qa < qb, "{qa} < {qb}");
+    let (_, shown, _) = hub_cli(&db, "en", &args);
+    assert!(
+        shown.contains("failed") && shown.contains("resident not at this address"),
+        "{shown}"
+    );
+    // A record of another site cannot be checked as D's.
+    let (code, _, err) = hub_cli(&db, "en", &["spotcheck", "--site", A, "--record", &record, "--pass"]);
+    assert_eq!(code, 1, "{err}");
+}
+
+#[test]
+#[ignore = "prints the report for a person to read"]
+fn print_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Platform::start(dir.path());
+    fill(&p);
+    for lang in ["zh", "en"] {
+        println!("{}", hub_cli(&p.db, lang, &["report", "--period", "2026-03"]).1);
+    }
+    println!("{}", hub_cli(&p.db, "zh", &["spotcheck", "--site", A, "--n", "3"]).1);
 }

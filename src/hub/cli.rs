@@ -64,7 +64,7 @@ pub fn report_from(conn: &rusqlite::Connection, args: &ReportArgs) -> Result<Str
     if report.sites.is_empty() {
         return Ok(format!("{}\n", i18n.t("hub.report.no_sites")));
     }
-    Ok(text::render(&report, &i18n))
+    Ok(text::render(&report, &forms, &i18n))
 }
 
 pub struct SpotArgs<'a> {

@@ -459,7 +459,10 @@ pub fn spot_sample(
         Some(p) => {
             month_bounds(p).ok_or_else(|| HubError::Usage(format!("period {p:?}: use YYYY-MM, e.g. 2026-11")))?
         }
-        None => (NaiveDate::MIN, NaiveDate::MAX),
+        None => (
+            NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default(),
+            NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default(),
+        ),
     };
     let keys: Vec<String> = conn
         .prepare(

@@ -7,7 +7,7 @@
 //! - timeliness: share of the period's records received within
 //!   `timely_days` of their visit;
 //! - quality: share of records without an error, times the share of spot
-//!   checks passed;
+//!   checks passed (counted as if five more had passed);
 //! - indicators: the mean of 规范管理率 and 控制率 over both programmes;
 //! - progress: complete records against population × target rate (capped
 //!   at 1), left out when the site's population is not set.
@@ -17,6 +17,8 @@
 use super::model::{CityFigures, Reason, SiteReport};
 use super::stats::{share, shrunk};
 use super::SupervisionSettings;
+
+const SPOT_PRIOR: f64 = 5.0;
 
 fn sum(sites: &[SiteReport], f: impl Fn(&SiteReport) -> u64) -> u64 {
     sites.iter().map(f).sum()
@@ -48,7 +50,9 @@ pub fn rank(sites: &mut [SiteReport], s: &SupervisionSettings) -> CityFigures {
     let w = &s.weights;
     for site in sites.iter_mut() {
         let n = site.timeliness.records;
-        let spot_passed = share(site.quality.spot_failed, site.quality.spot_checked).map_or(1.0, |f| 1.0 - f);
+        // As if five more checks had passed: one failure in one check is a
+        // warning, not a zero.
+        let spot_passed = 1.0 - site.quality.spot_failed as f64 / (site.quality.spot_checked as f64 + SPOT_PRIOR);
         let (timeliness, quality) = if n == 0 {
             (0.0, 0.0)
         } else {

@@ -2,8 +2,60 @@
 //! reader's language.
 
 use super::model::{Reason, Report, SpotItem};
+use crate::form::Registry;
 use crate::i18n::I18n;
 use crate::manage::kpi::ProgrammeKpi;
+use unicode_width::UnicodeWidthStr;
+
+/// Pads to a display width (a Chinese character takes two columns).
+fn pad(s: &str, width: usize, right: bool) -> String {
+    let fill = " ".repeat(width.saturating_sub(s.width()));
+    if right {
+        format!("{fill}{s}")
+    } else {
+        format!("{s}{fill}")
+    }
+}
+
+/// A problem in words: the item's label in its form, and what is wrong —
+/// a form's own check says it in the form, the follow-up rules and the
+/// standard's checks in the catalogue (without the record's values).
+pub fn describe_problem(form: &str, item: &str, code: &str, forms: &Registry, i18n: &I18n) -> (String, String) {
+    let lang = i18n.lang();
+    let def = forms.get(form);
+    let label = def
+        .and_then(|d| d.sections.iter().flat_map(|s| &s.fields).find(|f| f.id == item))
+        .map_or_else(|| item.to_string(), |f| f.label.get(lang).to_string());
+    let what = if let Some(id) = code.strip_prefix("check.") {
+        def.and_then(|d| d.checks.iter().find(|c| c.id == id))
+            .map(|c| c.message.get(lang).to_string())
+    } else {
+        i18n.lookup(&format!("hub.problem.{code}"))
+            .or_else(|| i18n.lookup(code))
+            .map(without_placeholders)
+    };
+    (label, what.unwrap_or_else(|| code.to_string()))
+}
+
+/// `"{code}" is not one of the options` → `is not one of the options`.
+fn without_placeholders(s: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0;
+    for c in s.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("\"\"", "")
+        .replace("“”", "")
+        .replace("（）", "")
+        .replace("()", "")
+        .trim()
+        .to_string()
+}
 
 fn pct(x: Option<f64>) -> String {
     x.map_or_else(|| "-".to_string(), |v| format!("{:.0}%", v * 100.0))
@@ -33,47 +85,52 @@ pub fn reason_text(r: &Reason, i18n: &I18n) -> String {
     }
 }
 
-pub fn render(report: &Report, i18n: &I18n) -> String {
+const COLUMNS: [&str; 16] = [
+    "rank",
+    "site",
+    "score",
+    "timeliness",
+    "quality",
+    "indicators",
+    "progress",
+    "records",
+    "timely",
+    "median_lag",
+    "p90_lag",
+    "clean",
+    "ht_std",
+    "ht_ctrl",
+    "dm_std",
+    "dm_ctrl",
+];
+const WIDTHS: [usize; 16] = [4, 12, 5, 5, 5, 5, 5, 5, 6, 8, 8, 6, 10, 10, 10, 10];
+
+pub fn render(report: &Report, forms: &Registry, i18n: &I18n) -> String {
     let t = |k: &str| i18n.t(k).to_string();
     let mut out = i18n.tf(
         "hub.report.title",
         &[("period", &report.period), ("year", &report.indicator_year.to_string())],
     );
     out.push('\n');
-    out.push_str(&format!(
-        "{:>4} {:<12} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>7} {:>7}  {}\n",
-        t("hub.report.col.rank"),
-        t("hub.report.col.site"),
-        t("hub.report.col.score"),
-        t("hub.report.col.timeliness"),
-        t("hub.report.col.quality"),
-        t("hub.report.col.indicators"),
-        t("hub.report.col.progress"),
-        t("hub.report.col.records"),
-        t("hub.report.col.timely"),
-        t("hub.report.col.median_lag"),
-        t("hub.report.col.p90_lag"),
-        t("hub.report.col.clean"),
-        t("hub.report.col.ht_std"),
-        t("hub.report.col.ht_ctrl"),
-        t("hub.report.col.dm_std"),
-        t("hub.report.col.dm_ctrl"),
-        t("hub.report.col.name"),
-    ));
+    let head: Vec<String> = COLUMNS
+        .iter()
+        .zip(WIDTHS)
+        .enumerate()
+        .map(|(i, (c, w))| pad(&t(&format!("hub.report.col.{c}")), w, i != 1))
+        .collect();
+    out.push_str(&format!("{}  {}\n", head.join(" "), t("hub.report.col.name")));
     for s in &report.sites {
         let (ht_s, ht_c) = rates(&s.indicators, "hypertension");
         let (dm_s, dm_c) = rates(&s.indicators, "diabetes");
-        out.push_str(&format!(
-            "{:>3}{} {:<12} {:>5.1} {:>5} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>7} {:>7}  {}\n",
-            s.rank,
-            if s.flagged { "*" } else { " " },
-            s.code,
-            s.score,
+        let cells = [
+            format!("{}{}", s.rank, if s.flagged { "*" } else { " " }),
+            s.code.clone(),
+            format!("{:.1}", s.score),
             pct(Some(s.components.timeliness)),
             pct(Some(s.components.quality)),
             pct(Some(s.components.indicators)),
             pct(s.components.progress),
-            s.timeliness.records,
+            s.timeliness.records.to_string(),
             pct(s.timeliness.timely_share),
             days(s.timeliness.median_lag_days),
             days(s.timeliness.p90_lag_days),
@@ -82,8 +139,14 @@ pub fn render(report: &Report, i18n: &I18n) -> String {
             ht_c,
             dm_s,
             dm_c,
-            s.name
-        ));
+        ];
+        let row: Vec<String> = cells
+            .iter()
+            .zip(WIDTHS)
+            .enumerate()
+            .map(|(i, (c, w))| pad(c, w, i != 1))
+            .collect();
+        out.push_str(&format!("{}  {}\n", row.join(" "), s.name));
     }
     let c = &report.city;
     out.push_str(&i18n.tf(
@@ -112,9 +175,12 @@ pub fn render(report: &Report, i18n: &I18n) -> String {
             .top_problems
             .iter()
             .take(3)
-            .map(|p| format!("{}/{} {} ×{}", p.form, p.item, p.code, p.count))
+            .map(|p| {
+                let (label, what) = describe_problem(&p.form, &p.item, &p.code, forms, i18n);
+                format!("{label}: {what} ×{}", p.count)
+            })
             .collect();
-        out.push_str(&i18n.tf("hub.report.problems", &[("site", &s.code), ("list", &top.join(", "))]));
+        out.push_str(&i18n.tf("hub.report.problems", &[("site", &s.code), ("list", &top.join("; "))]));
         out.push('\n');
     }
     for (title, units) in [
@@ -130,8 +196,13 @@ pub fn render(report: &Report, i18n: &I18n) -> String {
             let (ht_s, ht_c) = rates(&u.indicators, "hypertension");
             let (dm_s, dm_c) = rates(&u.indicators, "diabetes");
             out.push_str(&format!(
-                "  {:<12} {:>3} {:>7} {:>7} {:>7} {:>7}\n",
-                u.code, u.sites, ht_s, ht_c, dm_s, dm_c
+                "  {} {} {} {} {} {}\n",
+                pad(&u.code, 12, false),
+                pad(&u.sites.to_string(), 3, true),
+                pad(&ht_s, 10, true),
+                pad(&ht_c, 10, true),
+                pad(&dm_s, 10, true),
+                pad(&dm_c, 10, true)
             ));
         }
     }
