@@ -47,14 +47,6 @@ struct Gen {
     ids: Identifiers,
 }
 
-/// One record to upload: its JSON and the day the platform gets it.
-struct Pending {
-    received: NaiveDate,
-    kind: &'static str,
-    id: String,
-    json: String,
-}
-
 impl Gen {
     fn resident(&mut self, site: &str, n: u32) -> Resident {
         let birth = NaiveDate::from_ymd_opt(1936 + (n % 60) as i32, 1 + n % 12, 1 + n % 28).expect("birth");
@@ -188,6 +180,24 @@ impl Gen {
     }
 }
 
+/// What one upload entry will be, decided before any JSON is made (the
+/// entries are sent in the order the platform receives them).
+#[derive(Clone, Copy)]
+enum What {
+    Patient,
+    Registration(Option<&'static str>, NaiveDate),
+    FollowUp(&'static str, NaiveDate),
+}
+
+#[derive(Clone, Copy)]
+struct Plan {
+    received: NaiveDate,
+    site: u16,
+    resident: u32,
+    serial: u64,
+    what: What,
+}
+
 /// Fills the database; returns (residents, records).
 fn fill(db: &Path, sites: usize, residents: usize, records: usize) -> (usize, usize) {
     let mut conn = storage::open(db).expect("hub db");
@@ -204,17 +214,18 @@ fn fill(db: &Path, sites: usize, residents: usize, records: usize) -> (usize, us
     let followups_per_member =
         ((records.saturating_sub(residents)) as f64 / (residents as f64 * members_share)).max(0.0);
     let start = day("2026-01-05");
-    let (mut n_res, mut n_rec, mut serial) = (0usize, 0usize, 0u64);
+    let codes: Vec<String> = (0..sites)
+        .map(|i| format!("220602{:03}{:03}", 100 + i / 10, 100 + i % 10))
+        .collect();
+    let mut plan: Vec<Plan> = Vec::new();
+    let (mut n_res, mut serial) = (0u32, 0u64);
     for (i, w) in weights.iter().enumerate() {
-        let code = format!("220602{:03}{:03}", 100 + i / 10, 100 + i % 10);
-        storage::add_site(&conn, &code, &format!("站点{i}")).expect("site");
-        let count = residents * w / total;
-        let mut pending: Vec<Pending> = Vec::new();
-        for k in 0..count {
-            let n = (n_res + k) as u32;
-            let r = g.resident(&code, n);
+        storage::add_site(&conn, &codes[i], &format!("站点{i}")).expect("site");
+        for _ in 0..residents * w / total {
+            let n = n_res;
+            n_res += 1;
             let joined = start + Days::new(g.rng.random_range(0..200));
-            let lag = |g: &mut Gen| {
+            let lag = |g: &mut Gen| -> u64 {
                 if g.rng.random_ratio(1, 8) {
                     g.rng.random_range(8..40)
                 } else {
@@ -226,66 +237,85 @@ fn fill(db: &Path, sites: usize, residents: usize, records: usize) -> (usize, us
                 25..40 => Some(("3", "diabetes-followup")),
                 _ => None,
             };
+            let mut push = |received, serial, what| {
+                plan.push(Plan {
+                    received,
+                    site: i as u16,
+                    resident: n,
+                    serial,
+                    what,
+                })
+            };
+            push(joined, 0, What::Patient);
             serial += 1;
             let l = lag(&mut g);
-            pending.push(Pending {
-                received: joined,
-                kind: "Patient",
-                id: r.uuid.clone(),
-                json: serde_json::to_string(&patient(&r, &g.ids).0).expect("json"),
-            });
-            let reg = g.registration(&r, serial, joined, programme.map(|p| p.0));
-            pending.push(Pending {
-                received: joined + Days::new(l),
-                kind: "QuestionnaireResponse",
-                id: format!("10000000-0000-4000-8000-{serial:012}"),
-                json: reg,
-            });
+            push(
+                joined + Days::new(l),
+                serial,
+                What::Registration(programme.map(|p| p.0), joined),
+            );
             if let Some((_, form)) = programme {
                 let visits = followups_per_member.floor() as u64
                     + u64::from(g.rng.random_bool(followups_per_member.fract().clamp(0.0, 1.0)));
                 for v in 0..visits {
                     let date = joined + Days::new(7 + v * 28);
                     serial += 1;
-                    let json = g.followup(&r, form, serial, date);
-                    let received = date + Days::new(lag(&mut g));
-                    pending.push(Pending {
-                        received,
-                        kind: "QuestionnaireResponse",
-                        id: format!("10000000-0000-4000-8000-{serial:012}"),
-                        json,
-                    });
+                    let l = lag(&mut g);
+                    push(date + Days::new(l), serial, What::FollowUp(form, date));
                 }
             }
         }
-        n_res += count;
-        // One transaction per day the site uploads, as a clinic syncs; the
-        // Patient is always in a transaction before or with its records.
-        pending.sort_by_key(|p| (p.received, p.kind != "Patient"));
-        for chunk in pending.chunk_by(|a, b| a.received == b.received) {
-            let values: Vec<serde_json::Value> = chunk
-                .iter()
-                .map(|p| serde_json::from_str(&p.json).expect("json"))
-                .collect();
-            let entries: Vec<Entry> = chunk
-                .iter()
-                .zip(values)
-                .map(|(p, v)| Entry {
-                    kind: p.kind.to_string(),
-                    id: p.id.clone(),
-                    resource: Some(v),
-                    raw: Some(&p.json),
-                    if_match: None,
-                })
-                .collect();
-            let now = format!("{}T02:00:00.000Z", chunk[0].received);
-            storage::transaction(&mut conn, &g.forms, &code, &entries, None, &now).expect("upload");
-            n_rec += chunk.iter().filter(|p| p.kind != "Patient").count();
+    }
+    // Sent as the platform receives them: a day at a time, each site's day
+    // one transaction (its sync), the Patient before its records.
+    plan.sort_by_key(|p| (p.received, p.site, !matches!(p.what, What::Patient), p.serial));
+    let mut n_rec = 0;
+    let total_plan = plan.len();
+    let mut done = 0;
+    for chunk in plan.chunk_by(|a, b| a.received == b.received && a.site == b.site) {
+        let code = &codes[chunk[0].site as usize];
+        let made: Vec<(&'static str, String, String)> = chunk
+            .iter()
+            .map(|p| {
+                let r = g.resident(code, p.resident);
+                let qr_id = format!("10000000-0000-4000-8000-{:012}", p.serial);
+                match p.what {
+                    What::Patient => (
+                        "Patient",
+                        r.uuid.clone(),
+                        serde_json::to_string(&patient(&r, &g.ids).0).expect("json"),
+                    ),
+                    What::Registration(d, joined) => {
+                        ("QuestionnaireResponse", qr_id, g.registration(&r, p.serial, joined, d))
+                    }
+                    What::FollowUp(form, date) => {
+                        ("QuestionnaireResponse", qr_id, g.followup(&r, form, p.serial, date))
+                    }
+                }
+            })
+            .collect();
+        let values: Vec<serde_json::Value> = made.iter().map(|m| serde_json::from_str(&m.2).expect("json")).collect();
+        let entries: Vec<Entry> = made
+            .iter()
+            .zip(values)
+            .map(|(m, v)| Entry {
+                kind: m.0.to_string(),
+                id: m.1.clone(),
+                resource: Some(v),
+                raw: Some(&m.2),
+                if_match: None,
+            })
+            .collect();
+        let now = format!("{}T02:00:00.000Z", chunk[0].received);
+        storage::transaction(&mut conn, &g.forms, code, &entries, None, &now).expect("upload");
+        n_rec += made.iter().filter(|m| m.0 != "Patient").count();
+        done += chunk.len();
+        if done % 20_000 < chunk.len() {
+            eprint!("\r  {done}/{total_plan} entries uploaded");
         }
-        eprint!("\r  site {}/{sites}: {n_res} residents, {n_rec} records", i + 1);
     }
     eprintln!();
-    (n_res, n_rec)
+    (n_res as usize, n_rec)
 }
 
 /// Peak RSS (kB) of the finished children of this process.
