@@ -425,6 +425,7 @@ fn main() {
     let mut serve = Command::new(hub_bin())
         .args(["--db", db.to_str().expect("path"), "serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .expect("serve");
     let mut line = String::new();
