@@ -238,7 +238,7 @@ pub fn validate(kind: &str, id: &str, v: &Value) -> Result<(), HubError> {
             "resource type {kind} is not supported here"
         )));
     }
-    if v["id"] != id || !fhir::valid_id(id) {
+    if v["id"] != id {
         return bad(format!("resource id {} does not match the URL id {id:?}", v["id"]));
     }
     let has_subject = v["subject"]["reference"]
@@ -249,13 +249,6 @@ pub fn validate(kind: &str, id: &str, v: &Value) -> Result<(), HubError> {
             if let Some(ids) = v.get("identifier") {
                 if !ids.as_array().is_some_and(|a| a.iter().all(|i| i["value"].is_string())) {
                     return bad("Patient.identifier must be a list of identifiers with a value".into());
-                }
-            }
-            if let Some(b) = v.get("birthDate") {
-                if !b.as_str().is_some_and(|s| {
-                    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() || s.len() == 4 || s.len() == 7
-                }) {
-                    return bad(format!("Patient.birthDate {b} is not a date"));
                 }
             }
         }
@@ -290,7 +283,8 @@ pub fn validate(kind: &str, id: &str, v: &Value) -> Result<(), HubError> {
             }
         }
     }
-    Ok(())
+    // Dates, numbers, codes and ids as FHIR defines them.
+    fhir::elements::check(kind, v).map_err(HubError::Element)
 }
 
 fn items_ok(items: &Value) -> bool {
