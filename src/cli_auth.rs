@@ -85,7 +85,7 @@ pub fn open(dir: &Path, creds: &Credentials, i18n: &crate::i18n::I18n) -> Result
             crate::store::crypt::UnlockError::NoSuchUser => Msg::new("access.login_failed"),
             other => other.message(),
         })?;
-        let store = crate::session::open_store(dir, Some(&key), true).map_err(|e| e.message())?;
+        let store = crate::session::open_store(dir, Some(&key), true).map_err(crate::session::keyring_open_error)?;
         for (who, _) in keyring.take_failed_attempts().unwrap_or_default() {
             let _ = store.audit(&Actor::new(who.clone()), "login_failed", "user", &who);
         }

@@ -4,6 +4,7 @@
 //! key file) are in `crypt.rs`.
 
 use super::crypt::DbKey;
+use super::identify::{refuse_other_plaintext, NotJkda};
 use super::{io_error, probe_writable, Result as StoreResult, Store, StoreError, SQLITE_MAGIC};
 use rusqlite::{Connection, OpenFlags};
 use std::collections::BTreeMap;
@@ -13,8 +14,10 @@ use zeroize::Zeroizing;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FileKind {
-    /// No file, or an empty one: a new database.
+    /// No file: a new database.
     New,
+    /// A file of 0 bytes: not a database, and not ours to fill.
+    Empty,
     Plain,
     /// A random header and a whole number of pages: SQLCipher's look.
     Encrypted,
@@ -29,7 +32,7 @@ fn file_kind(path: &Path) -> std::io::Result<FileKind> {
     };
     let len = f.metadata()?.len();
     if len == 0 {
-        return Ok(FileKind::New);
+        return Ok(FileKind::Empty);
     }
     let mut head = [0u8; 16];
     let mut n = 0;
@@ -105,6 +108,13 @@ impl Store {
         let p = || path.to_path_buf();
         match (kind, key) {
             (FileKind::Garbage, _) => return Err(StoreError::Corrupt { path: p() }),
+            (FileKind::Empty, _) => {
+                return Err(StoreError::NotJkda {
+                    path: p(),
+                    why: NotJkda::Empty,
+                })
+            }
+            (FileKind::Plain, None) => refuse_other_plaintext(path)?,
             (FileKind::Encrypted, None) => return Err(StoreError::Encrypted { path: p() }),
             (FileKind::Plain, Some(_)) => return Err(StoreError::NotEncrypted { path: p() }),
             (FileKind::New, _) => {
@@ -161,6 +171,12 @@ impl Store {
             FileKind::Plain => {}
             FileKind::Encrypted => return Store::open_with_key(path, Some(key)).map(drop),
             FileKind::New => return Err(StoreError::NotFound),
+            FileKind::Empty => {
+                return Err(StoreError::NotJkda {
+                    path: path.to_path_buf(),
+                    why: NotJkda::Empty,
+                })
+            }
             FileKind::Garbage => {
                 return Err(StoreError::Corrupt {
                     path: path.to_path_buf(),
