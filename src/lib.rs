@@ -12,6 +12,7 @@ pub mod cli_manage;
 pub mod cli_residents;
 pub mod config;
 pub mod demo;
+pub mod edited_file;
 pub mod fhir;
 pub mod form;
 pub mod hardening;

@@ -28,17 +28,7 @@ fn main() -> ExitCode {
     };
     let i18n = I18n::new(lang);
     if let Some(e) = &config_error {
-        eprintln!(
-            "{}",
-            i18n.tf(
-                "cli.config_error",
-                &[
-                    ("file", &e.file.display().to_string()),
-                    ("line", &e.line.to_string()),
-                    ("detail", &e.detail)
-                ]
-            )
-        );
+        eprintln!("{}", i18n.msg(&e.message()));
     }
     let forms_dir = cli.forms_dir.clone().or(config.forms_dir.clone());
     let Some(dir) = dir else {
@@ -138,7 +128,7 @@ fn main() -> ExitCode {
         }),
         None => {
             let (_, failures) = load_registry(forms_dir.as_deref(), &i18n);
-            let keymap = load_keymap(&dir, &i18n);
+            let keymap = jkda::keymap::site_file::load(&dir, &i18n);
             let startup_notice = failures
                 .first()
                 .or(keymap.1.first())
@@ -246,25 +236,6 @@ fn load_registry(forms_dir: Option<&Path>, i18n: &I18n) -> (Registry, Vec<String
         })
         .collect();
     (registry, failures)
-}
-
-fn load_keymap(dir: &Path, i18n: &I18n) -> (jkda::keymap::Keymap, Vec<String>) {
-    let base = jkda::keymap::Keymap::default();
-    let file = dir.join(jkda::paths::KEYMAP_FILE);
-    let Ok(src) = std::fs::read_to_string(&file) else {
-        return (base, Vec::new());
-    };
-    let (map, errors) = jkda::keymap::Keymap::parse(&file.display().to_string(), &src, Some(&base));
-    let msgs = errors
-        .iter()
-        .map(|e| {
-            i18n.tf(
-                "cli.keymap_error",
-                &[("file", &e.file), ("line", &e.line.to_string()), ("detail", &e.detail)],
-            )
-        })
-        .collect();
-    (map, msgs)
 }
 
 fn forms(cmd: &FormsCmd, forms_dir: Option<&Path>, i18n: &I18n) -> ExitCode {
