@@ -246,6 +246,9 @@ pub fn key_file(dir: &Path, creds: &Credentials, path: &Path, i18n: &I18n) -> Ex
     let Some(key) = key else {
         return fail(i18n, Msg::new("cli.needs_key_for_passwords"));
     };
+    if let Err(m) = cli_auth::check_key_file(dir, path) {
+        return fail(i18n, m);
+    }
     match write_key_file(path, &key) {
         Ok(()) => {
             let _ = store.audit(&actor, "key_file_written", "database", "");

@@ -23,6 +23,7 @@ pub mod import;
 pub mod keymap;
 pub mod manage;
 pub mod paths;
+pub mod private_files;
 pub mod search;
 pub mod session;
 pub mod shell;

@@ -35,6 +35,10 @@ fn main() -> ExitCode {
         eprintln!("{}", i18n.t("cli.no_data_dir"));
         return ExitCode::from(2);
     };
+    let permissions = jkda::private_files::warning(&dir);
+    if let Some(m) = permissions.as_ref().filter(|_| cli.command.is_some()) {
+        eprintln!("{}", i18n.msg(m));
+    }
     match &cli.command {
         Some(Command::Forms(cmd)) => forms(cmd, forms_dir.as_deref(), &i18n),
         Some(Command::Init(args)) => jkda::cli_admin::init(&dir, args, &i18n),
@@ -132,7 +136,8 @@ fn main() -> ExitCode {
             let startup_notice = failures
                 .first()
                 .or(keymap.1.first())
-                .map(|first| jkda::i18n::Msg::new("cli.startup_problem").arg("detail", first));
+                .map(|first| jkda::i18n::Msg::new("cli.startup_problem").arg("detail", first))
+                .or(permissions);
             let forms = || load_registry(forms_dir.as_deref(), &i18n).0;
             let clinic = jkda::tui::Clinic {
                 dir: dir.clone(),

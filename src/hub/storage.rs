@@ -57,7 +57,12 @@ CREATE INDEX IF NOT EXISTS identifiers_patient ON identifiers(patient);
 "#;
 
 pub fn open(path: &Path) -> Result<Connection, HubError> {
+    let new = !path.exists();
     let conn = Connection::open(path)?;
+    if new {
+        // Health data: the owner's only (its -wal and -shm copy this mode).
+        crate::private_files::make_private(path)?;
+    }
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // A confirmed write must survive a power cut: the client deletes nothing,

@@ -119,7 +119,7 @@ impl Store {
             (FileKind::Plain, Some(_)) => return Err(StoreError::NotEncrypted { path: p() }),
             (FileKind::New, _) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| io_error(e, dir))?;
+                    crate::private_files::create_dir_all(dir).map_err(|e| io_error(e, dir))?;
                     probe_writable(dir)?;
                 }
             }
@@ -130,6 +130,11 @@ impl Store {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
         let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::from(e).with_path(path))?;
+        if kind == FileKind::New {
+            // SQLite created the file with the umask's mode; nothing is in it
+            // yet, and its -wal and -shm files will copy this mode.
+            crate::private_files::make_private(path).map_err(|e| io_error(e, path))?;
+        }
         quiet(&conn)?;
         if let Some(key) = key {
             run(&conn, &key.pragma())?;
@@ -219,6 +224,8 @@ impl Store {
             // An existing database is opened without SQLITE_OPEN_CREATE,
             // which ATTACH inherits: the (empty) file must exist.
             std::fs::File::create(&tmp).map_err(|e| io_error(e, &dir))?;
+            // Renamed over the database below: it must be as private.
+            crate::private_files::make_private(&tmp).map_err(|e| io_error(e, &dir))?;
             conn.execute(
                 "ATTACH DATABASE ?1 AS jkda_encrypted KEY ?2",
                 rusqlite::params![tmp.to_string_lossy(), literal.as_str()],
