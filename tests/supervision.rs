@@ -572,3 +572,104 @@ fn print_the_report() {
     }
     println!("{}", hub_cli(&p.db, "zh", &["spotcheck", "--site", A, "--n", "3"]).1);
 }
+
+#[test]
+fn the_report_read_from_the_hubs_fhir_api_equals_the_direct_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Platform::start(dir.path());
+    fill(&p);
+    // An amendment: version 2 of a record, a month later; the first
+    // receipt still counts.
+    let a1 = person(1, "赵一", "1960-05-01", true);
+    p.send(
+        A,
+        "2026-04-12T02:00:00Z",
+        vec![followup(&a1, 4, "2026-03-10", (134, 84), "1", "2026-06-08")],
+    );
+    let direct = p.report("2026-03");
+
+    let sites = dir.path().join("sites.csv");
+    let names = [
+        (A, "东山村卫生室"),
+        (B, "西山村卫生室"),
+        (C, "南湖村卫生室"),
+        (D, "北岭村卫生室"),
+    ];
+    let csv: String = names.iter().map(|(c, n)| format!("{c},{n}\n")).collect();
+    std::fs::write(&sites, format!("code,name\n{csv}")).unwrap();
+    let source = jkda::hub::cli::Source {
+        url: &p.hub.url(),
+        token: p.token(A),
+        sites: Some(&sites),
+    };
+    let data = jkda::hub::cli::open(&p.db, Some(&source)).unwrap();
+    let via_fhir = hub::supervision::build_report(
+        data.conn(),
+        &Registry::embedded(),
+        "2026-03",
+        &SupervisionSettings::default(),
+    )
+    .unwrap();
+    let json = |r: &Report| serde_json::to_value(r).unwrap();
+    assert_eq!(json(&via_fhir), json(&direct));
+    // The amended record was read with its first version's time.
+    if let jkda::hub::cli::Data::Source(s) = &data {
+        assert_eq!(s.loaded.first_versions, 1);
+        // A 5, B 2, D 12 + 2.
+        assert_eq!(s.loaded.responses, 21);
+    }
+    assert_eq!(site(&direct, A).timeliness.median_lag_days, Some(1.0));
+
+    // The command line says the same, given the token in the environment.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jkda-hub"))
+        .args([
+            "--db",
+            "/nonexistent/ignored.sqlite",
+            "report",
+            "--period",
+            "2026-03",
+            "--json",
+        ])
+        .args(["--source", &p.hub.url(), "--sites", sites.to_str().unwrap()])
+        .env("JKDA_SOURCE_TOKEN", p.token(A))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // (JSON text keeps floats to the last digit or so: compare the ranking
+    // and the counts.)
+    let ranked = |v: &Value| -> Vec<(String, u64, u64)> {
+        v["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["code"].as_str().unwrap().to_string(),
+                    s["timeliness"]["records"].as_u64().unwrap(),
+                    s["quality"]["clean"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(ranked(&cli), ranked(&json(&direct)));
+    // A wrong token: a clear error, not a report of nothing.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jkda-hub"))
+        .args([
+            "report",
+            "--period",
+            "2026-03",
+            "--source",
+            &p.hub.url(),
+            "--token",
+            "wrong",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("401"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

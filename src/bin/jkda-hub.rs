@@ -51,6 +51,8 @@ enum Command {
         /// Supervision settings (weights, timely days; see the README)
         #[arg(long)]
         settings: Option<PathBuf>,
+        #[command(flatten)]
+        source: SourceArgs,
     },
     /// Draw a reproducible sample of a site's records with a checklist each,
     /// or (with --record) enter the result of checking one
@@ -82,7 +84,34 @@ enum Command {
         /// Who checked (default: the login name)
         #[arg(long)]
         checker: Option<String>,
+        #[command(flatten)]
+        source: SourceArgs,
     },
+}
+
+/// Read another FHIR R4 server (HAPI FHIR, a cloud service, another hub)
+/// through standard search instead of this hub's database.
+#[derive(Debug, clap::Args)]
+struct SourceArgs {
+    /// The server's FHIR base URL
+    #[arg(long)]
+    source: Option<String>,
+    /// Its bearer token (better: the environment variable)
+    #[arg(long, env = "JKDA_SOURCE_TOKEN", hide_env_values = true, default_value = "")]
+    token: String,
+    /// code,name[,population[,target_rate]] of the bureau's units
+    #[arg(long, requires = "source")]
+    sites: Option<PathBuf>,
+}
+
+impl SourceArgs {
+    fn get(&self) -> Option<hub::cli::Source<'_>> {
+        self.source.as_deref().map(|url| hub::cli::Source {
+            url,
+            token: &self.token,
+            sites: self.sites.as_deref(),
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,14 +187,21 @@ fn main() -> ExitCode {
             target_rate,
         }) => hub::cli::set_target(&cli.db, &code, population, target_rate).map(|t| print!("{t}")),
         Command::Site(SiteCmd::Population { csv }) => hub::cli::import_targets(&cli.db, &csv).map(|t| print!("{t}")),
-        Command::Report { period, json, settings } => {
+        Command::Report {
+            period,
+            json,
+            settings,
+            source,
+        } => {
             let period = period.unwrap_or_else(|| hub::cli::this_month(chrono::Utc::now()));
             let args = hub::cli::ReportArgs {
                 period: &period,
                 json,
                 settings: settings.as_deref(),
             };
-            hub::cli::report(&cli.db, &args).map(|t| print!("{t}"))
+            hub::cli::open(&cli.db, source.get().as_ref())
+                .and_then(|data| hub::cli::report_from(data.conn(), &args))
+                .map(|t| print!("{t}"))
         }
         Command::Spotcheck {
             site,
@@ -178,6 +214,7 @@ fn main() -> ExitCode {
             fail,
             note,
             checker,
+            source,
         } => match record {
             Some(record) if pass || fail => {
                 let checker = checker.or_else(|| std::env::var("USER").ok()).unwrap_or_default();
@@ -185,7 +222,7 @@ fn main() -> ExitCode {
                 hub::cli::spot_result(&cli.db, &site, &record, pass, &note, &checker, today).map(|t| print!("{t}"))
             }
             Some(_) => Err(hub::HubError::Usage("give --pass or --fail with --record".into())),
-            None => hub::storage::open(&cli.db).and_then(|conn| {
+            None => hub::cli::open(&cli.db, source.get().as_ref()).and_then(|data| {
                 let args = hub::cli::SpotArgs {
                     site: &site,
                     n,
@@ -193,7 +230,7 @@ fn main() -> ExitCode {
                     period: period.as_deref(),
                     json,
                 };
-                hub::cli::spotcheck_from(&conn, &args).map(|t| print!("{t}"))
+                hub::cli::spotcheck_from(data.conn(), &args).map(|t| print!("{t}"))
             }),
         },
     };

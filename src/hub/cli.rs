@@ -48,6 +48,59 @@ pub struct ReportArgs<'a> {
     pub settings: Option<&'a Path>,
 }
 
+/// Another FHIR server to read instead of the hub's own database.
+pub struct Source<'a> {
+    pub url: &'a str,
+    pub token: &'a str,
+    /// `code,name[,...]` of the bureau's units, so silent ones are listed.
+    pub sites: Option<&'a Path>,
+}
+
+/// The database a command reads: the hub's own, or a scratch copy of what
+/// a FHIR server holds.
+pub enum Data {
+    Hub(rusqlite::Connection),
+    Source(super::source::Scratch),
+}
+
+impl Data {
+    pub fn conn(&self) -> &rusqlite::Connection {
+        match self {
+            Data::Hub(c) => c,
+            Data::Source(s) => &s.conn,
+        }
+    }
+}
+
+pub fn open(db: &Path, source: Option<&Source>) -> Result<Data, HubError> {
+    let Some(s) = source else {
+        return Ok(Data::Hub(storage::open(db)?));
+    };
+    let sites = match s.sites {
+        Some(p) => super::source::read_sites(
+            &std::fs::read_to_string(p).map_err(|e| HubError::Usage(format!("{}: {e}", p.display())))?,
+        ),
+        None => Vec::new(),
+    };
+    let fhir = crate::fhir::FhirSource::new(s.url, s.token)?;
+    let mut scratch = super::source::scratch(&fhir, &Registry::embedded(), &sites)?;
+    if let Some(p) = s.sites {
+        // Populations and targets from the same file, when it has them.
+        let text = std::fs::read_to_string(p).unwrap_or_default();
+        let with_numbers: String = text
+            .lines()
+            .filter_map(|l| {
+                let cols: Vec<&str> = l.split(',').map(str::trim).collect();
+                let code = cols.first()?;
+                let population = cols.get(2).filter(|p| p.parse::<u64>().is_ok())?;
+                Some(format!("{code},{population},{}\n", cols.get(3).unwrap_or(&"")))
+            })
+            .collect();
+        supervision::import_targets(&mut scratch.conn, &with_numbers)?;
+    }
+    Ok(Data::Source(scratch))
+}
+
 pub fn report(db: &Path, args: &ReportArgs) -> Result<String, HubError> {
     let conn = storage::open(db)?;
     report_from(&conn, args)

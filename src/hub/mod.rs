@@ -32,6 +32,7 @@ pub mod cli;
 mod clock;
 mod search;
 mod server;
+pub mod source;
 pub mod storage;
 pub mod supervision;
 

@@ -145,12 +145,21 @@ pub struct Stored {
     pub deleted: bool,
 }
 
-pub(super) fn with_meta(content: &str, version: i64, last_updated: &str) -> Resource {
+/// The prefix of `meta.source` naming the site that sent a resource: how a
+/// reader of the FHIR API (the supervision report with `--source`) knows
+/// whose record it is.
+pub const SITE_SOURCE: &str = "urn:jkda:site:";
+
+pub(super) fn with_meta(content: &str, version: i64, last_updated: &str, site: &str) -> Resource {
     let mut v: Value = serde_json::from_str(content).unwrap_or(Value::Null);
     if let Some(o) = v.as_object_mut() {
         o.insert(
             "meta".into(),
-            json!({ "versionId": version.to_string(), "lastUpdated": last_updated }),
+            json!({
+                "versionId": version.to_string(),
+                "lastUpdated": last_updated,
+                "source": format!("{SITE_SOURCE}{site}"),
+            }),
         );
     }
     Resource(v)
@@ -159,7 +168,7 @@ pub(super) fn with_meta(content: &str, version: i64, last_updated: &str) -> Reso
 pub fn read(conn: &Connection, kind: &str, id: &str, version: Option<i64>) -> Result<Option<Stored>, HubError> {
     let current = conn
         .query_row(
-            "SELECT content, version, last_updated, deleted FROM resources WHERE type = ?1 AND id = ?2",
+            "SELECT content, version, last_updated, deleted, site FROM resources WHERE type = ?1 AND id = ?2",
             params![kind, id],
             |r| {
                 Ok((
@@ -167,10 +176,13 @@ pub fn read(conn: &Connection, kind: &str, id: &str, version: Option<i64>) -> Re
                     r.get::<_, i64>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, bool>(3)?,
+                    r.get::<_, String>(4)?,
                 ))
             },
         )
         .optional()?;
+    let site = current.as_ref().map(|c| c.4.clone()).unwrap_or_default();
+    let current = current.map(|c| (c.0, c.1, c.2, c.3));
     let row = match (current, version) {
         (Some(c), Some(v)) if c.1 != v => conn
             .query_row(
@@ -182,7 +194,7 @@ pub fn read(conn: &Connection, kind: &str, id: &str, version: Option<i64>) -> Re
         (c, _) => c,
     };
     Ok(row.map(|(content, version, last_updated, deleted)| Stored {
-        resource: with_meta(&content, version, &last_updated),
+        resource: with_meta(&content, version, &last_updated, &site),
         version,
         last_updated,
         deleted,
@@ -601,13 +613,14 @@ pub fn transaction(
 /// Resources of a type about a patient, most recently changed first.
 pub fn search_by_subject(conn: &Connection, kind: &str, patient: &str, limit: usize) -> Result<Vec<Stored>, HubError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT content, version, last_updated FROM resources WHERE type = ?1 AND subject = ?2 AND deleted = 0
+        "SELECT content, version, last_updated, site FROM resources WHERE type = ?1 AND subject = ?2 AND deleted = 0
          ORDER BY last_updated DESC, id LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![kind, patient, limit as i64], |r| {
-        let (content, version, last): (String, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        let (content, version, last, site): (String, i64, String, String) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
         Ok(Stored {
-            resource: with_meta(&content, version, &last),
+            resource: with_meta(&content, version, &last, &site),
             version,
             last_updated: last,
             deleted: false,

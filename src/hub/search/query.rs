@@ -91,7 +91,7 @@ fn page_sql(s: &Search, after: Option<&Cursor>, limit: usize) -> (String, Vec<Sq
     }
     args.push(SqlValue::Integer(limit as i64));
     let sql = format!(
-        "SELECT r.content, r.version, r.last_updated FROM {from} WHERE {} ORDER BY {order} LIMIT ?",
+        "SELECT r.content, r.version, r.last_updated, r.site FROM {from} WHERE {} ORDER BY {order} LIMIT ?",
         conditions.join(" AND ")
     );
     (sql, args)
@@ -109,9 +109,10 @@ pub fn page(
     let (sql, args) = page_sql(s, after, limit + 1);
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(args), |r| {
-        let (content, version, last): (String, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        let (content, version, last, site): (String, i64, String, String) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
         Ok(Stored {
-            resource: with_meta(&content, version, &last),
+            resource: with_meta(&content, version, &last, &site),
             version,
             last_updated: last,
             deleted: false,
