@@ -673,3 +673,44 @@ fn the_report_read_from_the_hubs_fhir_api_equals_the_direct_one() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn the_site_that_sent_a_record_hears_what_the_platform_found_in_the_transaction_response() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Platform::start(dir.path());
+    let b1 = person(11, "李四", "1980-02-02", true);
+    *p.clock.lock().unwrap() = instant("2026-03-16T02:00:00Z");
+    let bundle = json!({ "resourceType": "Bundle", "type": "transaction", "entry": [
+        { "resource": patient_json(&b1), "request": { "method": "PUT", "url": format!("Patient/{}", b1.resident.uuid) } },
+        { "resource": followup(&b1, 12, "2026-03-15", (140, 90), "2", "2026-05-15"),
+          "request": { "method": "PUT", "url": "QuestionnaireResponse/10000000-0000-4000-8000-000000000012" } },
+    ]});
+    let answer: Value = ureq::post(format!("{}/", p.hub.url()))
+        .header("Authorization", &format!("Bearer {}", p.token(B)))
+        .header("Content-Type", "application/fhir+json")
+        .send(serde_json::to_vec(&bundle).unwrap())
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    assert!(
+        answer["entry"][0]["response"].get("outcome").is_none(),
+        "a Patient has no findings"
+    );
+    let outcome = &answer["entry"][1]["response"]["outcome"];
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    let issue = outcome["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["details"]["coding"][0]["code"] == "next_visit_late_after_uncontrolled")
+        .unwrap_or_else(|| panic!("{outcome}"));
+    assert_eq!(issue["severity"], "error");
+    assert_eq!(
+        issue["expression"][0],
+        "QuestionnaireResponse.descendants().where(linkId='next_visit_date')"
+    );
+    // The clinic's own upload path still takes the answer.
+    let parsed = jkda::fhir::parse_transaction_response(&answer, 2);
+    assert!(parsed.is_ok(), "{parsed:?}");
+}
