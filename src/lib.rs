@@ -26,6 +26,7 @@ pub mod search;
 pub mod session;
 pub mod shell;
 pub mod store;
+pub mod supervise;
 pub mod sync;
 pub mod tui;
 pub mod ui;

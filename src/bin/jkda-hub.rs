@@ -40,6 +40,9 @@ enum Command {
     /// Sites (clinics) and their tokens
     #[command(subcommand)]
     Site(SiteCmd),
+    /// Bureau accounts for the supervision pages (never for the FHIR API)
+    #[command(subcommand)]
+    User(UserCmd),
     /// The supervision report: per site, ranked, bottom three flagged
     Report {
         /// Month, YYYY-MM (default: everything)
@@ -48,6 +51,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCmd {
+    /// Add an account; the password is read from standard input (typed
+    /// twice without echo at a terminal, else the first line)
+    Add { name: String },
+    /// List the accounts
+    List,
+    /// Remove an account
+    Remove { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,6 +113,7 @@ fn main() -> ExitCode {
         Command::Site(SiteCmd::Add { code, name }) => hub::storage::open(&cli.db)
             .and_then(|conn| hub::storage::add_site(&conn, &code, &name))
             .map(|token| println!("{token}")),
+        Command::User(cmd) => user(&cli.db, cmd),
         Command::Report { period, json } => hub::storage::open(&cli.db)
             .and_then(|conn| hub::report(&conn, period.as_deref()))
             .map(|rows| {
@@ -116,4 +131,39 @@ fn main() -> ExitCode {
             ExitCode::from(if matches!(e, hub::HubError::Usage(_)) { 2 } else { 1 })
         }
     }
+}
+
+fn user(db: &std::path::Path, cmd: UserCmd) -> Result<(), hub::HubError> {
+    use hub::users;
+    let conn = hub::storage::open(db)?;
+    match cmd {
+        UserCmd::Add { name } => {
+            users::check_name(&name)?;
+            let mut password = jkda::cli_auth::read_password("Password: ")?;
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                let mut again = jkda::cli_auth::read_password("Password again: ")?;
+                let same = again == password;
+                zeroize::Zeroize::zeroize(&mut again);
+                if !same {
+                    zeroize::Zeroize::zeroize(&mut password);
+                    return Err(hub::HubError::Usage("the two passwords differ".into()));
+                }
+            }
+            let now = jkda::store::utc_text(chrono::Utc::now());
+            let added = users::add(&conn, &name, &password, &now);
+            zeroize::Zeroize::zeroize(&mut password);
+            added?;
+            eprintln!("added bureau account {name}");
+        }
+        UserCmd::List => {
+            for (name, created) in users::list(&conn)? {
+                println!("{name}\t{created}");
+            }
+        }
+        UserCmd::Remove { name } => {
+            users::remove(&conn, &name)?;
+            eprintln!("removed bureau account {name}");
+        }
+    }
+    Ok(())
 }

@@ -16,6 +16,9 @@
 pub mod report;
 mod server;
 pub mod storage;
+pub mod supervision;
+pub mod users;
+mod web;
 
 pub use report::{report, SiteReport};
 pub use server::{Faults, Hub, HubConfig, TlsIdentity};

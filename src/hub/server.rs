@@ -116,7 +116,7 @@ impl Hub {
     /// Binds `listen` (`127.0.0.1:0` picks a free port) and starts serving.
     pub fn start(listen: &str, config: HubConfig) -> Result<Hub, HubError> {
         // Create the schema once before the workers open their connections.
-        drop(storage::open(&config.db)?);
+        super::users::ensure_schema(&storage::open(&config.db)?)?;
         let https = config.tls.is_some();
         let server = match config.tls {
             Some(id) => Server::https(
@@ -438,6 +438,16 @@ impl Worker {
 
     fn route(&mut self, req: &mut Request, method: &Method, url: &str, site: &mut String) -> Result<Answer, HubError> {
         let (path, query) = url.split_once('?').unwrap_or((url, ""));
+        // The bureau's pages have their own access rules (hub::web).
+        if path == "/supervision" || path.starts_with("/supervision/") {
+            let p = super::web::handle(&self.conn, &self.forms, req, site);
+            return Ok(Answer {
+                status: p.status,
+                body: p.body,
+                headers: p.headers,
+                garbage: None,
+            });
+        }
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         if parts == ["metadata"] && *method == Method::Get {
             return Ok(Answer::json(200, &capability()));
