@@ -574,41 +574,6 @@ fn hub_speaks_fhir_for_reads_updates_and_bad_input() {
 }
 
 #[test]
-fn report_ranks_sites_and_flags_the_bottom_three() {
-    let dir = tempfile::tempdir().unwrap();
-    let platform = Platform::start(dir.path());
-    let conn = platform.conn();
-    let mut tokens = platform.tokens.clone();
-    for code in ["s3", "s4", "s5"] {
-        tokens.push(jkda::hub::storage::add_site(&conn, code, code).unwrap());
-    }
-    for (i, token) in tokens.iter().enumerate().take(2) {
-        let mut c = Clinic::open(dir.path(), &format!("c{i}"), &format!("10{}", i + 1));
-        c.fill(2 + i * 2, 1);
-        uploader(&c, &platform.url(), token).run(&mut c.store);
-    }
-    let month = chrono::Utc::now().format("%Y-%m").to_string();
-    let rows = jkda::hub::report(&conn, Some(&month)).unwrap();
-    assert_eq!(rows.len(), 5);
-    assert_eq!(
-        (rows[0].site.as_str(), rows[0].records, rows[0].residents),
-        ("s2", 8, 4)
-    );
-    assert_eq!(rows[0].followups["hypertension"], 4);
-    assert!(
-        (rows[0].complete_share - 1.0).abs() < 1e-9,
-        "demo-complete records count as complete"
-    );
-    assert_eq!(rows.iter().filter(|r| r.flagged).count(), 3);
-    assert!(rows[3].flagged && rows[4].flagged && !rows[1].flagged);
-    assert!(jkda::hub::report(&conn, Some("2026-13")).is_err());
-    assert!(jkda::hub::report(&conn, Some("1999-01"))
-        .unwrap()
-        .iter()
-        .all(|r| r.records == 0));
-}
-
-#[test]
 fn the_uploader_thread_reports_and_stops() {
     use jkda::sync::{SyncCommand, SyncEvent};
     let dir = tempfile::tempdir().unwrap();

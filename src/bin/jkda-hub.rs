@@ -43,13 +43,48 @@ enum Command {
     /// Bureau accounts for the supervision pages (never for the FHIR API)
     #[command(subcommand)]
     User(UserCmd),
-    /// The supervision report: per site, ranked, bottom three flagged
+    /// The supervision report: timeliness, quality, indicators and progress
+    /// per site, ranked fairly, bottom three flagged with reasons
     Report {
-        /// Month, YYYY-MM (default: everything)
+        /// Month by visit date, YYYY-MM (default: this month)
         #[arg(long)]
         period: Option<String>,
         #[arg(long)]
         json: bool,
+        /// Supervision settings (weights, timely days; see the README)
+        #[arg(long)]
+        settings: Option<PathBuf>,
+    },
+    /// Draw a reproducible sample of a site's records with a checklist each,
+    /// or (with --record) enter the result of checking one
+    Spotcheck {
+        #[arg(long)]
+        site: String,
+        /// Records to draw
+        #[arg(long, default_value_t = 20)]
+        n: usize,
+        /// Seed of the draw (default: fixed by site and period)
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Month by visit date, YYYY-MM (default: all records)
+        #[arg(long)]
+        period: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// Enter a result for this record instead of drawing
+        #[arg(long)]
+        record: Option<String>,
+        /// The record matched the resident / register
+        #[arg(long, requires = "record", conflicts_with = "fail")]
+        pass: bool,
+        /// The record did not match
+        #[arg(long, requires = "record")]
+        fail: bool,
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Who checked (default: the login name)
+        #[arg(long)]
+        checker: Option<String>,
     },
 }
 
@@ -68,6 +103,17 @@ enum UserCmd {
 enum SiteCmd {
     /// Add a site and print its token (shown once; only its hash is kept)
     Add { code: String, name: String },
+    /// Set a site's resident population and record-building target
+    Set {
+        code: String,
+        #[arg(long)]
+        population: Option<u64>,
+        /// Share of the population that should have a record, e.g. 0.9
+        #[arg(long)]
+        target_rate: Option<f64>,
+    },
+    /// Read populations from a CSV of code,population[,target_rate]
+    Population { csv: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -113,16 +159,51 @@ fn main() -> ExitCode {
         Command::Site(SiteCmd::Add { code, name }) => hub::storage::open(&cli.db)
             .and_then(|conn| hub::storage::add_site(&conn, &code, &name))
             .map(|token| println!("{token}")),
+        Command::Site(SiteCmd::Set {
+            code,
+            population,
+            target_rate,
+        }) => hub::cli::set_target(&cli.db, &code, population, target_rate).map(|t| print!("{t}")),
+        Command::Site(SiteCmd::Population { csv }) => hub::cli::import_targets(&cli.db, &csv).map(|t| print!("{t}")),
         Command::User(cmd) => user(&cli.db, cmd),
-        Command::Report { period, json } => hub::storage::open(&cli.db)
-            .and_then(|conn| hub::report(&conn, period.as_deref()))
-            .map(|rows| {
-                if json {
-                    println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
-                } else {
-                    print!("{}", hub::report::render(&rows, period.as_deref()));
-                }
+        Command::Report { period, json, settings } => {
+            let period = period.unwrap_or_else(|| hub::cli::this_month(chrono::Utc::now()));
+            let args = hub::cli::ReportArgs {
+                period: &period,
+                json,
+                settings: settings.as_deref(),
+            };
+            hub::cli::report(&cli.db, &args).map(|t| print!("{t}"))
+        }
+        Command::Spotcheck {
+            site,
+            n,
+            seed,
+            period,
+            json,
+            record,
+            pass,
+            fail,
+            note,
+            checker,
+        } => match record {
+            Some(record) if pass || fail => {
+                let checker = checker.or_else(|| std::env::var("USER").ok()).unwrap_or_default();
+                let today = hub::supervision::local_day(&jkda::store::utc_text(chrono::Utc::now())).unwrap_or_default();
+                hub::cli::spot_result(&cli.db, &site, &record, pass, &note, &checker, today).map(|t| print!("{t}"))
+            }
+            Some(_) => Err(hub::HubError::Usage("give --pass or --fail with --record".into())),
+            None => hub::storage::open(&cli.db).and_then(|conn| {
+                let args = hub::cli::SpotArgs {
+                    site: &site,
+                    n,
+                    seed,
+                    period: period.as_deref(),
+                    json,
+                };
+                hub::cli::spotcheck_from(&conn, &args).map(|t| print!("{t}"))
             }),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -13,15 +13,14 @@
 //! registered at the township centre). The access log has method, path
 //! without query values, status, bytes, duration and site: no personal data.
 
-pub mod report;
+pub mod cli;
 mod server;
 pub mod storage;
 pub mod supervision;
 pub mod users;
 mod web;
 
-pub use report::{report, SiteReport};
-pub use server::{Faults, Hub, HubConfig, TlsIdentity};
+pub use server::{Clock, Faults, Hub, HubConfig, TlsIdentity};
 
 /// Hub failures; each maps to an HTTP status and an OperationOutcome.
 #[derive(Debug, thiserror::Error)]

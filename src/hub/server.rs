@@ -37,7 +37,11 @@ pub struct HubConfig {
     /// Serve HTTPS with this certificate; plain HTTP (for a TLS proxy in
     /// front, or loopback tests) without.
     pub tls: Option<TlsIdentity>,
+    /// The platform's clock (tests set it; receipt times come from it).
+    pub clock: Clock,
 }
+
+pub type Clock = Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync>;
 
 /// The hub's certificate chain and private key, PEM.
 pub struct TlsIdentity {
@@ -54,6 +58,7 @@ impl HubConfig {
             log: None,
             faults: Arc::new(Faults::default()),
             tls: None,
+            clock: Arc::new(chrono::Utc::now),
         }
     }
 }
@@ -110,6 +115,7 @@ struct Worker {
     max_body: usize,
     log: Option<LogSink>,
     faults: Arc<Faults>,
+    clock: Clock,
 }
 
 impl Hub {
@@ -144,6 +150,7 @@ impl Hub {
                 max_body: config.max_body,
                 log: config.log.clone(),
                 faults: config.faults.clone(),
+                clock: config.clock.clone(),
             };
             let (server, stop) = (server.clone(), stop.clone());
             workers.push(std::thread::spawn(move || w.run(&server, &stop)));
@@ -299,6 +306,10 @@ fn query_param(query: &str, key: &str) -> Option<String> {
 }
 
 impl Worker {
+    fn now(&self) -> String {
+        crate::store::utc_text((self.clock)())
+    }
+
     fn run(mut self, server: &Server, stop: &AtomicBool) {
         while !stop.load(Ordering::SeqCst) {
             match server.recv_timeout(Duration::from_millis(200)) {
@@ -440,7 +451,7 @@ impl Worker {
         let (path, query) = url.split_once('?').unwrap_or((url, ""));
         // The bureau's pages have their own access rules (hub::web).
         if path == "/supervision" || path.starts_with("/supervision/") {
-            let p = super::web::handle(&self.conn, &self.forms, req, site);
+            let p = super::web::handle(&self.conn, &self.forms, req, site, (self.clock)());
             return Ok(Answer {
                 status: p.status,
                 body: p.body,
@@ -481,8 +492,19 @@ impl Worker {
                 // Valid JSON, so UTF-8.
                 let text = std::str::from_utf8(&raw).ok();
                 let if_match = header(req, "If-Match").map(str::to_string);
+                let now = self.now();
                 let tx = self.conn.transaction()?;
-                let w = storage::write(&tx, &self.forms, site, kind, id, Some(&body), text, if_match.as_deref())?;
+                let w = storage::write(
+                    &tx,
+                    &self.forms,
+                    site,
+                    kind,
+                    id,
+                    Some(&body),
+                    text,
+                    if_match.as_deref(),
+                    &now,
+                )?;
                 tx.commit()?;
                 let stored = storage::read(&self.conn, kind, id, None)?
                     .ok_or_else(|| HubError::NotFound(format!("{kind}/{id}")))?;
@@ -494,8 +516,19 @@ impl Worker {
                         "resource type {kind} is not supported here"
                     )));
                 }
+                let now = self.now();
                 let tx = self.conn.transaction()?;
-                storage::write(&tx, &self.forms, site, kind, id, None, None, header(req, "If-Match"))?;
+                storage::write(
+                    &tx,
+                    &self.forms,
+                    site,
+                    kind,
+                    id,
+                    None,
+                    None,
+                    header(req, "If-Match"),
+                    &now,
+                )?;
                 tx.commit()?;
                 Ok(Answer::bytes(204, Vec::new()))
             }
@@ -610,7 +643,8 @@ impl Worker {
                 if_match: e.request.if_match.as_deref().map(str::to_string),
             });
         }
-        let written = storage::transaction(&mut self.conn, &self.forms, site, &entries, abort)?;
+        let now = self.now();
+        let written = storage::transaction(&mut self.conn, &self.forms, site, &entries, abort, &now)?;
         // Written straight out, not built as JSON values first: one entry per
         // resource of the Bundle.
         let mut out = Vec::with_capacity(64 + written.len() * 160);

@@ -6,7 +6,6 @@
 
 use super::HubError;
 use crate::fhir::{self, Resource};
-use crate::form::def::{FieldKind, FormDef};
 use crate::form::Registry;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{json, Value};
@@ -68,6 +67,7 @@ pub fn open(path: &Path) -> Result<Connection, HubError> {
     conn.pragma_update(None, "cache_size", -65536)?;
     conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
     conn.execute_batch(SCHEMA)?;
+    conn.execute_batch(super::supervision::SCHEMA)?;
     Ok(conn)
 }
 
@@ -78,7 +78,8 @@ pub fn hash_token(token: &str) -> String {
         .collect()
 }
 
-fn now() -> String {
+/// The platform's clock as stored (UTC, milliseconds).
+pub fn now() -> String {
     crate::store::utc_text(chrono::Utc::now())
 }
 
@@ -178,7 +179,6 @@ pub struct Written {
 struct QrFacts {
     questionnaire: Option<String>,
     programme: Option<String>,
-    complete: Option<bool>,
 }
 
 fn qr_facts(v: &Value, forms: &Registry) -> QrFacts {
@@ -193,32 +193,8 @@ fn qr_facts(v: &Value, forms: &Registry) -> QrFacts {
     });
     QrFacts {
         programme: def.and_then(|d| d.programme).map(|p| p.key().to_string()),
-        complete: def.map(|d| complete(v, d)),
         questionnaire: q,
     }
-}
-
-/// Every unconditionally required item of the form is answered.
-fn complete(qr: &Value, def: &FormDef) -> bool {
-    let a = fhir::mapping::answers_from_response(qr, def);
-    def.sections
-        .iter()
-        .filter(|s| s.visible_if.is_none())
-        .flat_map(|s| &s.fields)
-        .all(|f| {
-            if !f.required || f.visible_if.is_some() {
-                return true;
-            }
-            match &f.kind {
-                FieldKind::Pair { .. } => a.is_answered(&format!("{}.current", f.id)),
-                FieldKind::BloodPressure { .. } => {
-                    a.is_answered(&format!("{}.systolic", f.id)) && a.is_answered(&format!("{}.diastolic", f.id))
-                }
-                FieldKind::Rows { .. } => a.row_count(&f.id) > 0,
-                FieldKind::Calculated { .. } => true,
-                _ => a.is_answered(&f.id),
-            }
-        })
 }
 
 /// Checks a resource's shape; the message is what the OperationOutcome says.
@@ -321,8 +297,20 @@ pub fn write(
     resource: Option<&Value>,
     raw: Option<&str>,
     if_match: Option<&str>,
+    now: &str,
 ) -> Result<Written, HubError> {
-    write_in(tx, forms, site, kind, id, resource, raw, if_match, &mut HashSet::new())
+    write_in(
+        tx,
+        forms,
+        site,
+        kind,
+        id,
+        resource,
+        raw,
+        if_match,
+        now,
+        &mut HashSet::new(),
+    )
 }
 
 /// `write`, remembering across the writes of one transaction which Patients
@@ -338,6 +326,7 @@ fn write_in(
     resource: Option<&Value>,
     raw: Option<&str>,
     if_match: Option<&str>,
+    now: &str,
     live: &mut HashSet<String>,
 ) -> Result<Written, HubError> {
     match resource {
@@ -381,7 +370,7 @@ fn write_in(
             }
         }
     }
-    let now = now();
+    let now = now.to_string();
     let Some(v) = resource else {
         // DELETE: a new, deleted version; deleting nothing is fine.
         if kind == "Patient" {
@@ -398,6 +387,7 @@ fn write_in(
                     "DELETE FROM identifiers WHERE patient = ?1 AND ?2 = 'Patient'",
                     params![id, kind],
                 )?;
+                super::supervision::forget(tx, kind, id)?;
                 Ok(Written {
                     status: 204,
                     version: version + 1,
@@ -483,9 +473,21 @@ fn write_in(
             subject,
             facts.as_ref().and_then(|f| f.questionnaire.clone()),
             facts.as_ref().and_then(|f| f.programme.clone()),
-            facts.as_ref().and_then(|f| f.complete)
+            Option::<bool>::None
         ],
     )?;
+    match kind {
+        "Patient" => super::supervision::ingest_patient(tx, site, id, v)?,
+        "QuestionnaireResponse" => {
+            // First received: what version 1's lastUpdated says, as another
+            // FHIR server would tell it.
+            let first: String = tx
+                .prepare_cached("SELECT created_at FROM resources WHERE type = ?1 AND id = ?2")?
+                .query_row(params![kind, id], |r| r.get(0))?;
+            super::supervision::ingest_response(tx, forms, site, id, v, &first, &now)?;
+        }
+        _ => {}
+    }
     if kind == "Patient" {
         live.insert(id.to_string());
         tx.prepare_cached("DELETE FROM identifiers WHERE patient = ?1")?
@@ -539,6 +541,7 @@ pub fn transaction(
     site: &str,
     entries: &[Entry<'_>],
     abort_after: Option<usize>,
+    now: &str,
 ) -> Result<Vec<Written>, HubError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Patients first, so records in the same Bundle can refer to them.
@@ -560,6 +563,7 @@ pub fn transaction(
             e.resource.as_ref(),
             e.raw,
             e.if_match.as_deref(),
+            now,
             &mut live,
         )
         .map_err(|err| err.in_entry(i, &format!("{}/{}", e.kind, e.id)))?;
@@ -632,6 +636,8 @@ pub fn count(conn: &Connection, kind: &str) -> Result<i64, HubError> {
 mod tests {
     use super::*;
 
+    const NOW: &str = "2026-03-01T02:00:00.000Z";
+
     #[test]
     fn the_text_sent_is_stored_and_the_same_json_written_differently_is_unchanged() {
         let dir = tempfile::tempdir().unwrap();
@@ -639,7 +645,7 @@ mod tests {
         let forms = Registry::embedded();
         let put = |raw: &str| {
             let v: Value = serde_json::from_str(raw).unwrap();
-            write(&conn, &forms, "s1", "Patient", "p1", Some(&v), Some(raw), None).unwrap()
+            write(&conn, &forms, "s1", "Patient", "p1", Some(&v), Some(raw), None, NOW).unwrap()
         };
         let first = put(r#"{"resourceType":"Patient","id":"p1","gender":"male"}"#);
         assert_eq!((first.status, first.version), (201, 1));
@@ -694,6 +700,7 @@ mod tests {
             "s1",
             &[encounter("e1", "p1"), encounter("e2", "p1"), patient("p1")],
             None,
+            NOW,
         )
         .unwrap();
         assert_eq!(ok.iter().map(|w| w.status).collect::<Vec<_>>(), [201, 201, 201]);
@@ -704,7 +711,7 @@ mod tests {
             raw: None,
             if_match: None,
         };
-        let err = transaction(&mut conn, &forms, "s1", &[encounter("e3", "p1"), delete], None).unwrap_err();
+        let err = transaction(&mut conn, &forms, "s1", &[encounter("e3", "p1"), delete], None, NOW).unwrap_err();
         assert!(err.to_string().contains("is not on the platform"), "{err}");
         assert!(read(&conn, "Encounter", "e3", None).unwrap().is_none());
         assert!(!read(&conn, "Patient", "p1", None).unwrap().unwrap().deleted);

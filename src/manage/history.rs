@@ -360,7 +360,15 @@ mod tests {
         for s in ["2026-12-04", "2024-02-29", "1956-03-01T10:00:00+08:00"] {
             assert_eq!(day(s), NaiveDate::parse_from_str(&s[..10], "%Y-%m-%d").ok());
         }
-        for s in ["2026-13-01", "2023-02-29", "2026/12/04", "20261204", "", "2026-1-04x", "２０２６-12-04"] {
+        for s in [
+            "2026-13-01",
+            "2023-02-29",
+            "2026/12/04",
+            "20261204",
+            "",
+            "2026-1-04x",
+            "２０２６-12-04",
+        ] {
             assert_eq!(day(s), None, "{s}");
         }
     }
@@ -377,7 +385,10 @@ mod tests {
         assert_eq!(m.enrolled_on, d("2026-01-05"));
         assert_eq!(m.source_record, 1);
         assert_eq!(m.visits.iter().map(|v| v.record_id).collect::<Vec<_>>(), [1, 2]);
-        assert_eq!(m.next_due, d("2026-03-10").checked_add_days(Days::new(u64::from(s.revisit_days))));
+        assert_eq!(
+            m.next_due,
+            d("2026-03-10").checked_add_days(Days::new(u64::from(s.revisit_days)))
+        );
         assert_eq!(m.left, None);
     }
 

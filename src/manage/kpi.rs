@@ -5,10 +5,10 @@
 //! from its own store) and every figure comes out of [`judge`], so a
 //! numerator can always be listed resident by resident.
 
+use super::history::{LeaveReason, VisitFact};
 use super::settings::Settings;
 use super::visit::VisitStatus;
 use crate::form::def::Programme;
-use super::history::{LeaveReason, VisitFact};
 use chrono::{Datelike, Months, NaiveDate};
 use serde::Serialize;
 

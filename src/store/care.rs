@@ -18,8 +18,8 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-pub use crate::manage::history::{day, parse_programme, text, LeaveReason, VisitFact};
 use crate::manage::history::{self, Event, RecordFact};
+pub use crate::manage::history::{day, parse_programme, text, LeaveReason, VisitFact};
 
 /// What each form is, by id: the derived tables need to know which records
 /// are follow-ups of which programme, registrations or health exams.
@@ -110,7 +110,9 @@ pub(crate) fn refresh(conn: &Connection, resident_id: i64, settings: &Settings) 
             continue;
         };
         let answers: Answers = serde_json::from_str(&answers).unwrap_or_default();
-        facts.push(history::record_fact(id, role, programme, &answers, date, birth, settings));
+        facts.push(history::record_fact(
+            id, role, programme, &answers, date, birth, settings,
+        ));
     }
     let mut stmt = conn.prepare_cached(
         "SELECT programme, event, on_date, reason FROM programme_events WHERE resident_id = ?1 ORDER BY on_date, id",

@@ -198,7 +198,10 @@ fn blood_pressure(def: &FormDef, a: &Answers) -> Option<(u32, u32)> {
             .filter(|v| v.fract() == 0.0 && *v > 0.0 && *v < 400.0)
             .map(|v| v as u32)
     };
-    Some((num(format!("{}.systolic", field.id))?, num(format!("{}.diastolic", field.id))?))
+    Some((
+        num(format!("{}.systolic", field.id))?,
+        num(format!("{}.diastolic", field.id))?,
+    ))
 }
 
 #[cfg(test)]

@@ -27,8 +27,6 @@ pub struct SupervisionSettings {
     pub digit_zero_share: f64,
     /// Months of trend shown per site.
     pub trend_months: u32,
-    /// Hours east of UTC of the city (visit dates are local days).
-    pub utc_offset_hours: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -62,7 +60,6 @@ impl Default for SupervisionSettings {
             digit_min_readings: 20,
             digit_zero_share: 0.8,
             trend_months: 6,
-            utc_offset_hours: 8,
         }
     }
 }

@@ -199,23 +199,9 @@ pub fn programmes<'a>(lists: impl Iterator<Item = &'a Vec<ProgrammeKpi>>) -> Vec
     out
 }
 
-/// A reason a site ranks low, as a sentence.
+/// A reason a site ranks low, in words (the same as `jkda-hub report`).
 pub fn reason_text(v: &View, r: &Reason) -> String {
-    let text = v
-        .t
-        .lookup(&format!("hub.web.reason.{}", r.kind))
-        .map_or_else(|| r.kind.clone(), str::to_string);
-    match (r.value, r.city) {
-        (Some(value), Some(city)) => format!(
-            "{text}{}",
-            v.tf(
-                "reason_figures",
-                &[("value", &pct(Some(value))), ("city", &pct(Some(city)))]
-            )
-        ),
-        (Some(value), None) => format!("{text}{}", v.tf("reason_value", &[("value", &pct(Some(value)))])),
-        _ => text,
-    }
+    crate::supervise::text::reason_text(r, v.t)
 }
 
 fn kpi_of<'a>(list: &'a [ProgrammeKpi], programme: &str) -> Option<&'a ProgrammeKpi> {
@@ -498,6 +484,6 @@ mod tests {
         }
         let zh = fixtures::with_view(Lang::Zh, &fixtures::bureau(), |v| ranked_page(&report, v));
         assert!(zh.contains("规范管理率") && zh.contains("2026年11月"));
-        assert!(zh.contains("上传不及时（本机构 42.0%，全市 81.3%）"), "a reason in words: {zh}");
+        assert!(zh.contains("录入不及时 42%（全市 81%）"), "a reason in words: {zh}");
     }
 }

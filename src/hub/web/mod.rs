@@ -72,7 +72,15 @@ enum Route {
 
 /// Serves one request under `/supervision`. `who` is set to what the
 /// access log shows: `bureau:NAME` or the site code.
-pub(crate) fn handle(conn: &Connection, forms: &Registry, req: &mut tiny_http::Request, who: &mut String) -> Page {
+/// `now` is the hub's clock, read once for the request: the default month,
+/// the day a spot check is dated, and the time shown on the page.
+pub(crate) fn handle(
+    conn: &Connection,
+    forms: &Registry,
+    req: &mut tiny_http::Request,
+    who: &mut String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Page {
     let url = req.url().to_string();
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
     let lang = param(query, "lang").and_then(|l| Lang::parse(&l)).unwrap_or_default();
@@ -126,10 +134,9 @@ pub(crate) fn handle(conn: &Connection, forms: &Registry, req: &mut tiny_http::R
         Ok(s) => s,
         Err(e) => return message_with(t, 500, "server_error", &e),
     };
-    // The hub's clock, read once here; everything below takes dates.
-    let now = chrono::Utc::now() + chrono::Duration::hours(i64::from(settings.utc_offset_hours));
-    let today = now.date_naive();
-    let this_month = today.format("%Y-%m").to_string();
+    let local = now.naive_utc() + chrono::Duration::hours(supervision::CITY_UTC_OFFSET_HOURS);
+    let today = local.date();
+    let this_month = super::cli::this_month(now);
 
     let result = match route {
         Route::SpotCheck(code) => {
@@ -147,7 +154,7 @@ pub(crate) fn handle(conn: &Connection, forms: &Registry, req: &mut tiny_http::R
                 Some(_) => return message(t, 400, "bad_request", "bad_period_text"),
                 None => this_month,
             };
-            let cached = match cached_report(conn, forms, &period, &settings, &now.format("%Y-%m-%d %H:%M").to_string()) {
+            let cached = match cached_report(conn, forms, &period, &settings, &local.format("%Y-%m-%d %H:%M").to_string()) {
                 Ok(c) => c,
                 Err(e) => return message_with(t, e.status(), "server_error", &e.to_string()),
             };
@@ -178,17 +185,11 @@ fn site_page(conn: &Connection, report: &Report, code: &str, v: &View) -> Result
         .iter()
         .find(|s| s.code == code)
         .ok_or_else(|| HubError::NotFound(format!("site {code}")))?;
-    let spots = supervision::spot_sample(conn, code, SPOT_N, spot_seed(code, v.period), Some(v.period))?;
+    // The same draw as `jkda-hub spotcheck --site CODE --period P`.
+    let seed = super::cli::default_seed(code, Some(v.period));
+    let spots = supervision::spot_sample(conn, v.forms, code, SPOT_N, seed, Some(v.period), v.lang)?;
     let records = supervision::site_problems(conn, code, OWN_RECORDS)?;
     Ok(html_page(200, site::site_page(report, s, &spots, &records, v)))
-}
-
-/// The sample of a site and month is the same every time it is drawn.
-pub fn spot_seed(site: &str, period: &str) -> u64 {
-    let d = Sha256::digest(format!("{site}\0{period}").as_bytes());
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&d[..8]);
-    u64::from_le_bytes(b)
 }
 
 fn spot_check(
@@ -557,7 +558,5 @@ mod tests {
             "未见 本人%"
         );
         assert_eq!(param("a=1&b=2", "c"), None);
-        assert_eq!(spot_seed("s1", "2026-11"), spot_seed("s1", "2026-11"));
-        assert_ne!(spot_seed("s1", "2026-11"), spot_seed("s1", "2026-10"));
     }
 }

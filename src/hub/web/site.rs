@@ -7,69 +7,25 @@
 use super::html::{card_row, escape, frame, num1, pct, programme_name, reason_text, View};
 use super::svg;
 use crate::form::def::Level;
-use crate::supervise::facts::Problem;
+use crate::hub::supervision::RecordProblems;
 use crate::supervise::model::{Flag, Report, SiteReport, SpotItem};
-use chrono::NaiveDate;
+use crate::supervise::text::describe_problem;
 use std::fmt::Write;
 
-/// A record of the site with what the checks found in it.
-pub type RecordProblems = (String, Option<NaiveDate>, String, Vec<Problem>);
-
-/// The form's title, or its id when the hub does not know the form.
+/// The form's title, or what the hub has for it (an unknown form's URL, or
+/// a title already).
 pub fn form_title(v: &View, form: &str) -> String {
     v.forms
         .get(form)
         .map_or_else(|| form.to_string(), |d| d.title.get(v.lang).to_string())
 }
 
-/// The item's label from the form definition.
-pub fn item_label(v: &View, form: &str, item: &str) -> String {
-    if item.is_empty() {
-        return v.t("whole_record");
-    }
-    v.forms
-        .get(form)
-        .and_then(|d| d.field(item))
-        .map_or_else(|| item.to_string(), |f| f.label.get(v.lang).to_string())
-}
-
-/// A problem in words: a form's own check says its message, a follow-up
-/// rule and the hub's own codes have a text under `hub.web.problem`, a
-/// standard rule's code is the message key the clinic shows (its
-/// `{placeholders}`, which depend on the record, become "…").
-pub fn problem_text(v: &View, form: &str, code: &str) -> String {
-    if let Some(id) = code.strip_prefix("check.") {
-        if let Some(c) = v.forms.get(form).and_then(|d| d.checks.iter().find(|c| c.id == id)) {
-            return c.message.get(v.lang).to_string();
-        }
-    }
-    if let Some(t) = v.t.lookup(&format!("hub.web.problem.{code}")) {
-        return t.to_string();
-    }
-    match v.t.lookup(code) {
-        Some(t) => strip_placeholders(t),
-        None => code.to_string(),
-    }
-}
-
-fn strip_placeholders(t: &str) -> String {
-    let mut out = String::with_capacity(t.len());
-    let mut rest = t;
-    while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
-        match rest[start..].find('}') {
-            Some(end) => {
-                out.push('…');
-                rest = &rest[start + end + 1..];
-            }
-            None => {
-                rest = &rest[start..];
-                break;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+/// A problem in words, as `jkda-hub report` says it: the item's label and
+/// what is wrong.
+fn problem_words(v: &View, form: &str, item: &str, code: &str) -> (String, String) {
+    let (label, what) = describe_problem(form, item, code, v.forms, v.t);
+    let label = if label.is_empty() { v.t("whole_record") } else { label };
+    (label, what)
 }
 
 fn level_tag(v: &View, error: bool) -> String {
@@ -240,12 +196,13 @@ fn problems(b: &mut String, s: &SiteReport, v: &View) {
         escape(&v.t("count")),
     );
     for p in &s.quality.top_problems {
+        let (label, what) = problem_words(v, &p.form, &p.item, &p.code);
         let _ = write!(
             b,
             r#"<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="n">{}</td></tr>"#,
             escape(&form_title(v, &p.form)),
-            escape(&item_label(v, &p.form, &p.item)),
-            escape(&problem_text(v, &p.form, &p.code)),
+            escape(&label),
+            escape(&what),
             level_tag(v, p.error),
             p.count
         );
@@ -426,12 +383,13 @@ fn own_records(b: &mut String, records: &[RecordProblems], v: &View) {
             escape(&form_title(v, form)),
         );
         for p in list {
+            let (label, what) = problem_words(v, form, &p.item, &p.code);
             let _ = write!(
                 b,
                 "<li>{} {}：{}</li>",
                 level_tag(v, p.level == Level::Error),
-                escape(&item_label(v, form, &p.item)),
-                escape(&problem_text(v, form, &p.code)),
+                escape(&label),
+                escape(&what),
             );
         }
         let _ = write!(b, r#"</ul></td><td class="id">{}</td></tr>"#, escape(id));
@@ -446,19 +404,13 @@ mod tests {
     use crate::i18n::Lang;
 
     #[test]
-    fn problems_are_described_in_words() {
+    fn problems_are_described_in_words_with_the_items_label() {
         fixtures::with_view(Lang::Zh, &fixtures::bureau(), |v| {
-            assert_eq!(problem_text(v, "x", "rules.required"), "必填项未填");
-            assert_eq!(problem_text(v, "x", "rules.out_of_range"), "超出允许范围 …–…");
-            assert_eq!(problem_text(v, "x", "made_up_code"), "made_up_code");
-            assert!(!problem_text(v, "x", "classification_contradicts_bp").contains("classification"));
-            let def = v.forms.all().find(|d| !d.checks.is_empty()).expect("a form with its own check");
-            let c = &def.checks[0];
-            assert_eq!(problem_text(v, &def.id, &format!("check.{}", c.id)), c.message.zh);
-            assert_eq!(
-                item_label(v, "hypertension-followup", "bp"),
-                v.forms.get("hypertension-followup").unwrap().field("bp").unwrap().label.zh
-            );
+            let def = v.forms.get("hypertension-followup").unwrap();
+            let (label, what) = problem_words(v, &def.id, "bp", "rules.required");
+            assert_eq!(label, def.field("bp").unwrap().label.zh);
+            assert_eq!(what, "必填项未填");
+            assert_eq!(problem_words(v, "x", "", "unknown_form").0, "整份记录");
             String::new()
         });
     }

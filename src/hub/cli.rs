@@ -1,0 +1,120 @@
+//! The bureau's commands of `jkda-hub`: the report, spot checks and the
+//! sites' populations. The binary parses; these do the work and print in
+//! the reader's language (`JKDA_LANG`, Chinese by default).
+
+use super::{storage, supervision, HubError};
+use crate::form::Registry;
+use crate::i18n::{I18n, Lang};
+use crate::supervise::{text, SupervisionSettings};
+use chrono::NaiveDate;
+use std::path::Path;
+
+pub fn i18n() -> I18n {
+    I18n::new(
+        std::env::var("JKDA_LANG")
+            .ok()
+            .and_then(|l| Lang::parse(&l))
+            .unwrap_or_default(),
+    )
+}
+
+/// The city's month now, the default period.
+pub fn this_month(now: chrono::DateTime<chrono::Utc>) -> String {
+    (now.naive_utc() + chrono::Duration::hours(supervision::CITY_UTC_OFFSET_HOURS))
+        .format("%Y-%m")
+        .to_string()
+}
+
+/// A stable seed from the site and period, so a spot check drawn twice is
+/// the same list unless the bureau asks for another.
+pub fn default_seed(site: &str, period: Option<&str>) -> u64 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("{site}|{}", period.unwrap_or("")).as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    u64::from_le_bytes(b)
+}
+
+pub fn load_settings(path: Option<&Path>) -> Result<SupervisionSettings, HubError> {
+    match path {
+        Some(p) => SupervisionSettings::load(p).map_err(HubError::Usage),
+        None => Ok(SupervisionSettings::default()),
+    }
+}
+
+pub struct ReportArgs<'a> {
+    pub period: &'a str,
+    pub json: bool,
+    pub settings: Option<&'a Path>,
+}
+
+pub fn report(db: &Path, args: &ReportArgs) -> Result<String, HubError> {
+    let conn = storage::open(db)?;
+    report_from(&conn, args)
+}
+
+pub fn report_from(conn: &rusqlite::Connection, args: &ReportArgs) -> Result<String, HubError> {
+    let settings = load_settings(args.settings)?;
+    let forms = Registry::embedded();
+    let report = supervision::build_report(conn, &forms, args.period, &settings)?;
+    if args.json {
+        return serde_json::to_string_pretty(&report).map_err(|e| HubError::Invalid(e.to_string()));
+    }
+    let i18n = i18n();
+    if report.sites.is_empty() {
+        return Ok(format!("{}\n", i18n.t("hub.report.no_sites")));
+    }
+    Ok(text::render(&report, &forms, &i18n))
+}
+
+pub struct SpotArgs<'a> {
+    pub site: &'a str,
+    pub n: usize,
+    pub seed: Option<u64>,
+    pub period: Option<&'a str>,
+    pub json: bool,
+}
+
+pub fn spotcheck_from(conn: &rusqlite::Connection, args: &SpotArgs) -> Result<String, HubError> {
+    let i18n = i18n();
+    let seed = args.seed.unwrap_or_else(|| default_seed(args.site, args.period));
+    let forms = Registry::embedded();
+    let items = supervision::spot_sample(conn, &forms, args.site, args.n, seed, args.period, i18n.lang())?;
+    if args.json {
+        return serde_json::to_string_pretty(&items).map_err(|e| HubError::Invalid(e.to_string()));
+    }
+    Ok(text::render_spot(args.site, &items, &i18n))
+}
+
+pub fn spot_result(
+    db: &Path,
+    site: &str,
+    record: &str,
+    passed: bool,
+    note: &str,
+    checker: &str,
+    on: NaiveDate,
+) -> Result<String, HubError> {
+    let conn = storage::open(db)?;
+    supervision::record_spot_result(&conn, site, record, passed, note, checker, on)?;
+    Ok(format!(
+        "{}\n",
+        i18n().tf("hub.report.spot_saved", &[("record", record)])
+    ))
+}
+
+pub fn set_target(db: &Path, site: &str, population: Option<u64>, rate: Option<f64>) -> Result<String, HubError> {
+    let conn = storage::open(db)?;
+    supervision::set_target(&conn, site, population, rate)?;
+    Ok(format!("{}\n", i18n().tf("hub.report.targets_set", &[("site", site)])))
+}
+
+pub fn import_targets(db: &Path, csv: &Path) -> Result<String, HubError> {
+    let mut conn = storage::open(db)?;
+    let text = std::fs::read_to_string(csv).map_err(|e| HubError::Usage(format!("{}: {e}", csv.display())))?;
+    let n = supervision::import_targets(&mut conn, &text)?;
+    Ok(format!(
+        "{}\n",
+        i18n().tf("hub.report.targets_imported", &[("n", &n.to_string())])
+    ))
+}

@@ -1,0 +1,549 @@
+//! The bureau's supervision report, computed by hand: records uploaded to a
+//! real hub over loopback (its clock set by the test), then the report's
+//! timeliness, quality, indicators, authenticity flags, ranking and spot
+//! checks compared with figures worked out below. No date here depends on
+//! the day the suite runs.
+
+use chrono::{DateTime, Utc};
+use jkda::fhir::mapping::{patient, questionnaire_response, Identifiers, RecordInput};
+use jkda::form::answers::Answers;
+use jkda::form::Registry;
+use jkda::hub::{self, Hub, HubConfig};
+use jkda::store::{Record, RecordStatus, Resident};
+use jkda::supervise::model::{FlagKind, Report};
+use jkda::supervise::SupervisionSettings;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+const A: &str = "220602101001";
+const B: &str = "220602101002";
+const C: &str = "220602102001";
+const D: &str = "220603101001";
+
+struct Platform {
+    hub: Hub,
+    clock: Arc<Mutex<DateTime<Utc>>>,
+    db: std::path::PathBuf,
+    tokens: Vec<(String, String)>,
+}
+
+impl Platform {
+    fn start(dir: &Path) -> Platform {
+        let db = dir.join("hub.sqlite");
+        let clock = Arc::new(Mutex::new(instant("2026-03-01T00:00:00Z")));
+        let c = clock.clone();
+        let config = HubConfig {
+            workers: 1,
+            clock: Arc::new(move || *c.lock().unwrap()),
+            ..HubConfig::new(&db)
+        };
+        let hub = Hub::start("127.0.0.1:0", config).unwrap();
+        let conn = hub::storage::open(&db).unwrap();
+        let tokens = [
+            (A, "东山村卫生室"),
+            (B, "西山村卫生室"),
+            (C, "南湖村卫生室"),
+            (D, "北岭村卫生室"),
+        ]
+        .iter()
+        .map(|(code, name)| (code.to_string(), hub::storage::add_site(&conn, code, name).unwrap()))
+        .collect();
+        Platform { hub, clock, db, tokens }
+    }
+
+    fn token(&self, site: &str) -> &str {
+        &self.tokens.iter().find(|t| t.0 == site).unwrap().1
+    }
+
+    /// Uploads resources as one transaction Bundle, received at `at`.
+    fn upload(&self, site: &str, at: &str, resources: Vec<Value>) {
+        *self.clock.lock().unwrap() = instant(at);
+        let entries: Vec<Value> = resources
+            .into_iter()
+            .map(|r| {
+                let url = format!("{}/{}", r["resourceType"].as_str().unwrap(), r["id"].as_str().unwrap());
+                json!({ "fullUrl": url, "resource": r, "request": { "method": "PUT", "url": url } })
+            })
+            .collect();
+        let bundle = json!({ "resourceType": "Bundle", "type": "transaction", "entry": entries });
+        let status = ureq::post(format!("{}/", self.hub.url()))
+            .header("Authorization", &format!("Bearer {}", self.token(site)))
+            .header("Content-Type", "application/fhir+json")
+            .send(serde_json::to_vec(&bundle).unwrap())
+            .map(|r| r.status().as_u16())
+            .unwrap_or_else(|e| panic!("upload: {e}"));
+        assert_eq!(status, 200);
+    }
+
+    fn report(&self, period: &str) -> Report {
+        let conn = hub::storage::open(&self.db).unwrap();
+        hub::supervision::build_report(&conn, &Registry::embedded(), period, &SupervisionSettings::default()).unwrap()
+    }
+}
+
+fn instant(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// A valid ID number for a birth date and sex (odd 17th digit: male).
+fn id_number(birth: &str, serial: u32, male: bool) -> String {
+    let sequence = serial * 2 + u32::from(male);
+    let first17 = format!("220602{}{:03}", birth.replace('-', ""), sequence % 1000);
+    format!("{first17}{}", jkda::identity::check_char(&first17))
+}
+
+struct Person {
+    resident: Resident,
+}
+
+fn person(uuid_n: u32, name: &str, birth: &str, male: bool) -> Person {
+    Person {
+        resident: Resident {
+            id: i64::from(uuid_n),
+            uuid: format!("00000000-0000-4000-8000-{uuid_n:012}"),
+            record_no: format!("22060210100{uuid_n:06}"),
+            status: "active".into(),
+            name: Some(name.into()),
+            sex: Some(if male { "1" } else { "2" }.into()),
+            birth_date: Some(birth.into()),
+            id_number: Some(id_number(birth, uuid_n, male)),
+            phone: None,
+            address: Some("一组".into()),
+            village: Some("东山村".into()),
+            programmes: vec![],
+            created_at: String::new(),
+            updated_at: String::new(),
+        },
+    }
+}
+
+fn record_json(p: &Person, form: &str, n: u32, date: &str, answers: Answers) -> Value {
+    let forms = Registry::embedded();
+    let def = forms.get(form).unwrap();
+    let record = Record {
+        id: i64::from(n),
+        uuid: format!("10000000-0000-4000-8000-{n:012}"),
+        resident_id: p.resident.id,
+        form_id: form.into(),
+        form_version: def.version.clone(),
+        status: RecordStatus::Final,
+        answers,
+        record_date: Some(date.into()),
+        focus: None,
+        author: "测试医生".into(),
+        created_at: String::new(),
+        updated_at: String::new(),
+        finalized_at: Some(format!("{date}T10:00:00.000+08:00")),
+        revision: 1,
+    };
+    let ids = Identifiers::default();
+    questionnaire_response(&RecordInput {
+        record: &record,
+        resident: &p.resident,
+        def,
+        ids: &ids,
+    })
+    .0
+}
+
+fn patient_json(p: &Person) -> Value {
+    patient(&p.resident, &Identifiers::default()).0
+}
+
+/// A complete basic-information record (every required item answered).
+fn registration(p: &Person, n: u32, date: &str, hypertension: bool) -> Value {
+    let r = &p.resident;
+    let mut a = Answers::new();
+    for (k, v) in [
+        ("name", r.name.as_deref().unwrap()),
+        ("current_address", "一组"),
+        ("township", "东山镇"),
+        ("village", "东山村"),
+        ("record_org", "东山村卫生室"),
+        ("record_creator", "测试医生"),
+        ("doctor", "测试医生"),
+        ("record_date", date),
+        ("sex", r.sex.as_deref().unwrap()),
+        ("birth_date", r.birth_date.as_deref().unwrap()),
+        ("id_number", r.id_number.as_deref().unwrap()),
+        ("residence_type", "1"),
+        ("ethnicity", "01"),
+        ("blood_abo", "5"),
+        ("blood_rh", "3"),
+        ("education", "1"),
+        ("occupation", "1"),
+        ("marital_status", "1"),
+        ("surgery", "1"),
+        ("trauma", "1"),
+        ("transfusion", "1"),
+        ("hereditary_disease", "1"),
+    ] {
+        a.set_text(k, v);
+    }
+    for k in ["payment_methods", "drug_allergy", "exposure", "disability"] {
+        a.set_codes(k, vec!["1".into()]);
+    }
+    if hypertension {
+        a.set_text("past_disease_status", "2");
+        a.set_text("past_diseases.0.disease", "2");
+        a.set_text("past_diseases.0.diagnosed_year", "2020");
+    } else {
+        a.set_text("past_disease_status", "1");
+    }
+    record_json(p, "resident-basic-info", n, date, a)
+}
+
+/// A hypertension follow-up at the clinic.
+fn followup(p: &Person, n: u32, date: &str, bp: (u32, u32), class: &str, next: &str) -> Value {
+    let mut a = Answers::new();
+    for (k, v) in [
+        ("visit_date", date),
+        ("visit_method", "1"),
+        ("visit_status", "1"),
+        ("bp.systolic", &bp.0.to_string()),
+        ("bp.diastolic", &bp.1.to_string()),
+        ("weight.current", "65"),
+        ("weight.target", "65"),
+        ("heart_rate", "72"),
+        ("cigarettes.current", "0"),
+        ("cigarettes.target", "0"),
+        ("alcohol.current", "0"),
+        ("alcohol.target", "0"),
+        ("classification", class),
+        ("referred", "1"),
+        ("next_visit_date", next),
+        ("doctor", "测试医生"),
+    ] {
+        a.set_text(k, v);
+    }
+    a.set_codes("symptoms", vec!["1".into()]);
+    a.set_codes("danger_signs", vec!["1".into()]);
+    record_json(p, "hypertension-followup", n, date, a)
+}
+
+fn site<'a>(r: &'a Report, code: &str) -> &'a jkda::supervise::model::SiteReport {
+    r.sites.iter().find(|s| s.code == code).unwrap()
+}
+
+fn hypertension(s: &jkda::supervise::model::SiteReport) -> &jkda::manage::kpi::ProgrammeKpi {
+    s.indicators.iter().find(|k| k.programme == "hypertension").unwrap()
+}
+
+/// Sites A and B of one township, C (silent) of another, D of another
+/// county: the figures below are worked out from these uploads.
+fn fill(p: &Platform) {
+    let a1 = person(1, "赵一", "1960-05-01", true);
+    let a2 = person(2, "钱二", "1950-07-02", false);
+    let a3 = person(3, "孙三", "1970-01-03", true);
+    // A: three registrations on 03-02 (a1, a2 with hypertension), the day
+    // after: lag 1 each.
+    p.upload(
+        A,
+        "2026-03-03T02:00:00Z",
+        vec![
+            patient_json(&a1),
+            registration(&a1, 1, "2026-03-02", true),
+            patient_json(&a2),
+            registration(&a2, 2, "2026-03-02", true),
+            patient_json(&a3),
+            registration(&a3, 3, "2026-03-02", false),
+        ],
+    );
+    // a1 on target (age 65, < 150/90), lag 2; a2 (75) not (152 ≥ 150), 19
+    // days late.
+    p.upload(
+        A,
+        "2026-03-12T02:00:00Z",
+        vec![followup(&a1, 4, "2026-03-10", (132, 84), "1", "2026-06-08")],
+    );
+    p.upload(
+        A,
+        "2026-03-30T02:00:00Z",
+        vec![followup(&a2, 5, "2026-03-11", (152, 86), "2", "2026-03-25")],
+    );
+    // B: b1 (age 46 on the visit) registered 03-01 the same day; the
+    // follow-up at 140/90 is not on target (< 140/90), classified "not
+    // satisfactory" correctly, but the next visit is booked two months
+    // later: an error ("next visit later than 14 days after an
+    // uncontrolled visit").
+    let b1 = person(11, "李四", "1980-02-02", true);
+    p.upload(
+        B,
+        "2026-03-01T08:00:00Z",
+        vec![patient_json(&b1), registration(&b1, 11, "2026-03-01", true)],
+    );
+    let late = followup(&b1, 12, "2026-03-15", (140, 90), "2", "2026-05-15");
+    p.upload(B, "2026-03-16T02:00:00Z", vec![late]);
+    // D: twelve residents whose follow-ups all read 150/90 with the same
+    // answers, typed in one day 40 days after their visits; one resident
+    // died on 03-05 and is "visited" again on 03-20.
+    let mut all = Vec::new();
+    for i in 0..12u32 {
+        let d = person(100 + i, &format!("周{i}"), "1955-03-03", i % 2 == 0);
+        all.push(patient_json(&d));
+        all.push(followup(&d, 100 + i, "2026-03-04", (150, 90), "2", "2026-03-18"));
+    }
+    p.upload(D, "2026-04-13T02:00:00Z", all);
+    let dead = person(200, "吴五", "1945-09-09", true);
+    let mut died = Answers::new();
+    for (k, v) in [
+        ("visit_date", "2026-03-06"),
+        ("visit_method", "2"),
+        ("visit_status", "3"),
+        ("death_date", "2026-03-05"),
+        ("doctor", "测试医生"),
+    ] {
+        died.set_text(k, v);
+    }
+    p.upload(
+        D,
+        "2026-03-07T02:00:00Z",
+        vec![
+            patient_json(&dead),
+            record_json(&dead, "hypertension-followup", 200, "2026-03-06", died),
+        ],
+    );
+    p.upload(
+        D,
+        "2026-03-21T02:00:00Z",
+        vec![followup(&dead, 201, "2026-03-20", (138, 82), "1", "2026-06-18")],
+    );
+}
+
+#[test]
+fn timeliness_quality_indicators_and_ranking_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Platform::start(dir.path());
+    fill(&p);
+    let r = p.report("2026-03");
+
+    // Timeliness of A: lags 1, 1, 1, 2, 19 → median 1, p90 (nearest rank
+    // 5 of 5) 19, 4 of 5 within 7 days.
+    let a = site(&r, A);
+    assert_eq!(a.timeliness.records, 5);
+    assert_eq!(a.timeliness.median_lag_days, Some(1.0));
+    assert_eq!(a.timeliness.p90_lag_days, Some(19.0));
+    assert_eq!(a.timeliness.timely, 4);
+    // Quality of A: every record clean.
+    assert_eq!(
+        (a.quality.clean, a.quality.records),
+        (5, 5),
+        "{:?}",
+        a.quality.top_problems
+    );
+    // Progress of A: three residents, all with a complete basic record.
+    assert_eq!((a.progress.residents, a.progress.complete), (3, 3));
+    // Registrations in the week starting Monday 03-02: 3.
+    let week = a
+        .progress
+        .by_week
+        .iter()
+        .find(|w| w.week_start.to_string() == "2026-03-02")
+        .unwrap();
+    assert_eq!(week.count, 3);
+    // Indicators of A for 2026: a1 and a2 managed (hypertension in their
+    // basic records), one face-to-face visit each (< 4: not standardised),
+    // a1's latest on target.
+    let k = hypertension(a);
+    assert_eq!((k.managed, k.standardised, k.controlled), (2, 0, 1));
+    assert!((k.control_rate - 0.5).abs() < 1e-9);
+
+    // B: the follow-up has the booking error; the registration is clean.
+    let b = site(&r, B);
+    assert_eq!((b.quality.clean, b.quality.records), (1, 2));
+    assert!(
+        b.quality
+            .top_problems
+            .iter()
+            .any(|x| x.code == "next_visit_late_after_uncontrolled" && x.item == "next_visit_date" && x.error),
+        "{:?}",
+        b.quality.top_problems
+    );
+    assert_eq!(b.timeliness.median_lag_days, Some(0.5));
+    assert_eq!((hypertension(b).managed, hypertension(b).controlled), (1, 0));
+
+    // Township 220602101 holds A and B: 3 managed, 1 controlled.
+    let t = r.townships.iter().find(|u| u.code == "220602101").unwrap();
+    assert_eq!(t.sites, 2);
+    let tk = t.indicators.iter().find(|k| k.programme == "hypertension").unwrap();
+    assert_eq!((tk.managed, tk.controlled), (3, 1));
+    assert_eq!(
+        r.counties.iter().map(|c| c.code.as_str()).collect::<Vec<_>>(),
+        ["220602", "220603"]
+    );
+
+    // D's authenticity flags.
+    let d = site(&r, D);
+    let kinds: Vec<FlagKind> = d.authenticity.iter().map(|f| f.kind).collect();
+    assert!(kinds.contains(&FlagKind::IdenticalAnswers), "{kinds:?}");
+    assert!(kinds.contains(&FlagKind::DigitPreference), "{kinds:?}");
+    assert!(kinds.contains(&FlagKind::LateBurst), "{kinds:?}");
+    assert!(kinds.contains(&FlagKind::AfterDeath), "{kinds:?}");
+    let identical = d
+        .authenticity
+        .iter()
+        .find(|f| f.kind == FlagKind::IdenticalAnswers)
+        .unwrap();
+    assert_eq!(identical.count, 12);
+    let burst = d.authenticity.iter().find(|f| f.kind == FlagKind::LateBurst).unwrap();
+    assert_eq!(
+        (burst.count, burst.day.map(|x| x.to_string())),
+        (12, Some("2026-04-13".into()))
+    );
+    let after = d.authenticity.iter().find(|f| f.kind == FlagKind::AfterDeath).unwrap();
+    assert_eq!(after.records, ["10000000-0000-4000-8000-000000000201"]);
+    // Digit preference: 13 measured visits, 26 readings; 150/90 × 12 and
+    // 138/82: 24 of 26 end in 0.
+    let digits = d
+        .authenticity
+        .iter()
+        .find(|f| f.kind == FlagKind::DigitPreference)
+        .unwrap();
+    assert!((digits.share.unwrap() - 24.0 / 26.0).abs() < 1e-9);
+
+    // C sent nothing: last, flagged, and told why.
+    let c = site(&r, C);
+    assert_eq!(c.rank, 4);
+    assert!(c.flagged);
+    assert_eq!(c.reasons[0].kind, "nothing_received");
+    assert_eq!(r.sites.iter().filter(|s| s.flagged).count(), 3);
+    // A beats B: both small, but A is cleaner and as timely.
+    assert!(site(&r, A).rank < site(&r, B).rank);
+    // D's flags are among its reasons.
+    assert!(d.reasons.iter().any(|x| x.kind == "identical_answers"));
+    // The trend ends with the period.
+    assert_eq!(a.trend.last().unwrap().month, "2026-03");
+    assert_eq!(a.trend.last().unwrap().records, 5);
+    assert_eq!(a.trend.len(), 6);
+    // Another month: nothing in it.
+    assert!(p.report("2026-02").sites.iter().all(|s| s.timeliness.records == 0));
+}
+
+fn hub_cli(db: &Path, lang: &str, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jkda-hub"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("JKDA_LANG", lang)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_report_spot_checks_and_populations_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Platform::start(dir.path());
+    fill(&p);
+    let db = p.db.clone();
+
+    // Populations: one by hand, the rest from the statistics bureau's CSV.
+    let (code, out, err) = hub_cli(
+        &db,
+        "zh",
+        &["site", "set", A, "--population", "4", "--target-rate", "0.5"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let csv = dir.path().join("population.csv");
+    std::fs::write(&csv, format!("code,population,target_rate\n{B},10,0.9\n{D},100\n")).unwrap();
+    let (code, out, _) = hub_cli(&db, "en", &["site", "population", csv.to_str().unwrap()]);
+    assert_eq!((code, out.trim()), (0, "2 sites' populations read."));
+    let (code, _, err) = hub_cli(&db, "en", &["site", "set", "nope", "--population", "3"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no site"), "{err}");
+
+    let (code, out, err) = hub_cli(&db, "zh", &["report", "--period", "2026-03"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("督导报告 — 2026-03"), "{out}");
+    assert!(out.contains("本期没有收到记录"), "C's reason is printed: {out}");
+    let (_, json, _) = hub_cli(&db, "en", &["report", "--period", "2026-03", "--json"]);
+    let report: Value = serde_json::from_str(&json).unwrap();
+    let a = report["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == A)
+        .unwrap();
+    // 3 complete records of a population of 4: 75 %, target 50 %: progress
+    // full.
+    assert_eq!(a["progress"]["rate"], 0.75);
+    assert_eq!(a["components"]["progress"], 1.0);
+    let b = report["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == B)
+        .unwrap();
+    assert_eq!(b["progress"]["target_rate"], 0.9);
+    let (code, _, err) = hub_cli(&db, "en", &["report", "--period", "2026-13"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("YYYY-MM"), "{err}");
+
+    // The same draw twice; another seed another draw.
+    let args = ["spotcheck", "--site", D, "--n", "5", "--period", "2026-03"];
+    let (code, first, err) = hub_cli(&db, "zh", &args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(hub_cli(&db, "zh", &args).1, first);
+    assert!(first.contains("血压") && first.contains("150/90 mmHg"), "{first}");
+    let (_, other, _) = hub_cli(&db, "zh", &[&args[..], &["--seed", "99"]].concat());
+    assert_ne!(other, first);
+    let (_, json, _) = hub_cli(&db, "zh", &[&args[..], &["--json"]].concat());
+    let items: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(items.as_array().unwrap().len(), 5);
+    let record = items[0]["record"].as_str().unwrap().to_string();
+
+    // A failed spot check lowers D's quality.
+    let before = p.report("2026-03");
+    let (code, out, err) = hub_cli(
+        &db,
+        "en",
+        &[
+            "spotcheck",
+            "--site",
+            D,
+            "--record",
+            &record,
+            "--fail",
+            "--note",
+            "resident not at this address",
+            "--checker",
+            "督导员",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let after = p.report("2026-03");
+    let (qb, qa) = (site(&before, D).components.quality, site(&after, D).components.quality);
+    assert_eq!(
+        (
+            site(&after, D).quality.spot_checked,
+            site(&after, D).quality.spot_failed
+        ),
+        (1, 1)
+    );
+    assert!(qa < qb, "{qa} < {qb}");
+    let (_, shown, _) = hub_cli(&db, "en", &args);
+    assert!(
+        shown.contains("failed") && shown.contains("resident not at this address"),
+        "{shown}"
+    );
+    // A record of another site cannot be checked as D's.
+    let (code, _, err) = hub_cli(&db, "en", &["spotcheck", "--site", A, "--record", &record, "--pass"]);
+    assert_eq!(code, 1, "{err}");
+}
+
+#[test]
+#[ignore = "prints the report for a person to read"]
+fn print_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Platform::start(dir.path());
+    fill(&p);
+    for lang in ["zh", "en"] {
+        println!("{}", hub_cli(&p.db, lang, &["report", "--period", "2026-03"]).1);
+    }
+    println!("{}", hub_cli(&p.db, "zh", &["spotcheck", "--site", A, "--n", "3"]).1);
+}
