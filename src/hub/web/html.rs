@@ -186,7 +186,8 @@ pub fn programme_name<'a>(v: &'a View, key: &'a str) -> &'a str {
     v.t.lookup(&format!("programme.{key}")).unwrap_or(key)
 }
 
-/// The programmes that appear in any of `lists`, in order of appearance.
+/// The programmes that appear in any of `lists`: hypertension, diabetes,
+/// then any other in order of appearance.
 pub fn programmes<'a>(lists: impl Iterator<Item = &'a Vec<ProgrammeKpi>>) -> Vec<&'static str> {
     let mut out: Vec<&'static str> = Vec::new();
     for list in lists {
@@ -196,7 +197,17 @@ pub fn programmes<'a>(lists: impl Iterator<Item = &'a Vec<ProgrammeKpi>>) -> Vec
             }
         }
     }
+    let rank = |p: &str| ["hypertension", "diabetes"].iter().position(|k| *k == p).unwrap_or(2);
+    out.sort_by_key(|p| rank(p));
     out
+}
+
+/// A programme's rate, or "—" when nobody is under management.
+pub fn rate_of(k: Option<&ProgrammeKpi>, rate: impl Fn(&ProgrammeKpi) -> f64) -> String {
+    match k.filter(|k| k.managed > 0) {
+        Some(k) => pct(Some(rate(k))),
+        None => "—".into(),
+    }
 }
 
 /// A reason a site ranks low, in words (the same as `jkda-hub report`).
@@ -374,8 +385,8 @@ fn ranked_table(b: &mut String, report: &Report, v: &View) {
             let _ = write!(
                 b,
                 r#"<td class="n">{}</td><td class="n">{}</td>"#,
-                pct(k.map(|k| k.standardised_rate)),
-                pct(k.map(|k| k.control_rate))
+                rate_of(k, |k| k.standardised_rate),
+                rate_of(k, |k| k.control_rate)
             );
         }
         b.push_str("</tr>");
@@ -419,18 +430,14 @@ pub fn unit_table(b: &mut String, units: &[UnitIndicators], v: &View) {
             u.sites
         );
         for p in &progs {
-            match kpi_of(&u.indicators, p) {
-                Some(k) => {
-                    let _ = write!(
-                        b,
-                        r#"<td class="n">{}</td><td class="n">{}</td><td class="n">{}</td>"#,
-                        k.managed,
-                        pct(Some(k.standardised_rate)),
-                        pct(Some(k.control_rate))
-                    );
-                }
-                None => b.push_str(r#"<td class="n">—</td><td class="n">—</td><td class="n">—</td>"#),
-            }
+            let k = kpi_of(&u.indicators, p);
+            let _ = write!(
+                b,
+                r#"<td class="n">{}</td><td class="n">{}</td><td class="n">{}</td>"#,
+                k.map_or(0, |k| k.managed),
+                rate_of(k, |k| k.standardised_rate),
+                rate_of(k, |k| k.control_rate)
+            );
         }
         b.push_str("</tr>");
     }

@@ -4,7 +4,7 @@
 //! (a plain HTML form per record for bureau accounts) and the site's own
 //! records with findings. Pure: data and a [`View`] in, HTML out.
 
-use super::html::{card_row, escape, frame, num1, pct, programme_name, reason_text, View};
+use super::html::{card_row, escape, frame, num1, pct, programme_name, programmes, reason_text, View};
 use super::svg;
 use crate::form::def::Level;
 use crate::hub::supervision::RecordProblems;
@@ -259,18 +259,25 @@ fn indicators(b: &mut String, s: &SiteReport, v: &View) {
         escape(&v.t("control_rate")),
         escape(&v.t("exam_rate")),
     );
-    for k in &s.indicators {
+    for p in programmes(std::iter::once(&s.indicators)) {
+        let Some(k) = s.indicators.iter().find(|k| k.programme == p) else {
+            continue;
+        };
+        let figure = |rate: f64, n: u64| {
+            if k.managed == 0 {
+                "—".to_string()
+            } else {
+                format!("{} ({n})", pct(Some(rate)))
+            }
+        };
         let _ = write!(
             b,
-            r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{} ({})</td><td class="n">{} ({})</td><td class="n">{} ({})</td></tr>"#,
-            escape(&programme_name(v, k.programme)),
+            r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            escape(programme_name(v, k.programme)),
             k.managed,
-            pct(Some(k.standardised_rate)),
-            k.standardised,
-            pct(Some(k.control_rate)),
-            k.controlled,
-            pct(Some(k.exam_rate)),
-            k.examined,
+            figure(k.standardised_rate, k.standardised),
+            figure(k.control_rate, k.controlled),
+            figure(k.exam_rate, k.examined),
         );
     }
     b.push_str("</tbody></table></div>");
@@ -336,6 +343,16 @@ fn spot_list(b: &mut String, s: &SiteReport, spots: &[SpotItem], v: &View) {
                     "checked_by",
                     &[("day", &r.checked_on.to_string()), ("checker", &r.checker)]
                 )),
+            );
+        }
+        if bureau && item.result.is_none() {
+            // The form does not print; a printed list gets boxes to tick.
+            let _ = write!(
+                b,
+                r#"<span class="printonly">□ {} □ {} {}：</span>"#,
+                escape(&v.t("passed")),
+                escape(&v.t("failed")),
+                escape(&v.t("note")),
             );
         }
         if bureau {
