@@ -26,6 +26,9 @@ struct Platform {
     clock: Arc<Mutex<DateTime<Utc>>>,
     db: std::path::PathBuf,
     tokens: Vec<(String, String)>,
+    /// Uploads waiting to be sent in time order (the platform's clock only
+    /// moves forward).
+    queued: std::cell::RefCell<Vec<(String, String, Vec<Value>)>>,
 }
 
 impl Platform {
@@ -49,15 +52,36 @@ impl Platform {
         .iter()
         .map(|(code, name)| (code.to_string(), hub::storage::add_site(&conn, code, name).unwrap()))
         .collect();
-        Platform { hub, clock, db, tokens }
+        Platform {
+            hub,
+            clock,
+            db,
+            tokens,
+            queued: Default::default(),
+        }
     }
 
     fn token(&self, site: &str) -> &str {
         &self.tokens.iter().find(|t| t.0 == site).unwrap().1
     }
 
-    /// Uploads resources as one transaction Bundle, received at `at`.
+    /// Queues resources to be uploaded as one transaction Bundle at `at`.
     fn upload(&self, site: &str, at: &str, resources: Vec<Value>) {
+        self.queued
+            .borrow_mut()
+            .push((at.to_string(), site.to_string(), resources));
+    }
+
+    /// Sends what is queued, oldest first.
+    fn send_all(&self) {
+        let mut queued = self.queued.take();
+        queued.sort_by(|a, b| a.0.cmp(&b.0));
+        for (at, site, resources) in queued {
+            self.send(&site, &at, resources);
+        }
+    }
+
+    fn send(&self, site: &str, at: &str, resources: Vec<Value>) {
         *self.clock.lock().unwrap() = instant(at);
         let entries: Vec<Value> = resources
             .into_iter()
@@ -309,6 +333,7 @@ fn fill(p: &Platform) {
         "2026-03-21T02:00:00Z",
         vec![followup(&dead, 201, "2026-03-20", (138, 82), "1", "2026-06-18")],
     );
+    p.send_all();
 }
 
 #[test]

@@ -3,17 +3,19 @@
 //! whose `Debug` shows type and id only: a stray `{:?}` must not print a
 //! person's name or ID number. The mapping from jkda's records to FHIR is
 //! pure (`mapping`), as is the transaction Bundle builder (`bundle`), so both
-//! are plain unit tests.
+//! are plain unit tests. `source` reads any FHIR R4 server page by page.
 
 pub mod bundle;
 pub mod mapping;
 pub mod outcome;
+pub mod source;
 
 pub use bundle::{
     parse_transaction_response, transaction, write_transaction, EntryResult, Method, Request, ResourceText,
 };
 pub use mapping::{record_resources, Identifiers, RecordInput};
 pub use outcome::{operation_outcome, outcome_text};
+pub use source::{FhirSource, SourceError};
 
 use serde_json::Value;
 

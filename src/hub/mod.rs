@@ -1,9 +1,24 @@
 //! `jkda-hub`: the reference city platform, as a library so tests and
 //! benchmarks start it in-process. It speaks the part of FHIR R4 jkda uses —
-//! `GET /metadata`, atomic transaction Bundles on `POST /`, read / update /
-//! delete by id with versions (`meta.versionId`, `ETag`, `If-Match`), and
-//! `Patient?identifier=` / `QuestionnaireResponse?subject=` search — so a
-//! clinic can later point at any FHIR R4 server instead.
+//! `GET /metadata`, atomic transaction Bundles on `POST /`, read / vread /
+//! update / delete by id with versions (`meta.versionId`, `ETag`,
+//! `If-Match`), and search — so a clinic can later point at any FHIR R4
+//! server instead, and the supervision report can read this one as it would
+//! any other. Every path works at `/` and under `/fhir`.
+//!
+//! Search (`search`): `GET /{Type}` for every type jkda writes, with
+//! `_lastUpdated` (eq, ge, gt, le, lt; a date, dateTime or instant, UTC when
+//! no zone is given; repeatable), `identifier=[system|]value` for Patient,
+//! `subject=` / `patient=` (`Patient/id`) for the others, `_count` (50 by
+//! default, at most 1000), `_summary=count` and `_sort=(-)_lastUpdated`.
+//! Anything else is refused with a 400 OperationOutcome, never ignored.
+//! Live resources only, in (`meta.lastUpdated`, id) order; a searchset
+//! Bundle whose `total` counts every match (as counted when the search
+//! began) and whose absolute `self` / `next` links carry an opaque cursor,
+//! so each page is one index range however deep it lies. A resource written
+//! while a client pages comes on a later page, once (`clock` keeps the
+//! stamps moving forward); one changed meanwhile comes again, as its new
+//! version.
 //!
 //! Plain threads over `tiny_http` and SQLite, no async runtime: a county's
 //! traffic is a few requests a second, and the benchmark shows one machine
@@ -14,6 +29,8 @@
 //! without query values, status, bytes, duration and site: no personal data.
 
 pub mod cli;
+mod clock;
+mod search;
 mod server;
 pub mod storage;
 pub mod supervision;

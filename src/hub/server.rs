@@ -4,12 +4,12 @@
 //! when the client accepts it; every request is logged without personal data.
 
 use super::storage::{self, Entry};
-use super::HubError;
+use super::{search, HubError};
 use crate::fhir::{self, operation_outcome, FHIR_JSON};
 use crate::form::Registry;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::borrow::Cow;
@@ -111,6 +111,10 @@ pub struct Hub {
 
 struct Worker {
     conn: Connection,
+    /// Where the hub listens and whether with TLS: the links a search
+    /// answers with fall back to this address when a request has no Host.
+    addr: SocketAddr,
+    https: bool,
     forms: Arc<Registry>,
     max_body: usize,
     log: Option<LogSink>,
@@ -146,6 +150,8 @@ impl Hub {
         for _ in 0..config.workers.max(1) {
             let w = Worker {
                 conn: storage::open(&config.db)?,
+                addr,
+                https,
                 forms: forms.clone(),
                 max_body: config.max_body,
                 log: config.log.clone(),
@@ -273,38 +279,6 @@ fn loggable(url: &str) -> String {
     }
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn query_param(query: &str, key: &str) -> Option<String> {
-    query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| percent_decode(v))
-}
-
 impl Worker {
     fn now(&self) -> String {
         crate::store::utc_text((self.clock)())
@@ -425,6 +399,32 @@ impl Worker {
         }
     }
 
+    /// `scheme://host:port` as the client addressed the hub, for the links
+    /// in an answer: the Host header (or a TLS proxy's X-Forwarded-Host and
+    /// -Proto), else the address the hub listens on.
+    fn origin(&self, req: &Request) -> String {
+        let forwarded = |name| header(req, name).map(|v| v.split(',').next().unwrap_or("").trim());
+        let scheme = match forwarded("X-Forwarded-Proto") {
+            Some(p @ ("http" | "https")) => p,
+            _ if self.https => "https",
+            _ => "http",
+        };
+        // A host name, an IPv4 or [IPv6] address, and a port: nothing that
+        // could change the meaning of the URL around it.
+        let plausible = |h: &&str| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+        };
+        let host = forwarded("X-Forwarded-Host")
+            .filter(plausible)
+            .or_else(|| header(req, "Host").map(str::trim).filter(plausible));
+        match host {
+            Some(h) => format!("{scheme}://{h}"),
+            None => format!("{scheme}://{}", self.addr),
+        }
+    }
+
     /// Injected failures for writes; Some(answer) replaces the real one.
     fn fault(&self) -> (Option<Answer>, Option<usize>) {
         let (status, delay, abort) = {
@@ -459,7 +459,15 @@ impl Worker {
                 garbage: None,
             });
         }
-        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let mut parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        // The hub answers at `/` and under `/fhir`, the base path FHIR
+        // servers usually have (`server_url = "https://host/fhir"`).
+        let base_path = if parts.first() == Some(&"fhir") {
+            parts.remove(0);
+            "/fhir"
+        } else {
+            ""
+        };
         if parts == ["metadata"] && *method == Method::Get {
             return Ok(Answer::json(200, &capability()));
         }
@@ -473,7 +481,11 @@ impl Worker {
                 let bundle = self.body_bytes(req)?;
                 self.transaction(bundle, site, abort)
             }
-            (Method::Get, [kind]) => self.search(kind, query),
+            (Method::Get, [kind]) => {
+                let base = format!("{}{base_path}", self.origin(req));
+                let bundle = search::searchset(&self.conn, kind, query, &base)?;
+                Ok(Answer::json(200, &bundle))
+            }
             (Method::Get, [kind, id]) => self.read(kind, id, None),
             (Method::Get, [kind, id, "_history", v]) => {
                 let v = v
@@ -493,7 +505,8 @@ impl Worker {
                 let text = std::str::from_utf8(&raw).ok();
                 let if_match = header(req, "If-Match").map(str::to_string);
                 let now = self.now();
-                let tx = self.conn.transaction()?;
+                // IMMEDIATE: the write lock first, then the time stamp (hub::clock).
+                let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let w = storage::write(
                     &tx,
                     &self.forms,
@@ -517,7 +530,7 @@ impl Worker {
                     )));
                 }
                 let now = self.now();
-                let tx = self.conn.transaction()?;
+                let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 storage::write(
                     &tx,
                     &self.forms,
@@ -550,44 +563,6 @@ impl Worker {
             Some(s) => Ok(Answer::resource(200, &s)),
             None => Err(HubError::NotFound(format!("{kind}/{id} is not on the platform"))),
         }
-    }
-
-    fn search(&self, kind: &str, query: &str) -> Result<Answer, HubError> {
-        let count = query_param(query, "_count")
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(50usize)
-            .min(500);
-        let found = match kind {
-            "Patient" => {
-                let ident = query_param(query, "identifier")
-                    .ok_or_else(|| HubError::NotSupported("search Patient by identifier=[system|]value".into()))?;
-                let (system, value) = match ident.split_once('|') {
-                    Some((s, v)) => (Some(s).filter(|s| !s.is_empty()), v.to_string()),
-                    None => (None, ident.clone()),
-                };
-                storage::search_patients(&self.conn, system, &value, count)?
-            }
-            k if fhir::TYPES.contains(&k) => {
-                let subject = query_param(query, "subject")
-                    .or_else(|| query_param(query, "patient"))
-                    .ok_or_else(|| HubError::NotSupported(format!("search {k} by subject=Patient/id")))?;
-                let id = subject.strip_prefix("Patient/").unwrap_or(&subject).to_string();
-                storage::search_by_subject(&self.conn, k, &id, count)?
-            }
-            _ => {
-                return Err(HubError::NotSupported(format!(
-                    "resource type {kind} is not supported here"
-                )))
-            }
-        };
-        let entries: Vec<Value> = found
-            .iter()
-            .map(|s| json!({ "fullUrl": s.resource.url(), "resource": s.resource.0, "search": { "mode": "match" } }))
-            .collect();
-        Ok(Answer::json(
-            200,
-            &json!({ "resourceType": "Bundle", "type": "searchset", "total": entries.len(), "entry": entries }),
-        ))
     }
 
     fn transaction(&mut self, body: Vec<u8>, site: &str, abort: Option<usize>) -> Result<Answer, HubError> {
@@ -726,9 +701,13 @@ fn capability() -> Value {
                 "conditionalUpdate": false,
             });
             r["searchParam"] = if *t == "Patient" {
-                json!([{ "name": "identifier", "type": "token" }])
+                json!([{ "name": "_lastUpdated", "type": "date" }, { "name": "identifier", "type": "token" }])
             } else {
-                json!([{ "name": "subject", "type": "reference" }])
+                json!([
+                    { "name": "_lastUpdated", "type": "date" },
+                    { "name": "subject", "type": "reference" },
+                    { "name": "patient", "type": "reference" },
+                ])
             };
             r
         })

@@ -4,6 +4,7 @@
 //! Bundle is one SQLite transaction: all of it or nothing, even if the
 //! process is killed half-way.
 
+use super::clock::Stamps;
 use super::HubError;
 use crate::fhir::{self, Resource};
 use crate::form::Registry;
@@ -35,7 +36,14 @@ CREATE TABLE IF NOT EXISTS resources (
     complete      INTEGER,
     PRIMARY KEY (type, id)
 ) STRICT;
-CREATE INDEX IF NOT EXISTS resources_subject ON resources(type, subject);
+-- Search pages walk (last_updated, id) over the live resources of a type,
+-- for a subject too: each page is a range of one of these two indexes,
+-- however deep into the results (see hub/search). The wider subject index
+-- replaces the old (type, subject) one, which the query planner would
+-- otherwise weigh against the first and sometimes lose to it.
+CREATE INDEX IF NOT EXISTS resources_updated ON resources(type, deleted, last_updated, id);
+CREATE INDEX IF NOT EXISTS resources_subject_updated ON resources(type, subject, deleted, last_updated, id);
+DROP INDEX IF EXISTS resources_subject;
 CREATE INDEX IF NOT EXISTS resources_site ON resources(type, site, created_at);
 CREATE TABLE IF NOT EXISTS history (
     type         TEXT NOT NULL,
@@ -53,6 +61,8 @@ CREATE TABLE IF NOT EXISTS identifiers (
     PRIMARY KEY (system, value, patient)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS identifiers_patient ON identifiers(patient);
+-- `Patient?identifier=value` without a system.
+CREATE INDEX IF NOT EXISTS identifiers_value ON identifiers(value);
 "#;
 
 pub fn open(path: &Path) -> Result<Connection, HubError> {
@@ -76,6 +86,13 @@ pub fn hash_token(token: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// A clock reading given as stored text.
+fn reading(now: &str) -> Result<chrono::DateTime<chrono::Utc>, HubError> {
+    chrono::DateTime::parse_from_rfc3339(now)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| HubError::Invalid(format!("clock reading {now:?} is not an instant")))
 }
 
 /// The platform's clock as stored (UTC, milliseconds).
@@ -123,7 +140,7 @@ pub struct Stored {
     pub deleted: bool,
 }
 
-fn with_meta(content: &str, version: i64, last_updated: &str) -> Resource {
+pub(super) fn with_meta(content: &str, version: i64, last_updated: &str) -> Resource {
     let mut v: Value = serde_json::from_str(content).unwrap_or(Value::Null);
     if let Some(o) = v.as_object_mut() {
         o.insert(
@@ -309,13 +326,20 @@ pub fn write(
         raw,
         if_match,
         now,
-        &mut HashSet::new(),
+        &mut TxState::default(),
     )
 }
 
-/// `write`, remembering across the writes of one transaction which Patients
-/// are known to be live (`live`), so a record's resources do not each look
-/// up the same subject.
+/// What the writes of one transaction share: the Patients known to be live,
+/// so a record's resources do not each look up the same subject, and the
+/// transaction's time stamps.
+#[derive(Default)]
+struct TxState {
+    live: HashSet<String>,
+    stamps: Stamps,
+}
+
+/// `write`, within a transaction of several writes (`state`).
 #[allow(clippy::too_many_arguments)]
 fn write_in(
     tx: &Connection,
@@ -327,7 +351,7 @@ fn write_in(
     raw: Option<&str>,
     if_match: Option<&str>,
     now: &str,
-    live: &mut HashSet<String>,
+    state: &mut TxState,
 ) -> Result<Written, HubError> {
     match resource {
         Some(v) => validate(kind, id, v)?,
@@ -370,14 +394,15 @@ fn write_in(
             }
         }
     }
-    let now = now.to_string();
+    let clock = reading(now)?;
     let Some(v) = resource else {
         // DELETE: a new, deleted version; deleting nothing is fine.
         if kind == "Patient" {
-            live.remove(id);
+            state.live.remove(id);
         }
         return match existing {
             Some((version, _, content, false, last)) => {
+                let now = state.stamps.next_at(tx, kind, clock)?;
                 keep_history(tx, kind, id, version, &content, false, &last)?;
                 tx.execute(
                     "UPDATE resources SET version = ?3, deleted = 1, last_updated = ?4 WHERE type = ?1 AND id = ?2",
@@ -402,7 +427,7 @@ fn write_in(
             None => Ok(Written {
                 status: 204,
                 version: 0,
-                last_updated: now,
+                last_updated: now.to_string(),
             }),
         };
     };
@@ -436,7 +461,7 @@ fn write_in(
         .as_str()
         .and_then(|r| r.strip_prefix("Patient/"))
         .map(str::to_string);
-    if let Some(p) = subject.as_ref().filter(|p| !live.contains(*p)) {
+    if let Some(p) = subject.as_ref().filter(|p| !state.live.contains(*p)) {
         let found: Option<bool> = tx
             .prepare_cached("SELECT deleted FROM resources WHERE type = 'Patient' AND id = ?1")?
             .query_row(params![p], |r| r.get(0))
@@ -446,7 +471,7 @@ fn write_in(
                 "{kind}/{id}: subject Patient/{p} is not on the platform"
             )));
         }
-        live.insert(p.clone());
+        state.live.insert(p.clone());
     }
     let facts = (kind == "QuestionnaireResponse").then(|| qr_facts(v, forms));
     let (status, version) = match &existing {
@@ -456,6 +481,7 @@ fn write_in(
         }
         None => (201, 1),
     };
+    let now = state.stamps.next_at(tx, kind, clock)?;
     tx.prepare_cached(
         "INSERT INTO resources (type, id, version, site, content, deleted, created_at, last_updated, subject, questionnaire,
              programme, complete)
@@ -489,7 +515,7 @@ fn write_in(
         _ => {}
     }
     if kind == "Patient" {
-        live.insert(id.to_string());
+        state.live.insert(id.to_string());
         tx.prepare_cached("DELETE FROM identifiers WHERE patient = ?1")?
             .execute(params![id])?;
         for i in v["identifier"].as_array().into_iter().flatten() {
@@ -548,7 +574,7 @@ pub fn transaction(
     let mut order: Vec<usize> = (0..entries.len()).collect();
     order.sort_by_key(|&i| entries[i].kind != "Patient");
     let mut results: Vec<Option<Written>> = vec![None; entries.len()];
-    let mut live = HashSet::new();
+    let mut state = TxState::default();
     for (n, &i) in order.iter().enumerate() {
         if abort_after == Some(n) {
             return Err(HubError::Aborted);
@@ -564,36 +590,13 @@ pub fn transaction(
             e.raw,
             e.if_match.as_deref(),
             now,
-            &mut live,
+            &mut state,
         )
         .map_err(|err| err.in_entry(i, &format!("{}/{}", e.kind, e.id)))?;
         results[i] = Some(w);
     }
     tx.commit()?;
     Ok(results.into_iter().map(|w| w.expect("every entry written")).collect())
-}
-
-/// Patients with an identifier value (optionally of one system).
-pub fn search_patients(
-    conn: &Connection,
-    system: Option<&str>,
-    value: &str,
-    limit: usize,
-) -> Result<Vec<Stored>, HubError> {
-    let ids: Vec<String> = {
-        let mut stmt = conn.prepare_cached(
-            "SELECT DISTINCT patient FROM identifiers WHERE value = ?1 AND (?2 IS NULL OR system = ?2) LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![value, system, limit as i64], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
-    let mut out = Vec::new();
-    for id in ids {
-        if let Some(s) = read(conn, "Patient", &id, None)?.filter(|s| !s.deleted) {
-            out.push(s);
-        }
-    }
-    Ok(out)
 }
 
 /// Resources of a type about a patient, most recently changed first.

@@ -52,61 +52,75 @@ fn is_loopback(host: &str) -> bool {
     h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// A FHIR server's address checked for use, without a trailing `/`, and its
+/// host name: `https://`, or plain `http://` to this machine only.
+pub(crate) fn checked_base(url: &str) -> Result<(String, String), SyncError> {
+    let base = url.trim().trim_end_matches('/').to_string();
+    let host = base
+        .strip_prefix("https://")
+        .or_else(|| base.strip_prefix("http://"))
+        .ok_or_else(|| SyncError::Config(format!("server_url {base:?} must start with https://")))?
+        .split(['/', '?'])
+        .next()
+        .unwrap_or("");
+    let host_only = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
+    if base.starts_with("http://") && !is_loopback(host_only) {
+        return Err(SyncError::Config(format!(
+            "server_url {base:?}: health data travels only over https://"
+        )));
+    }
+    let host = host_only.trim_start_matches('[').trim_end_matches(']').to_string();
+    Ok((base, host))
+}
+
+/// The HTTP agent for talking to a FHIR server: the system's OpenSSL and CA
+/// store (or only the city's CA from `ca_file`), the configured timeouts,
+/// statuses returned rather than raised, and no redirects (one could carry
+/// the site token to another host).
+pub(crate) fn agent(cfg: &SyncConfig) -> Result<Agent, SyncError> {
+    // The system's OpenSSL (the one SQLCipher uses) and its CA store.
+    let mut tls = TlsConfig::builder()
+        .provider(ureq::tls::TlsProvider::NativeTls)
+        .root_certs(RootCerts::PlatformVerifier);
+    if let Some(path) = &cfg.ca_file {
+        let pem = std::fs::read(path).map_err(|e| SyncError::Config(format!("CA file {}: {e}", path.display())))?;
+        let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        if certs.is_empty() {
+            return Err(SyncError::Config(format!(
+                "CA file {}: no PEM certificate in it",
+                path.display()
+            )));
+        }
+        tls = tls.root_certs(RootCerts::new_with_certs(&certs));
+    }
+    let config = Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(cfg.connect_timeout))
+        .timeout_global(Some(cfg.request_timeout))
+        .max_redirects(0)
+        .user_agent(concat!("jkda/", env!("CARGO_PKG_VERSION")))
+        .tls_config(tls.build())
+        .build();
+    let resolve = Resolve {
+        lookup: cfg.lookup.clone(),
+        system: DefaultResolver::default(),
+    };
+    Ok(Agent::with_parts(config, DefaultConnector::default(), resolve))
+}
+
 impl Client {
     pub fn new(cfg: &SyncConfig) -> Result<Client, SyncError> {
         let (Some(url), Some(token)) = (cfg.server_url.as_deref(), cfg.token.as_ref()) else {
             return Err(SyncError::NotConfigured);
         };
-        let base = url.trim().trim_end_matches('/').to_string();
-        let host = base
-            .strip_prefix("https://")
-            .or_else(|| base.strip_prefix("http://"))
-            .ok_or_else(|| SyncError::Config(format!("server_url {base:?} must start with https://")))?
-            .split(['/', '?'])
-            .next()
-            .unwrap_or("");
-        let host_only = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
-        if base.starts_with("http://") && !is_loopback(host_only) {
-            return Err(SyncError::Config(format!(
-                "server_url {base:?}: health data travels only over https://"
-            )));
-        }
-        // The system's OpenSSL (the one SQLCipher uses) and its CA store.
-        let mut tls = TlsConfig::builder()
-            .provider(ureq::tls::TlsProvider::NativeTls)
-            .root_certs(RootCerts::PlatformVerifier);
-        if let Some(path) = &cfg.ca_file {
-            let pem = std::fs::read(path).map_err(|e| SyncError::Config(format!("CA file {}: {e}", path.display())))?;
-            let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
-                .filter_map(|item| match item {
-                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-                    _ => None,
-                })
-                .collect();
-            if certs.is_empty() {
-                return Err(SyncError::Config(format!(
-                    "CA file {}: no PEM certificate in it",
-                    path.display()
-                )));
-            }
-            tls = tls.root_certs(RootCerts::new_with_certs(&certs));
-        }
-        let config = Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(cfg.connect_timeout))
-            .timeout_global(Some(cfg.request_timeout))
-            .max_redirects(0)
-            .user_agent(concat!("jkda/", env!("CARGO_PKG_VERSION")))
-            .tls_config(tls.build())
-            .build();
-        let resolve = Resolve {
-            lookup: cfg.lookup.clone(),
-            system: DefaultResolver::default(),
-        };
-        let agent = Agent::with_parts(config, DefaultConnector::default(), resolve);
-        let host = host_only.trim_start_matches('[').trim_end_matches(']').to_string();
+        let (base, host) = checked_base(url)?;
         Ok(Client {
-            agent,
+            agent: agent(cfg)?,
             base,
             host,
             token: token.expose().to_string(),
@@ -238,7 +252,7 @@ fn gzip(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> Result<Vec<u
     gz.finish().map_err(|e| SyncError::Config(e.to_string()))
 }
 
-fn not_json(bytes: &[u8], content_type: &str) -> String {
+pub(crate) fn not_json(bytes: &[u8], content_type: &str) -> String {
     let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64)])
         .trim_start()
         .to_ascii_lowercase();
@@ -269,7 +283,7 @@ fn check_status(status: u16, body: &Value, retry_after: Option<Duration>) -> Res
     }
 }
 
-fn transport(e: ureq::Error, host: &str) -> SyncError {
+pub(crate) fn transport(e: ureq::Error, host: &str) -> SyncError {
     use std::io::ErrorKind;
     match e {
         ureq::Error::Timeout(_) => SyncError::Timeout,

@@ -2,7 +2,7 @@
 //! them and their recent records into the local store, so a person
 //! registered at the township centre can be followed up in the village.
 //! Only standard FHIR searches are used (`Patient?identifier=`,
-//! `QuestionnaireResponse?subject=`).
+//! `QuestionnaireResponse?subject=&_sort=-_lastUpdated`).
 
 use super::{Client, SyncConfig, SyncError};
 use crate::fhir::mapping::{answers_from_response, patient_fields};
@@ -47,7 +47,10 @@ pub fn fetch_resident(
         record_no.ok_or_else(|| SyncError::BadResponse("the platform's Patient has no health record number".into()))?;
     let count = recent.to_string();
     let subject = format!("Patient/{uuid}");
-    let responses = client.search("QuestionnaireResponse", &[("subject", &subject), ("_count", &count)])?;
+    let responses = client.search(
+        "QuestionnaireResponse",
+        &[("subject", &subject), ("_sort", "-_lastUpdated"), ("_count", &count)],
+    )?;
     let mut records = Vec::new();
     let mut skipped = 0;
     for qr in responses["entry"]
