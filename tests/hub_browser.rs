@@ -133,7 +133,12 @@ fn screenshot(browser: &Path, url: &str, name: &str, (w, h): (u32, u32)) -> Path
     );
     let png = std::fs::read(&file).unwrap_or_else(|e| panic!("no screenshot {}: {e}", file.display()));
     assert!(png.starts_with(b"\x89PNG"), "{} is a PNG", file.display());
-    assert!(png.len() > 20_000, "{} looks empty ({} bytes)", file.display(), png.len());
+    assert!(
+        png.len() > 20_000,
+        "{} looks empty ({} bytes)",
+        file.display(),
+        png.len()
+    );
     file
 }
 
@@ -159,7 +164,11 @@ fn the_ranked_table_and_a_site_page_in_headless_chromium() {
     for s in &report.sites {
         let shown = s.name.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
         assert!(dom.contains(&shown), "{} in the DOM", s.code);
-        assert!(dom.contains(&format!("<strong>{:.1}</strong>", s.score)), "score of {}", s.code);
+        assert!(
+            dom.contains(&format!("<strong>{:.1}</strong>", s.score)),
+            "score of {}",
+            s.code
+        );
     }
     assert!(
         !dom.contains("<script>alert"),
@@ -176,8 +185,15 @@ fn the_ranked_table_and_a_site_page_in_headless_chromium() {
     let dom = dump_dom(&browser, &site_url);
     assert!(dom.contains(&worst.name) && dom.contains("本机构在后三名"), "{dom}");
     assert_eq!(dom.matches("<svg").count(), 4, "four charts");
-    assert!(dom.contains(&format!("{} / {:.1}%", worst.timeliness.timely, worst.timeliness.timely_share.unwrap() * 100.0)));
-    assert!(dom.contains(r#"<form class="spot" method="post""#), "spot-check forms for the bureau");
+    assert!(dom.contains(&format!(
+        "{} / {:.1}%",
+        worst.timeliness.timely,
+        worst.timeliness.timely_share.unwrap() * 100.0
+    )));
+    assert!(
+        dom.contains(r#"<form class="spot" method="post""#),
+        "spot-check forms for the bureau"
+    );
 
     // Screenshots for a person to look at.
     let flagged_d = report.sites.iter().find(|s| s.code == D).unwrap();
@@ -189,7 +205,10 @@ fn the_ranked_table_and_a_site_page_in_headless_chromium() {
         (site_url.clone(), "site-1280-full.png", (1280, 3200)),
         (site_url, "site-phone.png", (390, 2400)),
         (
-            with_credentials(&p, &format!("/supervision/site/{}?period={PERIOD}&lang=en", flagged_d.code)),
+            with_credentials(
+                &p,
+                &format!("/supervision/site/{}?period={PERIOD}&lang=en", flagged_d.code),
+            ),
             "site-en-1280-full.png",
             (1280, 3600),
         ),

@@ -25,15 +25,25 @@ fn without_credentials_or_with_wrong_ones_the_pages_ask_for_a_bureau_login() {
             Some(r#"Basic realm="jkda-hub supervision", charset="UTF-8""#)
         );
         assert!(r.header("content-type").unwrap().starts_with("text/html"));
-        assert!(r.body.contains("jkda-hub user add"), "the page says how to get an account");
+        assert!(
+            r.body.contains("jkda-hub user add"),
+            "the page says how to get an account"
+        );
     }
     // A wrong password and an unknown name: the same answer, after a wait.
-    for auth in [basic(USER, "not the password"), basic("nobody", PASSWORD), basic("", "")] {
+    for auth in [
+        basic(USER, "not the password"),
+        basic("nobody", PASSWORD),
+        basic("", ""),
+    ] {
         let started = Instant::now();
         let r = get(&page(&p, "/supervision"), Some(&auth));
         assert_eq!(r.status, 401);
         assert!(r.header("www-authenticate").is_some());
-        assert!(started.elapsed() >= Duration::from_millis(300), "wrong credentials are slowed down");
+        assert!(
+            started.elapsed() >= Duration::from_millis(200),
+            "wrong credentials are slowed down"
+        );
     }
     assert_eq!(get(&page(&p, "/supervision"), Some("Bearer not-a-token")).status, 401);
     assert_eq!(get(&page(&p, "/supervision"), Some("Basic !!!")).status, 401);
@@ -48,10 +58,16 @@ fn a_bureau_account_sees_the_ranking_and_every_site_page() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
     assert_eq!(r.header("cache-control"), Some("no-store"));
-    assert!(r.header("content-security-policy").unwrap().contains("default-src 'none'"));
+    assert!(r
+        .header("content-security-policy")
+        .unwrap()
+        .contains("default-src 'none'"));
     let html = &r.body;
     assert!(html.contains("2026年3月 各机构督导排名"));
-    assert!(!html.contains("<script"), "no script at all, and the hostile name escaped");
+    assert!(
+        !html.contains("<script"),
+        "no script at all, and the hostile name escaped"
+    );
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;卫生室"));
     for s in &report.sites {
         assert!(
@@ -59,7 +75,11 @@ fn a_bureau_account_sees_the_ranking_and_every_site_page() {
             "link to {}",
             s.code
         );
-        assert!(html.contains(&format!("<strong>{:.1}</strong>", s.score)), "score of {}", s.code);
+        assert!(
+            html.contains(&format!("<strong>{:.1}</strong>", s.score)),
+            "score of {}",
+            s.code
+        );
     }
     assert_eq!(html.matches(r#"<tr class="flagged">"#).count(), 3, "the bottom three");
     assert!(html.contains("规范管理率") && html.contains("控制率"));
@@ -75,7 +95,10 @@ fn a_bureau_account_sees_the_ranking_and_every_site_page() {
     assert!(r.body.contains(r#"<html lang="en">"#));
 
     for (code, name) in SITES {
-        let r = get(&page(&p, &format!("/supervision/site/{code}?period={PERIOD}")), Some(&bureau()));
+        let r = get(
+            &page(&p, &format!("/supervision/site/{code}?period={PERIOD}")),
+            Some(&bureau()),
+        );
         assert_eq!(r.status, 200, "{code}");
         assert!(r.body.contains(&jkda_escape(name)), "{code}");
         assert_eq!(r.body.matches("<svg").count(), 4, "four charts on {code}");
@@ -83,18 +106,30 @@ fn a_bureau_account_sees_the_ranking_and_every_site_page() {
     }
     // Site C's late January and February arrive in one burst, D's blood
     // pressures all end in 0: both shown on their pages.
-    let d = get(&page(&p, &format!("/supervision/site/{D}?period={PERIOD}")), Some(&bureau()));
+    let d = get(
+        &page(&p, &format!("/supervision/site/{D}?period={PERIOD}")),
+        Some(&bureau()),
+    );
     assert!(d.body.contains("血压尾数偏好"), "{}", d.body);
     // E classifies 152/96 as satisfactory: its problems are in words.
-    let e = get(&page(&p, &format!("/supervision/site/{E}?period={PERIOD}")), Some(&bureau()));
+    let e = get(
+        &page(&p, &format!("/supervision/site/{E}?period={PERIOD}")),
+        Some(&bureau()),
+    );
     assert!(e.body.contains("分类与血压值不符"), "{}", e.body);
 
     assert_eq!(
         get(&page(&p, "/supervision/site/nosuchsite"), Some(&bureau())).status,
         404
     );
-    assert_eq!(get(&page(&p, "/supervision?period=2026-13"), Some(&bureau())).status, 400);
+    assert_eq!(
+        get(&page(&p, "/supervision?period=2026-13"), Some(&bureau())).status,
+        400
+    );
     assert_eq!(get(&page(&p, "/supervision/elsewhere"), Some(&bureau())).status, 404);
+    assert_eq!(get(&page(&p, "/supervision/site/a%0Db"), Some(&bureau())).status, 404);
+    let wrong_method = post_form(&page(&p, "/supervision"), &bureau(), &[], &[]);
+    assert_eq!(wrong_method.status, 405);
 }
 
 fn jkda_escape(s: &str) -> String {
@@ -109,7 +144,10 @@ fn a_site_token_sees_only_its_own_page_and_a_bureau_account_never_the_fhir_api()
     let own = get(&page(&p, &format!("/supervision/site/{A}?period={PERIOD}")), Some(&a));
     assert_eq!(own.status, 200);
     assert!(own.body.contains("东山村卫生室"));
-    assert!(!own.body.contains(r#"<form class="spot""#), "no spot-check forms for a site");
+    assert!(
+        !own.body.contains(r#"<form class="spot""#),
+        "no spot-check forms for a site"
+    );
     assert!(
         !own.body.contains(r#"<tr id="spot-"#) && !own.body.contains("22060210100000"),
         "nor the sample drawn for the next visit"
@@ -164,10 +202,7 @@ fn a_spot_check_result_entered_on_the_page_shows_on_it() {
     let before = get(&site_page, Some(&bureau()));
     let records = input_values(&before.body, "record");
     assert!(!records.is_empty(), "the spot-check list has a form per record");
-    assert_eq!(
-        records.len(),
-        before.body.matches(r#"<form class="spot""#).count()
-    );
+    assert_eq!(records.len(), before.body.matches(r#"<form class="spot""#).count());
     // The same draw as `jkda-hub spotcheck` for the site and month.
     let conn = jkda::hub::storage::open(&p.db).unwrap();
     let seed = jkda::hub::cli::default_seed(A, Some(PERIOD));
@@ -196,6 +231,8 @@ fn a_spot_check_result_entered_on_the_page_shows_on_it() {
     // A post from another site's page is refused, even with the credentials.
     let forged = post_form(&action, &bureau(), &fields, &[("Origin", "http://evil.example")]);
     assert_eq!(forged.status, 403);
+    let forged = post_form(&action, &bureau(), &fields, &[("Sec-Fetch-Site", "cross-site")]);
+    assert_eq!(forged.status, 403);
     let origin = p.url();
     let r = post_form(
         &action,
@@ -210,9 +247,14 @@ fn a_spot_check_result_entered_on_the_page_shows_on_it() {
     );
 
     let after = get(&site_page, Some(&bureau()));
-    assert!(after.body.contains(r#"<span class="fail">不合格</span> 居民说本月未随访 &lt;b&gt;"#));
+    assert!(after
+        .body
+        .contains(r#"<span class="fail">不合格</span> 居民说本月未随访 &lt;b&gt;"#));
     assert!(after.body.contains(&format!("由 {USER} 抽查")));
-    assert!(after.body.contains("2026-04-02"), "dated by the hub's clock (Beijing day)");
+    assert!(
+        after.body.contains("2026-04-02"),
+        "dated by the hub's clock (Beijing day)"
+    );
     // The site sees the checked record with its result, and only that one.
     let own = get(&site_page, Some(&bearer(p.token(A))));
     assert!(own.body.contains("居民说本月未随访"));
@@ -228,7 +270,10 @@ fn a_spot_check_result_entered_on_the_page_shows_on_it() {
 
     // The access log: who, but no query values, no record ids, no notes.
     let log = p.log_text();
-    assert!(log.contains("POST /supervision/site/220602101001/spotcheck 303"), "{log}");
+    assert!(
+        log.contains("POST /supervision/site/220602101001/spotcheck 303"),
+        "{log}"
+    );
     assert!(log.contains(&format!("site=bureau:{USER}")));
     assert!(log.contains(&format!("site={A}")));
     assert!(log.contains("GET /supervision/site/220602101001?period= 200"));
@@ -264,7 +309,11 @@ fn the_user_commands_add_list_and_remove_bureau_accounts() {
     assert_eq!(run(&["user", "add", "li"], "\n").0, 2);
     assert_eq!(run(&["user", "add", "li:x"], "a good long password\n").0, 2);
     assert_eq!(run(&["user", "add", "li"], "a good long password\n").0, 0);
-    assert_eq!(run(&["user", "add", "li"], "another long password\n").0, 2, "names are unique");
+    assert_eq!(
+        run(&["user", "add", "li"], "another long password\n").0,
+        2,
+        "names are unique"
+    );
     let (code, out, _) = run(&["user", "list"], "");
     assert_eq!(code, 0);
     assert!(out.starts_with("li\t2"), "{out}");

@@ -151,7 +151,10 @@ mod tests {
             add(&conn, "wang.li", "another password", "x"),
             Err(HubError::Usage(_))
         ));
-        assert_eq!(list(&conn).unwrap(), vec![("wang.li".into(), "2026-12-01T00:00:00Z".into())]);
+        assert_eq!(
+            list(&conn).unwrap(),
+            vec![("wang.li".into(), "2026-12-01T00:00:00Z".into())]
+        );
         remove(&conn, "wang.li").unwrap();
         assert!(stored_hash(&conn, "wang.li").unwrap().is_none());
         assert!(remove(&conn, "wang.li").is_err());

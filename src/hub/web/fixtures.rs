@@ -2,8 +2,8 @@
 //! name), the bottom three flagged, six months of trend, spot-check items
 //! with and without a result.
 
-pub use super::html::Viewer;
 use super::html::View;
+pub use super::html::Viewer;
 use crate::form::def::Level;
 use crate::form::Registry;
 use crate::i18n::{I18n, Lang};

@@ -481,7 +481,10 @@ mod tests {
             let html = fixtures::with_view(lang, &fixtures::bureau(), |v| ranked_page(&report, v));
             assert!(html.starts_with("<!DOCTYPE html>"));
             assert!(!html.contains("<script"), "no script, and names escaped");
-            assert!(html.contains("&lt;script&gt;"), "the hostile site name is shown escaped");
+            assert!(
+                html.contains("&lt;script&gt;"),
+                "the hostile site name is shown escaped"
+            );
             for s in &report.sites {
                 assert!(html.contains(&format!("/supervision/site/{}?period=2026-11", s.code)));
             }

@@ -47,7 +47,8 @@ pub(crate) struct Page {
 const REALM: &str = r#"Basic realm="jkda-hub supervision", charset="UTF-8""#;
 /// The wait after wrong credentials: slows guessing, says nothing of which
 /// part was wrong (an unknown name costs a password check too).
-const FAILED_LOGIN_DELAY: Duration = Duration::from_millis(400);
+/// It holds a worker thread, so it stays short.
+const FAILED_LOGIN_DELAY: Duration = Duration::from_millis(250);
 /// How long a computed report is shown before it is computed again.
 const REPORT_TTL: Duration = Duration::from_secs(300);
 /// How long a verified Basic login skips the (deliberately slow) password
@@ -90,8 +91,10 @@ pub(crate) fn handle(
     use tiny_http::Method::{Get, Head, Post};
     let route = match (&method, parts.as_slice()) {
         (Get | Head, ["supervision"]) => Some(Route::Ranking),
-        (Get | Head, ["supervision", "site", code]) => Some(Route::Site(code.to_string())),
-        (Post, ["supervision", "site", code, "spotcheck"]) => Some(Route::SpotCheck(code.to_string())),
+        (Get | Head, ["supervision", "site", code]) if valid_code(code) => Some(Route::Site(code.to_string())),
+        (Post, ["supervision", "site", code, "spotcheck"]) if valid_code(code) => {
+            Some(Route::SpotCheck(code.to_string()))
+        }
         _ => None,
     };
 
@@ -111,10 +114,11 @@ pub(crate) fn handle(
         Viewer::Site(code) => code.clone(),
     };
     let Some(route) = route else {
-        let known = matches!(
-            parts.as_slice(),
-            ["supervision"] | ["supervision", "site", _] | ["supervision", "site", _, "spotcheck"]
-        );
+        let known = match parts.as_slice() {
+            ["supervision"] => true,
+            ["supervision", "site", code] | ["supervision", "site", code, "spotcheck"] => valid_code(code),
+            _ => false,
+        };
         return if known {
             message(t, 405, "not_allowed", "not_allowed_text")
         } else {
@@ -154,7 +158,13 @@ pub(crate) fn handle(
                 Some(_) => return message(t, 400, "bad_request", "bad_period_text"),
                 None => this_month,
             };
-            let cached = match cached_report(conn, forms, &period, &settings, &local.format("%Y-%m-%d %H:%M").to_string()) {
+            let cached = match cached_report(
+                conn,
+                forms,
+                &period,
+                &settings,
+                &local.format("%Y-%m-%d %H:%M").to_string(),
+            ) {
                 Ok(c) => c,
                 Err(e) => return message_with(t, e.status(), "server_error", &e.to_string()),
             };
@@ -217,7 +227,9 @@ fn spot_check(
     };
     let note = param(&body, "note").unwrap_or_default();
     if record.is_empty() || note.chars().count() > 500 {
-        return Err(HubError::Invalid("record is required; the note has at most 500 characters".into()));
+        return Err(HubError::Invalid(
+            "record is required; the note has at most 500 characters".into(),
+        ));
     }
     let exists = conn
         .query_row("SELECT 1 FROM sites WHERE code = ?1", [code], |_| Ok(()))
@@ -227,7 +239,9 @@ fn spot_check(
     }
     supervision::record_spot_result(conn, code, &record, passed, note.trim(), checker, today)?;
     forget_reports(conn);
-    let period = param(&body, "period").filter(|p| valid_period(p)).unwrap_or_else(|| this_month.to_string());
+    let period = param(&body, "period")
+        .filter(|p| valid_period(p))
+        .unwrap_or_else(|| this_month.to_string());
     let lang = param(&body, "lang").and_then(|l| Lang::parse(&l)).unwrap_or_default();
     let mut location = format!("/supervision/site/{code}?period={period}");
     if lang == Lang::En {
@@ -239,21 +253,25 @@ fn spot_check(
 }
 
 /// A browser's form post from another site must not act with the Basic
-/// credentials the browser attaches by itself: when the browser says where
-/// the post comes from, it must be this hub.
+/// credentials the browser attaches by itself. Browsers say where a post
+/// comes from: `Sec-Fetch-Site` (current browsers; it survives a TLS proxy
+/// that rewrites `Host`), else `Origin`, which must then be this hub as the
+/// browser addressed it. A client that says neither is no browser.
 fn same_origin(req: &tiny_http::Request) -> bool {
     if let Some(site) = header(req, "Sec-Fetch-Site") {
-        if !matches!(site.trim(), "same-origin" | "none") {
-            return false;
-        }
+        return matches!(site.trim(), "same-origin" | "none");
     }
-    match (header(req, "Origin"), header(req, "Host")) {
-        (None, _) => true,
-        (Some(origin), Some(host)) => origin
-            .split_once("://")
-            .is_some_and(|(_, h)| h.trim_end_matches('/').eq_ignore_ascii_case(host.trim())),
-        (Some(_), None) => false,
-    }
+    let Some(origin) = header(req, "Origin") else {
+        return true;
+    };
+    let Some((_, origin_host)) = origin.trim().split_once("://") else {
+        return false;
+    };
+    let origin_host = origin_host.trim_end_matches('/');
+    ["X-Forwarded-Host", "Host"]
+        .iter()
+        .filter_map(|h| header(req, h))
+        .any(|host| origin_host.eq_ignore_ascii_case(host.trim()))
 }
 
 // ---------------------------------------------------------------- access
@@ -315,8 +333,7 @@ fn check_login(conn: &Connection, name: &str, password: &str) -> bool {
         h.update(password.as_bytes());
         let tag: [u8; 32] = h.finalize().into();
         if let Some(phc) = &stored {
-            if c
-                .seen
+            if c.seen
                 .iter()
                 .any(|(t, p, at)| *t == tag && p == phc && at.elapsed() < LOGIN_TTL)
             {
@@ -464,6 +481,11 @@ fn header<'a>(req: &'a tiny_http::Request, name: &'static str) -> Option<&'a str
         .map(|h| h.value.as_str())
 }
 
+/// Site codes as `site add` takes them; anything else is no site.
+fn valid_code(code: &str) -> bool {
+    !code.is_empty() && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 /// `YYYY-MM` with a real month.
 pub fn valid_period(p: &str) -> bool {
     p.len() == 7
@@ -491,7 +513,10 @@ fn form_decode(s: &str) -> String {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < b.len() => {
-                match std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                match std::str::from_utf8(&b[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
                     Some(x) => {
                         out.push(x);
                         i += 2;
@@ -542,7 +567,10 @@ mod tests {
     #[test]
     fn base64_decodes_basic_credentials() {
         assert_eq!(base64_decode("YnVyOnNlY3JldCBwdw==").unwrap(), b"bur:secret pw");
-        assert_eq!(base64_decode("5byg5LiJOuWvhueggTEyMzQ=").unwrap(), "张三:密码1234".as_bytes());
+        assert_eq!(
+            base64_decode("5byg5LiJOuWvhueggTEyMzQ=").unwrap(),
+            "张三:密码1234".as_bytes()
+        );
         assert_eq!(base64_decode("").unwrap(), b"");
         assert!(base64_decode("a b").is_none());
     }
@@ -554,7 +582,11 @@ mod tests {
             assert!(!valid_period(bad), "{bad}");
         }
         assert_eq!(
-            param("record=a%2Fb&result=pass&note=%E6%9C%AA%E8%A7%81+%E6%9C%AC%E4%BA%BA%", "note").unwrap(),
+            param(
+                "record=a%2Fb&result=pass&note=%E6%9C%AA%E8%A7%81+%E6%9C%AC%E4%BA%BA%",
+                "note"
+            )
+            .unwrap(),
             "未见 本人%"
         );
         assert_eq!(param("a=1&b=2", "c"), None);

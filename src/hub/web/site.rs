@@ -133,7 +133,10 @@ fn figures(b: &mut String, report: &Report, s: &SiteReport, v: &View) {
     card_row(
         b,
         &[
-            (v.t("population"), p.population.map_or_else(|| "—".into(), |n| n.to_string())),
+            (
+                v.t("population"),
+                p.population.map_or_else(|| "—".into(), |n| n.to_string()),
+            ),
             (v.t("target_rate"), pct(p.target_rate)),
             (v.t("residents"), p.residents.to_string()),
             (v.t("complete"), p.complete.to_string()),
@@ -297,7 +300,11 @@ fn spot_list(b: &mut String, s: &SiteReport, spots: &[SpotItem], v: &View) {
     let _ = write!(
         b,
         r#"<p class="muted small">{}</p>"#,
-        escape(&v.t(if bureau { "spot_explained" } else { "spot_explained_site" }))
+        escape(&v.t(if bureau {
+            "spot_explained"
+        } else {
+            "spot_explained_site"
+        }))
     );
     if shown.is_empty() {
         let _ = write!(b, r#"<p class="muted">{}</p>"#, escape(&v.t("no_spot_items")));
@@ -438,7 +445,9 @@ mod tests {
         let s = &report.sites[0];
         let spots = fixtures::spots();
         let records = fixtures::records();
-        let bureau = fixtures::with_view(Lang::Zh, &fixtures::bureau(), |v| site_page(&report, s, &spots, &records, v));
+        let bureau = fixtures::with_view(Lang::Zh, &fixtures::bureau(), |v| {
+            site_page(&report, s, &spots, &records, v)
+        });
         assert_eq!(bureau.matches(r#"<form class="spot""#).count(), spots.len());
         assert!(bureau.contains("张三") && bureau.contains("李四"));
         assert!(bureau.contains("收缩压"), "{bureau}");

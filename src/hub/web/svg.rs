@@ -198,7 +198,10 @@ mod tests {
     fn charts_escape_labels_and_scale_to_their_box() {
         let s = hbars(
             "c",
-            &[("<a>".into(), Some(50.0), "50".into()), ("b".into(), None, String::new())],
+            &[
+                ("<a>".into(), Some(50.0), "50".into()),
+                ("b".into(), None, String::new()),
+            ],
             100.0,
             "n/a",
         );
