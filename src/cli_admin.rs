@@ -42,6 +42,9 @@ pub fn init(dir: &Path, args: &InitArgs, i18n: &I18n) -> ExitCode {
     if keyring.is_some_and(|k| !k.users().is_empty()) {
         return fail(i18n, Msg::new("cli.already_initialized"));
     }
+    if let Err(m) = crate::session::check_before_install(dir) {
+        return fail(i18n, m);
+    }
     let site = match (&args.site_name, &args.division, &args.township, &args.village) {
         (Some(name), Some(division), Some(township), Some(village)) => {
             if let Err(e) = crate::identity::validate_site_codes(division, township, village) {
@@ -243,6 +246,9 @@ pub fn key_file(dir: &Path, creds: &Credentials, path: &Path, i18n: &I18n) -> Ex
     let Some(key) = key else {
         return fail(i18n, Msg::new("cli.needs_key_for_passwords"));
     };
+    if let Err(m) = cli_auth::check_key_file(dir, path) {
+        return fail(i18n, m);
+    }
     match write_key_file(path, &key) {
         Ok(()) => {
             let _ = store.audit(&actor, "key_file_written", "database", "");

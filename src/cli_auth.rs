@@ -85,7 +85,7 @@ pub fn open(dir: &Path, creds: &Credentials, i18n: &crate::i18n::I18n) -> Result
             crate::store::crypt::UnlockError::NoSuchUser => Msg::new("access.login_failed"),
             other => other.message(),
         })?;
-        let store = crate::session::open_store(dir, Some(&key), true).map_err(|e| e.message())?;
+        let store = crate::session::open_store(dir, Some(&key), true).map_err(crate::session::keyring_open_error)?;
         for (who, _) in keyring.take_failed_attempts().unwrap_or_default() {
             let _ = store.audit(&Actor::new(who.clone()), "login_failed", "user", &who);
         }
@@ -103,6 +103,7 @@ pub fn open(dir: &Path, creds: &Credentials, i18n: &crate::i18n::I18n) -> Result
         return Ok((store, actor, Some(key)));
     }
     if let Some(path) = key_file {
+        check_key_file(dir, &path)?;
         let key = read_key_file(&path).map_err(|e| e.message())?;
         let store = crate::session::open_store(dir, Some(&key), true).map_err(|e| e.message())?;
         return Ok((store, Actor::new(format!("keyfile:{}", os_user())), Some(key)));
@@ -112,6 +113,37 @@ pub fn open(dir: &Path, creds: &Credentials, i18n: &crate::i18n::I18n) -> Result
     }
     let store = Store::open(&db).map_err(|e| e.message())?;
     Ok((store, Actor::new(os_user()), None))
+}
+
+/// Refuses a key file inside the data directory (whoever copies the
+/// directory would carry the key with the data) or one that other users
+/// may open.
+pub fn check_key_file(dir: &Path, path: &Path) -> Result<(), Msg> {
+    if is_inside(dir, path) {
+        return Err(Msg::new("cli.key_file_in_data_dir")
+            .arg("path", path.display())
+            .arg("dir", dir.display()));
+    }
+    match crate::private_files::open_to_others(path) {
+        Some(mode) => Err(Msg::new("cli.key_file_open")
+            .arg("path", path.display())
+            .arg("mode", format!("{mode:o}"))),
+        None => Ok(()),
+    }
+}
+
+/// Whether `path` (existing or not, through links) lies in `dir`.
+fn is_inside(dir: &Path, path: &Path) -> bool {
+    let Ok(dir) = dir.canonicalize() else {
+        return false; // no data directory yet: nothing is in it
+    };
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let by_parent = parent.canonicalize().is_ok_and(|p| p.starts_with(&dir));
+    let by_target = path.canonicalize().is_ok_and(|p| p.starts_with(&dir));
+    by_parent || by_target
 }
 
 /// An actor with a role, for commands that must respect it.

@@ -1,8 +1,11 @@
 //! `config.toml` in the data directory (template: `assets/config.toml`).
 //! A broken file is reported, with its line, and the defaults are used: a
-//! typo in a setting must never keep a clinic from working.
+//! typo in a setting must never keep a clinic from working. It may be UTF-8
+//! (with or without a BOM), GBK or UTF-16, as Notepad saves it; a file that
+//! exists but cannot be read is reported too, never taken for an absent one.
 
-use crate::i18n::Lang;
+use crate::edited_file::EditedError;
+use crate::i18n::{Lang, Msg};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -33,13 +36,53 @@ pub struct ConfigError {
     pub file: PathBuf,
     pub line: usize,
     pub detail: String,
+    pub kind: ConfigProblem,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigProblem {
+    /// A setting or the TOML syntax; `detail` says which.
+    Content,
+    /// The file exists but cannot be read; `detail` is the system's reason.
+    Unreadable,
+    /// Not UTF-8, GBK or UTF-16; `line` is the first line that is not.
+    NotText,
+}
+
+impl ConfigError {
+    /// What the user reads, naming the file (and the line, when known).
+    pub fn message(&self) -> Msg {
+        let key = match self.kind {
+            ConfigProblem::Content => "cli.config_error",
+            ConfigProblem::Unreadable => "cli.config_unreadable",
+            ConfigProblem::NotText => "cli.config_not_text",
+        };
+        Msg::new(key)
+            .arg("file", self.file.display())
+            .arg("line", self.line)
+            .arg("detail", &self.detail)
+    }
 }
 
 impl Config {
     pub fn load(dir: &Path) -> (Config, Option<ConfigError>) {
         let file = dir.join(crate::paths::CONFIG_FILE);
-        let Ok(src) = std::fs::read_to_string(&file) else {
-            return (Config::default(), None);
+        let src = match crate::edited_file::read(&file) {
+            Ok(Some(edited)) => edited.text,
+            Ok(None) => return (Config::default(), None),
+            Err(e) => {
+                let (kind, line, detail) = match e {
+                    EditedError::Unreadable(io) => (ConfigProblem::Unreadable, 0, io.to_string()),
+                    EditedError::NotText { line } => (ConfigProblem::NotText, line, String::new()),
+                };
+                let error = ConfigError {
+                    file,
+                    line,
+                    detail,
+                    kind,
+                };
+                return (Config::default(), Some(error));
+            }
         };
         match toml::from_str::<Config>(&src) {
             Ok(c) => match c.lang.as_deref().map(Lang::parse) {
@@ -53,7 +96,16 @@ impl Config {
                         "lang = {:?}: use \"zh-CN\" or \"en\"",
                         c.lang.clone().unwrap_or_default()
                     );
-                    (Config { lang: None, ..c }, Some(ConfigError { file, line, detail }))
+                    let kind = ConfigProblem::Content;
+                    (
+                        Config { lang: None, ..c },
+                        Some(ConfigError {
+                            file,
+                            line,
+                            detail,
+                            kind,
+                        }),
+                    )
                 }
                 _ => (c, None),
             },
@@ -68,6 +120,7 @@ impl Config {
                         file,
                         line,
                         detail: e.message().to_string(),
+                        kind: ConfigProblem::Content,
                     }),
                 )
             }

@@ -28,23 +28,17 @@ fn main() -> ExitCode {
     };
     let i18n = I18n::new(lang);
     if let Some(e) = &config_error {
-        eprintln!(
-            "{}",
-            i18n.tf(
-                "cli.config_error",
-                &[
-                    ("file", &e.file.display().to_string()),
-                    ("line", &e.line.to_string()),
-                    ("detail", &e.detail)
-                ]
-            )
-        );
+        eprintln!("{}", i18n.msg(&e.message()));
     }
     let forms_dir = cli.forms_dir.clone().or(config.forms_dir.clone());
     let Some(dir) = dir else {
         eprintln!("{}", i18n.t("cli.no_data_dir"));
         return ExitCode::from(2);
     };
+    let permissions = jkda::private_files::warning(&dir);
+    if let Some(m) = permissions.as_ref().filter(|_| cli.command.is_some()) {
+        eprintln!("{}", i18n.msg(m));
+    }
     match &cli.command {
         Some(Command::Forms(cmd)) => forms(cmd, forms_dir.as_deref(), &i18n),
         Some(Command::Init(args)) => jkda::cli_admin::init(&dir, args, &i18n),
@@ -138,11 +132,12 @@ fn main() -> ExitCode {
         }),
         None => {
             let (_, failures) = load_registry(forms_dir.as_deref(), &i18n);
-            let keymap = load_keymap(&dir, &i18n);
+            let keymap = jkda::keymap::site_file::load(&dir, &i18n);
             let startup_notice = failures
                 .first()
                 .or(keymap.1.first())
-                .map(|first| jkda::i18n::Msg::new("cli.startup_problem").arg("detail", first));
+                .map(|first| jkda::i18n::Msg::new("cli.startup_problem").arg("detail", first))
+                .or(permissions);
             let forms = || load_registry(forms_dir.as_deref(), &i18n).0;
             let clinic = jkda::tui::Clinic {
                 dir: dir.clone(),
@@ -246,25 +241,6 @@ fn load_registry(forms_dir: Option<&Path>, i18n: &I18n) -> (Registry, Vec<String
         })
         .collect();
     (registry, failures)
-}
-
-fn load_keymap(dir: &Path, i18n: &I18n) -> (jkda::keymap::Keymap, Vec<String>) {
-    let base = jkda::keymap::Keymap::default();
-    let file = dir.join(jkda::paths::KEYMAP_FILE);
-    let Ok(src) = std::fs::read_to_string(&file) else {
-        return (base, Vec::new());
-    };
-    let (map, errors) = jkda::keymap::Keymap::parse(&file.display().to_string(), &src, Some(&base));
-    let msgs = errors
-        .iter()
-        .map(|e| {
-            i18n.tf(
-                "cli.keymap_error",
-                &[("file", &e.file), ("line", &e.line.to_string()), ("detail", &e.detail)],
-            )
-        })
-        .collect();
-    (map, msgs)
 }
 
 fn forms(cmd: &FormsCmd, forms_dir: Option<&Path>, i18n: &I18n) -> ExitCode {

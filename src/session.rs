@@ -36,8 +36,9 @@ pub fn start(dir: &Path) -> Result<Start, Msg> {
     if keyring.as_ref().is_some_and(|k| !k.users().is_empty()) {
         return Ok(Start::Login);
     }
+    check_before_install(dir)?;
     let db = db_path(dir);
-    let need_site = if db.exists() && !Store::is_encrypted_file(&db) {
+    let need_site = if db.exists() {
         Store::open(&db)
             .map_err(|e| e.message())?
             .site()
@@ -60,6 +61,31 @@ pub fn open_store(dir: &Path, key: Option<&DbKey>, encrypt_new: bool) -> Result<
         Store::open(&db)
     } else {
         Store::open_with_key(&db, key)
+    }
+}
+
+/// Refuses, before anything is asked or written, to install over a file
+/// that is not a jkda database (empty, damaged, another program's, or an
+/// encrypted one whose keyring is gone). No file, or a plaintext jkda
+/// database made before accounts existed, is fine.
+pub fn check_before_install(dir: &Path) -> Result<(), Msg> {
+    let db = db_path(dir);
+    if !db.exists() {
+        return Ok(());
+    }
+    if Store::is_encrypted_file(&db) {
+        return Err(StoreError::Encrypted { path: db }.message());
+    }
+    Store::open(&db).map(drop).map_err(|e| e.message())
+}
+
+/// The message when the key a password unwrapped does not open the
+/// database: the password was right, so the file is not this
+/// installation's database, or it is damaged.
+pub fn keyring_open_error(e: StoreError) -> Msg {
+    match e {
+        StoreError::WrongKey { path } => Msg::new("store_crypt.not_this_database").arg("path", path.display()),
+        e => e.message(),
     }
 }
 
@@ -115,7 +141,7 @@ pub fn login(dir: &Path, login: &str, password: &str) -> Result<Session, Msg> {
             crate::store::crypt::UnlockError::NoSuchUser => Msg::new("access.login_failed"),
             other => other.message(),
         })?;
-    let store = open_store(dir, Some(&key), true).map_err(|e| e.message())?;
+    let store = open_store(dir, Some(&key), true).map_err(keyring_open_error)?;
     audit_queued_failures(&mut keyring, &store, None)?;
     let user = match store.user(login).map_err(|e| e.message())? {
         Some(u) if !u.disabled => u,

@@ -530,12 +530,7 @@ impl Shell {
         self.config_stamp = Some(stamp);
         let (config, error) = crate::config::Config::load(&dir);
         if let Some(e) = error {
-            return Some(
-                Text::new("cli.config_error")
-                    .arg("file", e.file.display())
-                    .arg("line", e.line)
-                    .arg("detail", e.detail),
-            );
+            return Some(e.message());
         }
         let read = crate::sync::SyncConfig::from_config(&config);
         let setup = self.sync_setup.as_mut()?;

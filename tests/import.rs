@@ -74,10 +74,16 @@ fn install_empty(dir: &Path) {
     ));
 }
 
+/// Where the tests keep an installation's key file: beside the data
+/// directory, since jkda refuses one inside it.
+fn key_path(dir: &Path) -> PathBuf {
+    dir.with_extension("key")
+}
+
 /// Opens an installation's encrypted store in this process, through a key
 /// file the administrator writes.
 fn open_store(dir: &Path) -> Store {
-    let key_path = dir.join("test.key");
+    let key_path = key_path(dir);
     if !key_path.exists() {
         ok(&run_jkda_input(
             dir,
@@ -731,7 +737,7 @@ fn usage_and_io_errors_exit_2() {
     let file = tmp.path().join("empty.ndjson");
     std::fs::write(&file, "").unwrap();
     drop(open_store(&dir));
-    let key = dir.join("test.key");
+    let key = key_path(&dir);
     let out = run_jkda_input(
         &dir,
         &[

@@ -141,6 +141,13 @@ fn main() -> ExitCode {
                 },
                 _ => None,
             };
+            // Created 0600; an older or hand-made database may be wider.
+            for (file, mode) in jkda::private_files::database_open_to_others(&cli.db) {
+                eprintln!(
+                    "jkda-hub: warning: {} is open to other users (mode {mode:o}) and holds health data; run chmod 600 on it",
+                    file.display()
+                );
+            }
             let config = HubConfig {
                 workers,
                 max_body,

@@ -6,8 +6,10 @@
 //! are plain unit tests. `source` reads any FHIR R4 server page by page.
 
 pub mod bundle;
+pub mod elements;
 pub mod mapping;
 pub mod outcome;
+pub mod primitive;
 pub mod source;
 
 pub use bundle::{
@@ -67,9 +69,10 @@ impl std::fmt::Debug for Resource {
     }
 }
 
-/// A FHIR id: 1–64 of `A-Z a-z 0-9 - .`.
+/// A FHIR id: 1–64 of `A-Z a-z 0-9 - .`, and not `.` or `..` (see
+/// [`primitive::id`]).
 pub fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    primitive::id(id)
 }
 
 /// The weak ETag of a version: `W/"3"`.

@@ -44,6 +44,9 @@ pub use server::{Clock, Faults, Hub, HubConfig, TlsIdentity};
 pub enum HubError {
     #[error("{0}")]
     Invalid(String),
+    /// An element whose value is not of its FHIR type; 400 naming its path.
+    #[error("{0}")]
+    Element(crate::fhir::elements::BadElement),
     #[error("{0}")]
     NotSupported(String),
     #[error("{0}")]
@@ -75,7 +78,7 @@ pub enum HubError {
 impl HubError {
     pub fn status(&self) -> u16 {
         match self {
-            HubError::Invalid(_) | HubError::Usage(_) => 400,
+            HubError::Invalid(_) | HubError::Usage(_) | HubError::Element(_) => 400,
             HubError::NotSupported(_) => 400,
             HubError::Unauthorized => 401,
             HubError::Forbidden(_) => 403,
@@ -92,6 +95,7 @@ impl HubError {
     pub fn issue_code(&self) -> &'static str {
         match self {
             HubError::Invalid(_) | HubError::Usage(_) => "invalid",
+            HubError::Element(_) => "value",
             HubError::NotSupported(_) => "not-supported",
             HubError::Unauthorized => "login",
             HubError::Forbidden(_) => "forbidden",
@@ -100,6 +104,16 @@ impl HubError {
             HubError::TooLarge(_) => "too-costly",
             HubError::InEntry { inner, .. } => inner.issue_code(),
             HubError::Aborted | HubError::Sqlite(_) | HubError::Io(_) => "exception",
+        }
+    }
+
+    /// The FHIRPath of the element at fault, for the OperationOutcome's
+    /// `expression`.
+    pub fn element_path(&self) -> Option<&str> {
+        match self {
+            HubError::Element(e) => Some(&e.path),
+            HubError::InEntry { inner, .. } => inner.element_path(),
+            _ => None,
         }
     }
 

@@ -1,7 +1,9 @@
 //! The HTTP side of the hub: a pool of worker threads, each with its own
 //! SQLite connection, taking requests from one `tiny_http` server. Bodies are
-//! size-limited before and after gzip decoding; answers are gzip-compressed
-//! when the client accepts it; every request is logged without personal data.
+//! size-limited before and after gzip decoding (request heads are bounded
+//! before the hub sees them, in the patched tiny_http of `vendor/`); answers
+//! are gzip-compressed when the client accepts it; every request is logged
+//! without personal data.
 
 use super::storage::{self, Entry};
 use super::{search, HubError};
@@ -225,7 +227,11 @@ impl Answer {
     }
 
     fn error(e: &HubError) -> Answer {
-        let mut a = Answer::json(e.status(), &operation_outcome(e.issue_code(), &e.to_string()));
+        let mut outcome = operation_outcome(e.issue_code(), &e.to_string());
+        if let Some(path) = e.element_path() {
+            outcome["issue"][0]["expression"] = json!([path]);
+        }
+        let mut a = Answer::json(e.status(), &outcome);
         if e.status() == 401 {
             a.headers.push(("WWW-Authenticate", "Bearer".into()));
         }

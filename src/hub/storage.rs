@@ -66,7 +66,12 @@ CREATE INDEX IF NOT EXISTS identifiers_value ON identifiers(value);
 "#;
 
 pub fn open(path: &Path) -> Result<Connection, HubError> {
+    let new = !path.exists();
     let conn = Connection::open(path)?;
+    if new {
+        // Health data: the owner's only (its -wal and -shm copy this mode).
+        crate::private_files::make_private(path)?;
+    }
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // A confirmed write must survive a power cut: the client deletes nothing,
@@ -231,7 +236,7 @@ pub fn validate(kind: &str, id: &str, v: &Value) -> Result<(), HubError> {
             "resource type {kind} is not supported here"
         )));
     }
-    if v["id"] != id || !fhir::valid_id(id) {
+    if v["id"] != id {
         return bad(format!("resource id {} does not match the URL id {id:?}", v["id"]));
     }
     let has_subject = v["subject"]["reference"]
@@ -242,13 +247,6 @@ pub fn validate(kind: &str, id: &str, v: &Value) -> Result<(), HubError> {
             if let Some(ids) = v.get("identifier") {
                 if !ids.as_array().is_some_and(|a| a.iter().all(|i| i["value"].is_string())) {
                     return bad("Patient.identifier must be a list of identifiers with a value".into());
-                }
-            }
-            if let Some(b) = v.get("birthDate") {
-                if !b.as_str().is_some_and(|s| {
-                    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() || s.len() == 4 || s.len() == 7
-                }) {
-                    return bad(format!("Patient.birthDate {b} is not a date"));
                 }
             }
         }
@@ -283,7 +281,8 @@ pub fn validate(kind: &str, id: &str, v: &Value) -> Result<(), HubError> {
             }
         }
     }
-    Ok(())
+    // Dates, numbers, codes and ids as FHIR defines them.
+    fhir::elements::check(kind, v).map_err(HubError::Element)
 }
 
 fn items_ok(items: &Value) -> bool {

@@ -3,6 +3,8 @@
 //! directory, and the help screen is generated from the same table. A bad
 //! entry is reported with file and line and the built-in binding is kept.
 
+pub mod site_file;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
 

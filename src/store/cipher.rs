@@ -4,6 +4,7 @@
 //! key file) are in `crypt.rs`.
 
 use super::crypt::DbKey;
+use super::identify::{refuse_other_plaintext, NotJkda};
 use super::{io_error, probe_writable, Result as StoreResult, Store, StoreError, SQLITE_MAGIC};
 use rusqlite::{Connection, OpenFlags};
 use std::collections::BTreeMap;
@@ -13,8 +14,10 @@ use zeroize::Zeroizing;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FileKind {
-    /// No file, or an empty one: a new database.
+    /// No file: a new database.
     New,
+    /// A file of 0 bytes: not a database, and not ours to fill.
+    Empty,
     Plain,
     /// A random header and a whole number of pages: SQLCipher's look.
     Encrypted,
@@ -29,7 +32,7 @@ fn file_kind(path: &Path) -> std::io::Result<FileKind> {
     };
     let len = f.metadata()?.len();
     if len == 0 {
-        return Ok(FileKind::New);
+        return Ok(FileKind::Empty);
     }
     let mut head = [0u8; 16];
     let mut n = 0;
@@ -105,11 +108,18 @@ impl Store {
         let p = || path.to_path_buf();
         match (kind, key) {
             (FileKind::Garbage, _) => return Err(StoreError::Corrupt { path: p() }),
+            (FileKind::Empty, _) => {
+                return Err(StoreError::NotJkda {
+                    path: p(),
+                    why: NotJkda::Empty,
+                })
+            }
+            (FileKind::Plain, None) => refuse_other_plaintext(path)?,
             (FileKind::Encrypted, None) => return Err(StoreError::Encrypted { path: p() }),
             (FileKind::Plain, Some(_)) => return Err(StoreError::NotEncrypted { path: p() }),
             (FileKind::New, _) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| io_error(e, dir))?;
+                    crate::private_files::create_dir_all(dir).map_err(|e| io_error(e, dir))?;
                     probe_writable(dir)?;
                 }
             }
@@ -120,6 +130,11 @@ impl Store {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
         let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::from(e).with_path(path))?;
+        if kind == FileKind::New {
+            // SQLite created the file with the umask's mode; nothing is in it
+            // yet, and its -wal and -shm files will copy this mode.
+            crate::private_files::make_private(path).map_err(|e| io_error(e, path))?;
+        }
         quiet(&conn)?;
         if let Some(key) = key {
             run(&conn, &key.pragma())?;
@@ -161,6 +176,12 @@ impl Store {
             FileKind::Plain => {}
             FileKind::Encrypted => return Store::open_with_key(path, Some(key)).map(drop),
             FileKind::New => return Err(StoreError::NotFound),
+            FileKind::Empty => {
+                return Err(StoreError::NotJkda {
+                    path: path.to_path_buf(),
+                    why: NotJkda::Empty,
+                })
+            }
             FileKind::Garbage => {
                 return Err(StoreError::Corrupt {
                     path: path.to_path_buf(),
@@ -203,6 +224,8 @@ impl Store {
             // An existing database is opened without SQLITE_OPEN_CREATE,
             // which ATTACH inherits: the (empty) file must exist.
             std::fs::File::create(&tmp).map_err(|e| io_error(e, &dir))?;
+            // Renamed over the database below: it must be as private.
+            crate::private_files::make_private(&tmp).map_err(|e| io_error(e, &dir))?;
             conn.execute(
                 "ATTACH DATABASE ?1 AS jkda_encrypted KEY ?2",
                 rusqlite::params![tmp.to_string_lossy(), literal.as_str()],

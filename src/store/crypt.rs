@@ -115,7 +115,7 @@ pub const KDF_T: u32 = 5;
 /// Argon2id lanes for new wrappings.
 pub const KDF_P: u32 = 1;
 
-const KEYRING_FILE: &str = "keyring.json";
+pub const KEYRING_FILE: &str = "keyring.json";
 const FORMAT: u32 = 1;
 const SALT_LEN: usize = 16;
 const NONCE_LEN: usize = 24;
@@ -782,7 +782,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CryptError> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&dir).map_err(|e| CryptError::io(&dir, e))?;
+    crate::private_files::create_dir_all(&dir).map_err(|e| CryptError::io(&dir, e))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -10,6 +10,7 @@ pub mod care;
 pub mod care_read;
 mod cipher;
 pub mod crypt;
+pub mod identify;
 mod import;
 mod outbox;
 mod records;
@@ -73,6 +74,8 @@ pub enum StoreError {
     Newer { found: i64, known: i64 },
     #[error("not a jkda database or damaged: {path}")]
     Corrupt { path: PathBuf },
+    #[error("not a jkda database ({why:?}): {path}")]
+    NotJkda { path: PathBuf, why: identify::NotJkda },
     #[error("data directory is read-only: {path}")]
     ReadOnly { path: PathBuf },
     #[error("disk full")]
@@ -122,6 +125,11 @@ impl StoreError {
         match self {
             StoreError::Newer { found, known } => Msg::new("store.newer").arg("found", found).arg("known", known),
             StoreError::Corrupt { path } => Msg::new("store.corrupt").arg("path", path.display()),
+            StoreError::NotJkda { path, why } => Msg::new(match why {
+                identify::NotJkda::Empty => "store.empty_file",
+                identify::NotJkda::OtherDatabase => "store.other_database",
+            })
+            .arg("path", path.display()),
             StoreError::ReadOnly { path } => Msg::new("store.read_only").arg("path", path.display()),
             StoreError::DiskFull => Msg::new("store.disk_full"),
             StoreError::Busy => Msg::new("store.busy"),
@@ -189,6 +197,12 @@ impl Store {
         let known = schema::current_version();
         if found > known {
             return Err(StoreError::Newer { found, known });
+        }
+        if !identify::is_jkda_schema(&conn, found)? {
+            return Err(StoreError::NotJkda {
+                path,
+                why: identify::NotJkda::OtherDatabase,
+            });
         }
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // Power cuts are common in village clinics: a commit must be on disk.
