@@ -295,7 +295,8 @@ fn the_user_commands_add_list_and_remove_bureau_accounts() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        std::io::Write::write_all(child.stdin.as_mut().unwrap(), stdin.as_bytes()).unwrap();
+        // A command refused before it reads the password closes its input.
+        let _ = std::io::Write::write_all(child.stdin.as_mut().unwrap(), stdin.as_bytes());
         let out = child.wait_with_output().unwrap();
         (
             out.status.code().unwrap_or(-1),
