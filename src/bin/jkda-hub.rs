@@ -40,6 +40,9 @@ enum Command {
     /// Sites (clinics) and their tokens
     #[command(subcommand)]
     Site(SiteCmd),
+    /// Bureau accounts for the supervision pages (never for the FHIR API)
+    #[command(subcommand)]
+    User(UserCmd),
     /// The supervision report: timeliness, quality, indicators and progress
     /// per site, ranked fairly, bottom three flagged with reasons
     Report {
@@ -115,6 +118,17 @@ impl SourceArgs {
 }
 
 #[derive(Debug, Subcommand)]
+enum UserCmd {
+    /// Add an account; the password is read from standard input (typed
+    /// twice without echo at a terminal, else the first line)
+    Add { name: String },
+    /// List the accounts
+    List,
+    /// Remove an account
+    Remove { name: String },
+}
+
+#[derive(Debug, Subcommand)]
 enum SiteCmd {
     /// Add a site and print its token (shown once; only its hash is kept)
     Add { code: String, name: String },
@@ -187,6 +201,7 @@ fn main() -> ExitCode {
             target_rate,
         }) => hub::cli::set_target(&cli.db, &code, population, target_rate).map(|t| print!("{t}")),
         Command::Site(SiteCmd::Population { csv }) => hub::cli::import_targets(&cli.db, &csv).map(|t| print!("{t}")),
+        Command::User(cmd) => user(&cli.db, cmd),
         Command::Report {
             period,
             json,
@@ -241,4 +256,39 @@ fn main() -> ExitCode {
             ExitCode::from(if matches!(e, hub::HubError::Usage(_)) { 2 } else { 1 })
         }
     }
+}
+
+fn user(db: &std::path::Path, cmd: UserCmd) -> Result<(), hub::HubError> {
+    use hub::users;
+    let conn = hub::storage::open(db)?;
+    match cmd {
+        UserCmd::Add { name } => {
+            users::check_name(&name)?;
+            let mut password = jkda::cli_auth::read_password("Password: ")?;
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                let mut again = jkda::cli_auth::read_password("Password again: ")?;
+                let same = again == password;
+                zeroize::Zeroize::zeroize(&mut again);
+                if !same {
+                    zeroize::Zeroize::zeroize(&mut password);
+                    return Err(hub::HubError::Usage("the two passwords differ".into()));
+                }
+            }
+            let now = jkda::store::utc_text(chrono::Utc::now());
+            let added = users::add(&conn, &name, &password, &now);
+            zeroize::Zeroize::zeroize(&mut password);
+            added?;
+            eprintln!("added bureau account {name}");
+        }
+        UserCmd::List => {
+            for (name, created) in users::list(&conn)? {
+                println!("{name}\t{created}");
+            }
+        }
+        UserCmd::Remove { name } => {
+            users::remove(&conn, &name)?;
+            eprintln!("removed bureau account {name}");
+        }
+    }
+    Ok(())
 }

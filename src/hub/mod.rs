@@ -35,6 +35,8 @@ mod server;
 pub mod source;
 pub mod storage;
 pub mod supervision;
+pub mod users;
+mod web;
 
 pub use server::{Clock, Faults, Hub, HubConfig, TlsIdentity};
 

@@ -128,7 +128,7 @@ impl Hub {
     /// Binds `listen` (`127.0.0.1:0` picks a free port) and starts serving.
     pub fn start(listen: &str, config: HubConfig) -> Result<Hub, HubError> {
         // Create the schema once before the workers open their connections.
-        drop(storage::open(&config.db)?);
+        super::users::ensure_schema(&storage::open(&config.db)?)?;
         let https = config.tls.is_some();
         let server = match config.tls {
             Some(id) => Server::https(
@@ -455,6 +455,16 @@ impl Worker {
 
     fn route(&mut self, req: &mut Request, method: &Method, url: &str, site: &mut String) -> Result<Answer, HubError> {
         let (path, query) = url.split_once('?').unwrap_or((url, ""));
+        // The bureau's pages have their own access rules (hub::web).
+        if path == "/supervision" || path.starts_with("/supervision/") {
+            let p = super::web::handle(&self.conn, &self.forms, req, site, (self.clock)());
+            return Ok(Answer {
+                status: p.status,
+                body: p.body,
+                headers: p.headers,
+                garbage: None,
+            });
+        }
         let mut parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         // The hub answers at `/` and under `/fhir`, the base path FHIR
         // servers usually have (`server_url = "https://host/fhir"`).

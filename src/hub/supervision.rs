@@ -622,53 +622,6 @@ pub fn site_problems(conn: &Connection, site: &str, limit: usize) -> Result<Vec<
     Ok(out)
 }
 
-/// Reports computed lately, shared by the hub's workers: a city's report
-/// reads every record, so pages reuse one for a few minutes (the page says
-/// when it was computed) instead of recomputing it for every click.
-pub struct ReportCache {
-    ttl: std::time::Duration,
-    entries: std::sync::Mutex<HashMap<String, (std::time::Instant, std::sync::Arc<Report>)>>,
-}
-
-impl ReportCache {
-    pub fn new(ttl: std::time::Duration) -> ReportCache {
-        ReportCache {
-            ttl,
-            entries: std::sync::Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The report for `period`, computed now or at most `ttl` ago. Two
-    /// workers asking at once may both compute it; the last one is kept.
-    pub fn get(
-        &self,
-        conn: &Connection,
-        forms: &Registry,
-        period: &str,
-        settings: &SupervisionSettings,
-    ) -> Result<std::sync::Arc<Report>, HubError> {
-        let fresh = |at: &std::time::Instant| at.elapsed() < self.ttl;
-        if let Some((at, r)) = self.entries.lock().ok().and_then(|m| m.get(period).cloned()) {
-            if fresh(&at) {
-                return Ok(r);
-            }
-        }
-        let report = std::sync::Arc::new(build_report(conn, forms, period, settings)?);
-        if let Ok(mut m) = self.entries.lock() {
-            m.retain(|_, (at, _)| fresh(at));
-            m.insert(period.to_string(), (std::time::Instant::now(), report.clone()));
-        }
-        Ok(report)
-    }
-
-    /// Forgets everything (after a spot-check result, say).
-    pub fn clear(&self) {
-        if let Ok(mut m) = self.entries.lock() {
-            m.clear();
-        }
-    }
-}
-
 /// The problems the platform found in a record as an OperationOutcome (for
 /// `Bundle.entry.response.outcome`), or None when it found none. Each issue
 /// points at the item (`expression`, FHIRPath) and gives the problem's
