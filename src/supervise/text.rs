@@ -77,7 +77,11 @@ pub fn reason_text(r: &Reason, i18n: &I18n) -> String {
     let label = i18n.t(&format!("hub.report.reason.{}", r.kind)).to_string();
     match (r.value, r.city) {
         (Some(v), Some(c)) => i18n.tf(
-            "hub.report.reason_vs_city",
+            if r.kind == "progress" {
+                "hub.report.reason_vs_target"
+            } else {
+                "hub.report.reason_vs_city"
+            },
             &[("what", &label), ("value", &pct(Some(v))), ("city", &pct(Some(c)))],
         ),
         (Some(v), None) => format!("{label} {}", pct(Some(v))),
