@@ -653,6 +653,25 @@ fn the_report_read_from_the_hubs_fhir_api_equals_the_direct_one() {
             .collect()
     };
     assert_eq!(ranked(&cli), ranked(&json(&direct)));
+    // A mirror of the source serves the pages and the commands the same.
+    let mirror = dir.path().join("mirror.sqlite");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jkda-hub"))
+        .args(["--db", mirror.to_str().unwrap(), "mirror", "--source", &p.hub.url()])
+        .args(["--sites", sites.to_str().unwrap()])
+        .env("JKDA_SOURCE_TOKEN", p.token(A))
+        .env("JKDA_LANG", "en")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Residents: A 3, B 1, D 13.
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("17 residents and 21 records"), "{said}");
+    let (code, json_text, err) = hub_cli(&mirror, "en", &["report", "--period", "2026-03", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        ranked(&serde_json::from_str(&json_text).unwrap()),
+        ranked(&json(&direct))
+    );
     // A wrong token: a clear error, not a report of nothing.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_jkda-hub"))
         .args([

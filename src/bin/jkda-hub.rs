@@ -45,6 +45,13 @@ enum Command {
     User(UserCmd),
     /// The supervision report: timeliness, quality, indicators and progress
     /// per site, ranked fairly, bottom three flagged with reasons
+    /// Copy what another FHIR R4 server holds into --db (replaced whole,
+    /// atomically), so `serve` shows its supervision pages and `report`
+    /// and `spotcheck` read it; run it again (e.g. nightly) to refresh
+    Mirror {
+        #[command(flatten)]
+        source: SourceArgs,
+    },
     Report {
         /// Month by visit date, YYYY-MM (default: this month)
         #[arg(long)]
@@ -202,6 +209,10 @@ fn main() -> ExitCode {
         }) => hub::cli::set_target(&cli.db, &code, population, target_rate).map(|t| print!("{t}")),
         Command::Site(SiteCmd::Population { csv }) => hub::cli::import_targets(&cli.db, &csv).map(|t| print!("{t}")),
         Command::User(cmd) => user(&cli.db, cmd),
+        Command::Mirror { source } => match source.get() {
+            Some(src) => hub::cli::mirror(&cli.db, &src).map(|t| print!("{t}")),
+            None => Err(hub::HubError::Usage("give --source URL".into())),
+        },
         Command::Report {
             period,
             json,

@@ -171,3 +171,38 @@ pub fn import_targets(db: &Path, csv: &Path) -> Result<String, HubError> {
         i18n().tf("hub.report.targets_imported", &[("n", &n.to_string())])
     ))
 }
+
+/// Replaces `db` with a copy of what the source holds: filled beside it,
+/// then renamed over it, so a running `serve` never sees half a copy.
+pub fn mirror(db: &Path, src: &Source) -> Result<String, HubError> {
+    let fresh = db.with_extension("mirror-new");
+    let _ = std::fs::remove_file(&fresh);
+    let sites = match src.sites {
+        Some(p) => super::source::read_sites(
+            &std::fs::read_to_string(p).map_err(|e| HubError::Usage(format!("{}: {e}", p.display())))?,
+        ),
+        None => Vec::new(),
+    };
+    let fhir = crate::fhir::FhirSource::new(src.url, src.token)?;
+    let loaded = {
+        let mut conn = storage::open(&fresh)?;
+        let loaded = super::source::load(&fhir, &mut conn, &Registry::embedded(), &sites)?;
+        conn.pragma_update(None, "journal_mode", "DELETE")?;
+        loaded
+    };
+    std::fs::rename(&fresh, db)?;
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    Ok(format!(
+        "{}\n",
+        i18n().tf(
+            "hub.report.mirrored",
+            &[
+                ("patients", &loaded.patients.to_string()),
+                ("records", &loaded.responses.to_string()),
+                ("url", src.url)
+            ]
+        )
+    ))
+}
