@@ -14,11 +14,10 @@
 //! `JKDA_BENCH_DIR` keeps the database for another run.
 
 use chrono::{Days, NaiveDate};
-use jkda::fhir::mapping::{patient, questionnaire_response_json, Identifiers, RecordInput};
-use jkda::form::answers::Answers;
+use jkda::fhir::mapping::{patient, Identifiers};
 use jkda::form::Registry;
 use jkda::hub::storage::{self, Entry};
-use jkda::store::{Record, RecordStatus, Resident};
+use jkda::store::Resident;
 use rand::{Rng, SeedableRng};
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -47,100 +46,25 @@ struct Gen {
     ids: Identifiers,
 }
 
+#[path = "../tests/fhir_fixtures/mod.rs"]
+mod fx;
+
 impl Gen {
     fn resident(&mut self, site: &str, n: u32) -> Resident {
         let birth = NaiveDate::from_ymd_opt(1936 + (n % 60) as i32, 1 + n % 12, 1 + n % 28).expect("birth");
-        let male = n % 2 == 1;
-        let first17 = format!("220602{}{:03}", birth.format("%Y%m%d"), (n % 500) * 2 + u32::from(male));
-        Resident {
-            id: i64::from(n),
-            uuid: format!("00000000-0000-4000-8000-{n:012}"),
-            record_no: format!("{site}{:05}", n % 100_000),
-            status: "active".into(),
-            name: Some(format!("居民{n}")),
-            sex: Some(if male { "1" } else { "2" }.into()),
-            birth_date: Some(birth.to_string()),
-            id_number: Some(format!("{first17}{}", jkda::identity::check_char(&first17))),
-            phone: None,
-            address: Some("一组".into()),
-            village: Some("村".into()),
-            programmes: vec![],
-            created_at: String::new(),
-            updated_at: String::new(),
-        }
-    }
-
-    fn record(&self, r: &Resident, form: &str, n: u64, date: NaiveDate, answers: Answers) -> String {
-        let def = self.forms.get(form).expect("form");
-        let record = Record {
-            id: n as i64,
-            uuid: format!("10000000-0000-4000-8000-{n:012}"),
-            resident_id: r.id,
-            form_id: form.into(),
-            form_version: def.version.clone(),
-            status: RecordStatus::Final,
-            answers,
-            record_date: Some(date.to_string()),
-            focus: None,
-            author: "医生".into(),
-            created_at: String::new(),
-            updated_at: String::new(),
-            finalized_at: None,
-            revision: 1,
-        };
-        questionnaire_response_json(&RecordInput {
-            record: &record,
-            resident: r,
-            def,
-            ids: &self.ids,
-        })
+        let mut r = fx::resident(n, &format!("居民{n}"), &birth.to_string(), n % 2 == 1);
+        r.record_no = format!("{site}{:05}", n % 100_000);
+        r
     }
 
     fn registration(&mut self, r: &Resident, n: u64, date: NaiveDate, disease: Option<&str>) -> String {
-        let mut a = Answers::new();
         let d = date.to_string();
-        for (k, v) in [
-            ("name", r.name.as_deref().unwrap_or("")),
-            ("current_address", "一组"),
-            ("township", "镇"),
-            ("village", "村"),
-            ("record_org", "卫生室"),
-            ("record_creator", "医生"),
-            ("doctor", "医生"),
-            ("record_date", &d),
-            ("sex", r.sex.as_deref().unwrap_or("")),
-            ("birth_date", r.birth_date.as_deref().unwrap_or("")),
-            ("id_number", r.id_number.as_deref().unwrap_or("")),
-            ("residence_type", "1"),
-            ("ethnicity", "01"),
-            ("blood_abo", "5"),
-            ("blood_rh", "3"),
-            ("education", "1"),
-            ("occupation", "1"),
-            ("marital_status", "2"),
-            ("surgery", "1"),
-            ("trauma", "1"),
-            ("transfusion", "1"),
-            ("hereditary_disease", "1"),
-        ] {
-            a.set_text(k, v);
-        }
-        for k in ["payment_methods", "drug_allergy", "exposure", "disability"] {
-            a.set_codes(k, vec!["1".into()]);
-        }
-        match disease {
-            Some(code) => {
-                a.set_text("past_disease_status", "2");
-                a.set_text("past_diseases.0.disease", code);
-                a.set_text("past_diseases.0.diagnosed_year", "2018");
-            }
-            None => a.set_text("past_disease_status", "1"),
-        }
+        let mut a = fx::registration_answers(r, &d, disease);
         // A few records miss an item, as in real life.
         if self.rng.random_ratio(1, 25) {
             a.remove("blood_abo");
         }
-        self.record(r, "resident-basic-info", n, date, a)
+        fx::record_text(&self.forms, r, "resident-basic-info", n, &d, a)
     }
 
     fn followup(&mut self, r: &Resident, form: &str, n: u64, date: NaiveDate) -> String {
@@ -148,35 +72,29 @@ impl Gen {
         let dbp: u32 = self.rng.random_range(66..102);
         let fbg = self.rng.random_range(52..110) as f64 / 10.0;
         let uncontrolled = sbp >= 140 || dbp >= 90 || (form == "diabetes-followup" && fbg >= 7.0);
-        let next = date + Days::new(if uncontrolled { 14 } else { 30 });
-        let mut a = Answers::new();
-        let (d, nx) = (date.to_string(), next.to_string());
-        let (s, di, f) = (sbp.to_string(), dbp.to_string(), format!("{fbg:.1}"));
-        for (k, v) in [
-            ("visit_date", d.as_str()),
-            ("visit_method", if self.rng.random_ratio(1, 10) { "3" } else { "1" }),
-            ("visit_status", "1"),
-            ("bp.systolic", &s),
-            ("bp.diastolic", &di),
-            ("weight.current", "65"),
-            ("weight.target", "64"),
-            ("heart_rate", "74"),
-            ("classification", if uncontrolled { "2" } else { "1" }),
-            ("referred", "1"),
-            ("next_visit_date", &nx),
-            ("doctor", "医生"),
-        ] {
-            a.set_text(k, v);
+        let (d, next) = (
+            date.to_string(),
+            (date + Days::new(if uncontrolled { 14 } else { 30 })).to_string(),
+        );
+        let visit = fx::Visit {
+            date: &d,
+            bp: (sbp, dbp),
+            class: if uncontrolled { "2" } else { "1" },
+            next: &next,
+            weight: self.rng.random_range(50..90),
+            heart_rate: self.rng.random_range(60..95),
+        };
+        let mut a = fx::followup_answers(&visit);
+        if self.rng.random_ratio(1, 10) {
+            a.set_text("visit_method", "3");
         }
         if form == "diabetes-followup" {
-            a.set_text("fbg", &f);
+            a.set_text("fbg", &format!("{fbg:.1}"));
         }
-        a.set_codes("symptoms", vec!["1".into()]);
-        a.set_codes("danger_signs", vec!["1".into()]);
         if self.rng.random_ratio(1, 20) {
             a.remove("classification");
         }
-        self.record(r, form, n, date, a)
+        fx::record_text(&self.forms, r, form, n, &d, a)
     }
 }
 
@@ -278,7 +196,7 @@ fn fill(db: &Path, sites: usize, residents: usize, records: usize) -> (usize, us
             .iter()
             .map(|p| {
                 let r = g.resident(code, p.resident);
-                let qr_id = format!("10000000-0000-4000-8000-{:012}", p.serial);
+                let qr_id = fx::record_id(p.serial);
                 match p.what {
                     What::Patient => (
                         "Patient",

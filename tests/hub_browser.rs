@@ -9,6 +9,7 @@
 //! Without Chromium the tests print a SKIPPED line and pass, unless
 //! `JKDA_REQUIRE_BROWSER=1` (CI sets it; `.ci/run` installs Chromium).
 
+mod fhir_fixtures;
 mod hub_web_support;
 
 use hub_web_support::*;

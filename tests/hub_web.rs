@@ -4,6 +4,7 @@
 //! entering a spot-check result through the page's form, escaping of
 //! what admins type, and the `jkda-hub user` commands.
 
+mod fhir_fixtures;
 mod hub_web_support;
 
 use hub_web_support::*;

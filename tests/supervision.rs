@@ -5,16 +5,19 @@
 //! the day the suite runs.
 
 use chrono::{DateTime, Utc};
-use jkda::fhir::mapping::{patient, questionnaire_response, Identifiers, RecordInput};
+use jkda::fhir::mapping::{patient, Identifiers};
 use jkda::form::answers::Answers;
 use jkda::form::Registry;
 use jkda::hub::{self, Hub, HubConfig};
-use jkda::store::{Record, RecordStatus, Resident};
+use jkda::store::Resident;
 use jkda::supervise::model::{FlagKind, Report};
 use jkda::supervise::SupervisionSettings;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+
+mod fhir_fixtures;
+use fhir_fixtures as fx;
 
 const A: &str = "220602101001";
 const B: &str = "220602101002";
@@ -110,140 +113,35 @@ fn instant(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
-/// A valid ID number for a birth date and sex (odd 17th digit: male).
-fn id_number(birth: &str, serial: u32, male: bool) -> String {
-    let sequence = serial * 2 + u32::from(male);
-    let first17 = format!("220602{}{:03}", birth.replace('-', ""), sequence % 1000);
-    format!("{first17}{}", jkda::identity::check_char(&first17))
+fn person(n: u32, name: &str, birth: &str, male: bool) -> Resident {
+    fx::resident(n, name, birth, male)
 }
 
-struct Person {
-    resident: Resident,
+fn patient_json(r: &Resident) -> Value {
+    patient(r, &Identifiers::default()).0
 }
 
-fn person(uuid_n: u32, name: &str, birth: &str, male: bool) -> Person {
-    Person {
-        resident: Resident {
-            id: i64::from(uuid_n),
-            uuid: format!("00000000-0000-4000-8000-{uuid_n:012}"),
-            record_no: format!("22060210100{uuid_n:06}"),
-            status: "active".into(),
-            name: Some(name.into()),
-            sex: Some(if male { "1" } else { "2" }.into()),
-            birth_date: Some(birth.into()),
-            id_number: Some(id_number(birth, uuid_n, male)),
-            phone: None,
-            address: Some("一组".into()),
-            village: Some("东山村".into()),
-            programmes: vec![],
-            created_at: String::new(),
-            updated_at: String::new(),
-        },
-    }
+fn record_json(r: &Resident, form: &str, n: u32, date: &str, answers: Answers) -> Value {
+    fx::record_json(r, form, n, date, answers)
 }
 
-fn record_json(p: &Person, form: &str, n: u32, date: &str, answers: Answers) -> Value {
-    let forms = Registry::embedded();
-    let def = forms.get(form).unwrap();
-    let record = Record {
-        id: i64::from(n),
-        uuid: format!("10000000-0000-4000-8000-{n:012}"),
-        resident_id: p.resident.id,
-        form_id: form.into(),
-        form_version: def.version.clone(),
-        status: RecordStatus::Final,
-        answers,
-        record_date: Some(date.into()),
-        focus: None,
-        author: "测试医生".into(),
-        created_at: String::new(),
-        updated_at: String::new(),
-        finalized_at: Some(format!("{date}T10:00:00.000+08:00")),
-        revision: 1,
-    };
-    let ids = Identifiers::default();
-    questionnaire_response(&RecordInput {
-        record: &record,
-        resident: &p.resident,
-        def,
-        ids: &ids,
-    })
-    .0
-}
-
-fn patient_json(p: &Person) -> Value {
-    patient(&p.resident, &Identifiers::default()).0
-}
-
-/// A complete basic-information record (every required item answered).
-fn registration(p: &Person, n: u32, date: &str, hypertension: bool) -> Value {
-    let r = &p.resident;
-    let mut a = Answers::new();
-    for (k, v) in [
-        ("name", r.name.as_deref().unwrap()),
-        ("current_address", "一组"),
-        ("township", "东山镇"),
-        ("village", "东山村"),
-        ("record_org", "东山村卫生室"),
-        ("record_creator", "测试医生"),
-        ("doctor", "测试医生"),
-        ("record_date", date),
-        ("sex", r.sex.as_deref().unwrap()),
-        ("birth_date", r.birth_date.as_deref().unwrap()),
-        ("id_number", r.id_number.as_deref().unwrap()),
-        ("residence_type", "1"),
-        ("ethnicity", "01"),
-        ("blood_abo", "5"),
-        ("blood_rh", "3"),
-        ("education", "1"),
-        ("occupation", "1"),
-        ("marital_status", "1"),
-        ("surgery", "1"),
-        ("trauma", "1"),
-        ("transfusion", "1"),
-        ("hereditary_disease", "1"),
-    ] {
-        a.set_text(k, v);
-    }
-    for k in ["payment_methods", "drug_allergy", "exposure", "disability"] {
-        a.set_codes(k, vec!["1".into()]);
-    }
-    if hypertension {
-        a.set_text("past_disease_status", "2");
-        a.set_text("past_diseases.0.disease", "2");
-        a.set_text("past_diseases.0.diagnosed_year", "2020");
-    } else {
-        a.set_text("past_disease_status", "1");
-    }
-    record_json(p, "resident-basic-info", n, date, a)
+/// A complete basic-information record, with hypertension or without.
+fn registration(r: &Resident, n: u32, date: &str, hypertension: bool) -> Value {
+    let answers = fx::registration_answers(r, date, hypertension.then_some("2"));
+    record_json(r, "resident-basic-info", n, date, answers)
 }
 
 /// A hypertension follow-up at the clinic.
-fn followup(p: &Person, n: u32, date: &str, bp: (u32, u32), class: &str, next: &str) -> Value {
-    let mut a = Answers::new();
-    for (k, v) in [
-        ("visit_date", date),
-        ("visit_method", "1"),
-        ("visit_status", "1"),
-        ("bp.systolic", &bp.0.to_string()),
-        ("bp.diastolic", &bp.1.to_string()),
-        ("weight.current", "65"),
-        ("weight.target", "65"),
-        ("heart_rate", "72"),
-        ("cigarettes.current", "0"),
-        ("cigarettes.target", "0"),
-        ("alcohol.current", "0"),
-        ("alcohol.target", "0"),
-        ("classification", class),
-        ("referred", "1"),
-        ("next_visit_date", next),
-        ("doctor", "测试医生"),
-    ] {
-        a.set_text(k, v);
-    }
-    a.set_codes("symptoms", vec!["1".into()]);
-    a.set_codes("danger_signs", vec!["1".into()]);
-    record_json(p, "hypertension-followup", n, date, a)
+fn followup(r: &Resident, n: u32, date: &str, bp: (u32, u32), class: &str, next: &str) -> Value {
+    let visit = fx::Visit {
+        date,
+        bp,
+        class,
+        next,
+        weight: 65,
+        heart_rate: 72,
+    };
+    record_json(r, "hypertension-followup", n, date, fx::followup_answers(&visit))
 }
 
 fn site<'a>(r: &'a Report, code: &str) -> &'a jkda::supervise::model::SiteReport {
@@ -700,7 +598,7 @@ fn the_site_that_sent_a_record_hears_what_the_platform_found_in_the_transaction_
     let b1 = person(11, "李四", "1980-02-02", true);
     *p.clock.lock().unwrap() = instant("2026-03-16T02:00:00Z");
     let bundle = json!({ "resourceType": "Bundle", "type": "transaction", "entry": [
-        { "resource": patient_json(&b1), "request": { "method": "PUT", "url": format!("Patient/{}", b1.resident.uuid) } },
+        { "resource": patient_json(&b1), "request": { "method": "PUT", "url": format!("Patient/{}", b1.uuid) } },
         { "resource": followup(&b1, 12, "2026-03-15", (140, 90), "2", "2026-05-15"),
           "request": { "method": "PUT", "url": "QuestionnaireResponse/10000000-0000-4000-8000-000000000012" } },
     ]});

@@ -9,11 +9,10 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use jkda::fhir::mapping::{patient, questionnaire_response, Identifiers, RecordInput};
-use jkda::form::answers::Answers;
+use jkda::fhir::mapping::{patient, Identifiers};
 use jkda::form::Registry;
 use jkda::hub::{self, Hub, HubConfig};
-use jkda::store::{Record, RecordStatus, Resident};
+use jkda::store::Resident;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -256,122 +255,33 @@ pub fn input_values(html: &str, name: &str) -> Vec<String> {
 
 // ---------------------------------------------------------------- records
 
-fn id_number(birth: &str, serial: u32, male: bool) -> String {
-    let sequence = serial * 2 + u32::from(male);
-    let first17 = format!("220602{}{:03}", birth.replace('-', ""), sequence % 1000);
-    format!("{first17}{}", jkda::identity::check_char(&first17))
-}
+use super::fhir_fixtures as fx;
 
 fn resident(n: u32, name: &str, birth: &str, male: bool) -> Resident {
-    Resident {
-        id: i64::from(n),
-        uuid: format!("00000000-0000-4000-8000-{n:012}"),
-        record_no: format!("22060210100{n:06}"),
-        status: "active".into(),
-        name: Some(name.into()),
-        sex: Some(if male { "1" } else { "2" }.into()),
-        birth_date: Some(birth.into()),
-        id_number: Some(id_number(birth, n, male)),
-        phone: None,
-        address: Some("一组".into()),
-        village: Some("东山村".into()),
-        programmes: vec![],
-        created_at: String::new(),
-        updated_at: String::new(),
-    }
-}
-
-fn record_json(r: &Resident, form: &str, n: u32, date: &str, answers: Answers) -> Value {
-    let forms = Registry::embedded();
-    let def = forms.get(form).unwrap();
-    let record = Record {
-        id: i64::from(n),
-        uuid: format!("10000000-0000-4000-8000-{n:012}"),
-        resident_id: r.id,
-        form_id: form.into(),
-        form_version: def.version.clone(),
-        status: RecordStatus::Final,
-        answers,
-        record_date: Some(date.into()),
-        focus: None,
-        author: "测试医生".into(),
-        created_at: String::new(),
-        updated_at: String::new(),
-        finalized_at: Some(format!("{date}T10:00:00.000+08:00")),
-        revision: 1,
-    };
-    questionnaire_response(&RecordInput {
-        record: &record,
-        resident: r,
-        def,
-        ids: &Identifiers::default(),
-    })
-    .0
+    fx::resident(n, name, birth, male)
 }
 
 /// A complete basic-information record of a resident with hypertension.
 fn registration(r: &Resident, n: u32, date: &str) -> Value {
-    let mut a = Answers::new();
-    for (k, v) in [
-        ("name", r.name.as_deref().unwrap()),
-        ("current_address", "一组"),
-        ("township", "东山镇"),
-        ("village", "东山村"),
-        ("record_org", "东山村卫生室"),
-        ("record_creator", "测试医生"),
-        ("doctor", "测试医生"),
-        ("record_date", date),
-        ("sex", r.sex.as_deref().unwrap()),
-        ("birth_date", r.birth_date.as_deref().unwrap()),
-        ("id_number", r.id_number.as_deref().unwrap()),
-        ("residence_type", "1"),
-        ("ethnicity", "01"),
-        ("blood_abo", "5"),
-        ("blood_rh", "3"),
-        ("education", "1"),
-        ("occupation", "1"),
-        ("marital_status", "1"),
-        ("surgery", "1"),
-        ("trauma", "1"),
-        ("transfusion", "1"),
-        ("hereditary_disease", "1"),
-        ("past_disease_status", "2"),
-        ("past_diseases.0.disease", "2"),
-        ("past_diseases.0.diagnosed_year", "2020"),
-    ] {
-        a.set_text(k, v);
-    }
-    for k in ["payment_methods", "drug_allergy", "exposure", "disability"] {
-        a.set_codes(k, vec!["1".into()]);
-    }
-    record_json(r, "resident-basic-info", n, date, a)
+    fx::record_json(
+        r,
+        "resident-basic-info",
+        n,
+        date,
+        fx::registration_answers(r, date, Some("2")),
+    )
 }
 
 fn followup(r: &Resident, n: u32, date: &str, bp: (u32, u32), class: &str, next: &str) -> Value {
-    let mut a = Answers::new();
-    for (k, v) in [
-        ("visit_date", date),
-        ("visit_method", "1"),
-        ("visit_status", "1"),
-        ("bp.systolic", &bp.0.to_string()),
-        ("bp.diastolic", &bp.1.to_string()),
-        ("weight.current", &(55 + n % 20).to_string()),
-        ("weight.target", "60"),
-        ("heart_rate", &(64 + n % 15).to_string()),
-        ("cigarettes.current", "0"),
-        ("cigarettes.target", "0"),
-        ("alcohol.current", "0"),
-        ("alcohol.target", "0"),
-        ("classification", class),
-        ("referred", "1"),
-        ("next_visit_date", next),
-        ("doctor", "测试医生"),
-    ] {
-        a.set_text(k, v);
-    }
-    a.set_codes("symptoms", vec!["1".into()]);
-    a.set_codes("danger_signs", vec!["1".into()]);
-    record_json(r, "hypertension-followup", n, date, a)
+    let visit = fx::Visit {
+        date,
+        bp,
+        class,
+        next,
+        weight: 55 + n % 20,
+        heart_rate: 64 + n % 15,
+    };
+    fx::record_json(r, "hypertension-followup", n, date, fx::followup_answers(&visit))
 }
 
 fn day(s: &str) -> NaiveDate {
