@@ -610,22 +610,25 @@ pub fn transaction(
     Ok(results.into_iter().map(|w| w.expect("every entry written")).collect())
 }
 
+/// A live resource from a row of `content, version, last_updated, site`.
+pub(super) fn live_row(r: &rusqlite::Row) -> rusqlite::Result<Stored> {
+    let (content, version, last, site): (String, i64, String, String) =
+        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+    Ok(Stored {
+        resource: with_meta(&content, version, &last, &site),
+        version,
+        last_updated: last,
+        deleted: false,
+    })
+}
+
 /// Resources of a type about a patient, most recently changed first.
 pub fn search_by_subject(conn: &Connection, kind: &str, patient: &str, limit: usize) -> Result<Vec<Stored>, HubError> {
     let mut stmt = conn.prepare_cached(
         "SELECT content, version, last_updated, site FROM resources WHERE type = ?1 AND subject = ?2 AND deleted = 0
          ORDER BY last_updated DESC, id LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![kind, patient, limit as i64], |r| {
-        let (content, version, last, site): (String, i64, String, String) =
-            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-        Ok(Stored {
-            resource: with_meta(&content, version, &last, &site),
-            version,
-            last_updated: last,
-            deleted: false,
-        })
-    })?;
+    let rows = stmt.query_map(params![kind, patient, limit as i64], live_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

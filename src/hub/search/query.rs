@@ -5,7 +5,7 @@
 //! into the results it lies. The statement is put together from fixed
 //! fragments only; every value is a bound parameter.
 
-use super::super::storage::{with_meta, Stored};
+use super::super::storage::{live_row, Stored};
 use super::super::HubError;
 use super::cursor::Cursor;
 use super::params::{Filter, Search};
@@ -108,16 +108,7 @@ pub fn page(
     // One more than the page, to know whether there is a next one.
     let (sql, args) = page_sql(s, after, limit + 1);
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args), |r| {
-        let (content, version, last, site): (String, i64, String, String) =
-            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-        Ok(Stored {
-            resource: with_meta(&content, version, &last, &site),
-            version,
-            last_updated: last,
-            deleted: false,
-        })
-    })?;
+    let rows = stmt.query_map(params_from_iter(args), live_row)?;
     let mut found: Vec<Stored> = rows.collect::<rusqlite::Result<_>>()?;
     let more = found.len() > limit;
     found.truncate(limit);
