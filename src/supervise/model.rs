@@ -69,7 +69,8 @@ pub struct Reason {
     /// `timeliness`, `quality`, `indicators`, `progress`, `nothing_received`
     /// or an authenticity flag's kind.
     pub kind: String,
-    /// The site's own figure and the city's (shares 0..=1), when there are.
+    /// The site's own figure and the city's (shares 0..=1), when there
+    /// are; for `progress`, the site's rate and its target.
     pub value: Option<f64>,
     pub city: Option<f64>,
 }
