@@ -6,7 +6,9 @@ use crate::cli::{AuditCmd, InitArgs, UserCmd};
 use crate::cli_auth::{self, read_password, Credentials};
 use crate::i18n::{I18n, Msg};
 use crate::store::crypt::{write_key_file, Keyring};
-use crate::store::{AuditFilter, Permission, Role, SiteConfig};
+use crate::store::{AuditFilter, Permission, Role, SiteConfig, Store};
+use crate::sync::anchor::{self, Comparison};
+use crate::sync::SyncConfig;
 use std::path::Path;
 use std::process::ExitCode;
 use zeroize::Zeroize;
@@ -166,7 +168,7 @@ pub fn user(dir: &Path, creds: &Credentials, cmd: &UserCmd, i18n: &I18n) -> Exit
     }
 }
 
-pub fn audit(dir: &Path, creds: &Credentials, cmd: &AuditCmd, i18n: &I18n) -> ExitCode {
+pub fn audit(dir: &Path, creds: &Credentials, cmd: &AuditCmd, i18n: &I18n, sync: SyncConfig) -> ExitCode {
     let (store, actor, _) = match cli_auth::open(dir, creds, i18n) {
         Ok(x) => x,
         Err(m) => return fail(i18n, m),
@@ -174,12 +176,25 @@ pub fn audit(dir: &Path, creds: &Credentials, cmd: &AuditCmd, i18n: &I18n) -> Ex
     match cmd {
         AuditCmd::Verify { json } => match store.verify_audit() {
             Ok(None) => {
+                let (platform, said) = compare_with_platform(&store, &sync, i18n);
+                let agrees = !matches!(
+                    platform,
+                    PlatformCheck::Compared(Comparison::Altered { .. } | Comparison::Shorter { .. })
+                );
                 if *json {
-                    println!("{}", serde_json::json!({ "intact": true }));
+                    println!(
+                        "{}",
+                        serde_json::json!({ "intact": agrees, "local_intact": true, "platform": platform })
+                    );
                 } else {
                     println!("{}", i18n.t("cli.audit_intact"));
+                    println!("{said}");
                 }
-                ExitCode::SUCCESS
+                if agrees {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
             }
             Ok(Some(b)) => {
                 if *json {
@@ -260,4 +275,70 @@ pub fn key_file(dir: &Path, creds: &Credentials, path: &Path, i18n: &I18n) -> Ex
         }
         Err(e) => fail(i18n, e.message()),
     }
+}
+
+/// What the platform's copy of the trail's head says.
+#[derive(Debug, serde::Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+enum PlatformCheck {
+    NotConfigured,
+    Unreachable { reason: String },
+    Compared(Comparison),
+}
+
+/// Compares the local trail with the anchor the platform keeps; the second
+/// value says in words what could and could not be checked.
+fn compare_with_platform(store: &Store, sync: &SyncConfig, i18n: &I18n) -> (PlatformCheck, String) {
+    if !sync.is_configured() {
+        return (
+            PlatformCheck::NotConfigured,
+            i18n.t("cli.audit_anchor.not_configured").to_string(),
+        );
+    }
+    let fetched = crate::sync::client::Client::new(sync).and_then(|client| {
+        let installation = store
+            .installation_id()
+            .map_err(|e| crate::sync::SyncError::Config(e.to_string()))?;
+        anchor::fetch(&client, &installation)
+    });
+    let anchor = match fetched {
+        Ok(a) => a,
+        Err(e) => {
+            let reason = i18n.msg(&e.message());
+            let said = i18n.tf("cli.audit_anchor.unreachable", &[("reason", &reason)]);
+            return (PlatformCheck::Unreachable { reason }, said);
+        }
+    };
+    let comparison = match anchor::compare(store, anchor.as_ref()) {
+        Ok(c) => c,
+        Err(e) => {
+            let reason = i18n.msg(&e.message());
+            let said = i18n.tf("cli.audit_anchor.unreachable", &[("reason", &reason)]);
+            return (PlatformCheck::Unreachable { reason }, said);
+        }
+    };
+    let said = match &comparison {
+        Comparison::Matches { seq, recorded } => i18n.tf(
+            "cli.audit_anchor.matches",
+            &[("seq", &seq.to_string()), ("recorded", recorded)],
+        ),
+        Comparison::Altered { seq, recorded } => i18n.tf(
+            "cli.audit_anchor.altered",
+            &[("seq", &seq.to_string()), ("recorded", recorded)],
+        ),
+        Comparison::Shorter {
+            seq,
+            recorded,
+            local_last,
+        } => i18n.tf(
+            "cli.audit_anchor.shorter",
+            &[
+                ("seq", &seq.to_string()),
+                ("recorded", recorded),
+                ("last", &local_last.to_string()),
+            ],
+        ),
+        Comparison::NoAnchor => i18n.t("cli.audit_anchor.none").to_string(),
+    };
+    (PlatformCheck::Compared(comparison), said)
 }

@@ -43,7 +43,13 @@ fn main() -> ExitCode {
         Some(Command::Forms(cmd)) => forms(cmd, forms_dir.as_deref(), &i18n),
         Some(Command::Init(args)) => jkda::cli_admin::init(&dir, args, &i18n),
         Some(Command::User(cmd)) => jkda::cli_admin::user(&dir, &creds(&cli), cmd, &i18n),
-        Some(Command::Audit(cmd)) => jkda::cli_admin::audit(&dir, &creds(&cli), cmd, &i18n),
+        Some(Command::Audit(cmd)) => jkda::cli_admin::audit(
+            &dir,
+            &creds(&cli),
+            cmd,
+            &i18n,
+            jkda::sync::SyncConfig::from_config(&config),
+        ),
         Some(Command::KeyFile { path }) => jkda::cli_admin::key_file(&dir, &creds(&cli), path, &i18n),
         Some(Command::Paths) => {
             println!(

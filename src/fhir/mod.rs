@@ -5,6 +5,7 @@
 //! pure (`mapping`), as is the transaction Bundle builder (`bundle`), so both
 //! are plain unit tests. `source` reads any FHIR R4 server page by page.
 
+pub mod audit_anchor;
 pub mod bundle;
 pub mod elements;
 pub mod mapping;
@@ -31,7 +32,13 @@ pub const DIVISION_EXT: &str = "urn:jkda:fhir:StructureDefinition/division-code"
 pub const FHIR_JSON: &str = "application/fhir+json";
 
 /// The resource types jkda writes and reads.
-pub const TYPES: [&str; 4] = ["Patient", "QuestionnaireResponse", "Encounter", "Observation"];
+pub const TYPES: [&str; 5] = [
+    "Patient",
+    "QuestionnaireResponse",
+    "Encounter",
+    "Observation",
+    "AuditEvent",
+];
 
 /// A FHIR resource as JSON. `Debug` prints its type and id only.
 #[derive(Clone, PartialEq)]

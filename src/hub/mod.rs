@@ -28,6 +28,7 @@
 //! registered at the township centre). The access log has method, path
 //! without query values, status, bytes, duration and site: no personal data.
 
+mod anchors;
 pub mod cli;
 mod clock;
 mod search;
@@ -64,6 +65,13 @@ pub enum HubError {
     Aborted,
     #[error("{0}")]
     Usage(String),
+    #[error("the audit trail of installation {installation} (site {site}) would go back from entry {from} to {to}")]
+    AuditRewound {
+        site: String,
+        installation: String,
+        from: i64,
+        to: i64,
+    },
     #[error("entry {index} ({url}): {inner}")]
     InEntry {
         index: usize,
@@ -85,6 +93,7 @@ impl HubError {
             HubError::Forbidden(_) => 403,
             HubError::NotFound(_) => 404,
             HubError::VersionConflict(_) => 412,
+            HubError::AuditRewound { .. } => 409,
             HubError::TooLarge(_) => 413,
             HubError::InEntry { inner, .. } => inner.status(),
             HubError::Sqlite(e) if matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy)) => 503,
@@ -97,6 +106,7 @@ impl HubError {
         match self {
             HubError::Invalid(_) | HubError::Usage(_) => "invalid",
             HubError::Element(_) => "value",
+            HubError::AuditRewound { .. } => "conflict",
             HubError::NotSupported(_) => "not-supported",
             HubError::Unauthorized => "login",
             HubError::Forbidden(_) => "forbidden",

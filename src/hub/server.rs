@@ -523,7 +523,15 @@ impl Worker {
                     text,
                     if_match.as_deref(),
                     &now,
-                )?;
+                );
+                let w = match w {
+                    Ok(w) => w,
+                    Err(e) => {
+                        drop(tx);
+                        super::anchors::note(&self.conn, &e, &now)?;
+                        return Err(e);
+                    }
+                };
                 tx.commit()?;
                 let stored = storage::read(&self.conn, kind, id, None)?
                     .ok_or_else(|| HubError::NotFound(format!("{kind}/{id}")))?;

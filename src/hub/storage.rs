@@ -83,6 +83,7 @@ pub fn open(path: &Path) -> Result<Connection, HubError> {
     conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
     conn.execute_batch(SCHEMA)?;
     conn.execute_batch(super::supervision::SCHEMA)?;
+    conn.execute_batch(super::anchors::SCHEMA)?;
     Ok(conn)
 }
 
@@ -287,6 +288,8 @@ pub fn validate(kind: &str, id: &str, v: &Value) -> Result<(), HubError> {
                 return bad("Encounter needs status, class and a subject Patient".into());
             }
         }
+        // An audit anchor: its shape is checked by `anchors::check`.
+        "AuditEvent" => {}
         _ => {
             if !v["status"].is_string() || !v["code"].is_object() || !has_subject {
                 return bad("Observation needs status, code and a subject Patient".into());
@@ -406,6 +409,10 @@ fn write_in(
         }
     }
     let clock = reading(now)?;
+    if let (Some(v), "AuditEvent") = (resource, kind) {
+        let old = existing.as_ref().filter(|e| !e.3).map(|e| e.2.as_str());
+        super::anchors::check(site, old, v)?;
+    }
     let Some(v) = resource else {
         // DELETE: a new, deleted version; deleting nothing is fine.
         if kind == "Patient" {
@@ -603,8 +610,15 @@ pub fn transaction(
             now,
             &mut state,
         )
-        .map_err(|err| err.in_entry(i, &format!("{}/{}", e.kind, e.id)))?;
-        results[i] = Some(w);
+        .map_err(|err| err.in_entry(i, &format!("{}/{}", e.kind, e.id)));
+        match w {
+            Ok(w) => results[i] = Some(w),
+            Err(err) => {
+                drop(tx);
+                super::anchors::note(conn, &err, now)?;
+                return Err(err);
+            }
+        }
     }
     tx.commit()?;
     Ok(results.into_iter().map(|w| w.expect("every entry written")).collect())

@@ -333,6 +333,12 @@ fn site_infos(conn: &Connection, start: NaiveDate, end: NaiveDate) -> Result<Vec
             }
         }
     }
+    let next_day = end.succ_opt().unwrap_or(end);
+    for (site, n) in super::anchors::rewinds_by_site(conn, &text(start), &text(next_day))? {
+        if let Some(s) = by_code.get(&site).and_then(|i| infos.get_mut(*i)) {
+            s.audit_rewinds = n;
+        }
+    }
     let mut stmt = conn.prepare(
         "SELECT c.site, count(*), sum(1 - c.passed) FROM spot_checks c JOIN record_facts f ON f.id = c.record
          WHERE f.visit_date BETWEEN ?1 AND ?2 GROUP BY c.site",

@@ -3,7 +3,7 @@
 //! record ids and the action, never the data itself.
 
 use super::{now_text, Actor, Result, Store};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -143,6 +143,34 @@ impl Store {
         out.reverse();
         append(self.conn(), actor, "audit_view", "audit", &out.len().to_string())?;
         Ok(out)
+    }
+
+    /// The trail's last entry: its id and hash.
+    pub fn audit_head(&self) -> Result<Option<(i64, String)>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?)
+    }
+
+    /// The hash of entry `id`, if the trail has it.
+    pub fn audit_hash_at(&self, id: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT hash FROM audit WHERE id = ?1", params![id], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// A random name of this installation's trail on the platform, made once.
+    pub fn installation_id(&self) -> Result<String> {
+        if let Some(id) = self.setting("installation.id")? {
+            return Ok(id);
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        self.set_setting("installation.id", &id)?;
+        Ok(id)
     }
 
     /// Checks the whole chain and its head; `None` when intact.

@@ -49,6 +49,8 @@ pub struct SiteInfo {
     pub spot_failed: u64,
     /// The period's problems, most frequent first.
     pub problems: Vec<ProblemCount>,
+    /// Attempts in the period to move an installation's audit anchor back.
+    pub audit_rewinds: u64,
 }
 
 /// The month `YYYY-MM` as its first and last day.
@@ -391,6 +393,15 @@ fn site_report(
                 day: Some(*day),
             });
         }
+    }
+    if info.audit_rewinds > 0 {
+        flags.push(Flag {
+            kind: FlagKind::AuditRewound,
+            records: Vec::new(),
+            count: info.audit_rewinds,
+            share: None,
+            day: None,
+        });
     }
     if a.after_death_count > 0 {
         flags.push(Flag {

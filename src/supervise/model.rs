@@ -156,6 +156,8 @@ pub enum FlagKind {
     LateBurst,
     /// A visit dated after the resident's death.
     AfterDeath,
+    /// The clinic's audit trail went back behind what the platform holds.
+    AuditRewound,
 }
 
 impl FlagKind {
@@ -165,6 +167,7 @@ impl FlagKind {
             FlagKind::DigitPreference => "digit_preference",
             FlagKind::LateBurst => "late_burst",
             FlagKind::AfterDeath => "after_death",
+            FlagKind::AuditRewound => "audit_rewound",
         }
     }
 }

@@ -162,6 +162,12 @@ pub fn sync(
             }
         };
         let report = up.run(store);
+        if let Some(e) = &report.anchor_error {
+            eprintln!(
+                "{}",
+                i18n.tf("sync.anchor_failed", &[("reason", &i18n.msg(&e.message()))])
+            );
+        }
         let error = report.error.as_ref().map(|e| i18n.msg(&e.message()));
         let s = print_status(store, i18n, json, Some(report.sent), error, true)?;
         let clean = s.pending + s.failed + s.conflict == 0;

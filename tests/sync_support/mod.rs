@@ -317,12 +317,13 @@ pub fn assert_hub_matches(clinic: &Clinic, platform: &Platform) -> usize {
     rows.len()
 }
 
-/// Versions the hub keeps beyond the first of each resource: 0 means no
-/// resource was ever written twice with different content.
+/// Versions the hub keeps beyond the first of each record's resources: 0
+/// means none was ever written twice with different content. (The audit
+/// trail's anchor is one resource rewritten at each upload, by design.)
 pub fn extra_versions(platform: &Platform) -> i64 {
     platform
         .conn()
-        .query_row("SELECT count(*) FROM history", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM history WHERE type != 'AuditEvent'", [], |r| r.get(0))
         .unwrap()
 }
 

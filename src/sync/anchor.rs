@@ -1,0 +1,89 @@
+//! Sends the audit trail's head to the platform at each sync, and reads it
+//! back for `jkda audit verify` (see `fhir::audit_anchor`).
+
+use super::client::Client;
+use super::SyncError;
+use crate::fhir::audit_anchor::{self, Anchor};
+use crate::store::Store;
+use serde_json::json;
+
+fn store_error(e: crate::store::StoreError) -> SyncError {
+    SyncError::Config(e.to_string())
+}
+
+/// The head as it stands, if the trail has entries.
+pub fn current(store: &Store, recorded: &str) -> Result<Option<Anchor>, SyncError> {
+    let Some((seq, hash)) = store.audit_head().map_err(store_error)? else {
+        return Ok(None);
+    };
+    Ok(Some(Anchor {
+        installation: store.installation_id().map_err(store_error)?,
+        seq,
+        hash,
+        recorded: recorded.to_string(),
+    }))
+}
+
+/// Sends the head when it moved since the last anchor; returns what was sent.
+pub fn send(client: &Client, store: &Store, now: chrono::DateTime<chrono::Utc>) -> Result<Option<Anchor>, SyncError> {
+    let Some(anchor) = current(store, &crate::store::utc_text(now))? else {
+        return Ok(None);
+    };
+    let sent = format!("{}:{}", anchor.seq, anchor.hash);
+    if store.setting("audit.anchored").map_err(store_error)?.as_deref() == Some(sent.as_str()) {
+        return Ok(None);
+    }
+    let resource = audit_anchor::to_resource(&anchor);
+    let url = format!("AuditEvent/{}", audit_anchor::resource_id(&anchor.installation));
+    let bundle = json!({
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{ "fullUrl": url, "resource": resource, "request": { "method": "PUT", "url": url } }]
+    });
+    client.transaction(&bundle)?;
+    store.set_setting("audit.anchored", &sent).map_err(store_error)?;
+    Ok(Some(anchor))
+}
+
+/// The platform's anchor of this installation, if it has one.
+pub fn fetch(client: &Client, installation: &str) -> Result<Option<Anchor>, SyncError> {
+    Ok(client
+        .read("AuditEvent", &audit_anchor::resource_id(installation))?
+        .as_ref()
+        .and_then(audit_anchor::from_resource))
+}
+
+/// How the local trail compares with the platform's anchor.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Comparison {
+    /// The entry the platform holds is here, unchanged (and so is
+    /// everything before it, which its hash covers).
+    Matches { seq: i64, recorded: String },
+    /// That entry is here with another hash: the trail was rewritten.
+    Altered { seq: i64, recorded: String },
+    /// The trail ends before it: entries were cut or deleted.
+    Shorter {
+        seq: i64,
+        recorded: String,
+        local_last: i64,
+    },
+    /// The platform holds no anchor of this installation yet.
+    NoAnchor,
+}
+
+pub fn compare(store: &Store, anchor: Option<&Anchor>) -> Result<Comparison, crate::store::StoreError> {
+    let Some(a) = anchor else {
+        return Ok(Comparison::NoAnchor);
+    };
+    let (seq, recorded) = (a.seq, a.recorded.clone());
+    Ok(match store.audit_hash_at(a.seq)? {
+        Some(h) if h == a.hash => Comparison::Matches { seq, recorded },
+        Some(_) => Comparison::Altered { seq, recorded },
+        None => Comparison::Shorter {
+            seq,
+            recorded,
+            local_last: store.audit_head()?.map_or(0, |h| h.0),
+        },
+    })
+}
