@@ -5,6 +5,7 @@
 //! issue 13 item 2 — a row changed and rehashed, rows deleted and the
 //! chain rebuilt, the tail cut — by someone holding the database key.
 
+mod common;
 mod sync_support;
 
 use jkda::store::Actor;
@@ -159,4 +160,49 @@ fn the_trail_emptied_is_caught_and_an_unchanged_trail_is_not_sent_twice() {
         platform_says(&clinic, &platform),
         Comparison::Shorter { local_last: 0, .. }
     ));
+}
+
+#[test]
+fn audit_verify_on_the_command_line_says_what_it_could_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut platform = Platform::start(dir.path());
+    let data = dir.path().join("clinic");
+    let out = common::run_jkda_input(&data, &["init", "--no-encrypt"], &format!("{}\n", common::ADMIN_PW));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(
+        data.join("config.toml"),
+        format!(
+            "server_url = \"{}\"\nsite_token = \"{}\"\n",
+            platform.url(),
+            platform.tokens[0]
+        ),
+    )
+    .unwrap();
+    let verify = |lang: &str| {
+        let out = common::run_jkda(&data, &["--lang", lang, "audit", "verify"]);
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, said) = verify("en");
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("holds no copy of this trail yet"), "{said}");
+    let out = common::run_jkda(&data, &["sync"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (code, said) = verify("zh");
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("与本机一致"), "{said}");
+
+    // Emptied by someone with the (here: no) key: caught by the platform.
+    let db = rusqlite::Connection::open(jkda::paths::db_path(&data)).unwrap();
+    db.execute_batch("DELETE FROM audit; DELETE FROM settings WHERE key = 'audit.head';")
+        .unwrap();
+    drop(db);
+    let (code, said) = verify("en");
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("entries were removed"), "{said}");
+
+    // The platform down: only this PC's copy, and it says so.
+    platform.stop();
+    let (code, said) = verify("en");
+    assert!(said.contains("could not be asked"), "{said}");
+    assert_eq!(code, Some(0), "{said}");
 }
