@@ -45,6 +45,12 @@ enum Command {
     User(UserCmd),
     /// The supervision report: timeliness, quality, indicators and progress
     /// per site, ranked fairly, bottom three flagged with reasons
+    /// Sites and their clinics' health (last contact, version, backlog,
+    /// problems), the longest-standing problem first
+    Sites {
+        #[arg(long)]
+        json: bool,
+    },
     /// Copy what another FHIR R4 server holds into --db (replaced whole,
     /// atomically), so `serve` shows its supervision pages and `report`
     /// and `spotcheck` read it; run it again (e.g. nightly) to refresh
@@ -209,6 +215,15 @@ fn main() -> ExitCode {
         }) => hub::cli::set_target(&cli.db, &code, population, target_rate).map(|t| print!("{t}")),
         Command::Site(SiteCmd::Population { csv }) => hub::cli::import_targets(&cli.db, &csv).map(|t| print!("{t}")),
         Command::User(cmd) => user(&cli.db, cmd),
+        Command::Sites { json } => hub::storage::open(&cli.db)
+            .and_then(|conn| hub::sites::health(&conn, chrono::Utc::now()))
+            .map(|sites| {
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&sites).unwrap_or_default());
+                } else {
+                    print!("{}", hub::sites::render(&sites, &hub::cli::i18n()));
+                }
+            }),
         Command::Mirror { source } => match source.get() {
             Some(src) => hub::cli::mirror(&cli.db, &src).map(|t| print!("{t}")),
             None => Err(hub::HubError::Usage("give --source URL".into())),

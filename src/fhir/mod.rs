@@ -7,6 +7,7 @@
 
 pub mod audit_anchor;
 pub mod bundle;
+pub mod device_state;
 pub mod elements;
 pub mod mapping;
 pub mod outcome;
@@ -32,12 +33,13 @@ pub const DIVISION_EXT: &str = "urn:jkda:fhir:StructureDefinition/division-code"
 pub const FHIR_JSON: &str = "application/fhir+json";
 
 /// The resource types jkda writes and reads.
-pub const TYPES: [&str; 5] = [
+pub const TYPES: [&str; 6] = [
     "Patient",
     "QuestionnaireResponse",
     "Encounter",
     "Observation",
     "AuditEvent",
+    "Device",
 ];
 
 /// A FHIR resource as JSON. `Debug` prints its type and id only.

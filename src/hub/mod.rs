@@ -33,6 +33,7 @@ pub mod cli;
 mod clock;
 mod search;
 mod server;
+pub mod sites;
 pub mod source;
 pub mod storage;
 pub mod supervision;

@@ -5,9 +5,8 @@ use super::client::Client;
 use super::SyncError;
 use crate::fhir::audit_anchor::{self, Anchor};
 use crate::store::Store;
-use serde_json::json;
 
-fn store_error(e: crate::store::StoreError) -> SyncError {
+pub(super) fn store_error(e: crate::store::StoreError) -> SyncError {
     SyncError::Config(e.to_string())
 }
 
@@ -22,27 +21,6 @@ pub fn current(store: &Store, recorded: &str) -> Result<Option<Anchor>, SyncErro
         hash,
         recorded: recorded.to_string(),
     }))
-}
-
-/// Sends the head when it moved since the last anchor; returns what was sent.
-pub fn send(client: &Client, store: &Store, now: chrono::DateTime<chrono::Utc>) -> Result<Option<Anchor>, SyncError> {
-    let Some(anchor) = current(store, &crate::store::utc_text(now))? else {
-        return Ok(None);
-    };
-    let sent = format!("{}:{}", anchor.seq, anchor.hash);
-    if store.setting("audit.anchored").map_err(store_error)?.as_deref() == Some(sent.as_str()) {
-        return Ok(None);
-    }
-    let resource = audit_anchor::to_resource(&anchor);
-    let url = format!("AuditEvent/{}", audit_anchor::resource_id(&anchor.installation));
-    let bundle = json!({
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [{ "fullUrl": url, "resource": resource, "request": { "method": "PUT", "url": url } }]
-    });
-    client.transaction(&bundle)?;
-    store.set_setting("audit.anchored", &sent).map_err(store_error)?;
-    Ok(Some(anchor))
 }
 
 /// The platform's anchor of this installation, if it has one.

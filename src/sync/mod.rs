@@ -8,6 +8,7 @@
 //! directly. `fetch` looks a resident up on the platform.
 
 pub mod anchor;
+pub mod centre;
 pub mod cli;
 pub mod client;
 pub mod error;

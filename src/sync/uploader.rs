@@ -39,7 +39,7 @@ pub struct RunReport {
     pub http_time: Duration,
     /// The error that ended the run early, if any.
     pub error: Option<SyncError>,
-    /// Why the audit trail's head could not be sent, if it could not.
+    /// Why the installation's state and audit head could not be sent.
     pub anchor_error: Option<SyncError>,
     pub status: OutboxStatus,
 }
@@ -217,7 +217,7 @@ impl Uploader {
         // The trail's head goes out when the records went: a copy the
         // clinic's database key cannot rewrite (`fhir::audit_anchor`).
         if report.error.is_none() {
-            report.anchor_error = super::anchor::send(&self.client, store, Utc::now()).err();
+            report.anchor_error = super::centre::send(&self.client, store, Utc::now()).err();
         }
         report.status = store.outbox_status().unwrap_or_default();
         report
