@@ -235,10 +235,12 @@ fn main() -> ExitCode {
             source,
         } => {
             let period = period.unwrap_or_else(|| hub::cli::this_month(chrono::Utc::now()));
+            // The pages' settings file unless another is named: one ranking.
+            let settings = settings.unwrap_or_else(|| cli.db.with_file_name(hub::cli::SETTINGS_FILE));
             let args = hub::cli::ReportArgs {
                 period: &period,
                 json,
-                settings: settings.as_deref(),
+                settings: Some(&settings),
             };
             hub::cli::open(&cli.db, source.get().as_ref())
                 .and_then(|data| hub::cli::report_from(data.conn(), &args))

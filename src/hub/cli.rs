@@ -35,6 +35,10 @@ pub fn default_seed(site: &str, period: Option<&str>) -> u64 {
     u64::from_le_bytes(b)
 }
 
+/// The supervision settings beside the hub's database, read by the pages
+/// and by `report` (missing: the defaults).
+pub const SETTINGS_FILE: &str = "supervision.toml";
+
 pub fn load_settings(path: Option<&Path>) -> Result<SupervisionSettings, HubError> {
     match path {
         Some(p) => SupervisionSettings::load(p).map_err(HubError::Usage),

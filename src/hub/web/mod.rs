@@ -61,9 +61,7 @@ const SPOT_N: usize = 20;
 /// A site's own records with findings, most recent first.
 const OWN_RECORDS: usize = 100;
 
-/// The supervision settings are read from this file beside the hub's
-/// database (missing: the defaults).
-pub const SETTINGS_FILE: &str = "supervision.toml";
+use super::cli::SETTINGS_FILE;
 
 enum Route {
     Ranking,
