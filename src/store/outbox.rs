@@ -423,32 +423,62 @@ impl Store {
              ON CONFLICT(resident_id) DO UPDATE SET origin = 'platform', updated_at = ?2",
             params![resident_id, now],
         )?;
-        for r in records {
-            tx.execute(
-                "INSERT OR IGNORE INTO form_versions (form_id, version, source, first_used) VALUES (?1, ?2, ?3, ?4)",
-                params![r.def.id, r.def.version, r.source, now],
-            )?;
-            let json = serde_json::to_string(&r.answers).unwrap_or_else(|_| "{}".into());
-            let finalized = r.finalized_at.clone().unwrap_or_else(|| now.clone());
-            let inserted = tx.execute(
-                "INSERT OR IGNORE INTO records (uuid, resident_id, form_id, form_version, status, answers, record_date, author,
-                     created_at, updated_at, finalized_at)
-                 VALUES (?1, ?2, ?3, ?4, 'final', ?5, ?6, ?7, ?8, ?8, ?9)",
-                params![r.uuid, resident_id, r.def.id, r.def.version, json, r.record_date, r.author, now, finalized],
-            )?;
-            if inserted == 1 {
-                let record_id = tx.last_insert_rowid();
-                tx.execute(
-                    "INSERT INTO record_revisions (record_id, revision, answers, author, finalized_at) VALUES (?1, 1, ?2, ?3, ?4)",
-                    params![record_id, json, r.author, finalized],
-                )?;
-            }
-        }
+        insert_fetched(&tx, resident_id, records, &now)?;
         super::care::refresh(&tx, resident_id, &settings)?;
         audit::append(&tx, actor, "fetch", "resident", &resident_id.to_string())?;
         tx.commit()?;
         Ok(resident_id)
     }
+
+    /// Records another PC or unit made for residents already here, brought
+    /// down at sync: added (never over a record this PC has), the derived
+    /// tables refreshed, audited. Returns how many were new.
+    pub fn add_platform_records(&mut self, actor: &Actor, by_resident: &[(i64, Vec<FetchedRecord>)]) -> Result<usize> {
+        let settings = self.care.clone();
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = now_text(chrono::Local::now());
+        let mut added = 0;
+        for (resident_id, records) in by_resident {
+            let n = insert_fetched(&tx, *resident_id, records, &now)?;
+            if n > 0 {
+                super::care::refresh(&tx, *resident_id, &settings)?;
+                audit::append(&tx, actor, "pull", "resident", &resident_id.to_string())?;
+                added += n;
+            }
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+}
+
+/// Inserts fetched records a resident does not have yet (by uuid).
+fn insert_fetched(tx: &rusqlite::Connection, resident_id: i64, records: &[FetchedRecord], now: &str) -> Result<usize> {
+    let mut added = 0;
+    for r in records {
+        tx.execute(
+            "INSERT OR IGNORE INTO form_versions (form_id, version, source, first_used) VALUES (?1, ?2, ?3, ?4)",
+            params![r.def.id, r.def.version, r.source, now],
+        )?;
+        let json = serde_json::to_string(&r.answers).unwrap_or_else(|_| "{}".into());
+        let finalized = r.finalized_at.clone().unwrap_or_else(|| now.to_string());
+        let inserted = tx.execute(
+                "INSERT OR IGNORE INTO records (uuid, resident_id, form_id, form_version, status, answers, record_date, author,
+                     created_at, updated_at, finalized_at)
+                 VALUES (?1, ?2, ?3, ?4, 'final', ?5, ?6, ?7, ?8, ?8, ?9)",
+                params![r.uuid, resident_id, r.def.id, r.def.version, json, r.record_date, r.author, now, finalized],
+            )?;
+        if inserted == 1 {
+            let record_id = tx.last_insert_rowid();
+            tx.execute(
+                    "INSERT INTO record_revisions (record_id, revision, answers, author, finalized_at) VALUES (?1, 1, ?2, ?3, ?4)",
+                    params![record_id, json, r.author, finalized],
+                )?;
+            added += 1;
+        }
+    }
+    Ok(added)
 }
 
 fn set(conn: &rusqlite::Connection, key: &str, value: &str) -> Result<()> {

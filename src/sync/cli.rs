@@ -168,6 +168,15 @@ pub fn sync(
                 i18n.tf("sync.anchor_failed", &[("reason", &i18n.msg(&e.message()))])
             );
         }
+        if let Some(e) = &report.pull_error {
+            eprintln!(
+                "{}",
+                i18n.tf("sync.pull_failed", &[("reason", &i18n.msg(&e.message()))])
+            );
+        }
+        if report.pulled.added > 0 && !json {
+            println!("{}", i18n.tf("sync.pulled", &[("n", &report.pulled.added.to_string())]));
+        }
         let error = report.error.as_ref().map(|e| i18n.msg(&e.message()));
         let s = print_status(store, i18n, json, Some(report.sent), error, true)?;
         let clean = s.pending + s.failed + s.conflict == 0;

@@ -59,26 +59,10 @@ pub fn fetch_resident(
         .flatten()
         .map(|e| &e["resource"])
     {
-        let canonical = qr["questionnaire"].as_str().unwrap_or("");
-        let (Some(def), Some(id)) = (registry.all().find(|d| d.canonical() == canonical), qr["id"].as_str()) else {
-            skipped += 1;
-            continue;
-        };
-        let answers = answers_from_response(qr, def);
-        let record_date = def
-            .date_field
-            .as_deref()
-            .and_then(|f| answers.text(f))
-            .map(str::to_string);
-        records.push(FetchedRecord {
-            uuid: id.to_string(),
-            def,
-            source: registry.source(&def.id).unwrap_or_default(),
-            answers,
-            record_date,
-            author: qr["author"]["display"].as_str().unwrap_or("platform").to_string(),
-            finalized_at: qr["authored"].as_str().map(str::to_string),
-        });
+        match fetched_record(qr, registry) {
+            Some(r) => records.push(r),
+            None => skipped += 1,
+        }
     }
     let resident_id = store.import_from_platform(actor, uuid, &record_no, &fields, &records)?;
     Ok(Some(Fetched {
@@ -86,6 +70,29 @@ pub fn fetch_resident(
         records: records.len(),
         skipped,
     }))
+}
+
+/// A QuestionnaireResponse from the platform as a record to keep; None
+/// when its form (the exact version) is not one this PC has.
+pub fn fetched_record<'a>(qr: &Value, registry: &'a Registry) -> Option<FetchedRecord<'a>> {
+    let canonical = qr["questionnaire"].as_str().unwrap_or("");
+    let def = registry.all().find(|d| d.canonical() == canonical)?;
+    let id = qr["id"].as_str().filter(|id| crate::fhir::valid_id(id))?;
+    let answers = answers_from_response(qr, def);
+    let record_date = def
+        .date_field
+        .as_deref()
+        .and_then(|f| answers.text(f))
+        .map(str::to_string);
+    Some(FetchedRecord {
+        uuid: id.to_string(),
+        def,
+        source: registry.source(&def.id).unwrap_or_default(),
+        answers,
+        record_date,
+        author: qr["author"]["display"].as_str().unwrap_or("platform").to_string(),
+        finalized_at: qr["authored"].as_str().map(str::to_string),
+    })
 }
 
 /// Whether a searchset Bundle has any match.

@@ -41,6 +41,9 @@ pub struct RunReport {
     pub error: Option<SyncError>,
     /// Why the installation's state and audit head could not be sent.
     pub anchor_error: Option<SyncError>,
+    /// Records brought down from the platform for residents here.
+    pub pulled: super::pull::Pulled,
+    pub pull_error: Option<SyncError>,
     pub status: OutboxStatus,
 }
 
@@ -218,6 +221,14 @@ impl Uploader {
         // clinic's database key cannot rewrite (`fhir::audit_anchor`).
         if report.error.is_none() {
             report.anchor_error = super::centre::send(&self.client, store, Utc::now()).err();
+            // Then what others recorded for our residents.
+            let pulled = crate::fhir::FhirSource::from_config(&self.cfg)
+                .map_err(SyncError::from)
+                .and_then(|src| super::pull::pull(&src, store, &self.mapper.registry, &self.actor, Utc::now()));
+            match pulled {
+                Ok(p) => report.pulled = p,
+                Err(e) => report.pull_error = Some(e),
+            }
         }
         report.status = store.outbox_status().unwrap_or_default();
         report
