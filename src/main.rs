@@ -45,6 +45,14 @@ fn main() -> ExitCode {
         Some(Command::User(cmd)) => jkda::cli_admin::user(&dir, &creds(&cli), cmd, &i18n),
         Some(Command::Audit(cmd)) => jkda::cli_admin::audit(&dir, &creds(&cli), cmd, &i18n),
         Some(Command::KeyFile { path }) => jkda::cli_admin::key_file(&dir, &creds(&cli), path, &i18n),
+        Some(Command::Doctor { json }) => {
+            jkda::cli_ops::doctor(&dir, &config, config_error.as_ref(), &creds(&cli), *json, &i18n)
+        }
+        Some(Command::Backup { dir: to }) => jkda::cli_ops::backup(&dir, &config, &creds(&cli), to.as_deref(), &i18n),
+        Some(Command::Restore { backup }) => jkda::cli_ops::restore(&dir, &creds(&cli), backup, &i18n),
+        Some(Command::SupportBundle { file }) => {
+            jkda::cli_ops::support_bundle(&dir, &config, config_error.as_ref(), &creds(&cli), file, &i18n)
+        }
         Some(Command::Paths) => {
             println!(
                 "{}",
@@ -152,6 +160,7 @@ fn main() -> ExitCode {
                 idle_after: Some(idle_after(&config)),
                 startup_notice,
                 management: config.management.clone().unwrap_or_default(),
+                backup: config.backup.clone().unwrap_or_default(),
             };
             match jkda::tui::run_clinic(&clinic) {
                 Ok(()) => ExitCode::SUCCESS,

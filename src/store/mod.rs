@@ -12,6 +12,7 @@ mod cipher;
 pub mod crypt;
 pub mod identify;
 mod import;
+pub mod inspect;
 mod outbox;
 mod records;
 mod residents;
