@@ -104,6 +104,27 @@ pub enum Command {
     /// config.toml without secrets, doctor, counts, error classes — no
     /// personal data. With --user or a key file the database's counts too
     SupportBundle { file: PathBuf },
+    /// Drafts never finalized: list them, or abandon one (with a reason,
+    /// audited); an abandoned draft leaves every list
+    #[command(subcommand)]
+    Drafts(DraftsCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DraftsCmd {
+    /// Drafts never finalized, oldest first (names masked)
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Abandon a draft (its id from `jkda drafts list`): it is deleted, a
+    /// registration's draft resident with it; the reason is kept
+    Abandon {
+        id: i64,
+        /// Why (kept with who and when; at most 200 characters)
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

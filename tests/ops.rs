@@ -6,7 +6,7 @@
 mod common;
 mod sync_support;
 
-use common::{install, ADMIN_PW};
+use common::{install, login, Tui, ADMIN_PW, CTRL_Q, DOCTOR_PW};
 use jkda::store::crypt::{read_key_file, DbKey};
 use jkda::store::{Store, StoreError};
 use serde_json::Value;
@@ -448,4 +448,70 @@ fn the_support_bundle_holds_nobodys_data() {
     for v in &personal {
         assert!(!all.contains(v.as_str()), "the bundle holds personal data");
     }
+}
+
+#[test]
+fn the_days_first_login_backs_up_and_a_failure_shows_on_the_status_line() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    install(&dir, 3);
+    // A file where the folder should be: the backup cannot be made.
+    let blocker = root.path().join("not-a-folder");
+    std::fs::write(&blocker, b"").unwrap();
+    let config = |dest: &Path| format!("[backup]\ndir = {:?}\n", dest);
+    std::fs::write(dir.join("config.toml"), config(&blocker.join("usb"))).unwrap();
+    let mut tui = Tui::start(&dir, &[], 100, 30);
+    login(&mut tui, "li", DOCTOR_PW);
+    tui.wait_for("自动备份失败");
+    tui.send(CTRL_Q);
+    assert!(tui.wait_exit());
+
+    // The next login tries again, into a folder that works, without a word.
+    let usb = root.path().join("usb");
+    std::fs::write(dir.join("config.toml"), config(&usb)).unwrap();
+    let mut tui = Tui::start(&dir, &[], 100, 30);
+    login(&mut tui, "li", DOCTOR_PW);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !usb.is_dir() || backups(&usb).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no backup made");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(!tui.screen().contains("自动备份失败"));
+    tui.send(CTRL_Q);
+    assert!(tui.wait_exit());
+    let made = backups(&usb);
+    assert_eq!(made.len(), 1);
+    assert!(made[0].join("keyring.json").is_file());
+}
+
+#[test]
+fn the_daily_backup_is_made_once_a_day() {
+    use chrono::TimeZone;
+    let root = tempfile::tempdir().unwrap();
+    let (dir, key_path) = installed(root.path(), 2);
+    let key = read_key_file(&key_path).unwrap();
+    let store = Store::open_with_key(&dir.join("jkda.db"), Some(&key)).unwrap();
+    let cfg = jkda::config::BackupConfig {
+        dir: Some(root.path().join("usb")),
+        keep: Some(2),
+    };
+    let actor = jkda::store::Actor::new("li");
+    let at = |d: u32, h: u32| chrono::Local.with_ymd_and_hms(2026, 3, d, h, 0, 0).unwrap();
+    let daily = |now| jkda::ops::backup::daily(&store, &dir, Some(&key), &cfg, &actor, now).unwrap();
+    assert!(daily(at(1, 8)).is_some());
+    assert!(daily(at(1, 17)).is_none(), "once a day");
+    assert!(daily(at(2, 8)).is_some());
+    let third = daily(at(3, 8)).unwrap();
+    assert_eq!(third.removed.len(), 1, "two kept");
+    let names: Vec<String> = backups(&root.path().join("usb"))
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "jkda-backup-220602101101-20260302-080000",
+            "jkda-backup-220602101101-20260303-080000"
+        ]
+    );
 }

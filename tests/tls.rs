@@ -174,3 +174,43 @@ fn the_city_ca_is_trusted_and_nothing_else() {
     assert_eq!(clinic.store.outbox_status().unwrap().pending, 0);
     assert_eq!(platform.received(), queued);
 }
+
+/// `jkda doctor`'s platform checks, with sync's own TLS settings: a
+/// certificate from a CA nobody gave it fails at the TLS step (with what
+/// to do), the city's CA makes every step pass, the clock included.
+#[test]
+fn doctor_names_an_untrusted_certificate() {
+    use jkda::ops::doctor::{run, Inputs, Level};
+    let dir = tempfile::tempdir().unwrap();
+    let platform = TlsPlatform::start(dir.path());
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let config = jkda::config::Config::default();
+    let check = |sync: jkda::sync::SyncConfig| {
+        let report = run(&Inputs {
+            data_dir: &data,
+            config: &config,
+            config_error: None,
+            key_file: None,
+            sync,
+            terminal: Default::default(),
+            now: chrono::Utc::now(),
+        });
+        report
+            .checks
+            .into_iter()
+            .map(|c| (c.id, (c.level, c.advice.map(|a| a.key))))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let untrusted = check(platform.config_for("platform.test", None));
+    assert_eq!(untrusted["tcp"].0, Level::Pass);
+    assert_eq!(untrusted["tls"], (Level::Fail, Some("doctor.tls_do")));
+    assert_eq!(untrusted["token"].0, Level::Skip);
+    let trusted = check(platform.config_for("platform.test", Some(platform.ca_file.clone())));
+    for id in ["dns", "tcp", "tls", "server", "token", "clock"] {
+        assert_eq!(trusted[id].0, Level::Pass, "{id}: {trusted:?}");
+    }
+    // The certificate is for platform.test, not for the name asked.
+    let other_name = check(platform.config_for("other.test", Some(platform.ca_file.clone())));
+    assert_eq!(other_name["tls"].0, Level::Fail);
+}
