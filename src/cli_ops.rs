@@ -30,12 +30,14 @@ fn doctor_report(
     config: &Config,
     config_error: Option<&crate::config::ConfigError>,
     creds: &Credentials,
+    key: Option<DbKey>,
 ) -> doctor::Report {
     doctor::run(&doctor::Inputs {
         data_dir: dir,
         config,
         config_error,
         key_file: key_file(creds),
+        key,
         sync: crate::sync::SyncConfig::from_config(config),
         terminal: doctor::TerminalFacts::from_env(),
         now: chrono::Utc::now(),
@@ -50,7 +52,7 @@ pub fn doctor(
     json: bool,
     i18n: &I18n,
 ) -> ExitCode {
-    let report = doctor_report(dir, config, config_error, creds);
+    let report = doctor_report(dir, config, config_error, creds, None);
     if json {
         println!(
             "{}",
@@ -189,14 +191,17 @@ pub fn support_bundle(
     i18n: &I18n,
 ) -> ExitCode {
     let started = std::time::Instant::now();
-    let report = doctor_report(dir, config, config_error, creds);
     let terminal = doctor::TerminalFacts::from_env();
     let db = crate::paths::db_path(dir);
+    let mut login_key = None;
     // Counts come from a login's store (audited), a key file's or a
     // plaintext database's read-only one, or are left out.
     let opened: Result<(Store, Option<Actor>), &'static str> = if creds.user.is_some() {
         match cli_auth::open(dir, creds, i18n) {
-            Ok((s, a, _)) => Ok((s, Some(a))),
+            Ok((s, a, k)) => {
+                login_key = k.filter(|_| Store::is_encrypted_file(&db));
+                Ok((s, Some(a)))
+            }
             Err(m) => return fail(i18n, m),
         }
     } else if !db.exists() {
@@ -213,6 +218,7 @@ pub fn support_bundle(
             .map(|s| (s, None))
             .map_err(|_| "ops.bundle_db_unreadable")
     };
+    let report = doctor_report(dir, config, config_error, creds, login_key);
     let name = file.display().to_string();
     if let Ok((store, Some(actor))) = &opened {
         if let Err(e) = store.audit(actor, "support_bundle", "database", &name) {

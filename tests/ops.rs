@@ -442,6 +442,10 @@ fn the_support_bundle_holds_nobodys_data() {
     }
     let all: String = files.values().cloned().collect();
     assert!(all.contains("\"active\": 60"), "counts are there");
+    assert!(
+        all.contains("\"quick_check\": \"ok\""),
+        "the login's key checked the pages"
+    );
     assert!(all.contains("site_token = \"<removed>\"") && !all.contains(&platform.tokens[0]));
     let personal = personal_data(&dir);
     assert!(personal.len() >= 150);

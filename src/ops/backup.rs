@@ -171,6 +171,23 @@ fn prune(dest: &Path, site: &str, keep: usize) -> Result<Vec<PathBuf>, OpsError>
         std::fs::remove_dir_all(&old).map_err(|e| OpsError::io(&old, e))?;
         removed.push(old);
     }
+    // What a backup cut short left (jkda closed or the power cut during
+    // the copy), once it is surely not one still being made.
+    let partial = format!(".{PREFIX}{site}-");
+    if let Ok(rd) = std::fs::read_dir(dest) {
+        for e in rd.filter_map(|e| e.ok()) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > Duration::from_secs(6 * 3600));
+            if name.starts_with(&partial) && name.ends_with(".partial") && old {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
     Ok(removed)
 }
 

@@ -102,6 +102,9 @@ pub struct Inputs<'a> {
     pub config: &'a Config,
     pub config_error: Option<&'a ConfigError>,
     pub key_file: Option<PathBuf>,
+    /// A key already known (a support bundle made with `--user`): the
+    /// database is then checked inside even without a key file.
+    pub key: Option<DbKey>,
     pub sync: crate::sync::SyncConfig,
     pub terminal: TerminalFacts,
     pub now: DateTime<Utc>,
@@ -191,6 +194,7 @@ pub fn run(inp: &Inputs) -> Report {
     checks.push(data_dir(inp.data_dir));
     checks.push(disk(inp.data_dir));
     let (key_check, key) = key_file(inp);
+    let key = key.or_else(|| inp.key.clone());
     checks.push(keyring(inp, key.as_ref()));
     checks.push(key_check);
     checks.extend(database(inp.data_dir, key.as_ref()));
@@ -255,9 +259,17 @@ fn terminal(t: &TerminalFacts) -> Check {
 fn config(inp: &Inputs) -> Check {
     let file = inp.data_dir.join(crate::paths::CONFIG_FILE);
     match inp.config_error {
-        Some(e) => Check::new("config", Level::Warn, e.message())
-            .advice(Msg::new("doctor.config_fix"))
-            .facts(json!({"file": file, "ok": false, "line": e.line})),
+        // The file and line only: the parser's detail may quote a value
+        // (a token), and this report goes into support bundles.
+        Some(e) => Check::new(
+            "config",
+            Level::Warn,
+            Msg::new("doctor.config_bad")
+                .arg("file", e.file.display())
+                .arg("line", e.line),
+        )
+        .advice(Msg::new("doctor.config_fix"))
+        .facts(json!({"file": file, "ok": false, "line": e.line})),
         None if file.exists() => Check::new(
             "config",
             Level::Pass,

@@ -97,6 +97,11 @@ pub(super) fn platform(cfg: &SyncConfig) -> Vec<Check> {
         .facts(json!({"port": port, "connected": true, "ms": ms})),
     );
 
+    // The certificate's dates, read apart from the verification (which is
+    // the agent's, below), so an expired one can be named as such.
+    let cert = if https { certificate(&host, addr, cfg) } else { None };
+    let expired = cert.as_ref().is_some_and(|c| c.days_left < 0);
+
     // TLS and the FHIR server: /metadata needs no token.
     let agent = match crate::sync::client::agent(cfg) {
         Ok(a) => a,
@@ -118,8 +123,19 @@ pub(super) fn platform(cfg: &SyncConfig) -> Vec<Check> {
             let e = crate::sync::client::transport(e, &host);
             let tls = matches!(e, SyncError::Tls(_));
             if https {
-                out.push(if tls {
-                    Check::new("tls", Level::Fail, e.message()).advice(Msg::new("doctor.tls_do"))
+                out.push(if tls && expired {
+                    let c = cert.as_ref().expect("checked");
+                    Check::new(
+                        "tls",
+                        Level::Fail,
+                        Msg::new("doctor.tls_expired").arg("until", &c.not_after),
+                    )
+                    .advice(Msg::new("doctor.tls_renew"))
+                    .facts(c.facts())
+                } else if tls {
+                    Check::new("tls", Level::Fail, e.message())
+                        .advice(Msg::new("doctor.tls_do"))
+                        .facts(cert.as_ref().map(Cert::facts).unwrap_or_default())
                 } else {
                     Check::new("tls", Level::Skip, Msg::new("doctor.after_failure"))
                 });
@@ -134,7 +150,21 @@ pub(super) fn platform(cfg: &SyncConfig) -> Vec<Check> {
         }
     };
     out.push(if https {
-        Check::new("tls", Level::Pass, Msg::new("doctor.tls_ok")).facts(json!({"https": true}))
+        match &cert {
+            Some(c) => {
+                let summary = Msg::new("doctor.tls_ok_until")
+                    .arg("until", &c.not_after)
+                    .arg("days", c.days_left);
+                if c.days_left < CERT_WARN_DAYS {
+                    Check::new("tls", Level::Warn, summary)
+                        .advice(Msg::new("doctor.tls_renew"))
+                        .facts(c.facts())
+                } else {
+                    Check::new("tls", Level::Pass, summary).facts(c.facts())
+                }
+            }
+            None => Check::new("tls", Level::Pass, Msg::new("doctor.tls_ok")).facts(json!({"https": true})),
+        }
     } else {
         Check::new("tls", Level::Skip, Msg::new("doctor.tls_plain")).facts(json!({"https": false}))
     });
@@ -196,6 +226,44 @@ pub(super) fn platform(cfg: &SyncConfig) -> Vec<Check> {
         None => Check::new("clock", Level::Skip, Msg::new("doctor.clock_no_date")),
     });
     out
+}
+
+/// A certificate that expires sooner than this is a warning.
+const CERT_WARN_DAYS: i32 = 21;
+
+/// The platform's certificate as it presents it.
+struct Cert {
+    not_after: String,
+    days_left: i32,
+}
+
+impl Cert {
+    fn facts(&self) -> serde_json::Value {
+        json!({"https": true, "not_after": self.not_after, "days_left": self.days_left})
+    }
+}
+
+/// Reads the server's certificate over a separate handshake that checks
+/// nothing: verifying it is the agent's job, with sync's own settings;
+/// this only tells how long it stays valid.
+fn certificate(host: &str, addr: SocketAddr, cfg: &SyncConfig) -> Option<Cert> {
+    use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+    let mut builder = SslConnector::builder(SslMethod::tls_client()).ok()?;
+    builder.set_verify(SslVerifyMode::NONE);
+    let connector = builder.build();
+    let stream = TcpStream::connect_timeout(&addr, cfg.connect_timeout).ok()?;
+    stream.set_read_timeout(Some(cfg.connect_timeout)).ok()?;
+    stream.set_write_timeout(Some(cfg.connect_timeout)).ok()?;
+    let mut conf = connector.configure().ok()?;
+    conf.set_verify_hostname(false);
+    let tls = conf.connect(host, stream).ok()?;
+    let cert = tls.ssl().peer_certificate()?;
+    let now = openssl::asn1::Asn1Time::days_from_now(0).ok()?;
+    let left = now.diff(cert.not_after()).ok()?;
+    Some(Cert {
+        not_after: cert.not_after().to_string(),
+        days_left: left.days,
+    })
 }
 
 /// An HTTP `Date` header (`Fri, 04 Dec 2026 21:38:32 GMT`).
