@@ -187,8 +187,10 @@ impl Report {
     }
 }
 
-/// Runs every check. Nothing is written anywhere; the network is reached
-/// only when upload is configured.
+/// Runs every check. Nothing is written but a probe file in the data
+/// directory, removed at once (SQLite may leave an empty `-wal` beside a
+/// database read in WAL mode; the next start removes it); the network is
+/// reached only when upload is configured.
 pub fn run(inp: &Inputs) -> Report {
     let mut checks = vec![terminal(&inp.terminal), config(inp)];
     checks.push(data_dir(inp.data_dir));
@@ -197,7 +199,7 @@ pub fn run(inp: &Inputs) -> Report {
     let key = key.or_else(|| inp.key.clone());
     checks.push(keyring(inp, key.as_ref()));
     checks.push(key_check);
-    checks.extend(database(inp.data_dir, key.as_ref()));
+    checks.extend(database(inp.data_dir, key.as_ref(), inp.now));
     checks.extend(super::net::platform(&inp.sync));
     Report {
         checks,
@@ -463,7 +465,7 @@ fn keyring(inp: &Inputs, _key: Option<&DbKey>) -> Check {
 
 /// The database file, and what can be seen inside it with the key (or
 /// without one when it is plaintext): pages, schema, audit chain, outbox.
-fn database(dir: &Path, key: Option<&DbKey>) -> Vec<Check> {
+fn database(dir: &Path, key: Option<&DbKey>, now: DateTime<Utc>) -> Vec<Check> {
     let db = db_path(dir);
     let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
     let kind = match DbFile::of(&db) {
@@ -591,7 +593,7 @@ fn database(dir: &Path, key: Option<&DbKey>) -> Vec<Check> {
         .facts(json!({"intact": false, "id": b.id, "kind": b.kind})),
         Err(e) => Check::new("audit", Level::Fail, e.message()),
     });
-    out.push(outbox(&store));
+    out.push(outbox(&store, now));
     out
 }
 
@@ -605,7 +607,10 @@ impl Check {
     }
 }
 
-fn outbox(store: &Store) -> Check {
+/// Records not confirmed for this long mean uploads are not getting through.
+const STALE_DAYS: i64 = 7;
+
+fn outbox(store: &Store, now: DateTime<Utc>) -> Check {
     let s = match store.outbox_summary() {
         Ok(s) => s,
         Err(e) => return Check::new("outbox", Level::Fail, e.message()),
@@ -617,11 +622,37 @@ fn outbox(store: &Store) -> Check {
         .arg("sent", s.sent)
         .arg("oldest", s.oldest_waiting.clone().unwrap_or_else(|| "-".into()));
     let facts = serde_json::to_value(&s).unwrap_or(Value::Null);
+    let stale = s.oldest_waiting.as_deref().and_then(|t| days_since(t, now));
     if s.failed > 0 || s.conflict > 0 {
         Check::new("outbox", Level::Warn, summary)
             .advice(Msg::new("doctor.outbox_failed_do"))
             .facts(facts)
+    } else if let Some(days) = stale.filter(|d| *d >= STALE_DAYS) {
+        Check::new("outbox", Level::Warn, summary)
+            .advice(Msg::new("doctor.outbox_stale_do").arg("days", days))
+            .facts(facts)
     } else {
         Check::new("outbox", Level::Pass, summary).facts(facts)
+    }
+}
+
+/// Whole days from a stored local time with offset (`now_text`) to `now`.
+fn days_since(stored: &str, now: DateTime<Utc>) -> Option<i64> {
+    let t = DateTime::parse_from_str(stored, "%Y-%m-%dT%H:%M:%S%.f%:z").ok()?;
+    Some((now - t.with_timezone(&Utc)).num_days())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiting_age_is_counted_in_whole_days_across_time_zones() {
+        let now = DateTime::parse_from_rfc3339("2026-03-10T04:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(days_since("2026-03-03T12:00:00.000+08:00", now), Some(7));
+        assert_eq!(days_since("2026-03-09T13:00:00.000+08:00", now), Some(0));
+        assert_eq!(days_since("garbage", now), None);
     }
 }
