@@ -353,6 +353,20 @@ fn restore_refuses_damaged_newer_and_other_sites_backups() {
     std::fs::write(newer.join("manifest.json"), m).unwrap();
     refused(&newer, &[], "newer jkda");
 
+    // While another program has the database open.
+    {
+        let key = read_key_file(&key_path).unwrap();
+        let _open = Store::open_with_key(&dir.join("jkda.db"), Some(&key)).unwrap();
+        let o = jkda(
+            &dir,
+            &["--lang", "en", "--key-file", k, "restore", good.to_str().unwrap()],
+            "",
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(text(&o).contains("open in another program"), "{}", text(&o));
+        assert!(dir.join("jkda.db").exists());
+    }
+
     // The database in place now says it is another village's.
     {
         let key = read_key_file(&key_path).unwrap();
