@@ -65,6 +65,13 @@ pub fn make(
     now: DateTime<Local>,
 ) -> Result<Made, OpsError> {
     let started = Instant::now();
+    // The copy is keyed exactly as the database is: never a plaintext copy
+    // of an encrypted database, never a key on a plaintext one.
+    let key = if Store::is_encrypted_file(store.path()) {
+        Some(key.ok_or(OpsError::NeedsKey)?)
+    } else {
+        None
+    };
     let site = store.site_code()?.ok_or(OpsError::NoSite)?;
     crate::private_files::create_dir_all(dest).map_err(|e| OpsError::io(dest, e))?;
     let stamp = now.format("%Y%m%d-%H%M%S");

@@ -197,7 +197,7 @@ pub fn run(inp: &Inputs) -> Report {
     checks.push(disk(inp.data_dir));
     let (key_check, key) = key_file(inp);
     let key = key.or_else(|| inp.key.clone());
-    checks.push(keyring(inp, key.as_ref()));
+    checks.push(keyring(inp));
     checks.push(key_check);
     checks.extend(database(inp.data_dir, key.as_ref(), inp.now));
     checks.extend(super::net::platform(&inp.sync));
@@ -424,7 +424,7 @@ fn key_file(inp: &Inputs) -> (Check, Option<DbKey>) {
     )
 }
 
-fn keyring(inp: &Inputs, _key: Option<&DbKey>) -> Check {
+fn keyring(inp: &Inputs) -> Check {
     let db = db_path(inp.data_dir);
     let encrypted = Store::is_encrypted_file(&db);
     match Keyring::load(inp.data_dir) {
