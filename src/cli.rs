@@ -78,6 +78,53 @@ pub enum Command {
     /// Bring in residents and records from FHIR R4 NDJSON or a JSON Bundle
     /// (all checked; nothing written if any is bad). Exit 0 imported, 1 problems, 2 usage or I/O error
     Import(crate::import::ImportArgs),
+    /// Check this installation without logging in: terminal, data folder,
+    /// database (with a key file, also its pages, schema, audit chain and
+    /// outbox), disk, keys, the city platform. Shows no personal data.
+    /// Exit 0 all passed, 1 a warning, 2 a failure
+    Doctor {
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy the database (encrypted as it is) and keyring.json into a new
+    /// folder under DIR, check the copy, and keep the newest `[backup] keep`
+    /// (7). Runs while jkda is in use. Exit 0 done, 1 failed, 2 no folder
+    Backup {
+        /// Where (default: `[backup] dir` in config.toml)
+        dir: Option<PathBuf>,
+    },
+    /// Replace the database with a backup (its folder, or a file in it),
+    /// checked first; the replaced files are kept, renamed with the time.
+    /// A backup of another site or from a newer jkda is refused. With
+    /// --user, a login and password valid when the backup was made.
+    /// Exit 0 restored, 1 refused or failed
+    Restore { backup: PathBuf },
+    /// Write a .tar.gz for a support engineer: versions, OS, terminal,
+    /// config.toml without secrets, doctor, counts, error classes — no
+    /// personal data. With --user or a key file the database's counts too
+    SupportBundle { file: PathBuf },
+    /// Drafts never finalized: list them, or abandon one (with a reason,
+    /// audited); an abandoned draft leaves every list
+    #[command(subcommand)]
+    Drafts(DraftsCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DraftsCmd {
+    /// Drafts never finalized, oldest first (names masked)
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Abandon a draft (its id from `jkda drafts list`): it is deleted, a
+    /// registration's draft resident with it; the reason is kept
+    Abandon {
+        id: i64,
+        /// Why (kept with who and when; at most 200 characters)
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -29,6 +29,25 @@ pub struct Config {
     pub idle_lock_minutes: Option<u64>,
     /// The chronic-disease management rules and indicators (`[management]`).
     pub management: Option<crate::manage::Settings>,
+    /// Where backups go and how many are kept (`[backup]`).
+    pub backup: Option<BackupConfig>,
+}
+
+/// `[backup]`: the folder for the daily backup (and `jkda backup` without
+/// a folder), and how many of this site's backups to keep there.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BackupConfig {
+    pub dir: Option<PathBuf>,
+    pub keep: Option<usize>,
+}
+
+impl BackupConfig {
+    pub const DEFAULT_KEEP: usize = 7;
+
+    pub fn keep(&self) -> usize {
+        self.keep.unwrap_or(Self::DEFAULT_KEEP).max(1)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -51,6 +51,17 @@ fn main() -> ExitCode {
             jkda::sync::SyncConfig::from_config(&config),
         ),
         Some(Command::KeyFile { path }) => jkda::cli_admin::key_file(&dir, &creds(&cli), path, &i18n),
+        Some(Command::Doctor { json }) => {
+            jkda::cli_ops::doctor(&dir, &config, config_error.as_ref(), &creds(&cli), *json, &i18n)
+        }
+        Some(Command::Backup { dir: to }) => jkda::cli_ops::backup(&dir, &config, &creds(&cli), to.as_deref(), &i18n),
+        Some(Command::Restore { backup }) => jkda::cli_ops::restore(&dir, &creds(&cli), backup, &i18n),
+        Some(Command::SupportBundle { file }) => {
+            jkda::cli_ops::support_bundle(&dir, &config, config_error.as_ref(), &creds(&cli), file, &i18n)
+        }
+        Some(Command::Drafts(cmd)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
+            jkda::cli_drafts::run(cmd, &mut store, &actor, &i18n)
+        }),
         Some(Command::Paths) => {
             println!(
                 "{}",
@@ -158,6 +169,7 @@ fn main() -> ExitCode {
                 idle_after: Some(idle_after(&config)),
                 startup_notice,
                 management: config.management.clone().unwrap_or_default(),
+                backup: config.backup.clone().unwrap_or_default(),
             };
             match jkda::tui::run_clinic(&clinic) {
                 Ok(()) => ExitCode::SUCCESS,

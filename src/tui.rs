@@ -14,6 +14,8 @@ use std::time::Instant;
 enum Input {
     Term(Event),
     Sync(crate::sync::SyncEvent),
+    /// A background job that failed (the daily backup), for the status line.
+    Failed(crate::i18n::Msg),
 }
 
 /// Everything the clinic program needs besides a logged-in user.
@@ -28,6 +30,8 @@ pub struct Clinic<'a> {
     pub startup_notice: Option<crate::i18n::Msg>,
     /// The management rules' settings (`[management]` in config.toml).
     pub management: crate::manage::Settings,
+    /// `[backup]` in config.toml: the daily backup after the day's first login.
+    pub backup: crate::config::BackupConfig,
 }
 
 /// The whole clinic program: login (or first-run installation), the work,
@@ -82,6 +86,9 @@ pub fn run_clinic(c: &Clinic) -> anyhow::Result<()> {
             store.set_care_settings(c.management.clone());
             let mut shell = Shell::new(store, (c.forms)(), session.actor);
             shell.keyring = Some(session.keyring);
+            if c.backup.dir.is_some() {
+                daily_backup(c, &session.user.login, session.key.clone(), tx.clone());
+            }
             let dir = c.dir.clone();
             let key = session.key;
             shell.sync_setup = Some(crate::shell::SyncSetup {
@@ -98,6 +105,26 @@ pub fn run_clinic(c: &Clinic) -> anyhow::Result<()> {
     let _ = crossterm::execute!(std::io::stdout(), event::DisableBracketedPaste);
     ratatui::restore();
     result
+}
+
+/// The day's first login starts the automatic backup on its own thread and
+/// connection, so work starts at once; only a failure is reported, on the
+/// status line (the next login tries again).
+fn daily_backup(c: &Clinic, login: &str, key: Option<crate::store::crypt::DbKey>, tx: mpsc::Sender<Input>) {
+    let (dir, config, i18n) = (c.dir.clone(), c.backup.clone(), c.view.i18n.clone());
+    let actor = crate::store::Actor::new(login);
+    std::thread::spawn(move || {
+        let result = crate::session::open_store(&dir, key.as_ref(), true)
+            .map_err(crate::ops::OpsError::from)
+            .and_then(|store| {
+                let key = key.filter(|_| crate::store::Store::is_encrypted_file(store.path()));
+                crate::ops::backup::daily(&store, &dir, key.as_ref(), &config, &actor, chrono::Local::now())
+            });
+        if let Err(e) = result {
+            let m = crate::i18n::Msg::new("ops.daily_failed").arg("detail", i18n.msg(&e.message()));
+            let _ = tx.send(Input::Failed(m));
+        }
+    });
 }
 
 /// Install, log in, change the password if required; None when the user quits.
@@ -267,6 +294,7 @@ fn window_size() -> Option<(u16, u16)> {
 fn to_msg(input: Input) -> Option<Msg> {
     let ev = match input {
         Input::Sync(e) => return Some(Msg::Sync(e)),
+        Input::Failed(m) => return Some(Msg::Failed(m)),
         Input::Term(ev) => ev,
     };
     match ev {

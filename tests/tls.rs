@@ -32,16 +32,29 @@ fn name(cn: &str) -> X509Name {
     n.build()
 }
 
-/// A certificate for `key`, signed by `issuer` (self-signed when None).
+/// A certificate for `key`, signed by `issuer` (self-signed when None),
+/// valid from now for 30 days.
 fn certificate(cn: &str, key: &PKey<Private>, issuer: Option<(&X509, &PKey<Private>)>, serial: u32) -> X509 {
+    certificate_valid(cn, key, issuer, serial, (0, 30))
+}
+
+/// The same, valid from `days.0` to `days.1` days from now (negative: past).
+fn certificate_valid(
+    cn: &str,
+    key: &PKey<Private>,
+    issuer: Option<(&X509, &PKey<Private>)>,
+    serial: u32,
+    days: (i64, i64),
+) -> X509 {
+    let at = |d: i64| Asn1Time::from_unix(chrono::Utc::now().timestamp() + d * 86_400).unwrap();
     let mut b = X509::builder().unwrap();
     b.set_version(2).unwrap();
     b.set_serial_number(&BigNum::from_u32(serial).unwrap().to_asn1_integer().unwrap())
         .unwrap();
     b.set_subject_name(&name(cn)).unwrap();
     b.set_pubkey(key).unwrap();
-    b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
-    b.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
+    b.set_not_before(&at(days.0)).unwrap();
+    b.set_not_after(&at(days.1)).unwrap();
     match issuer {
         None => {
             b.set_issuer_name(&name(cn)).unwrap();
@@ -77,10 +90,16 @@ impl TlsPlatform {
     /// A hub serving HTTPS with a certificate for `platform.test` from a CA
     /// made for this test, whose certificate is written to `ca.pem`.
     fn start(dir: &Path) -> TlsPlatform {
+        Self::start_valid(dir, (0, 30))
+    }
+
+    /// The same with a server certificate valid from `days.0` to `days.1`
+    /// days from now.
+    fn start_valid(dir: &Path, days: (i64, i64)) -> TlsPlatform {
         let ca_key = new_key();
         let ca = certificate("jkda test city CA", &ca_key, None, 1);
         let key = new_key();
-        let cert = certificate("platform.test", &key, Some((&ca, &ca_key)), 2);
+        let cert = certificate_valid("platform.test", &key, Some((&ca, &ca_key)), 2, days);
         let ca_file = dir.join("ca.pem");
         std::fs::write(&ca_file, ca.to_pem().unwrap()).unwrap();
         let db = dir.join("hub-tls.sqlite");
@@ -173,4 +192,68 @@ fn the_city_ca_is_trusted_and_nothing_else() {
     assert!(r.error.is_none(), "{:?}", r.error);
     assert_eq!(clinic.store.outbox_status().unwrap().pending, 0);
     assert_eq!(platform.received(), queued);
+}
+
+/// `jkda doctor`'s platform checks, with sync's own TLS settings: a
+/// certificate from a CA nobody gave it fails at the TLS step (with what
+/// to do), the city's CA makes every step pass, the clock included, and
+/// the certificate's remaining days are told.
+#[test]
+fn doctor_names_an_untrusted_certificate() {
+    use jkda::ops::doctor::{run, Inputs, Level};
+    let dir = tempfile::tempdir().unwrap();
+    let platform = TlsPlatform::start(dir.path());
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let config = jkda::config::Config::default();
+    let check = |sync: jkda::sync::SyncConfig| {
+        let report = run(&Inputs {
+            data_dir: &data,
+            config: &config,
+            config_error: None,
+            key_file: None,
+            key: None,
+            sync,
+            terminal: Default::default(),
+            now: chrono::Utc::now(),
+        });
+        report
+            .checks
+            .into_iter()
+            .map(|c| (c.id, (c.level, c.advice.map(|a| a.key), c.facts)))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let untrusted = check(platform.config_for("platform.test", None));
+    assert_eq!(untrusted["tcp"].0, Level::Pass);
+    assert_eq!(
+        (untrusted["tls"].0, untrusted["tls"].1),
+        (Level::Fail, Some("doctor.tls_do"))
+    );
+    assert_eq!(untrusted["token"].0, Level::Skip);
+    let trusted = check(platform.config_for("platform.test", Some(platform.ca_file.clone())));
+    for id in ["dns", "tcp", "tls", "server", "token", "clock"] {
+        assert_eq!(trusted[id].0, Level::Pass, "{id}: {trusted:?}");
+    }
+    // The certificate was made valid for 30 days from now.
+    let days = trusted["tls"].2["days_left"].as_i64().unwrap();
+    assert!((29..=30).contains(&days), "{days}");
+    // The certificate is for platform.test, not for the name asked.
+    let other_name = check(platform.config_for("other.test", Some(platform.ca_file.clone())));
+    assert_eq!(other_name["tls"].0, Level::Fail);
+    drop(platform);
+
+    // Ten days left: a warning to renew; expired yesterday: named as such.
+    for (days, level, advice) in [
+        ((-30, 10), Level::Warn, "doctor.tls_renew"),
+        ((-30, -1), Level::Fail, "doctor.tls_renew"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let platform = TlsPlatform::start_valid(dir.path(), days);
+        let found = check(platform.config_for("platform.test", Some(platform.ca_file.clone())));
+        assert_eq!(
+            (found["tls"].0, found["tls"].1),
+            (level, Some(advice)),
+            "{days:?}: {found:?}"
+        );
+    }
 }

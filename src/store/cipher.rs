@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FileKind {
+pub(super) enum FileKind {
     /// No file: a new database.
     New,
     /// A file of 0 bytes: not a database, and not ours to fill.
@@ -24,7 +24,7 @@ enum FileKind {
     Garbage,
 }
 
-fn file_kind(path: &Path) -> std::io::Result<FileKind> {
+pub(super) fn file_kind(path: &Path) -> std::io::Result<FileKind> {
     let mut f = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileKind::New),
@@ -52,7 +52,7 @@ fn file_kind(path: &Path) -> std::io::Result<FileKind> {
 }
 
 /// Runs a statement that may return a row (SQLCipher's pragmas do).
-fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+pub(super) fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare(sql)?;
     let mut rows = stmt.query([])?;
     while rows.next()?.is_some() {}
@@ -61,7 +61,7 @@ fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 
 /// SQLCipher logs to stderr by default, which garbles a TUI. Its log
 /// settings are process-wide; this runs before any key is given.
-fn quiet(conn: &Connection) -> rusqlite::Result<()> {
+pub(super) fn quiet(conn: &Connection) -> rusqlite::Result<()> {
     run(conn, "PRAGMA cipher_log_level = NONE")?;
     run(conn, "PRAGMA cipher_log = off")
 }
@@ -73,7 +73,7 @@ fn quiet(conn: &Connection) -> rusqlite::Result<()> {
 /// once), and SQLCipher would then reset a log level set meanwhile back to
 /// stderr. So the first open in a process waits until a throwaway key on
 /// an in-memory database is accepted, whoever started the initialization.
-fn sqlcipher_ready() {
+pub(super) fn sqlcipher_ready() {
     static READY: std::sync::Once = std::sync::Once::new();
     READY.call_once(|| {
         for _ in 0..5000 {
@@ -257,7 +257,7 @@ impl Store {
 }
 
 /// Rows per table (SQLite's own tables aside), for checking an export.
-fn table_counts(conn: &Connection, schema: &str) -> StoreResult<BTreeMap<String, i64>> {
+pub(super) fn table_counts(conn: &Connection, schema: &str) -> StoreResult<BTreeMap<String, i64>> {
     let names: Vec<String> = conn
         .prepare(&format!(
             "SELECT name FROM {schema}.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name"

@@ -490,6 +490,21 @@ impl Keyring {
         self.data.users.keys().cloned().collect()
     }
 
+    /// The fingerprint of the key this keyring wraps (`DbKey::fingerprint`),
+    /// for telling installations apart without any password.
+    pub fn key_fingerprint(&self) -> Option<&str> {
+        self.data.key_fingerprint.as_deref()
+    }
+
+    /// Logins locked now, with the end of their lock.
+    pub fn locked(&self, now: DateTime<Utc>) -> Vec<(String, DateTime<Utc>)> {
+        self.data
+            .users
+            .iter()
+            .filter_map(|(l, e)| e.locked_until.filter(|u| *u > now).map(|u| (l.clone(), u)))
+            .collect()
+    }
+
     pub fn has_user(&self, login: &str) -> bool {
         self.data.users.contains_key(login)
     }

@@ -10,8 +10,10 @@ pub mod care;
 pub mod care_read;
 mod cipher;
 pub mod crypt;
+mod drafts;
 pub mod identify;
 mod import;
+pub mod inspect;
 mod outbox;
 mod records;
 mod residents;
@@ -22,6 +24,7 @@ mod users;
 
 pub use access::{Permission, Role};
 pub use audit::{verify_chain, AuditEntry, AuditFilter, ChainBreak};
+pub use drafts::{Abandoned, DraftRow, MAX_REASON_CHARS};
 pub use import::{ImportCounts, ImportPatient, ImportedRecord, KnownResident};
 pub use outbox::{utc_text, FetchedRecord, OutboxItem, OutboxRow, OutboxStatus, PatientState, Sent};
 pub use records::Save;

@@ -210,6 +210,19 @@ CREATE INDEX residents_by_village ON residents(status, record_no, birth_date, vi
 ALTER TABLE residents ADD COLUMN last_exam TEXT;
 CREATE INDEX residents_birth ON residents(birth_date, status, record_no, last_exam);
 "#,
+    // drafts: an abandoned draft is deleted (it leaves every list); who
+    // abandoned which record, of which form, when and why stays here.
+    r#"
+CREATE TABLE abandoned_drafts (
+    record_id   INTEGER PRIMARY KEY,
+    uuid        TEXT NOT NULL,
+    resident_id INTEGER NOT NULL,
+    form_id     TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    at          TEXT NOT NULL
+) STRICT;
+"#,
 ];
 
 pub fn current_version() -> i64 {
