@@ -41,6 +41,11 @@ pub enum Command {
     Demo(DemoArgs),
     /// Show where jkda keeps its data
     Paths,
+    /// Print shell completions (bash, zsh, fish, powershell, elvish), e.g.
+    /// `jkda completions bash > /etc/bash_completion.d/jkda`
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff), e.g. `jkda man > /usr/local/share/man/man1/jkda.1`
+    Man,
     /// Create the database (encrypted) and the first administrator
     Init(InitArgs),
     /// Staff accounts: add, list, disable, enable, passwd, role

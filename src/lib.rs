@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod cli_admin;
 pub mod cli_auth;
+pub mod cli_docs;
 pub mod cli_drafts;
 pub mod cli_manage;
 pub mod cli_ops;

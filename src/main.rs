@@ -14,6 +14,12 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     jkda::hardening::forbid_core_dumps();
     let cli = Cli::parse();
+    // Generated from the definitions alone: no data directory needed.
+    match &cli.command {
+        Some(Command::Completions { shell }) => return jkda::cli_docs::completions(*shell),
+        Some(Command::Man) => return jkda::cli_docs::man(),
+        _ => {}
+    }
     let dir = jkda::paths::data_dir(cli.data_dir.as_deref());
     let (config, config_error) = dir.as_deref().map(Config::load).unwrap_or_default();
     let lang = match cli.lang.as_deref() {
@@ -62,6 +68,8 @@ fn main() -> ExitCode {
         Some(Command::Drafts(cmd)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
             jkda::cli_drafts::run(cmd, &mut store, &actor, &i18n)
         }),
+        Some(Command::Completions { shell }) => jkda::cli_docs::completions(*shell),
+        Some(Command::Man) => jkda::cli_docs::man(),
         Some(Command::Paths) => {
             println!(
                 "{}",
@@ -77,6 +85,12 @@ fn main() -> ExitCode {
         }
         Some(Command::Demo(args)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
             let registry = load_registry(forms_dir.as_deref(), &i18n).0;
+            // On a terminal only: a pipe or a log gets the result line alone.
+            let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{wide_bar} {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
             let report = jkda::demo::generate(
                 &mut store,
                 &registry,
@@ -85,17 +99,16 @@ fn main() -> ExitCode {
                 args.seed,
                 chrono::Local::now().date_naive(),
                 &mut |done, total| {
-                    let bar = jkda::demo::progress_bar(done, total, 30);
-                    eprint!(
-                        "\r{bar} {}",
-                        i18n.tf(
-                            "demo.progress",
-                            &[("done", &done.to_string()), ("total", &total.to_string())]
-                        )
-                    );
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                    bar.set_message(i18n.tf(
+                        "demo.progress",
+                        &[("done", &done.to_string()), ("total", &total.to_string())],
+                    ));
                 },
-            )?;
-            eprintln!();
+            );
+            bar.finish_and_clear();
+            let report = report?;
             println!(
                 "{}",
                 i18n.tf(
