@@ -46,7 +46,7 @@ fn main() -> ExitCode {
         eprintln!("{}", i18n.msg(m));
     }
     match &cli.command {
-        Some(Command::Forms(cmd)) => forms(cmd, forms_dir.as_deref(), &i18n),
+        Some(Command::Forms(cmd)) => forms(cmd, forms_dir.as_deref(), &dir, &i18n),
         Some(Command::Init(args)) => jkda::cli_admin::init(&dir, args, &i18n),
         Some(Command::User(cmd)) => jkda::cli_admin::user(&dir, &creds(&cli), cmd, &i18n),
         Some(Command::Audit(cmd)) => jkda::cli_admin::audit(
@@ -84,7 +84,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Command::Demo(args)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
-            let registry = load_registry(forms_dir.as_deref(), &i18n).0;
+            let registry = load_registry(forms_dir.as_deref(), &dir, &i18n).0;
             // On a terminal only: a pipe or a log gets the result line alone.
             let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
             bar.set_style(
@@ -123,7 +123,7 @@ fn main() -> ExitCode {
         }),
         Some(Command::Residents(jkda::cli::ResidentsCmd::Fetch { id_number })) => {
             with_store(&dir, &cli, &i18n, |mut store, actor| {
-                let registry = load_registry(forms_dir.as_deref(), &i18n).0;
+                let registry = load_registry(forms_dir.as_deref(), &dir, &i18n).0;
                 let cfg = jkda::sync::SyncConfig::from_config(&config);
                 Ok(jkda::sync::cli::fetch(
                     &mut store, cfg, &registry, &actor, &i18n, id_number,
@@ -131,12 +131,12 @@ fn main() -> ExitCode {
             })
         }
         Some(Command::Sync(args)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
-            let registry = load_registry(forms_dir.as_deref(), &i18n).0;
+            let registry = load_registry(forms_dir.as_deref(), &dir, &i18n).0;
             let cfg = jkda::sync::SyncConfig::from_config(&config);
             Ok(jkda::sync::cli::sync(&mut store, cfg, registry, &actor, &i18n, args))
         }),
         Some(Command::Import(args)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
-            let registry = load_registry(forms_dir.as_deref(), &i18n).0;
+            let registry = load_registry(forms_dir.as_deref(), &dir, &i18n).0;
             let ids = jkda::sync::SyncConfig::from_config(&config).identifiers;
             Ok(jkda::import::run(&mut store, &registry, &ids, &actor, &i18n, args))
         }),
@@ -153,7 +153,7 @@ fn main() -> ExitCode {
         }),
         Some(Command::Check(args)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
             store.set_care_settings(config.management.clone().unwrap_or_default());
-            let registry = load_registry(forms_dir.as_deref(), &i18n).0;
+            let registry = load_registry(forms_dir.as_deref(), &dir, &i18n).0;
             jkda::cli_manage::check(&store, &actor, &registry, &i18n, args)
         }),
         Some(Command::Programme(cmd)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
@@ -161,14 +161,14 @@ fn main() -> ExitCode {
             jkda::cli_manage::programme(&mut store, &actor, &i18n, cmd)
         }),
         None => {
-            let (_, failures) = load_registry(forms_dir.as_deref(), &i18n);
+            let (_, failures) = load_registry(forms_dir.as_deref(), &dir, &i18n);
             let keymap = jkda::keymap::site_file::load(&dir, &i18n);
             let startup_notice = failures
                 .first()
                 .or(keymap.1.first())
                 .map(|first| jkda::i18n::Msg::new("cli.startup_problem").arg("detail", first))
                 .or(permissions);
-            let forms = || load_registry(forms_dir.as_deref(), &i18n).0;
+            let forms = || load_registry(forms_dir.as_deref(), &dir, &i18n).0;
             let clinic = jkda::tui::Clinic {
                 dir: dir.clone(),
                 view: jkda::ui::View {
@@ -243,7 +243,7 @@ fn describe(e: &FormError, i18n: &I18n) -> String {
 }
 
 /// The forms to use, and a one-line description of each file that failed.
-fn load_registry(forms_dir: Option<&Path>, i18n: &I18n) -> (Registry, Vec<String>) {
+fn load_registry(forms_dir: Option<&Path>, data_dir: &Path, i18n: &I18n) -> (Registry, Vec<String>) {
     let registry = match forms_dir {
         Some(d) => Registry::from_dir(d).unwrap_or_else(|e| {
             let mut r = Registry::embedded();
@@ -257,7 +257,8 @@ fn load_registry(forms_dir: Option<&Path>, i18n: &I18n) -> (Registry, Vec<String
             ));
             r
         }),
-        None => Registry::embedded(),
+        // The shipped forms, with newer versions adopted from the platform.
+        None => Registry::embedded_with(&jkda::paths::adopted_forms_dir(data_dir)),
     };
     let failures = registry
         .failures
@@ -274,10 +275,10 @@ fn load_registry(forms_dir: Option<&Path>, i18n: &I18n) -> (Registry, Vec<String
     (registry, failures)
 }
 
-fn forms(cmd: &FormsCmd, forms_dir: Option<&Path>, i18n: &I18n) -> ExitCode {
+fn forms(cmd: &FormsCmd, forms_dir: Option<&Path>, data_dir: &Path, i18n: &I18n) -> ExitCode {
     match cmd {
         FormsCmd::List => {
-            let (registry, failures) = load_registry(forms_dir, i18n);
+            let (registry, failures) = load_registry(forms_dir, data_dir, i18n);
             for d in registry.all() {
                 println!("{}\t{}\t{}", d.id, d.version, d.title.get(i18n.lang()));
             }
@@ -349,7 +350,7 @@ fn forms(cmd: &FormsCmd, forms_dir: Option<&Path>, i18n: &I18n) -> ExitCode {
             id,
             format: ExportFormat::Fhir,
         } => {
-            let (registry, _) = load_registry(forms_dir, i18n);
+            let (registry, _) = load_registry(forms_dir, data_dir, i18n);
             match registry.get(id) {
                 Some(def) => {
                     let q = jkda::form::fhir::questionnaire(def);

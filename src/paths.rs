@@ -19,6 +19,11 @@ pub fn data_dir(flag: Option<&Path>) -> Option<PathBuf> {
     directories::ProjectDirs::from("cn", "jkda", "jkda").map(|d| d.data_dir().to_path_buf())
 }
 
+/// Where form versions adopted from the platform are kept.
+pub fn adopted_forms_dir(dir: &Path) -> PathBuf {
+    dir.join("forms")
+}
+
 pub fn db_path(dir: &Path) -> PathBuf {
     dir.join(DB_FILE)
 }

@@ -45,6 +45,9 @@ enum Command {
     User(UserCmd),
     /// The supervision report: timeliness, quality, indicators and progress
     /// per site, ranked fairly, bottom three flagged with reasons
+    /// Forms the clinics use: publish a new version of a form file
+    #[command(subcommand)]
+    Forms(FormsCmd),
     /// Sites and their clinics' health (last contact, version, backlog,
     /// problems), the longest-standing problem first
     Sites {
@@ -142,6 +145,14 @@ enum UserCmd {
 }
 
 #[derive(Debug, Subcommand)]
+enum FormsCmd {
+    /// Check a form file with the clinic's loader and publish it (as a
+    /// Binary and a Questionnaire); clinics adopt it at their next sync.
+    /// A broken file or a version not newer than the one in force is refused
+    Publish { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
 enum SiteCmd {
     /// Add a site and print its token (shown once; only its hash is kept)
     Add { code: String, name: String },
@@ -215,6 +226,9 @@ fn main() -> ExitCode {
         }) => hub::cli::set_target(&cli.db, &code, population, target_rate).map(|t| print!("{t}")),
         Command::Site(SiteCmd::Population { csv }) => hub::cli::import_targets(&cli.db, &csv).map(|t| print!("{t}")),
         Command::User(cmd) => user(&cli.db, cmd),
+        Command::Forms(FormsCmd::Publish { file }) => hub::storage::open(&cli.db)
+            .and_then(|mut conn| hub::forms::publish(&mut conn, &file, &hub::storage::now()))
+            .map(|id| println!("{}", hub::cli::i18n().tf("hub.forms.published", &[("id", &id)]))),
         Command::Sites { json } => hub::storage::open(&cli.db)
             .and_then(|conn| hub::sites::health(&conn, chrono::Utc::now()))
             .map(|sites| {

@@ -33,13 +33,15 @@ pub const DIVISION_EXT: &str = "urn:jkda:fhir:StructureDefinition/division-code"
 pub const FHIR_JSON: &str = "application/fhir+json";
 
 /// The resource types jkda writes and reads.
-pub const TYPES: [&str; 6] = [
+pub const TYPES: [&str; 8] = [
     "Patient",
     "QuestionnaireResponse",
     "Encounter",
     "Observation",
     "AuditEvent",
     "Device",
+    "Binary",
+    "Questionnaire",
 ];
 
 /// A FHIR resource as JSON. `Debug` prints its type and id only.

@@ -6,6 +6,7 @@ pub mod answers;
 pub mod def;
 pub mod fhir;
 pub mod load;
+pub mod published;
 pub mod raw;
 pub mod registry;
 pub mod rules;

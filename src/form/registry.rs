@@ -53,6 +53,29 @@ impl Registry {
         })
     }
 
+    /// The shipped forms, each replaced by a newer version of the same id
+    /// from `dir` (where forms adopted from the platform are kept); forms
+    /// only in `dir` are added. A missing directory is the shipped forms.
+    pub fn embedded_with(dir: &Path) -> Self {
+        let mut r = Registry::embedded();
+        let Ok(loaded) = load_dir(dir) else {
+            return r;
+        };
+        for (def, src) in loaded.forms {
+            match r.forms.iter().position(|(d, _)| d.id == def.id) {
+                Some(i) => {
+                    let newer = super::published::compare_versions(&def.version, &r.forms[i].0.version).is_gt();
+                    if newer {
+                        r.forms[i] = (def, src);
+                    }
+                }
+                None => r.forms.push((def, src)),
+            }
+        }
+        r.failures.extend(loaded.failures);
+        r
+    }
+
     pub fn get(&self, id: &str) -> Option<&FormDef> {
         self.forms.iter().map(|(d, _)| d).find(|d| d.id == id)
     }

@@ -31,6 +31,7 @@
 mod anchors;
 pub mod cli;
 mod clock;
+pub mod forms;
 mod search;
 mod server;
 pub mod sites;

@@ -290,7 +290,8 @@ pub fn validate(kind: &str, id: &str, v: &Value) -> Result<(), HubError> {
         }
         // An audit anchor (its shape checked by `anchors::check`) and an
         // installation's state: no Patient, nothing to check here.
-        "AuditEvent" | "Device" => {}
+        // Published forms too (`hub::forms`).
+        "AuditEvent" | "Device" | "Binary" | "Questionnaire" => {}
         _ => {
             if !v["status"].is_string() || !v["code"].is_object() || !has_subject {
                 return bad("Observation needs status, code and a subject Patient".into());
@@ -410,6 +411,11 @@ fn write_in(
         }
     }
     let clock = reading(now)?;
+    if matches!(kind, "Binary" | "Questionnaire") && site != super::forms::PUBLISHER {
+        return Err(HubError::Forbidden(format!(
+            "{kind}: forms are published by the bureau (jkda-hub forms publish), not by a site"
+        )));
+    }
     if let (Some(v), "AuditEvent") = (resource, kind) {
         let old = existing.as_ref().filter(|e| !e.3).map(|e| e.2.as_str());
         super::anchors::check(site, old, v)?;

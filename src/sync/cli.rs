@@ -174,6 +174,16 @@ pub fn sync(
                 i18n.tf("sync.pull_failed", &[("reason", &i18n.msg(&e.message()))])
             );
         }
+        for (form, version) in &report.forms.adopted {
+            println!(
+                "{}",
+                i18n.tf("sync.form_adopted", &[("form", form), ("version", version)])
+            );
+        }
+        for (id, why) in &report.forms.refused {
+            let why = i18n.t(&format!("sync.form_refused_{why}")).to_string();
+            eprintln!("{}", i18n.tf("sync.form_refused", &[("id", id), ("why", &why)]));
+        }
         if report.pulled.added > 0 && !json {
             println!("{}", i18n.tf("sync.pulled", &[("n", &report.pulled.added.to_string())]));
         }

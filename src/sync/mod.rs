@@ -13,6 +13,7 @@ pub mod cli;
 pub mod client;
 pub mod error;
 pub mod fetch;
+pub mod forms;
 pub mod pull;
 pub mod uploader;
 pub mod worker;

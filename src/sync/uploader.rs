@@ -44,6 +44,8 @@ pub struct RunReport {
     /// Records brought down from the platform for residents here.
     pub pulled: super::pull::Pulled,
     pub pull_error: Option<SyncError>,
+    /// Form versions adopted or refused.
+    pub forms: super::forms::FormsUpdate,
     pub status: OutboxStatus,
 }
 
@@ -222,12 +224,21 @@ impl Uploader {
         if report.error.is_none() {
             report.anchor_error = super::centre::send(&self.client, store, Utc::now()).err();
             // Then what others recorded for our residents.
-            let pulled = crate::fhir::FhirSource::from_config(&self.cfg)
-                .map_err(SyncError::from)
-                .and_then(|src| super::pull::pull(&src, store, &self.mapper.registry, &self.actor, Utc::now()));
-            match pulled {
-                Ok(p) => report.pulled = p,
-                Err(e) => report.pull_error = Some(e),
+            match crate::fhir::FhirSource::from_config(&self.cfg) {
+                Ok(src) => {
+                    match super::pull::pull(&src, store, &self.mapper.registry, &self.actor, Utc::now()) {
+                        Ok(p) => report.pulled = p,
+                        Err(e) => report.pull_error = Some(e),
+                    }
+                    // And the form versions the bureau published.
+                    if let Some(dir) = store.path().parent().map(crate::paths::adopted_forms_dir) {
+                        match super::forms::update(&src, store, &self.mapper.registry, &dir) {
+                            Ok(f) => report.forms = f,
+                            Err(e) => report.pull_error = report.pull_error.take().or(Some(e)),
+                        }
+                    }
+                }
+                Err(e) => report.pull_error = Some(e.into()),
             }
         }
         report.status = store.outbox_status().unwrap_or_default();
