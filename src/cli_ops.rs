@@ -80,7 +80,8 @@ pub fn backup(dir: &Path, config: &Config, creds: &Credentials, to: Option<&Path
     // A login unwraps the key of a plaintext installation too; only an
     // encrypted database is copied with it.
     let key = key.filter(|_| Store::is_encrypted_file(store.path()));
-    match backup::make(
+    let working = crate::progress::spinner(i18n.t("ops.backup_working").to_string());
+    let made = backup::make(
         &store,
         dir,
         key.as_ref(),
@@ -88,7 +89,9 @@ pub fn backup(dir: &Path, config: &Config, creds: &Credentials, to: Option<&Path
         cfg.keep(),
         &actor,
         chrono::Local::now(),
-    ) {
+    );
+    working.finish_and_clear();
+    match made {
         Ok(made) => {
             println!(
                 "{}",
@@ -160,7 +163,10 @@ pub fn restore(dir: &Path, creds: &Credentials, given: &Path, i18n: &I18n) -> Ex
     } else {
         return fail(i18n, OpsError::NeedsKey.message());
     };
-    match restore::restore(dir, &folder, key.as_ref(), &actor, chrono::Local::now()) {
+    let working = crate::progress::spinner(i18n.t("ops.restore_working").to_string());
+    let restored = restore::restore(dir, &folder, key.as_ref(), &actor, chrono::Local::now());
+    working.finish_and_clear();
+    match restored {
         Ok(r) => {
             println!(
                 "{}",

@@ -28,6 +28,7 @@ pub mod manage;
 pub mod ops;
 pub mod paths;
 pub mod private_files;
+pub mod progress;
 pub mod search;
 pub mod session;
 pub mod shell;

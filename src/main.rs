@@ -86,11 +86,7 @@ fn main() -> ExitCode {
         Some(Command::Demo(args)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
             let registry = load_registry(forms_dir.as_deref(), &dir, &i18n).0;
             // On a terminal only: a pipe or a log gets the result line alone.
-            let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{wide_bar} {msg}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
+            let bar = jkda::progress::bar();
             let report = jkda::demo::generate(
                 &mut store,
                 &registry,
