@@ -266,6 +266,14 @@ pub(crate) fn not_json(bytes: &[u8], content_type: &str) -> String {
 /// Status -> error, using the OperationOutcome's words when there is one.
 fn check_status(status: u16, body: &Value, retry_after: Option<Duration>) -> Result<(), SyncError> {
     let reason = outcome_text(body);
+    if let Some(to) = crate::fhir::registered_to(body).filter(|_| (400..500).contains(&status)) {
+        return Err(SyncError::RegisteredElsewhere {
+            status,
+            id_card: to.code == crate::fhir::REGISTERED_ID_CARD,
+            patient: to.patient,
+            site: to.site,
+        });
+    }
     match status {
         200..=299 => Ok(()),
         401 => Err(SyncError::Unauthorized(status)),
