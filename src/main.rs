@@ -297,13 +297,10 @@ fn forms(cmd: &FormsCmd, forms_dir: Option<&Path>, i18n: &I18n) -> ExitCode {
             let mut bad = 0;
             for path in &files {
                 let name = path.display().to_string();
-                match std::fs::read_to_string(path) {
+                match jkda::bounded_read::read_to_string(path, jkda::bounded_read::FORM_FILE) {
                     Ok(src) => bad += report_check(&name, jkda::form::parse_form(&name, &src), i18n),
                     Err(e) => {
-                        eprintln!(
-                            "{}",
-                            i18n.tf("cli.io_error", &[("path", &name), ("detail", &e.to_string())])
-                        );
+                        eprintln!("{}", i18n.msg(&jkda::bounded_read::message(path, &e)));
                         return ExitCode::from(2);
                     }
                 }

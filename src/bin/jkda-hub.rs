@@ -165,7 +165,10 @@ fn main() -> ExitCode {
         } => {
             let log: Box<dyn std::io::Write + Send> = Box::new(std::io::stderr());
             let tls = match (tls_cert, tls_key) {
-                (Some(cert), Some(key)) => match (std::fs::read(&cert), std::fs::read(&key)) {
+                (Some(cert), Some(key)) => match (
+                    jkda::bounded_read::read(&cert, jkda::bounded_read::PEM_FILE),
+                    jkda::bounded_read::read(&key, jkda::bounded_read::PEM_FILE),
+                ) {
                     (Ok(certificate_pem), Ok(private_key_pem)) => Some(hub::TlsIdentity {
                         certificate_pem,
                         private_key_pem,
