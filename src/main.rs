@@ -14,6 +14,10 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     jkda::hardening::forbid_core_dumps();
     let cli = Cli::parse();
+    if cli.command.is_some() {
+        // Commands print; the TUI draws on a terminal and keeps ignoring it.
+        jkda::hardening::quiet_on_closed_pipe();
+    }
     let dir = jkda::paths::data_dir(cli.data_dir.as_deref());
     let (config, config_error) = dir.as_deref().map(Config::load).unwrap_or_default();
     let lang = match cli.lang.as_deref() {

@@ -155,6 +155,10 @@ enum SiteCmd {
 fn main() -> ExitCode {
     jkda::hardening::forbid_core_dumps();
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve { .. }) {
+        // Commands print; the server must outlive any client's closed socket.
+        jkda::hardening::quiet_on_closed_pipe();
+    }
     let result = match cli.command {
         Command::Serve {
             listen,
