@@ -32,7 +32,11 @@ pub struct TooLarge {
 
 impl std::fmt::Display for TooLarge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "larger than {}: not read (is it the right file?)", size_text(self.limit))
+        write!(
+            f,
+            "larger than {}: not read (is it the right file?)",
+            size_text(self.limit)
+        )
     }
 }
 
@@ -96,9 +100,7 @@ pub fn message(path: &Path, e: &io::Error) -> crate::i18n::Msg {
         Some(limit) => crate::i18n::Msg::new("cli.file_too_large")
             .arg("path", path)
             .arg("max", size_text(limit)),
-        None => crate::i18n::Msg::new("cli.io_error")
-            .arg("path", path)
-            .arg("detail", e),
+        None => crate::i18n::Msg::new("cli.io_error").arg("path", path).arg("detail", e),
     }
 }
 

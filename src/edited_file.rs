@@ -113,7 +113,9 @@ mod tests {
     fn an_endless_file_is_too_large() {
         assert!(matches!(
             read(Path::new("/dev/zero")),
-            Err(EditedError::TooLarge { limit: crate::bounded_read::SETTINGS_FILE })
+            Err(EditedError::TooLarge {
+                limit: crate::bounded_read::SETTINGS_FILE
+            })
         ));
     }
 }

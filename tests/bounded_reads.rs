@@ -68,10 +68,7 @@ fn forms_check_of_dev_zero_stops_at_the_ceiling_and_says_so() {
     let (out, took) = jkda(data.path(), &["forms", "check", "/dev/zero"], Stdio::null());
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{:?}: {err}", out.status);
-    assert!(
-        err.contains("/dev/zero is larger than 2 MB and was not read"),
-        "{err}"
-    );
+    assert!(err.contains("/dev/zero is larger than 2 MB and was not read"), "{err}");
     assert!(took < Duration::from_secs(20), "took {took:?}");
 }
 

@@ -133,8 +133,10 @@ fn a_form_exported_into_a_closed_pipe_ends_quietly() {
     let data = tempfile::tempdir().unwrap();
     std::fs::set_permissions(data.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     // The health examination's Questionnaire is over 100 KB of JSON.
-    let (line, status, stderr) =
-        first_line_then_close(jkda(data.path(), &["forms", "export", "health-exam", "--format", "fhir"]));
+    let (line, status, stderr) = first_line_then_close(jkda(
+        data.path(),
+        &["forms", "export", "health-exam", "--format", "fhir"],
+    ));
     assert_eq!(line.trim(), "{");
     assert_quiet_end("forms export", status, &stderr);
 }
@@ -150,7 +152,9 @@ fn a_hub_report_into_a_closed_pipe_ends_quietly() {
     drop(conn);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_jkda-hub"));
     // Forty sites as JSON: about 200 KB.
-    cmd.arg("--db").arg(&db).args(["report", "--period", "2026-11", "--json"]);
+    cmd.arg("--db")
+        .arg(&db)
+        .args(["report", "--period", "2026-11", "--json"]);
     let (line, status, stderr) = first_line_then_close(cmd);
     assert!(!line.trim().is_empty());
     assert_quiet_end("jkda-hub report", status, &stderr);

@@ -57,7 +57,12 @@ fn a_second_site_cannot_register_an_id_number_and_is_told_where_it_is() {
     let mut platform = Platform::start(dir.path());
     let mut a = Clinic::open(dir.path(), "a", "101");
     let (a_resident, _) = a.register(0);
-    assert_eq!(uploader(&a, &platform.url(), &platform.tokens[0]).run(&mut a.store).sent, 1);
+    assert_eq!(
+        uploader(&a, &platform.url(), &platform.tokens[0])
+            .run(&mut a.store)
+            .sent,
+        1
+    );
     let (a_uuid, id_number, a_record_no) = resident(&a, a_resident);
 
     // Site s2 registers a resident with the same ID number (the clinics'
@@ -66,7 +71,10 @@ fn a_second_site_cannot_register_an_id_number_and_is_told_where_it_is() {
     let mut b = Clinic::open(dir.path(), "b", "102");
     let (b_resident, _) = b.register(0);
     let (b_uuid, b_id_number, _) = resident(&b, b_resident);
-    assert_eq!(b_id_number, id_number, "the test needs the same ID number at both sites");
+    assert_eq!(
+        b_id_number, id_number,
+        "the test needs the same ID number at both sites"
+    );
     let mut up_b = uploader(&b, &platform.url(), &platform.tokens[1]);
     let r = up_b.run(&mut b.store);
     assert_eq!((r.sent, r.failed, r.conflicts), (0, 1, 0), "{:?}", r.error);
@@ -110,7 +118,13 @@ fn a_second_site_cannot_register_an_id_number_and_is_told_where_it_is() {
         diagnostics.contains(&format!("Patient/{a_uuid}")) && diagnostics.contains("site s1"),
         "{diagnostics}"
     );
-    assert!(issue["expression"][0].as_str().unwrap().starts_with("Patient.identifier"), "{issue}");
+    assert!(
+        issue["expression"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("Patient.identifier"),
+        "{issue}"
+    );
     let text = body.to_string();
     assert!(!text.contains(&id_number) && !text.contains(&a_record_no), "{text}");
     assert!(!platform.log_text().contains(&id_number));
@@ -138,8 +152,14 @@ fn a_second_site_cannot_register_an_id_number_and_is_told_where_it_is() {
             "identifier": [{ "system": ids.id_number, "value": value }],
         })
     };
-    assert_eq!(put(&platform, &platform.tokens[0], &with_x("a-x", "11010119900101123X")).0, 201);
-    assert_eq!(put(&platform, &platform.tokens[1], &with_x("b-x", "11010119900101123x")).0, 422);
+    assert_eq!(
+        put(&platform, &platform.tokens[0], &with_x("a-x", "11010119900101123X")).0,
+        201
+    );
+    assert_eq!(
+        put(&platform, &platform.tokens[1], &with_x("b-x", "11010119900101123x")).0,
+        422
+    );
 
     // One person on the platform for the number, not two.
     let found = Client::new(&sync_config(&platform.url(), &platform.tokens[1]))
@@ -158,9 +178,13 @@ fn a_second_site_cannot_register_an_id_number_and_is_told_where_it_is() {
             .resource
             .content(),
     );
-    client_a.transaction(&fhir::transaction(&[Request::put(own.clone(), None)])).unwrap();
+    client_a
+        .transaction(&fhir::transaction(&[Request::put(own.clone(), None)]))
+        .unwrap();
     own.0["telecom"] = json!([{ "system": "phone", "value": "13800009999" }]);
-    let (answer, _) = client_a.transaction(&fhir::transaction(&[Request::put(own, None)])).unwrap();
+    let (answer, _) = client_a
+        .transaction(&fhir::transaction(&[Request::put(own, None)]))
+        .unwrap();
     assert_eq!(answer["entry"][0]["response"]["status"], "200 OK", "{answer}");
     let (status, _) = put(
         &platform,
@@ -197,7 +221,12 @@ fn a_record_part_made_up_by_another_site_no_longer_blocks_the_record() {
     // Site s2 has a resident of its own on the platform.
     let mut b = Clinic::open(dir.path(), "b", "102");
     let (b_resident, _) = b.register(5);
-    assert_eq!(uploader(&b, &platform.url(), &platform.tokens[1]).run(&mut b.store).sent, 1);
+    assert_eq!(
+        uploader(&b, &platform.url(), &platform.tokens[1])
+            .run(&mut b.store)
+            .sent,
+        1
+    );
     let (b_patient, ..) = resident(&b, b_resident);
     let forge = |id: String| {
         json!({
@@ -236,10 +265,14 @@ fn a_record_part_made_up_by_another_site_no_longer_blocks_the_record() {
         )
         .unwrap();
     assert_eq!(owner, "s1");
-    let now = jkda::hub::storage::read(&hub, "Observation", &bp, None).unwrap().unwrap();
+    let now = jkda::hub::storage::read(&hub, "Observation", &bp, None)
+        .unwrap()
+        .unwrap();
     assert_eq!(now.version, 2);
     assert_eq!(now.resource.0["code"]["coding"][0]["code"], "85354-9");
-    let old = jkda::hub::storage::read(&hub, "Observation", &bp, Some(1)).unwrap().unwrap();
+    let old = jkda::hub::storage::read(&hub, "Observation", &bp, Some(1))
+        .unwrap()
+        .unwrap();
     assert_eq!(old.resource.0["code"]["text"], "made up");
 
     // With the record on the platform, site s2 may create none of its parts
@@ -248,15 +281,23 @@ fn a_record_part_made_up_by_another_site_no_longer_blocks_the_record() {
         let (status, body) = put(&platform, &platform.tokens[1], &forge(id.clone()));
         assert_eq!(status, 403, "{id}: {body}");
         let why = body["issue"][0]["diagnostics"].as_str().unwrap();
-        assert!(why.contains(&format!("QuestionnaireResponse/{uuid}")) && why.contains("s1"), "{why}");
+        assert!(
+            why.contains(&format!("QuestionnaireResponse/{uuid}")) && why.contains("s1"),
+            "{why}"
+        );
     }
-    assert!(jkda::hub::storage::read(&hub, "Observation", &format!("{uuid}-waist"), None)
-        .unwrap()
-        .is_none());
+    assert!(
+        jkda::hub::storage::read(&hub, "Observation", &format!("{uuid}-waist"), None)
+            .unwrap()
+            .is_none()
+    );
     // Nor in a transaction.
     let other = Client::new(&sync_config(&platform.url(), &platform.tokens[1])).unwrap();
     let e = other
-        .transaction(&fhir::transaction(&[Request::put(Resource(forge(format!("{uuid}-waist"))), None)]))
+        .transaction(&fhir::transaction(&[Request::put(
+            Resource(forge(format!("{uuid}-waist"))),
+            None,
+        )]))
         .unwrap_err();
     assert!(matches!(e, SyncError::Refused { status: 403, .. }), "{e:?}");
 
@@ -275,7 +316,9 @@ fn a_record_part_made_up_by_another_site_no_longer_blocks_the_record() {
     let r = up_a.run(&mut a.store);
     assert!(r.error.is_none(), "{:?}", r.error);
     assert_eq!(r.sent, 1);
-    let bp_now = jkda::hub::storage::read(&hub, "Observation", &bp, None).unwrap().unwrap();
+    let bp_now = jkda::hub::storage::read(&hub, "Observation", &bp, None)
+        .unwrap()
+        .unwrap();
     assert_eq!(bp_now.resource.0["component"][0]["valueQuantity"]["value"], 133.0);
 
     // Ids that are not a record's parts keep the plain rule: whoever

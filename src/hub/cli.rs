@@ -77,9 +77,7 @@ pub fn open(db: &Path, source: Option<&Source>) -> Result<Data, HubError> {
         return Ok(Data::Hub(storage::open(db)?));
     };
     let sites = match s.sites {
-        Some(p) => super::source::read_sites(
-            &read_text(p)?,
-        ),
+        Some(p) => super::source::read_sites(&read_text(p)?),
         None => Vec::new(),
     };
     let fhir = crate::fhir::FhirSource::new(s.url, s.token)?;
@@ -178,9 +176,7 @@ pub fn mirror(db: &Path, src: &Source) -> Result<String, HubError> {
     let fresh = db.with_extension("mirror-new");
     let _ = std::fs::remove_file(&fresh);
     let sites = match src.sites {
-        Some(p) => super::source::read_sites(
-            &read_text(p)?,
-        ),
+        Some(p) => super::source::read_sites(&read_text(p)?),
         None => Vec::new(),
     };
     let fhir = crate::fhir::FhirSource::new(src.url, src.token)?;

@@ -617,8 +617,7 @@ pub fn transaction(
 
 /// A live resource from a row of `content, version, last_updated, site`.
 pub(super) fn live_row(r: &rusqlite::Row) -> rusqlite::Result<Stored> {
-    let (content, version, last, site): (String, i64, String, String) =
-        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+    let (content, version, last, site): (String, i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
     Ok(Stored {
         resource: with_meta(&content, version, &last, &site),
         version,

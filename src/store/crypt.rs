@@ -854,7 +854,8 @@ pub fn write_key_file(path: &Path, key: &DbKey) -> Result<(), CryptError> {
 /// comment, as 64 hex digits.
 pub fn read_key_file(path: &Path) -> Result<DbKey, CryptError> {
     let text = Zeroizing::new(
-        crate::bounded_read::read_to_string(path, crate::bounded_read::KEY_FILE).map_err(|e| CryptError::io(path, e))?,
+        crate::bounded_read::read_to_string(path, crate::bounded_read::KEY_FILE)
+            .map_err(|e| CryptError::io(path, e))?,
     );
     let line = text
         .lines()

@@ -83,7 +83,8 @@ pub(crate) fn agent(cfg: &SyncConfig) -> Result<Agent, SyncError> {
         .provider(ureq::tls::TlsProvider::NativeTls)
         .root_certs(RootCerts::PlatformVerifier);
     if let Some(path) = &cfg.ca_file {
-        let pem = crate::bounded_read::read(path, crate::bounded_read::PEM_FILE).map_err(|e| SyncError::Config(format!("CA file {}: {e}", path.display())))?;
+        let pem = crate::bounded_read::read(path, crate::bounded_read::PEM_FILE)
+            .map_err(|e| SyncError::Config(format!("CA file {}: {e}", path.display())))?;
         let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
             .filter_map(|item| match item {
                 Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),

@@ -82,10 +82,7 @@ impl SyncError {
     fn parts(&self) -> (&'static str, Vec<String>) {
         let (key, detail) = match self {
             SyncError::RegisteredElsewhere {
-                id_card,
-                patient,
-                site,
-                ..
+                id_card, patient, site, ..
             } => {
                 let key = if *id_card {
                     "sync.err_registered_id_card"
@@ -238,6 +235,9 @@ mod tests {
             status: 400,
             reason: "a|b".into(),
         };
-        assert_eq!(stored_message(&refused.stored()).args, vec![("detail", "a|b".to_string())]);
+        assert_eq!(
+            stored_message(&refused.stored()).args,
+            vec![("detail", "a|b".to_string())]
+        );
     }
 }
