@@ -19,7 +19,7 @@ fn fail(i18n: &I18n, m: Msg) -> ExitCode {
 }
 
 fn new_password(i18n: &I18n) -> Result<String, Msg> {
-    let io = |e: std::io::Error| Msg::new("cli.io_error").arg("path", "stdin").arg("detail", e);
+    let io = |e: std::io::Error| crate::bounded_read::message(std::path::Path::new("stdin"), &e);
     let mut first = read_password(&format!("{}: ", i18n.t("gate.new_password"))).map_err(io)?;
     // From a pipe one line is enough; at a terminal the password is typed twice.
     let mut again = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {

@@ -9,7 +9,7 @@ use crate::i18n::Msg;
 use crate::paths::db_path;
 use crate::store::crypt::{read_key_file, DbKey, Keyring};
 use crate::store::{Actor, Role, Store};
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::Path;
 use zeroize::Zeroize;
 
@@ -26,6 +26,9 @@ pub fn os_user() -> String {
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| "local".into())
 }
+
+/// The longest line of standard input taken as a password.
+const PASSWORD_LINE: u64 = 4 << 10;
 
 /// Reads a password: without echo from a terminal, else one line of stdin.
 pub fn read_password(prompt: &str) -> std::io::Result<String> {
@@ -56,11 +59,21 @@ pub fn read_password(prompt: &str) -> std::io::Result<String> {
         eprintln!();
         result.map(|_| out)
     } else {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        let trimmed = line.trim_end_matches(['\r', '\n']).to_string();
+        // One line, however long the input (`< /dev/zero` has no end).
+        let mut line = Vec::with_capacity(PASSWORD_LINE as usize + 1);
+        let read = std::io::stdin()
+            .lock()
+            .take(PASSWORD_LINE + 1)
+            .read_until(b'\n', &mut line);
+        let text = match read {
+            Ok(_) if line.len() as u64 > PASSWORD_LINE => Err(crate::bounded_read::too_large(PASSWORD_LINE)),
+            Ok(_) => std::str::from_utf8(&line)
+                .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+                .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text")),
+            Err(e) => Err(e),
+        };
         line.zeroize();
-        Ok(trimmed)
+        text
     }
 }
 
@@ -78,7 +91,7 @@ pub fn open(dir: &Path, creds: &Credentials, i18n: &crate::i18n::I18n) -> Result
             .map_err(|e| e.message())?
             .ok_or_else(|| Msg::new("access.no_accounts"))?;
         let mut password = read_password(&format!("{}: ", i18n.t("gate.password")))
-            .map_err(|e| Msg::new("cli.io_error").arg("path", "stdin").arg("detail", e))?;
+            .map_err(|e| crate::bounded_read::message(Path::new("stdin"), &e))?;
         let result = keyring.unlock(login, &password, chrono::Utc::now());
         password.zeroize();
         let key = result.map_err(|e| match e {

@@ -270,15 +270,12 @@ pub fn check(
         );
         Ok(ExitCode::from(2))
     };
-    let meta = match std::fs::metadata(&args.file) {
-        Ok(m) => m,
-        Err(e) => return fail("cli.io_error", &e.to_string()),
-    };
-    if meta.len() > 16 * 1024 * 1024 {
-        return fail("manage.check.too_big", "16 MB");
-    }
-    let text = match std::fs::read_to_string(&args.file) {
+    let limit = crate::bounded_read::DATA_FILE;
+    let text = match crate::bounded_read::read_to_string(&args.file, limit) {
         Ok(t) => t,
+        Err(e) if crate::bounded_read::exceeded(&e).is_some() => {
+            return fail("manage.check.too_big", &crate::bounded_read::size_text(limit))
+        }
         Err(e) => return fail("cli.io_error", &e.to_string()),
     };
     let qr: serde_json::Value = match serde_json::from_str(&text) {

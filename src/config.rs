@@ -66,6 +66,8 @@ pub enum ConfigProblem {
     Unreadable,
     /// Not UTF-8, GBK or UTF-16; `line` is the first line that is not.
     NotText,
+    /// Larger than a configuration file can be; `detail` is the ceiling.
+    TooLarge,
 }
 
 impl ConfigError {
@@ -75,6 +77,7 @@ impl ConfigError {
             ConfigProblem::Content => "cli.config_error",
             ConfigProblem::Unreadable => "cli.config_unreadable",
             ConfigProblem::NotText => "cli.config_not_text",
+            ConfigProblem::TooLarge => "cli.config_too_large",
         };
         Msg::new(key)
             .arg("file", self.file.display())
@@ -93,6 +96,9 @@ impl Config {
                 let (kind, line, detail) = match e {
                     EditedError::Unreadable(io) => (ConfigProblem::Unreadable, 0, io.to_string()),
                     EditedError::NotText { line } => (ConfigProblem::NotText, line, String::new()),
+                    EditedError::TooLarge { limit } => {
+                        (ConfigProblem::TooLarge, 0, crate::bounded_read::size_text(limit))
+                    }
                 };
                 let error = ConfigError {
                     file,

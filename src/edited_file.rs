@@ -21,14 +21,19 @@ pub enum EditedError {
     Unreadable(std::io::Error),
     /// Neither UTF-8 nor GBK; `line` is the first line that is neither.
     NotText { line: usize },
+    /// Larger than any such file (`bounded_read::SETTINGS_FILE`): not read.
+    TooLarge { limit: u64 },
 }
 
 /// Reads `path`: `Ok(None)` only when there is no such file.
 pub fn read(path: &Path) -> Result<Option<Edited>, EditedError> {
-    match std::fs::read(path) {
+    match crate::bounded_read::read(path, crate::bounded_read::SETTINGS_FILE) {
         Ok(bytes) => decode(&bytes).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(EditedError::Unreadable(e)),
+        Err(e) => match crate::bounded_read::exceeded(&e) {
+            Some(limit) => Err(EditedError::TooLarge { limit }),
+            None => Err(EditedError::Unreadable(e)),
+        },
     }
 }
 
@@ -101,5 +106,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(read(&dir.path().join("absent.toml")).unwrap().is_none());
         assert!(matches!(read(dir.path()), Err(EditedError::Unreadable(_))));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_endless_file_is_too_large() {
+        assert!(matches!(
+            read(Path::new("/dev/zero")),
+            Err(EditedError::TooLarge {
+                limit: crate::bounded_read::SETTINGS_FILE
+            })
+        ));
     }
 }

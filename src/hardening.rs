@@ -1,4 +1,5 @@
-//! Keeps health data and the database key out of crash dumps.
+//! Keeps health data and the database key out of crash dumps, and lets a
+//! closed pipe end a command-line run quietly.
 //!
 //! A crash in the C code (SQLCipher, OpenSSL) would otherwise let the
 //! kernel write a core file holding whatever was in memory: the unwrapped
@@ -22,6 +23,23 @@ pub fn forbid_core_dumps() {
         unsafe {
             libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0)
         };
+    }
+}
+
+/// A closed pipe (`jkda residents search … | head -1`) ends the run at
+/// once and quietly, as for any Unix tool (status 141 in a shell), instead
+/// of a panic ("failed printing to stdout: Broken pipe"). Rust ignores
+/// SIGPIPE before `main`; this restores the default. Only for commands that
+/// print: the TUI (which refuses a stdout that is not a terminal) and
+/// `jkda-hub serve` keep ignoring it. Sockets are unaffected either way:
+/// std writes to a TcpStream with `send(MSG_NOSIGNAL)`, and ureq, native-tls
+/// and tiny_http write through it (`write_all`, never `write_vectored`), so
+/// a platform that drops the connection is an error, not a signal.
+pub fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: signal() with a constant disposition; no handler runs our code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -5,6 +5,7 @@
 //! tests and benchmarks reach every layer.
 
 pub mod app;
+pub mod bounded_read;
 pub mod cli;
 pub mod cli_admin;
 pub mod cli_auth;

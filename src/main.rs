@@ -14,6 +14,10 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     jkda::hardening::forbid_core_dumps();
     let cli = Cli::parse();
+    if cli.command.is_some() {
+        // Commands print; the TUI draws on a terminal and keeps ignoring it.
+        jkda::hardening::quiet_on_closed_pipe();
+    }
     // Generated from the definitions alone: no data directory needed.
     match &cli.command {
         Some(Command::Completions { shell }) => return jkda::cli_docs::completions(*shell),
@@ -325,13 +329,10 @@ fn forms(cmd: &FormsCmd, forms_dir: Option<&Path>, data_dir: &Path, i18n: &I18n)
             let mut bad = 0;
             for path in &files {
                 let name = path.display().to_string();
-                match std::fs::read_to_string(path) {
+                match jkda::bounded_read::read_to_string(path, jkda::bounded_read::FORM_FILE) {
                     Ok(src) => bad += report_check(&name, jkda::form::parse_form(&name, &src), i18n),
                     Err(e) => {
-                        eprintln!(
-                            "{}",
-                            i18n.tf("cli.io_error", &[("path", &name), ("detail", &e.to_string())])
-                        );
+                        eprintln!("{}", i18n.msg(&jkda::bounded_read::message(path, &e)));
                         return ExitCode::from(2);
                     }
                 }

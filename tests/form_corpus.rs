@@ -228,7 +228,7 @@ fn one_file_with_many_mistakes_reports_every_one() {
 #[test]
 fn the_corpus_demonstrates_every_loader_message() {
     // Every form_error message parse_form can produce has a broken file showing
-    // it; the two that only load_dir produces are covered by the registry tests.
+    // it; the three that only load_dir produces are covered by the registry tests.
     let en = I18n::new(Lang::En);
     let all: BTreeSet<String> = en.keys().filter(|k| k.starts_with("form_error.")).cloned().collect();
     let covered: BTreeSet<String> = broken_files()
@@ -238,6 +238,7 @@ fn the_corpus_demonstrates_every_loader_message() {
         .chain([
             "form_error.unreadable".to_string(),
             "form_error.duplicate_form".to_string(),
+            "form_error.too_large".to_string(),
         ])
         .collect();
     let missing: Vec<&String> = all.difference(&covered).collect();
@@ -351,6 +352,24 @@ fn registry_refuses_a_second_file_with_the_same_form_id() {
     for l in [I18n::new(Lang::Zh), I18n::new(Lang::En)] {
         let text = render(&errs[0], &l).unwrap();
         assert!(text.contains("test-minimal"), "{text}");
+    }
+}
+
+#[test]
+fn registry_names_a_file_too_large_for_a_form_and_loads_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(good_file(), dir.path().join("a.toml")).unwrap();
+    // Comments only, so today's size is the one thing wrong with it.
+    let big = "# 注释\n".repeat((2 << 20) / 9 + 1);
+    std::fs::write(dir.path().join("big.toml"), big).unwrap();
+    let reg = Registry::from_dir(dir.path()).unwrap();
+    assert_eq!(reg.all().count(), 1);
+    let (path, errs) = &reg.failures[0];
+    assert_eq!(path.file_name().unwrap(), "big.toml");
+    assert_eq!(errs[0].msg.key, "form_error.too_large");
+    for l in [I18n::new(Lang::Zh), I18n::new(Lang::En)] {
+        let text = render(&errs[0], &l).unwrap();
+        assert!(text.contains("2 MB"), "{text}");
     }
 }
 
@@ -1650,6 +1669,17 @@ fn cli_check_a_missing_file_exits_2() {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {err}");
     assert!(err.contains("/no/such/file"), "{err}");
+}
+
+#[test]
+fn cli_check_a_form_whose_conditions_go_round_names_the_fields() {
+    let data = tempfile::tempdir().unwrap();
+    let file = corpus_dir().join("broken/visible_if_each_other.toml");
+    let out = jkda(data.path(), &["forms", "check", file.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
+    assert!(err.contains("drinking → quit_drinking → drinking"), "{err}");
+    assert!(err.contains("section[0].field[0] (drinking)"), "{err}");
 }
 
 #[test]

@@ -172,6 +172,10 @@ enum SiteCmd {
 fn main() -> ExitCode {
     jkda::hardening::forbid_core_dumps();
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve { .. }) {
+        // Commands print; the server must outlive any client's closed socket.
+        jkda::hardening::quiet_on_closed_pipe();
+    }
     let result = match cli.command {
         Command::Serve {
             listen,
@@ -182,7 +186,10 @@ fn main() -> ExitCode {
         } => {
             let log: Box<dyn std::io::Write + Send> = Box::new(std::io::stderr());
             let tls = match (tls_cert, tls_key) {
-                (Some(cert), Some(key)) => match (std::fs::read(&cert), std::fs::read(&key)) {
+                (Some(cert), Some(key)) => match (
+                    jkda::bounded_read::read(&cert, jkda::bounded_read::PEM_FILE),
+                    jkda::bounded_read::read(&key, jkda::bounded_read::PEM_FILE),
+                ) {
                     (Ok(certificate_pem), Ok(private_key_pem)) => Some(hub::TlsIdentity {
                         certificate_pem,
                         private_key_pem,

@@ -18,7 +18,10 @@ pub use bundle::{
     parse_transaction_response, transaction, write_transaction, EntryResult, Method, Request, ResourceText,
 };
 pub use mapping::{record_resources, Identifiers, RecordInput};
-pub use outcome::{operation_outcome, outcome_text};
+pub use outcome::{
+    operation_outcome, outcome_text, registered_elsewhere, registered_to, RegisteredTo, REGISTERED_ID_CARD,
+    REGISTERED_RECORD_NO,
+};
 pub use source::{FhirSource, SourceError};
 
 use serde_json::Value;

@@ -39,13 +39,17 @@ pub fn load_dir(dir: &Path) -> std::io::Result<Loaded> {
     };
     let mut seen = HashSet::new();
     for path in files {
-        let src = match std::fs::read_to_string(&path) {
+        let src = match crate::bounded_read::read_to_string(&path, crate::bounded_read::FORM_FILE) {
             Ok(s) => s,
             Err(e) => {
+                let msg = match crate::bounded_read::exceeded(&e) {
+                    Some(limit) => Msg::new("form_error.too_large").arg("max", crate::bounded_read::size_text(limit)),
+                    None => Msg::new("form_error.unreadable").arg("reason", e),
+                };
                 let err = FormError {
                     file: path.display().to_string(),
                     path: String::new(),
-                    msg: Msg::new("form_error.unreadable").arg("reason", e),
+                    msg,
                 };
                 loaded.failures.push((path, vec![err]));
                 continue;
@@ -237,6 +241,10 @@ impl Validator {
                     self.err("resident", Msg::new("form_error.binding_missing").arg("attr", attr));
                 }
             }
+        }
+
+        for c in super::cycles::find(&sections, &resident) {
+            self.err(&c.at, Msg::new("form_error.cycle").arg("chain", c.chain));
         }
 
         if !self.errors.is_empty() {

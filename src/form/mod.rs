@@ -1,8 +1,10 @@
 //! Forms as data: the file format (`raw`), the checked definition (`def`),
-//! the loader that turns one into the other (`load`), what was typed
+//! the loader that turns one into the other (`load`, with `cycles` for
+//! conditions that depend on themselves), what was typed
 //! (`answers`), what it means (`rules`) and the FHIR view of a form (`fhir`).
 
 pub mod answers;
+mod cycles;
 pub mod def;
 pub mod fhir;
 pub mod load;

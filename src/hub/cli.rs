@@ -81,16 +81,14 @@ pub fn open(db: &Path, source: Option<&Source>) -> Result<Data, HubError> {
         return Ok(Data::Hub(storage::open(db)?));
     };
     let sites = match s.sites {
-        Some(p) => super::source::read_sites(
-            &std::fs::read_to_string(p).map_err(|e| HubError::Usage(format!("{}: {e}", p.display())))?,
-        ),
+        Some(p) => super::source::read_sites(&read_text(p)?),
         None => Vec::new(),
     };
     let fhir = crate::fhir::FhirSource::new(s.url, s.token)?;
     let mut scratch = super::source::scratch(&fhir, &Registry::embedded(), &sites)?;
     if let Some(p) = s.sites {
         // Populations and targets from the same file, when it has them.
-        let text = std::fs::read_to_string(p).unwrap_or_default();
+        let text = read_text(p).unwrap_or_default();
         let with_numbers: String = text
             .lines()
             .filter_map(|l| {
@@ -168,7 +166,7 @@ pub fn set_target(db: &Path, site: &str, population: Option<u64>, rate: Option<f
 
 pub fn import_targets(db: &Path, csv: &Path) -> Result<String, HubError> {
     let mut conn = storage::open(db)?;
-    let text = std::fs::read_to_string(csv).map_err(|e| HubError::Usage(format!("{}: {e}", csv.display())))?;
+    let text = read_text(csv)?;
     let n = supervision::import_targets(&mut conn, &text)?;
     Ok(format!(
         "{}\n",
@@ -182,9 +180,7 @@ pub fn mirror(db: &Path, src: &Source) -> Result<String, HubError> {
     let fresh = db.with_extension("mirror-new");
     let _ = std::fs::remove_file(&fresh);
     let sites = match src.sites {
-        Some(p) => super::source::read_sites(
-            &std::fs::read_to_string(p).map_err(|e| HubError::Usage(format!("{}: {e}", p.display())))?,
-        ),
+        Some(p) => super::source::read_sites(&read_text(p)?),
         None => Vec::new(),
     };
     let fhir = crate::fhir::FhirSource::new(src.url, src.token)?;
@@ -209,4 +205,10 @@ pub fn mirror(db: &Path, src: &Source) -> Result<String, HubError> {
             ]
         )
     ))
+}
+
+/// A site or population list, within `bounded_read::DATA_FILE`.
+fn read_text(p: &Path) -> Result<String, HubError> {
+    crate::bounded_read::read_to_string(p, crate::bounded_read::DATA_FILE)
+        .map_err(|e| HubError::Usage(format!("{}: {e}", p.display())))
 }

@@ -23,7 +23,9 @@
 //! Plain threads over `tiny_http` and SQLite, no async runtime: a county's
 //! traffic is a few requests a second, and the benchmark shows one machine
 //! takes far more. Each site has its own token (only its hash is stored),
-//! writes only its own resources, and reads what the platform shares (every
+//! writes only its own resources (a record's parts only when the record is
+//! its own, and no ID number another Patient registered first: `identity`),
+//! and reads what the platform shares (every
 //! resident of the city, so a village clinic can follow up someone
 //! registered at the township centre). The access log has method, path
 //! without query values, status, bytes, duration and site: no personal data.
@@ -32,6 +34,7 @@ mod anchors;
 pub mod cli;
 mod clock;
 pub mod forms;
+mod identity;
 mod search;
 mod server;
 pub mod sites;
@@ -57,6 +60,9 @@ pub enum HubError {
     Forbidden(String),
     #[error("{0}")]
     VersionConflict(String),
+    /// A Patient identifier another Patient already holds (`identity`): 422.
+    #[error("{0}")]
+    Registered(Box<identity::Registered>),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -96,6 +102,8 @@ impl HubError {
             HubError::NotFound(_) => 404,
             HubError::VersionConflict(_) => 412,
             HubError::AuditRewound { .. } => 409,
+            // A business rule, not a version conflict (see `identity`).
+            HubError::Registered(_) => 422,
             HubError::TooLarge(_) => 413,
             HubError::InEntry { inner, .. } => inner.status(),
             HubError::Sqlite(e) if matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy)) => 503,
@@ -114,6 +122,7 @@ impl HubError {
             HubError::Forbidden(_) => "forbidden",
             HubError::NotFound(_) => "not-found",
             HubError::VersionConflict(_) => "conflict",
+            HubError::Registered(_) => "duplicate",
             HubError::TooLarge(_) => "too-costly",
             HubError::InEntry { inner, .. } => inner.issue_code(),
             HubError::Aborted | HubError::Sqlite(_) | HubError::Io(_) => "exception",
@@ -125,7 +134,21 @@ impl HubError {
     pub fn element_path(&self) -> Option<&str> {
         match self {
             HubError::Element(e) => Some(&e.path),
+            HubError::Registered(r) => Some(&r.path),
             HubError::InEntry { inner, .. } => inner.element_path(),
+            _ => None,
+        }
+    }
+
+    /// The existing Patient when the refusal is a registration elsewhere.
+    pub fn registered_to(&self) -> Option<crate::fhir::RegisteredTo> {
+        match self {
+            HubError::Registered(r) => Some(crate::fhir::RegisteredTo {
+                code: r.what.code().to_string(),
+                patient: format!("Patient/{}", r.patient),
+                site: r.site.clone(),
+            }),
+            HubError::InEntry { inner, .. } => inner.registered_to(),
             _ => None,
         }
     }

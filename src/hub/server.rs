@@ -227,10 +227,18 @@ impl Answer {
     }
 
     fn error(e: &HubError) -> Answer {
-        let mut outcome = operation_outcome(e.issue_code(), &e.to_string());
-        if let Some(path) = e.element_path() {
-            outcome["issue"][0]["expression"] = json!([path]);
-        }
+        let path = e.element_path();
+        let outcome = match e.registered_to() {
+            // The existing Patient and its site, for the clinic to link to.
+            Some(to) => crate::fhir::registered_elsewhere(&to, &e.to_string(), path.unwrap_or("Patient.identifier")),
+            None => {
+                let mut o = operation_outcome(e.issue_code(), &e.to_string());
+                if let Some(path) = path {
+                    o["issue"][0]["expression"] = json!([path]);
+                }
+                o
+            }
+        };
         let mut a = Answer::json(e.status(), &outcome);
         if e.status() == 401 {
             a.headers.push(("WWW-Authenticate", "Bearer".into()));

@@ -387,13 +387,9 @@ fn write_in(
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
         .optional()?;
-    if let Some((_, owner, ..)) = &existing {
-        if owner != site {
-            return Err(HubError::Forbidden(format!(
-                "{kind}/{id} belongs to site {owner}; site {site} may not change it"
-            )));
-        }
-    }
+    // Each site writes its own resources; a record's parts are its site's
+    // (`identity`): true when this write takes one over from a squatter.
+    let take_over = super::identity::may_write(tx, site, kind, id, existing.as_ref().map(|e| e.1.as_str()))?;
     if let Some(m) = if_match {
         let wanted = fhir::version_of_etag(m);
         match &existing {
@@ -430,8 +426,8 @@ fn write_in(
                 let now = state.stamps.next_at(tx, kind, clock)?;
                 keep_history(tx, kind, id, version, &content, false, &last)?;
                 tx.execute(
-                    "UPDATE resources SET version = ?3, deleted = 1, last_updated = ?4 WHERE type = ?1 AND id = ?2",
-                    params![kind, id, version + 1, now],
+                    "UPDATE resources SET version = ?3, deleted = 1, last_updated = ?4, site = ?5 WHERE type = ?1 AND id = ?2",
+                    params![kind, id, version + 1, now, site],
                 )?;
                 tx.execute(
                     "DELETE FROM identifiers WHERE patient = ?1 AND ?2 = 'Patient'",
@@ -469,7 +465,7 @@ fn write_in(
             .map_err(|e| HubError::Invalid(e.to_string()))?
             .into(),
     };
-    if let Some((version, _, old, false, last)) = &existing {
+    if let Some((version, _, old, false, last)) = existing.as_ref().filter(|_| !take_over) {
         // The same text, or the same JSON written differently (key order,
         // spacing): unchanged either way.
         let same =
@@ -498,6 +494,10 @@ fn write_in(
         }
         state.live.insert(p.clone());
     }
+    if kind == "Patient" {
+        // An ID card or record number is the first registrant's.
+        super::identity::check_patient(tx, id, v)?;
+    }
     let facts = (kind == "QuestionnaireResponse").then(|| qr_facts(v, forms));
     let (status, version) = match &existing {
         Some((version, _, old, deleted, last)) => {
@@ -511,8 +511,8 @@ fn write_in(
         "INSERT INTO resources (type, id, version, site, content, deleted, created_at, last_updated, subject, questionnaire,
              programme, complete)
          VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6, ?7, ?8, ?9, ?10)
-         ON CONFLICT(type, id) DO UPDATE SET version = ?3, content = ?5, deleted = 0, last_updated = ?6, subject = ?7,
-             questionnaire = ?8, programme = ?9, complete = ?10",
+         ON CONFLICT(type, id) DO UPDATE SET version = ?3, site = ?4, content = ?5, deleted = 0, last_updated = ?6,
+             subject = ?7, questionnaire = ?8, programme = ?9, complete = ?10",
     )?
     .execute(params![
             kind,
@@ -595,9 +595,14 @@ pub fn transaction(
     now: &str,
 ) -> Result<Vec<Written>, HubError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    // Patients first, so records in the same Bundle can refer to them.
+    // Patients first, so records in the same Bundle can refer to them, then
+    // the records (QuestionnaireResponse), so their parts find their owner.
     let mut order: Vec<usize> = (0..entries.len()).collect();
-    order.sort_by_key(|&i| entries[i].kind != "Patient");
+    order.sort_by_key(|&i| match entries[i].kind.as_str() {
+        "Patient" => 0,
+        "QuestionnaireResponse" => 1,
+        _ => 2,
+    });
     let mut results: Vec<Option<Written>> = vec![None; entries.len()];
     let mut state = TxState::default();
     for (n, &i) in order.iter().enumerate() {

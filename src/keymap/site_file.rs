@@ -24,6 +24,11 @@ pub fn load(dir: &Path, i18n: &I18n) -> (Keymap, Vec<String>) {
             let msg = i18n.tf("cli.keymap_not_text", &[("file", &name), ("line", &line.to_string())]);
             return (base, vec![msg]);
         }
+        Err(EditedError::TooLarge { limit }) => {
+            let max = crate::bounded_read::size_text(limit);
+            let msg = i18n.tf("cli.keymap_too_large", &[("file", &name), ("max", &max)]);
+            return (base, vec![msg]);
+        }
     };
     let (map, errors) = Keymap::parse(&name, &src, Some(&base));
     let msgs = errors

@@ -94,7 +94,7 @@ use chrono::{DateTime, Utc};
 use rand::TryRngCore;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -171,6 +171,9 @@ impl CryptError {
             CryptError::KeyringNewer { path, found } => Msg::new("crypt.keyring_newer")
                 .arg("path", path.display())
                 .arg("found", found),
+            CryptError::Io { path, source } if crate::bounded_read::exceeded(source).is_some() => {
+                crate::bounded_read::message(path, source)
+            }
             CryptError::Io { path, source } => Msg::new("crypt.io").arg("path", path.display()).arg("detail", source),
         }
     }
@@ -700,7 +703,7 @@ impl Keyring {
 }
 
 fn read_data(path: &Path) -> Result<Option<KeyringData>, CryptError> {
-    let text = match std::fs::read(path) {
+    let text = match crate::bounded_read::read(path, crate::bounded_read::KEYRING_FILE) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(CryptError::io(path, e)),
@@ -865,10 +868,10 @@ pub fn write_key_file(path: &Path, key: &DbKey) -> Result<(), CryptError> {
 /// Reads a key file: the first line that is not empty and not a `#`
 /// comment, as 64 hex digits.
 pub fn read_key_file(path: &Path) -> Result<DbKey, CryptError> {
-    let mut text = Zeroizing::new(String::new());
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_to_string(&mut text))
-        .map_err(|e| CryptError::io(path, e))?;
+    let text = Zeroizing::new(
+        crate::bounded_read::read_to_string(path, crate::bounded_read::KEY_FILE)
+            .map_err(|e| CryptError::io(path, e))?,
+    );
     let line = text
         .lines()
         .map(str::trim)

@@ -68,7 +68,7 @@ impl SupervisionSettings {
     /// Reads a settings file; a missing file is the defaults, an unreadable
     /// or wrong one is an error naming it.
     pub fn load(path: &std::path::Path) -> Result<Self, String> {
-        match std::fs::read_to_string(path) {
+        match crate::bounded_read::read_to_string(path, crate::bounded_read::SETTINGS_FILE) {
             Ok(t) => toml::from_str(&t).map_err(|e| format!("{}: {e}", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(format!("{}: {e}", path.display())),

@@ -83,7 +83,8 @@ pub(crate) fn agent(cfg: &SyncConfig) -> Result<Agent, SyncError> {
         .provider(ureq::tls::TlsProvider::NativeTls)
         .root_certs(RootCerts::PlatformVerifier);
     if let Some(path) = &cfg.ca_file {
-        let pem = std::fs::read(path).map_err(|e| SyncError::Config(format!("CA file {}: {e}", path.display())))?;
+        let pem = crate::bounded_read::read(path, crate::bounded_read::PEM_FILE)
+            .map_err(|e| SyncError::Config(format!("CA file {}: {e}", path.display())))?;
         let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
             .filter_map(|item| match item {
                 Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
@@ -266,6 +267,14 @@ pub(crate) fn not_json(bytes: &[u8], content_type: &str) -> String {
 /// Status -> error, using the OperationOutcome's words when there is one.
 fn check_status(status: u16, body: &Value, retry_after: Option<Duration>) -> Result<(), SyncError> {
     let reason = outcome_text(body);
+    if let Some(to) = crate::fhir::registered_to(body).filter(|_| (400..500).contains(&status)) {
+        return Err(SyncError::RegisteredElsewhere {
+            status,
+            id_card: to.code == crate::fhir::REGISTERED_ID_CARD,
+            patient: to.patient,
+            site: to.site,
+        });
+    }
     match status {
         200..=299 => Ok(()),
         401 => Err(SyncError::Unauthorized(status)),

@@ -33,6 +33,16 @@ pub enum SyncError {
     Refused { status: u16, reason: String },
     #[error("version conflict (HTTP {status}): {reason}")]
     Conflict { status: u16, reason: String },
+    /// The resident's ID card or health-record number is already another
+    /// Patient's on the platform (`hub::identity`); `patient` is
+    /// `Patient/<id>`. The number itself is not kept.
+    #[error("already registered at site {site} ({patient}) (HTTP {status})")]
+    RegisteredElsewhere {
+        status: u16,
+        id_card: bool,
+        patient: String,
+        site: String,
+    },
     #[error("unreadable answer: {0}")]
     BadResponse(String),
     #[error("local database: {0}")]
@@ -58,15 +68,29 @@ impl SyncError {
     /// A refusal or conflict about what was sent, as opposed to a problem
     /// with the connection or the setup.
     pub fn concerns_record(&self) -> bool {
-        matches!(self, SyncError::Refused { .. } | SyncError::Conflict { .. })
+        matches!(
+            self,
+            SyncError::Refused { .. } | SyncError::Conflict { .. } | SyncError::RegisteredElsewhere { .. }
+        )
     }
 
     pub fn is_conflict(&self) -> bool {
         matches!(self, SyncError::Conflict { .. })
     }
 
-    fn parts(&self) -> (&'static str, String) {
-        match self {
+    /// The message key and its arguments, in the order `stored` keeps them.
+    fn parts(&self) -> (&'static str, Vec<String>) {
+        let (key, detail) = match self {
+            SyncError::RegisteredElsewhere {
+                id_card, patient, site, ..
+            } => {
+                let key = if *id_card {
+                    "sync.err_registered_id_card"
+                } else {
+                    "sync.err_registered_record_no"
+                };
+                return (key, vec![site.clone(), patient.clone()]);
+            }
             SyncError::NotConfigured => ("sync.err_not_configured", String::new()),
             SyncError::Config(d) => ("sync.err_config", d.clone()),
             SyncError::Unreachable(d) => ("sync.err_unreachable", d.clone()),
@@ -81,24 +105,39 @@ impl SyncError {
             SyncError::Conflict { reason, .. } => ("sync.err_conflict", reason.clone()),
             SyncError::BadResponse(d) => ("sync.err_bad_response", d.clone()),
             SyncError::Store(e) => ("sync.err_store", e.to_string()),
-        }
+        };
+        (key, vec![detail])
     }
 
     /// The message a person reads, in their language.
     pub fn message(&self) -> Msg {
-        let (key, detail) = self.parts();
-        Msg::new(key).arg("detail", detail)
+        let (key, args) = self.parts();
+        with_args(key, args_of(key).iter().copied().zip(args))
     }
 
     /// How the error is kept in the outbox (`last_error`): the message key
     /// and its detail, so it is shown later in the reader's language.
     pub fn stored(&self) -> String {
-        let (key, detail) = self.parts();
-        format!("{key}|{detail}")
+        let (key, args) = self.parts();
+        format!("{key}|{}", args.join("|"))
     }
 }
 
-const KEYS: [&str; 14] = [
+/// The arguments of a message key, in stored order: `detail` for all but
+/// the registrations elsewhere, whose site code and Patient reference hold
+/// no `|`.
+fn args_of(key: &str) -> &'static [&'static str] {
+    match key {
+        "sync.err_registered_id_card" | "sync.err_registered_record_no" => &["site", "patient"],
+        _ => &["detail"],
+    }
+}
+
+fn with_args(key: &'static str, args: impl Iterator<Item = (&'static str, String)>) -> Msg {
+    args.fold(Msg::new(key), |m, (name, value)| m.arg(name, value))
+}
+
+const KEYS: [&str; 16] = [
     "sync.err_not_configured",
     "sync.err_config",
     "sync.err_unreachable",
@@ -111,6 +150,8 @@ const KEYS: [&str; 14] = [
     "sync.err_endpoint",
     "sync.err_refused",
     "sync.err_conflict",
+    "sync.err_registered_id_card",
+    "sync.err_registered_record_no",
     "sync.err_bad_response",
     "sync.err_store",
 ];
@@ -133,9 +174,13 @@ pub fn retried_later(m: &Msg) -> bool {
 
 /// A stored `last_error` back as a message; text from elsewhere is shown as it is.
 pub fn stored_message(s: &str) -> Msg {
-    let (key, detail) = s.split_once('|').unwrap_or(("", s));
+    let (key, rest) = s.split_once('|').unwrap_or(("", s));
     match KEYS.iter().find(|k| **k == key) {
-        Some(k) => Msg::new(k).arg("detail", detail),
+        Some(k) => {
+            let names = args_of(k);
+            let values = rest.splitn(names.len(), '|').map(str::to_string);
+            with_args(k, names.iter().copied().zip(values))
+        }
         None => Msg::new("sync.err_other").arg("detail", s),
     }
 }
@@ -167,5 +212,32 @@ mod tests {
         let m = stored_message(&e.stored());
         assert_eq!(m, e.message());
         assert_eq!(stored_message("free text").key, "sync.err_other");
+    }
+
+    #[test]
+    fn a_registration_elsewhere_is_kept_with_site_and_patient_only() {
+        let e = SyncError::RegisteredElsewhere {
+            status: 422,
+            id_card: true,
+            patient: "Patient/p-1".into(),
+            site: "s1".into(),
+        };
+        assert!(e.concerns_record() && !e.is_conflict() && !e.is_retryable());
+        assert_eq!(e.stored(), "sync.err_registered_id_card|s1|Patient/p-1");
+        let m = stored_message(&e.stored());
+        assert_eq!(m, e.message());
+        assert_eq!(
+            m.args,
+            vec![("site", "s1".to_string()), ("patient", "Patient/p-1".to_string())]
+        );
+        // A detail with `|` in it comes back whole.
+        let refused = SyncError::Refused {
+            status: 400,
+            reason: "a|b".into(),
+        };
+        assert_eq!(
+            stored_message(&refused.stored()).args,
+            vec![("detail", "a|b".to_string())]
+        );
     }
 }
