@@ -13,6 +13,7 @@
 //! registered at the township centre). The access log has method, path
 //! without query values, status, bytes, duration and site: no personal data.
 
+pub mod bundle_in;
 pub mod report;
 mod server;
 pub mod storage;
