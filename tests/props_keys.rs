@@ -352,10 +352,18 @@ fn play(start: Start, lang: Lang, steps: &[Step]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Cases to run: 48 (about 10 seconds in a debug build: each case is a
+/// fresh database and up to 120 steps, each drawn), or `PROPTEST_CASES`
+/// to search longer.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(48)
+}
+
 proptest! {
-    // A case is a fresh database and up to 120 steps, each drawn: about
-    // 10 seconds for the lot in a debug build.
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn random_keys_never_panic_and_keep_typed_text(
