@@ -244,6 +244,7 @@ fn run(path: &Path, key: Option<&DbKey>, registry: &Registry, residents: u32) ->
 }
 
 /// This thread's CPU time (wall time where that cannot be read).
+#[allow(unsafe_code)] // the CPU clock is a libc call
 fn thread_cpu() -> Duration {
     #[cfg(unix)]
     {

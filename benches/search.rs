@@ -14,7 +14,7 @@
 
 mod support;
 
-use jkda::app::{App, Clock, Msg};
+use jkda::app::{App, Msg};
 use jkda::form::Registry;
 use jkda::i18n::{I18n, Lang};
 use jkda::keymap::Keymap;
@@ -216,6 +216,7 @@ fn main() {
 }
 
 /// CPU time of the calling thread.
+#[allow(unsafe_code)] // the CPU clock is a libc call
 fn thread_cpu() -> Duration {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime writes into the timespec we own.
@@ -224,9 +225,11 @@ fn thread_cpu() -> Duration {
 }
 
 /// CPU time (user + system) of the whole process so far.
+#[allow(unsafe_code)] // the CPU clock is a libc call
 fn process_cpu() -> Duration {
     // SAFETY: getrusage writes into the struct we own.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
     tv(ru.ru_utime) + tv(ru.ru_stime)
@@ -399,8 +402,8 @@ fn rss_child(dir: &Path) {
     let store = Store::open_with_key(&jkda::paths::db_path(dir), key.as_ref()).expect("open");
     let site = store.site().expect("site");
     let mut shell = Shell::new(store, Registry::embedded(), jkda::store::Actor::new("bench"));
-    let mut app = App::new(Lang::Zh, Keymap::default(), site);
-    let clock = Clock::now();
+    let clock = jkda::tui::system_clock();
+    let mut app = App::new(Lang::Zh, Keymap::default(), site, &clock);
     for m in shell.startup(&mut app, &clock) {
         shell.dispatch(&mut app, m, &clock);
     }

@@ -237,7 +237,9 @@ fn fill(db: &Path, sites: usize, residents: usize, records: usize) -> (usize, us
 }
 
 /// Peak RSS (kB) of the finished children of this process.
+#[allow(unsafe_code)]
 fn children_max_rss_kb() -> i64 {
+    // SAFETY: rusage is plain C data; all zeroes is a valid value.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage writes into the struct we own.
     unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };

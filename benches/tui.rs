@@ -11,12 +11,13 @@
 mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use jkda::app::{App, Clock, Msg, Screen};
+use jkda::app::{App, Msg, Screen};
 use jkda::form::def::FieldKind;
 use jkda::form::Registry;
 use jkda::i18n::{I18n, Lang};
 use jkda::shell::Shell;
 use jkda::store::{Actor, Store};
+use jkda::tui::system_clock;
 use jkda::ui::{Theme, View};
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
@@ -42,6 +43,7 @@ impl Write for Counting {
     }
 }
 
+#[allow(unsafe_code)] // the CPU clock is a libc call
 fn thread_cpu() -> Duration {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime writes into the timespec we own.
@@ -105,7 +107,7 @@ fn main() {
     let store = Store::open_with_key(&dir.path().join("jkda.db"), Some(&db_key)).unwrap();
     let site = store.site().unwrap();
     let i18n = I18n::new(Lang::Zh);
-    let mut app = App::new(Lang::Zh, jkda::keymap::Keymap::default(), site);
+    let mut app = App::new(Lang::Zh, jkda::keymap::Keymap::default(), site, &system_clock());
     let mut shell = Shell::new(
         store,
         Registry::embedded(),
@@ -124,7 +126,7 @@ fn main() {
         i18n: &i18n,
         theme: Theme { color: true },
     };
-    let clock = Clock::now();
+    let clock = system_clock();
     for m in shell.startup(&mut app, &clock) {
         shell.dispatch(&mut app, m, &clock);
     }
@@ -153,7 +155,7 @@ fn main() {
             };
             let before_bytes = *counter.0.lock().unwrap();
             let c0 = thread_cpu();
-            shell.dispatch(app, msg, &Clock::now());
+            shell.dispatch(app, msg, &system_clock());
             let c1 = thread_cpu();
             terminal.draw(|f| jkda::ui::draw(f, app, &view)).unwrap();
             let c2 = thread_cpu();

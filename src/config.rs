@@ -135,10 +135,7 @@ impl Config {
                 _ => (c, None),
             },
             Err(e) => {
-                let line = e
-                    .span()
-                    .map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1)
-                    .unwrap_or(0);
+                let line = e.span().map(|s| line_of(&src, s.start)).unwrap_or(0);
                 (
                     Config::default(),
                     Some(ConfigError {
@@ -155,6 +152,13 @@ impl Config {
     pub fn lang(&self) -> Option<Lang> {
         self.lang.as_deref().and_then(Lang::parse)
     }
+}
+
+/// The 1-based line of a byte offset into a file's text (where a TOML error
+/// starts). Bytes are counted, not sliced: an offset inside a character or
+/// past the end cannot panic.
+pub fn line_of(src: &str, byte: usize) -> usize {
+    src.bytes().take(byte).filter(|b| *b == b'\n').count() + 1
 }
 
 #[cfg(test)]

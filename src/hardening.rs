@@ -6,6 +6,9 @@
 //! database key, decrypted pages, the form being typed. Both programs
 //! turn core dumps off for themselves first thing.
 
+// The two system calls need `unsafe`; each block says why it is sound.
+#![allow(unsafe_code)]
+
 /// No core file for this process (soft and hard limit 0), and not dumpable,
 /// which also keeps other processes of the same user from reading its
 /// memory through ptrace or /proc. Best effort: a failure changes nothing.

@@ -72,7 +72,7 @@ pub fn run_clinic(c: &Clinic) -> anyhow::Result<()> {
                 return Ok(());
             };
             let site = session.store.site().ok().flatten();
-            let mut app = App::new(c.lang, c.keymap.clone(), site);
+            let mut app = App::new(c.lang, c.keymap.clone(), site, &system_clock());
             app.session = Some(crate::app::SessionInfo {
                 login: session.user.login.clone(),
                 display_name: session.user.display_name.clone(),
@@ -222,7 +222,7 @@ fn event_loop(
     shell.start_sync(move |ev| {
         let _ = sync_tx.send(Input::Sync(ev));
     });
-    let clock = Clock::now();
+    let clock = system_clock();
     for msg in shell.startup(app, &clock) {
         shell.dispatch(app, msg, &clock);
     }
@@ -244,12 +244,12 @@ fn event_loop(
             },
         };
         let Some(msg) = msg else { continue };
-        shell.dispatch(app, msg, &Clock::now());
+        shell.dispatch(app, msg, &system_clock());
         // Several queued keys (a paste without bracketed mode, a fast typist
         // over SSH) are handled before one redraw.
         while let Ok(ev) = rx.try_recv() {
             if let Some(m) = to_msg(ev) {
-                shell.dispatch(app, m, &Clock::now());
+                shell.dispatch(app, m, &system_clock());
             }
         }
         if !app.quit {
@@ -273,7 +273,20 @@ fn fit_to_terminal(terminal: &mut ratatui::DefaultTerminal) -> std::io::Result<(
     Ok(())
 }
 
+/// The machine's clock, read here in the shell and handed to the core with
+/// every message (the core never reads it itself).
+pub fn system_clock() -> Clock {
+    let now = chrono::Local::now().naive_local();
+    Clock {
+        today: now.date(),
+        time: now.time(),
+        instant: Instant::now(),
+    }
+}
+
+// The ioctl needs `unsafe` (the package denies it elsewhere).
 #[cfg(unix)]
+#[allow(unsafe_code)]
 fn window_size() -> Option<(u16, u16)> {
     let mut ws = libc::winsize {
         ws_row: 0,

@@ -6,6 +6,8 @@
 //! space is limited to 1 GiB, so the unbounded behaviour fails the test
 //! (an allocation failure) instead of taking the machine's memory.
 
+// Test plumbing only: a memory limit for the child, a FIFO, a kill.
+#![allow(unsafe_code)]
 #![cfg(unix)]
 
 use std::os::unix::fs::OpenOptionsExt;

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 /// Runs `cmd` with stdout on a pipe of one page (Linux; elsewhere the
 /// system's size), reads its first line, closes the pipe and waits (60 s
 /// at most). Returns the line, the exit status and stderr.
+#[allow(unsafe_code)]
 fn first_line_then_close(mut cmd: Command) -> (String, ExitStatus, String) {
     let mut fds = [0; 2];
     // Close-on-exec: no program started meanwhile (this one, or another

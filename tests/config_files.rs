@@ -4,6 +4,9 @@
 //! up"). Such files are read; a file that exists but is unreadable, or is
 //! no text, is reported with its path and line, never taken for absent.
 
+// Test plumbing only (libc calls the standard library does not offer).
+#![allow(unsafe_code)]
+
 mod common;
 
 use common::{run_jkda, run_jkda_input, ADMIN_PW};

@@ -229,7 +229,7 @@ mod walk {
             village: "101".into(),
             name: "测试村卫生室".into(),
         };
-        let mut app = App::new(lang, Keymap::default(), Some(site));
+        let mut app = App::new(lang, Keymap::default(), Some(site), &clock);
         app.screen = Screen::Form(Box::new(form));
         app
     }

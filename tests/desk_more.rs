@@ -478,8 +478,12 @@ fn the_status_line_does_not_contradict_itself_after_an_upload() {
             village: "101".into(),
             name: "测试村卫生室".into(),
         };
-        let mut app = App::new(lang, Keymap::default(), Some(site));
-        let clock = Clock::now();
+        let clock = Clock {
+            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
+            time: chrono::NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
+            instant: std::time::Instant::now(),
+        };
+        let mut app = App::new(lang, Keymap::default(), Some(site), &clock);
         let _ = app.update(
             Msg::Finalized {
                 record_id: 1,

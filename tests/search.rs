@@ -491,8 +491,12 @@ fn duplicates_same_name_and_phone_is_listed_as_a_likely_typo() {
 fn registration_in_progress(existing: &ResidentFields) -> (tempfile::TempDir, Shell, App, Clock, i64) {
     let (dir, store) = store_with(std::slice::from_ref(existing));
     let mut shell = Shell::new(store, Registry::embedded(), actor());
-    let clock = Clock::now();
-    let mut app = App::new(Lang::Zh, Keymap::default(), Some(site()));
+    let clock = Clock {
+        today: chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
+        time: chrono::NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
+        instant: std::time::Instant::now(),
+    };
+    let mut app = App::new(Lang::Zh, Keymap::default(), Some(site()), &clock);
     shell.dispatch(&mut app, Msg::Key(key(crossterm::event::KeyCode::F(2))), &clock);
     let Screen::Form(f) = &app.screen else {
         panic!("registration form did not open")

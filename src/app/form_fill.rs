@@ -396,7 +396,8 @@ impl FormState {
                 let target = if self.cursor > first_of_current {
                     first_of_current
                 } else {
-                    let prev = self.slots[..first_of_current].last().map(|s| s.section);
+                    let before = self.slots.get(..first_of_current).unwrap_or_default();
+                    let prev = before.last().map(|s| s.section);
                     prev.and_then(|p| self.slots.iter().position(|s| s.section == p))
                         .unwrap_or(0)
                 };

@@ -98,7 +98,8 @@ impl GateState {
         self.labels
             .iter()
             .position(|l| *l == label)
-            .map(|i| self.inputs[i].text().trim().to_string())
+            .and_then(|i| self.inputs.get(i))
+            .map(|b| b.text().trim().to_string())
             .unwrap_or_default()
     }
 
@@ -107,7 +108,8 @@ impl GateState {
         self.labels
             .iter()
             .position(|l| *l == label)
-            .map(|i| self.inputs[i].text().to_string())
+            .and_then(|i| self.inputs.get(i))
+            .map(|b| b.text().to_string())
             .unwrap_or_default()
     }
 
@@ -121,19 +123,19 @@ impl GateState {
         if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('q') {
             return Some(GateEffect::Quit);
         }
-        let n = self.inputs.len();
+        let n = self.inputs.len().max(1);
         match k.code {
             KeyCode::Tab | KeyCode::Down => self.focus = (self.focus + 1) % n,
             KeyCode::BackTab | KeyCode::Up => self.focus = (self.focus + n - 1) % n,
             KeyCode::Enter if self.focus + 1 < n => self.focus += 1,
             KeyCode::Enter => return self.submit(),
-            KeyCode::Backspace => {
-                self.inputs[self.focus].backspace();
-            }
-            KeyCode::Left => self.inputs[self.focus].left(),
-            KeyCode::Right => self.inputs[self.focus].right(),
+            KeyCode::Backspace => self.edit(|b| {
+                b.backspace();
+            }),
+            KeyCode::Left => self.edit(TextBuf::left),
+            KeyCode::Right => self.edit(TextBuf::right),
             KeyCode::Char(c) if !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
-                self.inputs[self.focus].insert(&c.to_string());
+                self.edit(|b| b.insert(c.encode_utf8(&mut [0; 4])));
             }
             _ => {}
         }
@@ -142,7 +144,16 @@ impl GateState {
 
     pub fn paste(&mut self, s: &str) {
         let line = s.split(['\r', '\n']).next().unwrap_or("");
-        self.inputs[self.focus].insert(&crate::form::answers::sanitize(line));
+        let clean = crate::form::answers::sanitize(line);
+        self.edit(|b| b.insert(&clean));
+    }
+
+    /// Edits the input with the focus (there always is one; nothing happens
+    /// rather than a panic should the focus ever point past the inputs).
+    fn edit(&mut self, f: impl FnOnce(&mut TextBuf)) {
+        if let Some(b) = self.inputs.get_mut(self.focus) {
+            f(b);
+        }
     }
 
     fn submit(&mut self) -> Option<GateEffect> {

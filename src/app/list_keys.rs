@@ -1,6 +1,7 @@
 //! The keys of the first-run setup, the resident list and a resident's
 //! page (with its form picker): choosing whom to work on.
 
+use super::text_input::TextBuf;
 use super::{App, Effect, ListState, Screen, SiteConfig, Text};
 use crate::identity::validate_site_codes;
 use crate::keymap::Action;
@@ -31,14 +32,13 @@ impl App {
                     })];
                 }
             }
-            (KeyCode::Backspace, _) => {
-                s.inputs[s.focus].backspace();
-            }
-            (KeyCode::Left, _) => s.inputs[s.focus].left(),
-            (KeyCode::Right, _) => s.inputs[s.focus].right(),
+            (KeyCode::Backspace, _) => s.edit(|b| {
+                b.backspace();
+            }),
+            (KeyCode::Left, _) => s.edit(TextBuf::left),
+            (KeyCode::Right, _) => s.edit(TextBuf::right),
             (KeyCode::Char(c), _) if !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
-                let focus = s.focus;
-                s.inputs[focus].insert(&c.to_string());
+                s.edit(|b| b.insert(c.encode_utf8(&mut [0; 4])));
             }
             _ => {}
         }
@@ -155,12 +155,12 @@ impl App {
             .to_digit(10)
             .map(|d| d as usize)
             .filter(|d| *d >= 1 && *d <= self.visit_forms.len());
-        match idx {
-            Some(i) => {
+        match idx.and_then(|i| self.visit_forms.get(i - 1)) {
+            Some((form_id, _)) => {
                 p.picker = None;
                 vec![Effect::NewRecord {
                     resident_id: p.resident.id,
-                    form_id: self.visit_forms[i - 1].0.clone(),
+                    form_id: form_id.clone(),
                 }]
             }
             None => Vec::new(),

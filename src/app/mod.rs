@@ -2,6 +2,10 @@
 //! state and returns `Effect`s for the shell to run (save, search, load).
 //! No terminal, SQL, network or clock in here, so every transition is a
 //! plain test.
+//!
+//! Nothing a user types may panic here: byte slicing of text and indexing
+//! that can go out of range are denied (use `get`, count characters).
+#![deny(clippy::string_slice, clippy::indexing_slicing)]
 
 pub mod form_fill;
 pub mod gate;
@@ -26,23 +30,14 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::time::Instant;
 
 /// The clock, handed in so that rules and timers are testable at any date.
+/// The shell reads the machine's clock (`crate::tui::system_clock`); the
+/// core never does, so no test depends on the day it runs.
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
     pub today: chrono::NaiveDate,
     /// Wall-clock time of day, for "saved at 10:42".
     pub time: chrono::NaiveTime,
     pub instant: Instant,
-}
-
-impl Clock {
-    pub fn now() -> Clock {
-        let now = chrono::Local::now().naive_local();
-        Clock {
-            today: now.date(),
-            time: now.time(),
-            instant: Instant::now(),
-        }
-    }
 }
 
 pub enum Screen {
@@ -207,7 +202,8 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(lang: Lang, keymap: Keymap, site: Option<SiteConfig>) -> App {
+    /// `clock` gives today (ages in lists) until the first update brings its own.
+    pub fn new(lang: Lang, keymap: Keymap, site: Option<SiteConfig>, clock: &Clock) -> App {
         let screen = if site.is_some() {
             Screen::Residents(ListState::default())
         } else {
@@ -226,10 +222,10 @@ impl App {
             form_titles: Vec::new(),
             duplicate: None,
             suspects: None,
-            today: chrono::Local::now().date_naive(),
+            today: clock.today,
             session: None,
             idle_after: None,
-            last_input: Instant::now(),
+            last_input: clock.instant,
             lock: None,
             logout: false,
             sync: sync_screen::SyncInfo::default(),
@@ -421,8 +417,7 @@ impl App {
                 vec![Effect::Search(l.query.text().to_string())]
             }
             Screen::Setup(s) => {
-                let focus = s.focus;
-                s.inputs[focus].insert(&crate::form::answers::sanitize(&line));
+                s.edit(|b| b.insert(&crate::form::answers::sanitize(&line)));
                 Vec::new()
             }
             Screen::Resident(_) | Screen::Audit(_) | Screen::Worklist(_) | Screen::Kpi(_) => Vec::new(),

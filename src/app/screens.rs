@@ -14,6 +14,14 @@ pub struct SetupState {
 
 impl SetupState {
     pub const LABELS: [&'static str; 4] = ["setup.site_name", "setup.division", "setup.township", "setup.village"];
+
+    /// Edits the input with the focus (nothing happens, rather than a
+    /// panic, should the focus ever point past the four inputs).
+    pub fn edit(&mut self, f: impl FnOnce(&mut TextBuf)) {
+        if let Some(b) = self.inputs.get_mut(self.focus) {
+            f(b);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]

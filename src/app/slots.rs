@@ -30,9 +30,13 @@ impl Slot {
     /// The kind of value typed into this slot (always a scalar kind).
     pub fn kind<'a>(&self, def: &'a FormDef) -> &'a FieldKind {
         const TEXT: FieldKind = FieldKind::Text { max_len: 500 };
-        let field = &def.sections[self.section].fields[self.field];
+        // A slot always comes from `compute` over the same form; a text
+        // input is the harmless answer should it ever not.
+        let Some(field) = self.field(def) else {
+            return &TEXT;
+        };
         match (&field.kind, self.part, self.cell) {
-            (FieldKind::Rows { columns, .. }, _, Some((_, c))) => &columns[c].kind,
+            (FieldKind::Rows { columns, .. }, _, Some((_, c))) => columns.get(c).map_or(&TEXT, |col| &col.kind),
             (_, Part::Detail, _) => &TEXT,
             (FieldKind::Pair { of }, _, _) => of,
             (FieldKind::BloodPressure { .. }, _, _) => {
@@ -51,7 +55,11 @@ impl Slot {
 
     /// The field id this slot belongs to.
     pub fn field_id<'a>(&self, def: &'a FormDef) -> &'a str {
-        &def.sections[self.section].fields[self.field].id
+        self.field(def).map_or("", |f| f.id.as_str())
+    }
+
+    fn field<'a>(&self, def: &'a FormDef) -> Option<&'a crate::form::def::Field> {
+        def.sections.get(self.section)?.fields.get(self.field)
     }
 }
 

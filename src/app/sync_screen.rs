@@ -36,11 +36,20 @@ pub fn local_time(utc: &str) -> String {
         .unwrap_or_else(|_| utc.to_string())
 }
 
-fn looks_like_id_number(q: &str) -> bool {
-    let q = q.trim();
-    q.len() == 18
-        && q[..17].bytes().all(|b| b.is_ascii_digit())
-        && matches!(q.as_bytes()[17], b'0'..=b'9' | b'X' | b'x')
+/// The query as an 18-character ID number (ASCII, `X` uppercase) when it
+/// has that shape: 17 digits and a digit or X, typed half- or full-width
+/// (a Chinese input method gives `１２３…`). Counted in characters, not
+/// bytes: six full-width digits are 18 bytes too (issue 12).
+fn id_number_query(q: &str) -> Option<String> {
+    let folded: String = q
+        .trim()
+        .chars()
+        .map(|c| crate::identity::to_halfwidth(c).to_ascii_uppercase())
+        .collect();
+    let (body, last) = folded.split_at_checked(17)?;
+    let shaped =
+        body.len() == 17 && body.bytes().all(|b| b.is_ascii_digit()) && matches!(last.as_bytes(), [b'0'..=b'9' | b'X']);
+    shaped.then_some(folded)
 }
 
 impl App {
@@ -71,9 +80,10 @@ impl App {
             SyncEvent::Fetched { query, result } => match result {
                 Ok(Some(_)) => {
                     self.notice = Some(Notice::Info(Text::new("sync.fetched")));
+                    // Still showing the search that asked (typed full- or half-width).
                     if let Screen::Residents(l) = &self.screen {
-                        if l.query.text() == query {
-                            return vec![Effect::Search(query)];
+                        if id_number_query(l.query.text()).as_deref() == Some(query.as_str()) {
+                            return vec![Effect::Search(l.query.text().to_string())];
                         }
                     }
                 }
@@ -88,13 +98,16 @@ impl App {
     /// A local search came back: a full ID number that matches nobody here
     /// is looked up on the platform (once).
     pub(crate) fn maybe_fetch(&mut self, query: &str, found_nothing: bool) -> Vec<Effect> {
-        let q = query.trim().to_ascii_uppercase();
-        if !found_nothing || !looks_like_id_number(&q) || self.sync.fetched.contains(&q) {
+        let Some(id) = id_number_query(query).filter(|_| found_nothing) else {
+            return Vec::new();
+        };
+        if self.sync.fetched.contains(&id) {
             return Vec::new();
         }
-        self.sync.fetched.push(q.clone());
+        self.sync.fetched.push(id.clone());
         self.notice = Some(Notice::Info(Text::new("sync.fetching")));
-        vec![Effect::Sync(SyncCommand::Fetch(query.trim().to_string()))]
+        // The platform is asked in ASCII, however the number was typed.
+        vec![Effect::Sync(SyncCommand::Fetch(id))]
     }
 
     /// Keys for the upload list; None when the key is not about it. `action`
@@ -131,6 +144,7 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::Msg;
 
     fn app() -> App {
         let site = crate::store::SiteConfig {
@@ -139,7 +153,12 @@ mod tests {
             village: "101".into(),
             name: "x".into(),
         };
-        App::new(crate::i18n::Lang::Zh, crate::keymap::Keymap::default(), Some(site))
+        App::new(
+            crate::i18n::Lang::Zh,
+            crate::keymap::Keymap::default(),
+            Some(site),
+            &test_clock(),
+        )
     }
 
     #[test]
@@ -203,8 +222,49 @@ mod tests {
 
     #[test]
     fn id_numbers_are_recognised() {
-        assert!(looks_like_id_number("22060219500304002X"));
-        assert!(!looks_like_id_number("2206021950030400"));
-        assert!(!looks_like_id_number("张三"));
+        assert_eq!(
+            id_number_query(" 22060219500304002x ").as_deref(),
+            Some("22060219500304002X")
+        );
+        assert_eq!(
+            id_number_query("２２０６０２１９５００３０４００２Ｘ").as_deref(),
+            Some("22060219500304002X")
+        );
+        assert_eq!(id_number_query("2206021950030400"), None);
+        assert_eq!(id_number_query("张三"), None);
+        assert_eq!(id_number_query("22060219500304002XX"), None);
+        assert_eq!(id_number_query("2206021950030400ZX"), None);
+    }
+
+    /// Issue 12: six full-width digits are 18 bytes; slicing at byte 17 panicked.
+    #[test]
+    fn full_width_digits_that_find_nobody_do_not_panic() {
+        for q in [
+            "１２３４５６",
+            "张三李四王五",
+            "😀😀😀😀1X",
+            "１２３４５６７８９０１２３４５６７Ｘ",
+        ] {
+            let mut a = app();
+            a.update(Msg::Paste(q.to_string()), &test_clock());
+            let effects = a.update(
+                Msg::ResidentsFound {
+                    query: q.to_string(),
+                    rows: Vec::new(),
+                },
+                &test_clock(),
+            );
+            let fetch =
+                matches!(effects.as_slice(), [Effect::Sync(SyncCommand::Fetch(id))] if id == "12345678901234567X");
+            assert_eq!(fetch, q.ends_with('Ｘ'), "{q}: {effects:?}");
+        }
+    }
+
+    fn test_clock() -> crate::app::Clock {
+        crate::app::Clock {
+            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 29).expect("a date"),
+            time: chrono::NaiveTime::MIN,
+            instant: std::time::Instant::now(),
+        }
     }
 }

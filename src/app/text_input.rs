@@ -85,7 +85,7 @@ impl TextBuf {
 
     /// Screen columns from the start of the text to the cursor.
     pub fn cursor_column(&self) -> usize {
-        self.text[..self.byte_at(self.cursor)].width()
+        self.text.get(..self.byte_at(self.cursor)).map_or(0, |s| s.width())
     }
 }
 

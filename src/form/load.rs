@@ -74,9 +74,7 @@ pub fn load_dir(dir: &Path) -> std::io::Result<Loaded> {
 /// Parses and validates one form file's text.
 pub fn parse_form(file: &str, src: &str) -> Result<FormDef, Vec<FormError>> {
     let raw: RawForm = toml::from_str(src).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1);
+        let line = e.span().map(|s| crate::config::line_of(src, s.start));
         vec![FormError {
             file: file.to_string(),
             path: line.map(|l| format!("line {l}")).unwrap_or_default(),

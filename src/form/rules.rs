@@ -240,11 +240,11 @@ impl<'a> Eval<'a> {
                     if n > 0 {
                         self.out.required_filled += 1;
                     } else {
-                        self.push(
-                            &format!("{path}.0.{}", columns[0].id),
-                            Level::Error,
-                            Msg::new("rules.required"),
-                        );
+                        // At the first cell (a validated table has columns).
+                        let at = columns
+                            .first()
+                            .map_or_else(|| path.to_string(), |c| format!("{path}.0.{}", c.id));
+                        self.push(&at, Level::Error, Msg::new("rules.required"));
                     }
                 }
                 if let Some(max) = max_rows.filter(|m| n > *m) {

@@ -31,6 +31,7 @@
 //! without query values, status, bytes, duration and site: no personal data.
 
 mod anchors;
+pub mod bundle_in;
 pub mod cli;
 mod clock;
 pub mod forms;

@@ -5,16 +5,14 @@
 //! are gzip-compressed when the client accepts it; every request is logged
 //! without personal data.
 
-use super::storage::{self, Entry};
+use super::storage;
 use super::{search, HubError};
 use crate::fhir::{self, operation_outcome, FHIR_JSON};
 use crate::form::Registry;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use rusqlite::{Connection, TransactionBehavior};
-use serde_json::value::RawValue;
 use serde_json::{json, Value};
-use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -588,58 +586,7 @@ impl Worker {
     }
 
     fn transaction(&mut self, body: Vec<u8>, site: &str, abort: Option<usize>) -> Result<Answer, HubError> {
-        // Typed, with each resource kept as its text: the Bundle is not
-        // built as one tree of JSON values.
-        let bundle: BundleIn = serde_json::from_slice(&body).map_err(|e| {
-            if e.is_data() {
-                HubError::Invalid("POST / takes a Bundle of type transaction".into())
-            } else {
-                HubError::Invalid(format!("body is not valid JSON: {e}"))
-            }
-        })?;
-        if bundle.resource_type.as_deref() != Some("Bundle") || bundle.kind.as_deref() != Some("transaction") {
-            return Err(HubError::Invalid("POST / takes a Bundle of type transaction".into()));
-        }
-        let raw = bundle.entry;
-        if raw.len() > 20_000 {
-            return Err(HubError::TooLarge(format!(
-                "{} entries in one transaction; send at most 20000",
-                raw.len()
-            )));
-        }
-        let mut entries = Vec::with_capacity(raw.len());
-        for (i, e) in raw.iter().enumerate() {
-            let method = e.request.method.as_deref().unwrap_or("");
-            let url = e.request.url.as_deref().unwrap_or("").trim_start_matches('/');
-            let (kind, id) = url.split_once('/').unwrap_or((url, ""));
-            let bad = |m: String| HubError::Invalid(m).in_entry(i, url);
-            let (resource, text) = match method {
-                "PUT" => match e.resource {
-                    Some(r) => {
-                        let v: Value = serde_json::from_str(r.get())
-                            .map_err(|err| bad(format!("resource is not valid JSON: {err}")))?;
-                        (Some(v), Some(r.get()))
-                    }
-                    None => (Some(Value::Null), None),
-                },
-                "DELETE" => (None, None),
-                m => {
-                    return Err(bad(format!(
-                        "method {m:?}: transactions here take PUT (with the client's id) or DELETE"
-                    )))
-                }
-            };
-            if id.is_empty() || id.contains('/') || id.contains('?') {
-                return Err(bad(format!("request.url {url:?} must be Type/id")));
-            }
-            entries.push(Entry {
-                kind: kind.to_string(),
-                id: id.to_string(),
-                resource,
-                raw: text,
-                if_match: e.request.if_match.as_deref().map(str::to_string),
-            });
-        }
+        let entries = super::bundle_in::read_transaction(&body)?;
         let now = self.now();
         let written = storage::transaction(&mut self.conn, &self.forms, site, &entries, abort, &now)?;
         // Written straight out, not built as JSON values first: one entry per
@@ -684,39 +631,9 @@ impl Worker {
         out.extend_from_slice(b"]}");
         let mut answer = Answer::bytes(200, out);
         let values: Vec<Value> = entries.into_iter().filter_map(|e| e.resource).collect();
-        drop(raw);
         answer.garbage = Some(Box::new((values, body)));
         Ok(answer)
     }
-}
-
-/// A transaction Bundle as read: each resource stays the text it came as.
-#[derive(serde::Deserialize)]
-struct BundleIn<'a> {
-    #[serde(rename = "resourceType", borrow, default)]
-    resource_type: Option<Cow<'a, str>>,
-    #[serde(rename = "type", borrow, default)]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    entry: Vec<EntryIn<'a>>,
-}
-
-#[derive(serde::Deserialize)]
-struct EntryIn<'a> {
-    #[serde(borrow, default)]
-    request: RequestIn<'a>,
-    #[serde(borrow, default)]
-    resource: Option<&'a RawValue>,
-}
-
-#[derive(serde::Deserialize, Default)]
-struct RequestIn<'a> {
-    #[serde(borrow, default)]
-    method: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    url: Option<Cow<'a, str>>,
-    #[serde(rename = "ifMatch", borrow, default)]
-    if_match: Option<Cow<'a, str>>,
 }
 
 fn capability() -> Value {
@@ -758,3 +675,6 @@ fn capability() -> Value {
         }],
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -196,7 +196,8 @@ impl Key {
                 mods.remove(KeyModifiers::SHIFT);
                 KeyCode::Char(c)
             }
-            KeyCode::BackTab => {
+            // Shift-Tab, whether the terminal says BackTab or Tab with Shift.
+            KeyCode::BackTab | KeyCode::Tab if e.code == KeyCode::BackTab || mods.contains(KeyModifiers::SHIFT) => {
                 mods.remove(KeyModifiers::SHIFT);
                 KeyCode::BackTab
             }
@@ -205,48 +206,63 @@ impl Key {
         Key { code, mods }
     }
 
+    /// A key as written in a keymap file (`ctrl-q`, `f10`, `shift-tab`,
+    /// `space`, `x`), or as [`Key::label`] shows it (`Ctrl-Q`, `PgDn`, `↑`):
+    /// names and modifiers in any case. A single character keeps its case
+    /// (`N` is Shift-n), and the key comes out as [`Key::from_event`] makes
+    /// it from the terminal's event, so every binding can match a key press.
     pub fn parse(s: &str) -> Option<Key> {
         let mut mods = KeyModifiers::NONE;
-        let mut rest = s.trim().to_ascii_lowercase();
+        let mut rest = s.trim();
         loop {
-            if let Some(r) = rest.strip_prefix("ctrl-") {
-                mods |= KeyModifiers::CONTROL;
-                rest = r.to_string();
-            } else if let Some(r) = rest.strip_prefix("alt-") {
-                mods |= KeyModifiers::ALT;
-                rest = r.to_string();
-            } else if let Some(r) = rest.strip_prefix("shift-") {
-                mods |= KeyModifiers::SHIFT;
-                rest = r.to_string();
+            let lower = rest.to_ascii_lowercase();
+            let (m, len) = if lower.starts_with("ctrl-") {
+                (KeyModifiers::CONTROL, 5)
+            } else if lower.starts_with("alt-") {
+                (KeyModifiers::ALT, 4)
+            } else if lower.starts_with("shift-") {
+                (KeyModifiers::SHIFT, 6)
             } else {
                 break;
-            }
+            };
+            mods |= m;
+            // The prefixes are ASCII, so `len` bytes end on a character boundary.
+            rest = rest.get(len..)?;
         }
-        let code = match rest.as_str() {
+        let code = match rest.to_ascii_lowercase().as_str() {
             "enter" => KeyCode::Enter,
             "esc" => KeyCode::Esc,
-            "tab" if mods.contains(KeyModifiers::SHIFT) => {
-                mods.remove(KeyModifiers::SHIFT);
-                KeyCode::BackTab
-            }
+            "tab" if mods.contains(KeyModifiers::SHIFT) => KeyCode::BackTab,
             "tab" => KeyCode::Tab,
             "backtab" => KeyCode::BackTab,
             "space" => KeyCode::Char(' '),
             "backspace" => KeyCode::Backspace,
-            "delete" => KeyCode::Delete,
-            "up" => KeyCode::Up,
-            "down" => KeyCode::Down,
-            "left" => KeyCode::Left,
-            "right" => KeyCode::Right,
+            "delete" | "del" => KeyCode::Delete,
+            "up" | "↑" => KeyCode::Up,
+            "down" | "↓" => KeyCode::Down,
+            "left" | "←" => KeyCode::Left,
+            "right" | "→" => KeyCode::Right,
             "home" => KeyCode::Home,
             "end" => KeyCode::End,
-            "pageup" => KeyCode::PageUp,
-            "pagedown" => KeyCode::PageDown,
-            f if f.starts_with('f') && f.len() > 1 => KeyCode::F(f[1..].parse().ok().filter(|n| (1..=12).contains(n))?),
-            c if c.chars().count() == 1 => KeyCode::Char(c.chars().next()?),
-            _ => return None,
+            "pageup" | "pgup" => KeyCode::PageUp,
+            "pagedown" | "pgdn" => KeyCode::PageDown,
+            f if f.len() > 1 && f.starts_with('f') => {
+                KeyCode::F(f.get(1..)?.parse().ok().filter(|n| (1..=12).contains(n))?)
+            }
+            _ => {
+                let mut chars = rest.chars();
+                let c = chars.next().filter(|_| chars.next().is_none())?;
+                // Shift with a character and no Ctrl/Alt is the shifted
+                // character itself, as the terminal sends it.
+                let plain = !mods.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+                let mut upper = c.to_uppercase();
+                match (upper.next(), upper.next()) {
+                    (Some(u), None) if plain && mods.contains(KeyModifiers::SHIFT) => KeyCode::Char(u),
+                    _ => KeyCode::Char(c),
+                }
+            }
         };
-        Some(Key { code, mods })
+        Some(Key::from_event(&KeyEvent::new(code, mods)))
     }
 
     /// The name shown in help and hints.
@@ -324,10 +340,7 @@ impl Keymap {
         let table: toml::Table = match toml::from_str(src) {
             Ok(t) => t,
             Err(e) => {
-                let line = e
-                    .span()
-                    .map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1)
-                    .unwrap_or(0);
+                let line = e.span().map(|s| crate::config::line_of(src, s.start)).unwrap_or(0);
                 errors.push(KeymapError {
                     file: file.into(),
                     line,
@@ -475,5 +488,24 @@ mod tests {
         }
         assert!(Key::parse("f13").is_none());
         assert_eq!(Key::parse("ctrl-q").unwrap().label(), "Ctrl-Q");
+        for label in ["Ctrl-Q", "PgDn", "Del", "↑", "Shift-Tab", "N", "Ctrl-Space", "F12"] {
+            let key = Key::parse(label).expect(label);
+            assert_eq!(key.label(), label);
+        }
+    }
+
+    /// A binding must be able to match what the terminal sends: `shift-n`
+    /// and `N` are the event `N`, `shift-backtab` is BackTab.
+    #[test]
+    fn parsed_keys_match_the_terminals_events() {
+        let map = |s: &str| Key::parse(s).expect(s);
+        let shift_n = KeyEvent::new(KeyCode::Char('N'), KeyModifiers::SHIFT);
+        assert_eq!(map("shift-n"), Key::from_event(&shift_n));
+        assert_eq!(map("N"), Key::from_event(&shift_n));
+        assert_ne!(map("n"), Key::from_event(&shift_n));
+        let backtab = KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT);
+        assert_eq!(map("shift-backtab"), Key::from_event(&backtab));
+        let ctrl_shift_a = KeyEvent::new(KeyCode::Char('A'), KeyModifiers::CONTROL | KeyModifiers::SHIFT);
+        assert_eq!(map("Ctrl-Shift-A"), Key::from_event(&ctrl_shift_a));
     }
 }

@@ -112,7 +112,9 @@ fn versions() -> Value {
 
 /// The operating system as `uname` tells it (the host name left out).
 #[cfg(unix)]
+#[allow(unsafe_code)]
 fn os() -> Value {
+    // SAFETY: utsname is plain C data; all zeroes is a valid value.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
     // SAFETY: uname fills a struct we own with NUL-terminated strings.
     if unsafe { libc::uname(&mut u) } != 0 {

@@ -326,9 +326,11 @@ fn data_dir(dir: &Path) -> Check {
 
 /// Free bytes for an unprivileged user on the file system holding `path`.
 #[cfg(unix)]
+#[allow(unsafe_code)]
 pub fn free_bytes(path: &Path) -> Option<u64> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs is plain C data; all zeroes is a valid value.
     let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: a NUL-terminated path and a statvfs we own.
     if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {

@@ -22,22 +22,8 @@ fn entry(resource: Value) -> Value {
 }
 
 /// Free space where the database lives, in MB.
-#[cfg(unix)]
 fn free_disk_mb(store: &Store) -> Option<u64> {
-    use std::os::unix::ffi::OsStrExt;
-    let dir = store.path().parent()?;
-    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: statvfs writes into the struct we own; the path is NUL-terminated.
-    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
-        return None;
-    }
-    Some((s.f_bavail as u64).saturating_mul(s.f_frsize as u64) / (1024 * 1024))
-}
-
-#[cfg(not(unix))]
-fn free_disk_mb(_: &Store) -> Option<u64> {
-    None
+    crate::ops::doctor::free_bytes(store.path().parent()?).map(|b| b / (1024 * 1024))
 }
 
 /// The installation's state now.

@@ -65,7 +65,8 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor:
         (String::new(), v.theme.dim())
     };
     let current_section = f.slot().map(|s| s.section).unwrap_or(0);
-    let section = &f.def.sections[current_section];
+    // A validated form has sections; should one have none, the body is empty.
+    let section = f.def.sections.get(current_section);
     let progress = i18n.tf(
         "form.progress",
         &[
@@ -82,7 +83,7 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor:
             "[{}/{}] {}",
             current_section + 1,
             f.def.sections.len(),
-            section.title.get(lang)
+            section.map_or("", |s| s.title.get(lang))
         ),
         room,
     );
@@ -105,7 +106,7 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor:
                                                    // of the whole item it belongs to.
     let mut focus_lines: Option<(usize, usize)> = None;
     let mut item_lines: Option<(usize, usize)> = None;
-    for field in &section.fields {
+    for field in section.into_iter().flat_map(|s| &s.fields) {
         if !f.eval.is_visible(&field.id) {
             continue;
         }
@@ -130,8 +131,8 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor:
     frame.render_widget(Paragraph::new(lines), area);
     if let Some((line, col)) = cursor {
         if show_cursor && !f.read_only && f.dialog.is_none() {
-            let y = area.y as usize + header_lines + line - offset;
-            if y < area.bottom() as usize && col < area.width as usize {
+            let y = (area.y as usize + header_lines + line).checked_sub(offset);
+            if let Some(y) = y.filter(|y| *y < area.bottom() as usize && col < area.width as usize) {
                 frame.set_cursor_position(Position::new(area.x + col as u16, y as u16));
             }
         }
@@ -175,13 +176,14 @@ fn focus_message(f: &FormState, v: &View, cols: usize) -> Line<'static> {
         };
         return Line::styled(fit(&format!("{mark}{}", finding_text(x, v)), cols), style);
     }
-    let field = &f.def.sections[slot.section].fields[slot.field];
-    let hint = match slot.cell {
-        Some((_, c)) => match &field.kind {
-            FieldKind::Rows { columns, .. } => hint_text(&columns[c], v),
+    let field = f.def.sections.get(slot.section).and_then(|s| s.fields.get(slot.field));
+    let hint = match (field, slot.cell) {
+        (Some(field), Some((_, c))) => match &field.kind {
+            FieldKind::Rows { columns, .. } => columns.get(c).map(|col| hint_text(col, v)).unwrap_or_default(),
             _ => String::new(),
         },
-        None => hint_text(field, v),
+        (Some(field), None) => hint_text(field, v),
+        (None, _) => String::new(),
     };
     Line::styled(fit(&hint, cols), v.theme.dim())
 }
@@ -302,7 +304,8 @@ fn render_field(
             out.push(Line::from(vec![label_span(label, any_focus)]));
             for s in &slots {
                 let Some((row, ci)) = s.cell else { continue };
-                let col_label = format!("  {}. {}", row + 1, columns[ci].label.get(lang));
+                let Some(column) = columns.get(ci) else { continue };
+                let col_label = format!("  {}. {}", row + 1, column.label.get(lang));
                 let style = if is_focus(s) { v.theme.focus() } else { v.theme.label() };
                 let mut spans = vec![Span::styled(cell(&col_label, label_w), style)];
                 let (seg, cur) = value_segment(f, s, is_focus(s), v, label_w);
@@ -310,7 +313,7 @@ fn render_field(
                     *cursor = Some((out.len(), c));
                 }
                 spans.extend(seg);
-                if let Some(u) = &columns[ci].unit {
+                if let Some(u) = &column.unit {
                     spans.push(Span::styled(format!(" {}", v.i18n.unit(u)), v.theme.dim()));
                 }
                 if is_focus(s) {

@@ -20,17 +20,17 @@ pub fn setup(frame: &mut Frame, area: Rect, s: &SetupState, v: &View, show_curso
         Line::raw(""),
     ];
     let mut cursor = None;
-    for (i, key) in SetupState::LABELS.iter().enumerate() {
+    for (i, (key, input)) in SetupState::LABELS.iter().zip(&s.inputs).enumerate() {
         let focused = s.focus == i;
         let style = if focused { v.theme.focus() } else { v.theme.label() };
         let label = pad(v.i18n.t(key), label_w);
         if focused {
-            cursor = Some((lines.len(), label_w + 1 + s.inputs[i].cursor_column()));
+            cursor = Some((lines.len(), label_w + 1 + input.cursor_column()));
         }
         lines.push(Line::from(vec![
             Span::styled(label, style),
             Span::raw("["),
-            Span::styled(pad(s.inputs[i].text(), 30), style),
+            Span::styled(pad(input.text(), 30), style),
             Span::raw("]"),
         ]));
         lines.push(Line::styled(

@@ -7,6 +7,7 @@ use super::text::{pad, width};
 use super::View;
 use crate::app::manage_screens::{KpiState, WorklistState, KPI_ROWS};
 use crate::app::App;
+use crate::form::def::Programme;
 use crate::manage::worklist::Kind;
 use crate::store::care_read::{GroupKpi, Measure};
 use ratatui::layout::Rect;
@@ -126,8 +127,17 @@ fn measure_label<'a>(v: &'a View, m: Measure) -> &'a str {
     })
 }
 
+/// The programme and measure of an indicator row; the first row for an
+/// index past the table (a stale message), rather than a panic.
+fn kpi_row(row: usize) -> (Programme, Measure) {
+    KPI_ROWS
+        .get(row)
+        .copied()
+        .unwrap_or((Programme::Hypertension, Measure::Managed))
+}
+
 fn figure(g: &GroupKpi, row: usize) -> (u64, Option<f64>) {
-    let (programme, measure) = KPI_ROWS[row];
+    let (programme, measure) = kpi_row(row);
     let Some(p) = g.programmes.iter().find(|p| p.programme == programme.key()) else {
         return (0, None);
     };
@@ -157,7 +167,7 @@ pub fn kpi(frame: &mut Frame, area: Rect, k: &KpiState, v: &View) {
         Span::styled(filter_line(v, None, village), v.theme.dim()),
     ])];
     if let Some((row, rows, sel)) = &k.drill {
-        let (programme, measure) = KPI_ROWS[*row];
+        let (programme, measure) = kpi_row(*row);
         lines.push(Line::styled(
             v.i18n.tf(
                 "manage.screen.behind",
@@ -291,7 +301,7 @@ pub fn kpi(frame: &mut Frame, area: Rect, k: &KpiState, v: &View) {
         left,
     );
     // The selected programme's control rate per village (percent).
-    let selected = KPI_ROWS[k.selected].0;
+    let selected = kpi_row(k.selected).0;
     let vbars: Vec<Bar> = report
         .villages
         .iter()

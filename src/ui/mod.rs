@@ -1,5 +1,9 @@
 //! Views: pure functions from `&App` to a ratatui frame. The chrome (title,
 //! status and key-hint lines) is shared; each screen draws its body.
+//!
+//! A view must draw any state at any size (10×3 included) without a panic:
+//! byte slicing of text and indexing that can go out of range are denied.
+#![deny(clippy::string_slice, clippy::indexing_slicing)]
 
 mod form_view;
 mod lists;

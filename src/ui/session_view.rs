@@ -36,20 +36,17 @@ pub fn gate(frame: &mut Frame, g: &GateState, v: &View) {
         Line::raw(""),
     ];
     let mut cursor = None;
-    for (i, label) in g.labels.iter().enumerate() {
+    let fields = g.labels.iter().zip(&g.inputs).zip(&g.secret);
+    for (i, ((label, input), &secret)) in fields.enumerate() {
         let focused = g.focus == i;
         let style = if focused { v.theme.focus() } else { v.theme.label() };
-        let shown = if g.secret[i] {
-            "*".repeat(g.inputs[i].text().chars().count())
+        let shown = if secret {
+            "*".repeat(input.text().chars().count())
         } else {
-            g.inputs[i].text().to_string()
+            input.text().to_string()
         };
         if focused {
-            let col = if g.secret[i] {
-                g.inputs[i].cursor()
-            } else {
-                g.inputs[i].cursor_column()
-            };
+            let col = if secret { input.cursor() } else { input.cursor_column() };
             cursor = Some((lines.len(), label_w + 1 + col));
         }
         lines.push(Line::from(vec![

@@ -14,6 +14,9 @@
 
 mod cursor;
 mod params;
+
+#[cfg(test)]
+pub(crate) use params::percent_decode;
 mod query;
 mod when;
 
