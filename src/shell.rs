@@ -245,6 +245,21 @@ impl Shell {
                     .map_err(|e| e.message())?;
                 Ok(vec![Msg::ResidentsFound { query, rows }])
             }
+            Effect::AbandonDraft {
+                resident_id,
+                record_id,
+                reason,
+            } => {
+                let a = self
+                    .store
+                    .abandon_draft(&self.actor, record_id, &reason)
+                    .map_err(|e| e.message())?;
+                app.pending_uploads = self.store.pending_outbox().unwrap_or(app.pending_uploads);
+                Ok(vec![Msg::DraftAbandoned {
+                    resident_id,
+                    resident_removed: a.resident_removed,
+                }])
+            }
             Effect::OpenResident(id) => {
                 let resident = self.store.resident(&self.actor, id).map_err(|e| e.message())?;
                 let records = self.store.records_of(&self.actor, id).map_err(|e| e.message())?;

@@ -2,7 +2,7 @@
 //! page (with its form picker): choosing whom to work on.
 
 use super::text_input::TextBuf;
-use super::{App, Effect, ListState, Screen, SiteConfig, Text};
+use super::{App, Effect, ListState, Notice, Screen, SiteConfig, Text};
 use crate::identity::validate_site_codes;
 use crate::keymap::Action;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -102,6 +102,31 @@ impl App {
         let Screen::Resident(p) = &mut self.screen else {
             return Vec::new();
         };
+        if let Some(reason) = &mut p.abandon {
+            // Typing the reason: text keys, Enter to abandon, Esc to keep it.
+            match k.code {
+                KeyCode::Enter if !reason.trim().is_empty() => {
+                    let reason = reason.trim().to_string();
+                    p.abandon = None;
+                    if let Some(r) = p.records.get(p.selected) {
+                        return vec![Effect::AbandonDraft {
+                            resident_id: p.resident.id,
+                            record_id: r.id,
+                            reason,
+                        }];
+                    }
+                }
+                KeyCode::Esc => p.abandon = None,
+                KeyCode::Backspace => {
+                    reason.pop();
+                }
+                KeyCode::Char(c) if !c.is_control() && reason.chars().count() < crate::store::MAX_REASON_CHARS => {
+                    reason.push(c)
+                }
+                _ => {}
+            }
+            return Vec::new();
+        }
         if let Some(sel) = p.picker {
             match action {
                 Some(Action::Up) => p.picker = Some(sel.saturating_sub(1)),
@@ -129,6 +154,17 @@ impl App {
                 }
             }
             Some(Action::NewRecord) if n_forms > 0 => p.picker = Some(0),
+            Some(Action::AbandonDraft) => {
+                let draft = p
+                    .records
+                    .get(p.selected)
+                    .is_some_and(|r| r.status == crate::store::RecordStatus::Draft && r.revision <= 1);
+                if draft {
+                    p.abandon = Some(String::new());
+                } else {
+                    self.notice = Some(Notice::Info(Text::new("notice.abandon_drafts_only")));
+                }
+            }
             Some(Action::EditResident) => {
                 return vec![Effect::EditRegistration {
                     resident_id: p.resident.id,

@@ -52,6 +52,11 @@ pub enum Screen {
 
 pub enum Msg {
     Key(KeyEvent),
+    /// A draft was abandoned; with it its draft resident, for a registration.
+    DraftAbandoned {
+        resident_id: i64,
+        resident_removed: bool,
+    },
     Paste(String),
     Resize,
     AutosaveDue,
@@ -110,6 +115,12 @@ pub enum Effect {
         form_id: String,
     },
     OpenRecord(i64),
+    /// A draft that will never be finished, with the reason (audited).
+    AbandonDraft {
+        resident_id: i64,
+        record_id: i64,
+        reason: String,
+    },
     EditRegistration {
         resident_id: i64,
     },
@@ -348,8 +359,21 @@ impl App {
                     memberships,
                     selected,
                     picker: None,
+                    abandon: None,
                 }));
                 Vec::new()
+            }
+            Msg::DraftAbandoned {
+                resident_id,
+                resident_removed,
+            } => {
+                self.notice = Some(Notice::Info(Text::new("notice.draft_abandoned")));
+                if resident_removed {
+                    self.screen = Screen::Residents(ListState::default());
+                    vec![Effect::Search(String::new())]
+                } else {
+                    vec![Effect::OpenResident(resident_id)]
+                }
             }
             Msg::RecordOpened(f) => {
                 self.screen = Screen::Form(f);

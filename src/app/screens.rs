@@ -49,6 +49,8 @@ pub struct ResidentPage {
     pub selected: usize,
     /// Choosing which form to start: index into the visit forms.
     pub picker: Option<usize>,
+    /// Abandoning the selected draft: the reason being typed.
+    pub abandon: Option<String>,
 }
 
 /// Existing residents who may be the person being registered (same name and

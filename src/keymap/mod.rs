@@ -58,6 +58,7 @@ pub enum Action {
     Clear,
     NewRecord,
     EditResident,
+    AbandonDraft,
     Back,
     NextField,
     PrevField,
@@ -94,7 +95,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 35] = [
+    pub const ALL: [Action; 36] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -104,6 +105,7 @@ impl Action {
         Action::Clear,
         Action::NewRecord,
         Action::EditResident,
+        Action::AbandonDraft,
         Action::Back,
         Action::NextField,
         Action::PrevField,
@@ -143,6 +145,7 @@ impl Action {
             Action::Clear => "clear",
             Action::NewRecord => "new_record",
             Action::EditResident => "edit_resident",
+            Action::AbandonDraft => "abandon_draft",
             Action::Back => "back",
             Action::NextField => "next_field",
             Action::PrevField => "prev_field",

@@ -88,6 +88,9 @@ pub fn draw(frame: &mut Frame, app: &App, v: &View) {
         if let Some(sel) = p.picker {
             overlays::form_picker(frame, body, app, sel, v);
         }
+        if let Some(reason) = &p.abandon {
+            overlays::abandon_reason(frame, body, reason, v);
+        }
     }
     if let Screen::Form(f) = &app.screen {
         if let Some(d) = &f.dialog {

@@ -46,13 +46,26 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 }
 
 pub fn help(frame: &mut Frame, area: Rect, app: &App, v: &View) {
-    let mut lines = Vec::new();
     let inner_w = area.width.saturating_sub(2) as usize;
-    // Chinese labels are short enough for three columns at 80; English two.
-    let (key_w, label_w) = match v.i18n.lang() {
-        crate::i18n::Lang::Zh => (12, 14),
-        crate::i18n::Lang::En => (14, 24),
+    let inner_h = area.height.saturating_sub(2) as usize;
+    // Chinese labels are short enough for three columns at 80; English two,
+    // or three narrower ones when two do not fit the height.
+    let layouts: &[(usize, usize)] = match v.i18n.lang() {
+        crate::i18n::Lang::Zh => &[(12, 14), (10, 12)],
+        crate::i18n::Lang::En => &[(14, 24), (10, 14)],
     };
+    let mut lines = Vec::new();
+    for &(key_w, label_w) in layouts {
+        lines = help_lines(app, v, inner_w, key_w, label_w);
+        if lines.len() <= inner_h {
+            break;
+        }
+    }
+    boxed(frame, area, v.i18n.t("help.title"), lines, v);
+}
+
+fn help_lines(app: &App, v: &View, inner_w: usize, key_w: usize, label_w: usize) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
     for ctx in Context::ALL {
         let entries = app.keymap.entries(ctx);
         if entries.is_empty() {
@@ -65,8 +78,10 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App, v: &View) {
         let mut row = String::new();
         for (action, keys) in entries {
             let keys: Vec<String> = keys.iter().map(Key::label).collect();
+            // A blank after the label too: a label cut to its width must
+            // not run into the next key.
             let item = format!(
-                "{} {}",
+                "{} {} ",
                 pad(&keys.join("/"), key_w),
                 pad(v.i18n.t(&format!("action.{}", action.name())), label_w)
             );
@@ -79,7 +94,7 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App, v: &View) {
             lines.push(Line::raw(row));
         }
     }
-    boxed(frame, area, v.i18n.t("help.title"), lines, v);
+    lines
 }
 
 pub fn form_picker(frame: &mut Frame, area: Rect, app: &App, selected: usize, v: &View) {
@@ -99,6 +114,16 @@ pub fn form_picker(frame: &mut Frame, area: Rect, app: &App, selected: usize, v:
         .collect();
     let h = lines.len() as u16 + 2;
     boxed(frame, centered(area, 56, h), v.i18n.t("picker.title"), lines, v);
+}
+
+/// The reason for abandoning a draft, typed in a box with what the keys do.
+pub fn abandon_reason(frame: &mut Frame, area: Rect, reason: &str, v: &View) {
+    let lines = vec![
+        Line::styled(v.i18n.t("abandon.prompt").to_string(), v.theme.label()),
+        Line::styled(pad(&format!("{reason}▏"), 50), v.theme.selected()),
+        Line::styled(v.i18n.t("abandon.keys").to_string(), v.theme.dim()),
+    ];
+    boxed(frame, centered(area, 56, 5), v.i18n.t("abandon.title"), lines, v);
 }
 
 pub fn problems(frame: &mut Frame, area: Rect, f: &FormState, d: &Dialog, v: &View) {
