@@ -138,7 +138,10 @@ fn main() -> ExitCode {
         Some(Command::Import(args)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
             let registry = load_registry(forms_dir.as_deref(), &dir, &i18n).0;
             let ids = jkda::sync::SyncConfig::from_config(&config).identifiers;
-            Ok(jkda::import::run(&mut store, &registry, &ids, &actor, &i18n, args))
+            let working = jkda::progress::spinner(i18n.t("import.working").to_string());
+            let code = jkda::import::run(&mut store, &registry, &ids, &actor, &i18n, args);
+            working.finish_and_clear();
+            Ok(code)
         }),
         Some(Command::Residents(cmd)) => with_store(&dir, &cli, &i18n, |store, actor| {
             jkda::cli_residents::run(cmd, &store, &actor, &i18n)
