@@ -128,3 +128,17 @@ mod tests {
         assert_eq!(format!("{r:?}"), "Resource(Patient/p1)");
     }
 }
+
+/// Percent-encodes a query key or value, or an id, for a URL (RFC 3986
+/// unreserved characters kept): one spelling for the client and the hub.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

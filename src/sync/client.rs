@@ -365,15 +365,7 @@ impl Resolver for Resolve {
 
 /// Percent-encodes a query value or id (RFC 3986 unreserved kept).
 pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::fhir::percent_encode(s)
 }
 
 #[cfg(test)]

@@ -219,13 +219,5 @@ pub fn percent_decode(s: &str) -> String {
 
 /// Percent-encodes a query key or value for a link (RFC 3986 unreserved kept).
 pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::fhir::percent_encode(s)
 }
