@@ -101,6 +101,20 @@ pub fn version_of_etag(tag: &str) -> &str {
     t.trim_matches('"')
 }
 
+/// Percent-encodes a query key or value, or an id, for a URL (RFC 3986
+/// unreserved characters kept): one spelling for the client and the hub.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,18 +141,4 @@ mod tests {
         let r = Resource(serde_json::json!({"resourceType": "Patient", "id": "p1", "name": [{"text": "张三"}]}));
         assert_eq!(format!("{r:?}"), "Resource(Patient/p1)");
     }
-}
-
-/// Percent-encodes a query key or value, or an id, for a URL (RFC 3986
-/// unreserved characters kept): one spelling for the client and the hub.
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
