@@ -533,3 +533,54 @@ fn the_daily_backup_is_made_once_a_day() {
         ]
     );
 }
+
+/// A FHIR server on loopback whose clock is `skew` behind: answers every
+/// request (metadata, the token's search) with a `Date` header that far off.
+fn skewed_server(skew: chrono::Duration) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).map(|n| n == 1).unwrap_or(false) {
+                head.push(byte[0]);
+            }
+            let request = String::from_utf8_lossy(&head);
+            let body = if request.contains("/metadata") {
+                r#"{"resourceType":"CapabilityStatement","status":"active","kind":"instance","fhirVersion":"4.0.1","format":["json"]}"#
+            } else {
+                r#"{"resourceType":"Bundle","type":"searchset","total":0}"#
+            };
+            let date = (chrono::Utc::now() - skew).format("%a, %d %b %Y %H:%M:%S GMT");
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nDate: {date}\r\nContent-Type: application/fhir+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn doctor_names_a_clock_that_is_off_from_the_platforms() {
+    let root = tempfile::tempdir().unwrap();
+    let (dir, key) = installed(root.path(), 3);
+    // In step: pass.
+    set_platform(&dir, &skewed_server(chrono::Duration::zero()), "any-token", "");
+    let (_, report) = doctor_json(&dir, Some(&key));
+    assert_eq!(status(&report, "clock"), "pass", "{report:#}");
+    // Half an hour off: a warning.
+    set_platform(&dir, &skewed_server(chrono::Duration::minutes(30)), "any-token", "");
+    let (code, report) = doctor_json(&dir, Some(&key));
+    assert_eq!(status(&report, "clock"), "warn", "{report:#}");
+    assert!(code >= 1);
+    // Three hours off: a failure (record dates and certificates go wrong).
+    set_platform(&dir, &skewed_server(chrono::Duration::hours(3)), "any-token", "");
+    let (code, report) = doctor_json(&dir, Some(&key));
+    assert_eq!(status(&report, "clock"), "fail", "{report:#}");
+    assert_eq!(code, 2);
+}
