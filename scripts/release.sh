@@ -84,7 +84,7 @@ zigbuild_env() { # puts cargo-zigbuild and zig (PyPI packages) on PATH
 # Common tools of the checks below.
 apt_install file binutils
 
-build() { # build TRIPLE: compiles both binaries; prints the output folder
+build() { # build TRIPLE: compiles both binaries into target/TRIPLE/release
     local t="$1"
     local cargo=(cargo build)
     local features=(--features vendored-openssl)
