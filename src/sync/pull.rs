@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 /// How far back the first pull looks: records made elsewhere shortly before
 /// this PC's first sync still come.
-const FIRST_PULL_DAYS: i64 = 30;
+const FIRST_PULL_DAYS: i64 = 7;
 const PAGE: usize = 200;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
