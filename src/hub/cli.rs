@@ -103,11 +103,6 @@ pub fn open(db: &Path, source: Option<&Source>) -> Result<Data, HubError> {
     Ok(Data::Source(scratch))
 }
 
-pub fn report(db: &Path, args: &ReportArgs) -> Result<String, HubError> {
-    let conn = storage::open(db)?;
-    report_from(&conn, args)
-}
-
 pub fn report_from(conn: &rusqlite::Connection, args: &ReportArgs) -> Result<String, HubError> {
     let settings = load_settings(args.settings)?;
     let forms = Registry::embedded();

@@ -272,7 +272,7 @@ impl Aggregator {
             a.months.resize(s.trend_months.max(1) as usize, (0, 0, 0));
             let indicators: Vec<ProgrammeKpi> = programmes
                 .iter()
-                .filter_map(|p| crate::store::care::parse_programme(p))
+                .filter_map(|p| crate::manage::history::parse_programme(p))
                 .map(|p| {
                     a.tallies
                         .get(p.key())
@@ -304,7 +304,7 @@ impl Aggregator {
         for ((county, code), (n, tallies)) in unit_tallies {
             let indicators = programmes
                 .iter()
-                .filter_map(|p| crate::store::care::parse_programme(p))
+                .filter_map(|p| crate::manage::history::parse_programme(p))
                 .map(|p| tallies.get(p.key()).cloned().unwrap_or_default().finish(p, &self.year))
                 .collect();
             let u = UnitIndicators {

@@ -6,17 +6,13 @@ use super::SyncError;
 use crate::fhir::audit_anchor::{self, Anchor};
 use crate::store::Store;
 
-pub(super) fn store_error(e: crate::store::StoreError) -> SyncError {
-    SyncError::Config(e.to_string())
-}
-
 /// The head as it stands, if the trail has entries.
 pub fn current(store: &Store, recorded: &str) -> Result<Option<Anchor>, SyncError> {
-    let Some((seq, hash)) = store.audit_head().map_err(store_error)? else {
+    let Some((seq, hash)) = store.audit_head()? else {
         return Ok(None);
     };
     Ok(Some(Anchor {
-        installation: store.installation_id().map_err(store_error)?,
+        installation: store.installation_id()?,
         seq,
         hash,
         recorded: recorded.to_string(),

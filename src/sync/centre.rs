@@ -4,7 +4,7 @@
 //! audit trail's head as an `AuditEvent` (`fhir::audit_anchor`). One
 //! transaction Bundle after the records went.
 
-use super::anchor::{current, store_error};
+use super::anchor::current;
 use super::client::Client;
 use super::SyncError;
 use crate::fhir::{audit_anchor, device_state};
@@ -28,10 +28,10 @@ fn free_disk_mb(store: &Store) -> Option<u64> {
 
 /// The installation's state now.
 pub fn state(store: &Store, now: DateTime<Utc>) -> Result<device_state::ClinicState, SyncError> {
-    let status = store.outbox_status().map_err(store_error)?;
+    let status = store.outbox_status()?;
     Ok(device_state::ClinicState {
-        installation: store.installation_id().map_err(store_error)?,
-        site: store.site().map_err(store_error)?.map(|s| s.prefix()),
+        installation: store.installation_id()?,
+        site: store.site()?.map(|s| s.prefix()),
         version: env!("CARGO_PKG_VERSION").to_string(),
         pending: status.pending,
         failed: status.failed,
@@ -41,10 +41,7 @@ pub fn state(store: &Store, now: DateTime<Utc>) -> Result<device_state::ClinicSt
             .as_deref()
             .map(|e| super::stored_message(e).key.to_string()),
         free_disk_mb: free_disk_mb(store),
-        clock_offset_s: store
-            .setting("platform.clock_offset_s")
-            .map_err(store_error)?
-            .and_then(|s| s.parse().ok()),
+        clock_offset_s: store.setting("platform.clock_offset_s")?.and_then(|s| s.parse().ok()),
         recorded: crate::store::utc_text(now),
     })
 }
@@ -54,7 +51,7 @@ pub fn send(client: &Client, store: &Store, now: DateTime<Utc>) -> Result<(), Sy
     let mut entries = vec![entry(device_state::to_resource(&state(store, now)?))];
     let anchor = current(store, &crate::store::utc_text(now))?;
     let head = anchor.as_ref().map(|a| format!("{}:{}", a.seq, a.hash));
-    let anchored = store.setting("audit.anchored").map_err(store_error)?;
+    let anchored = store.setting("audit.anchored")?;
     if let Some(a) = anchor.as_ref().filter(|_| head != anchored) {
         entries.push(entry(audit_anchor::to_resource(a)));
     }
@@ -68,13 +65,11 @@ pub fn send(client: &Client, store: &Store, now: DateTime<Utc>) -> Result<(), Sy
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
     {
         let offset = (Utc::now() - theirs.with_timezone(&Utc)).num_seconds();
-        store
-            .set_setting("platform.clock_offset_s", &offset.to_string())
-            .map_err(store_error)?;
+        store.set_setting("platform.clock_offset_s", &offset.to_string())?;
     }
     if sent > 1 {
         if let Some(h) = head {
-            store.set_setting("audit.anchored", &h).map_err(store_error)?;
+            store.set_setting("audit.anchored", &h)?;
         }
     }
     Ok(())

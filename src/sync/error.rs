@@ -185,6 +185,17 @@ pub fn stored_message(s: &str) -> Msg {
     }
 }
 
+/// Reading the platform page by page (`fhir::FhirSource`) fails like any
+/// other request.
+impl From<crate::fhir::SourceError> for SyncError {
+    fn from(e: crate::fhir::SourceError) -> SyncError {
+        match e {
+            crate::fhir::SourceError::Timeout { .. } => SyncError::Timeout,
+            other => SyncError::Unreachable(other.to_string()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

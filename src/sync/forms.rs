@@ -20,14 +20,9 @@ pub struct FormsUpdate {
     pub refused: Vec<(String, &'static str)>,
 }
 
-fn store_error(e: crate::store::StoreError) -> SyncError {
-    SyncError::Config(e.to_string())
-}
-
 pub fn update(src: &FhirSource, store: &Store, current: &Registry, dir: &Path) -> Result<FormsUpdate, SyncError> {
     let since = store
-        .setting("forms.since")
-        .map_err(store_error)?
+        .setting("forms.since")?
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string());
     let filter = format!("gt{since}");
     let mut latest = since.clone();
@@ -70,6 +65,6 @@ pub fn update(src: &FhirSource, store: &Store, current: &Registry, dir: &Path) -
             .map_err(|e| SyncError::Config(format!("{}: {e}", path.display())))?;
         out.adopted.push((def.id.clone(), def.version.clone()));
     }
-    store.set_setting("forms.since", &latest).map_err(store_error)?;
+    store.set_setting("forms.since", &latest)?;
     Ok(out)
 }

@@ -7,7 +7,7 @@
 
 use super::fetch::fetched_record;
 use super::SyncError;
-use crate::fhir::{FhirSource, SourceError};
+use crate::fhir::FhirSource;
 use crate::form::Registry;
 use crate::store::{Actor, FetchedRecord, Store};
 use std::collections::BTreeMap;
@@ -25,17 +25,6 @@ pub struct Pulled {
     pub added: usize,
 }
 
-fn source_error(e: SourceError) -> SyncError {
-    match e {
-        SourceError::Timeout { .. } => SyncError::Timeout,
-        other => SyncError::Unreachable(other.to_string()),
-    }
-}
-
-fn store_error(e: crate::store::StoreError) -> SyncError {
-    SyncError::Config(e.to_string())
-}
-
 pub fn pull(
     src: &FhirSource,
     store: &mut Store,
@@ -43,7 +32,7 @@ pub fn pull(
     actor: &Actor,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Pulled, SyncError> {
-    let since = match store.setting("pull.since").map_err(store_error)? {
+    let since = match store.setting("pull.since")? {
         Some(s) => s,
         None => crate::store::utc_text(now - chrono::Duration::days(FIRST_PULL_DAYS)),
     };
@@ -66,11 +55,11 @@ pub fn pull(
                 .as_str()
                 .and_then(|r| r.strip_prefix("Patient/"))
                 .unwrap_or("");
-            let Some(resident) = store.resident_id_by_uuid(subject).map_err(store_error)? else {
+            let Some(resident) = store.resident_id_by_uuid(subject)? else {
                 return Ok(());
             };
             if let Some(id) = qr["id"].as_str() {
-                if store.record_id_by_uuid(id).map_err(store_error)?.is_some() {
+                if store.record_id_by_uuid(id)?.is_some() {
                     return Ok(());
                 }
             }
@@ -82,13 +71,7 @@ pub fn pull(
     )
     .map_err(|e: SyncError| e)?;
     let groups: Vec<(i64, Vec<FetchedRecord>)> = by_resident.into_iter().collect();
-    let added = store.add_platform_records(actor, &groups).map_err(store_error)?;
-    store.set_setting("pull.since", &latest).map_err(store_error)?;
+    let added = store.add_platform_records(actor, &groups)?;
+    store.set_setting("pull.since", &latest)?;
     Ok(Pulled { seen, added })
-}
-
-impl From<SourceError> for SyncError {
-    fn from(e: SourceError) -> SyncError {
-        source_error(e)
-    }
 }
