@@ -210,28 +210,6 @@ pub struct Written {
     pub last_updated: String,
 }
 
-/// What the report needs to know about a QuestionnaireResponse.
-struct QrFacts {
-    questionnaire: Option<String>,
-    programme: Option<String>,
-}
-
-fn qr_facts(v: &Value, forms: &Registry) -> QrFacts {
-    let q = v["questionnaire"].as_str().map(str::to_string);
-    // `url|version`, compared without building each form's canonical string.
-    let def = q.as_deref().and_then(|q| {
-        forms.all().find(|d| {
-            q.strip_prefix(d.url.as_str())
-                .and_then(|rest| rest.strip_prefix('|'))
-                .is_some_and(|v| v == d.version)
-        })
-    });
-    QrFacts {
-        programme: def.and_then(|d| d.programme).map(|p| p.key().to_string()),
-        questionnaire: q,
-    }
-}
-
 /// Checks a resource's shape; the message is what the OperationOutcome says.
 pub fn validate(kind: &str, id: &str, v: &Value) -> Result<(), HubError> {
     let bad = |m: String| Err(HubError::Invalid(m));
@@ -498,7 +476,6 @@ fn write_in(
         // An ID card or record number is the first registrant's.
         super::identity::check_patient(tx, id, v)?;
     }
-    let facts = (kind == "QuestionnaireResponse").then(|| qr_facts(v, forms));
     let (status, version) = match &existing {
         Some((version, _, old, deleted, last)) => {
             keep_history(tx, kind, id, *version, old, *deleted, last)?;
@@ -508,25 +485,12 @@ fn write_in(
     };
     let now = state.stamps.next_at(tx, kind, clock)?;
     tx.prepare_cached(
-        "INSERT INTO resources (type, id, version, site, content, deleted, created_at, last_updated, subject, questionnaire,
-             programme, complete)
-         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6, ?7, ?8, ?9, ?10)
+        "INSERT INTO resources (type, id, version, site, content, deleted, created_at, last_updated, subject)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6, ?7)
          ON CONFLICT(type, id) DO UPDATE SET version = ?3, site = ?4, content = ?5, deleted = 0, last_updated = ?6,
-             subject = ?7, questionnaire = ?8, programme = ?9, complete = ?10",
+             subject = ?7",
     )?
-    .execute(params![
-            kind,
-            id,
-            version,
-            site,
-            content,
-            now,
-            subject,
-            facts.as_ref().and_then(|f| f.questionnaire.clone()),
-            facts.as_ref().and_then(|f| f.programme.clone()),
-            Option::<bool>::None
-        ],
-    )?;
+    .execute(params![kind, id, version, site, content, now, subject,])?;
     match kind {
         "Patient" => super::supervision::ingest_patient(tx, site, id, v)?,
         "QuestionnaireResponse" => {
