@@ -60,3 +60,44 @@ fn a_draft_is_abandoned_with_a_reason_and_leaves_the_page() {
     assert!(!page.contains("草稿 "), "{page}");
     assert_eq!(drafts(dir.path()), before);
 }
+
+#[test]
+fn in_english_the_reason_takes_spaces_and_full_width_digits() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path(), 3);
+    let name = {
+        let store = open_store(dir.path());
+        store.recent_residents(&jkda::store::Actor::new("test"), 1).unwrap()[0]
+            .name
+            .clone()
+    };
+    let mut tui = Tui::start(dir.path(), &["--lang", "en"], 80, 24);
+    tui.wait_for("Log in");
+    tui.send("li");
+    tui.send(TAB);
+    tui.send(DOCTOR_PW);
+    tui.send(ENTER);
+    tui.wait_for("Find:");
+    tui.send(&name);
+    tui.wait_for(&format!("{name} "));
+    tui.send(ENTER);
+    tui.send("n");
+    let screen = tui.wait_for("Hypertension");
+    let digit = screen
+        .lines()
+        .find(|l| l.contains("Hypertension"))
+        .and_then(|l| l.trim_start_matches(['│', ' ']).chars().next())
+        .expect("picker line");
+    tui.send(&digit.to_string());
+    tui.wait_for("Visit date");
+    tui.send(ESC);
+    tui.wait_for("Draft");
+    tui.send("x");
+    tui.wait_for("Why will it never be finished");
+    tui.send("wrong person ２０２６");
+    let screen = tui.wait_for("wrong person ２０２６");
+    assert!(screen.contains("Enter abandon · Esc keep it"), "{screen}");
+    tui.send(ENTER);
+    let screen = tui.wait_for("Draft abandoned");
+    assert!(!screen.contains("Draft     "), "the draft left the page:\n{screen}");
+}
