@@ -207,7 +207,7 @@ fn a_spot_check_result_entered_on_the_page_shows_on_it() {
     // The same draw as `jkda-hub spotcheck` for the site and month.
     let conn = jkda::hub::storage::open(&p.db).unwrap();
     let seed = jkda::hub::cli::default_seed(A, Some(PERIOD));
-    let drawn = jkda::hub::supervision::spot_sample(
+    let drawn = jkda::hub::spotchecks::spot_sample(
         &conn,
         &jkda::form::Registry::embedded(),
         A,

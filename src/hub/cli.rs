@@ -129,7 +129,7 @@ pub fn spotcheck_from(conn: &rusqlite::Connection, args: &SpotArgs) -> Result<St
     let i18n = i18n();
     let seed = args.seed.unwrap_or_else(|| default_seed(args.site, args.period));
     let forms = Registry::embedded();
-    let items = supervision::spot_sample(conn, &forms, args.site, args.n, seed, args.period, i18n.lang())?;
+    let items = super::spotchecks::spot_sample(conn, &forms, args.site, args.n, seed, args.period, i18n.lang())?;
     if args.json {
         return serde_json::to_string_pretty(&items).map_err(|e| HubError::Invalid(e.to_string()));
     }
@@ -146,7 +146,7 @@ pub fn spot_result(
     on: NaiveDate,
 ) -> Result<String, HubError> {
     let conn = storage::open(db)?;
-    supervision::record_spot_result(&conn, site, record, passed, note, checker, on)?;
+    super::spotchecks::record_spot_result(&conn, site, record, passed, note, checker, on)?;
     Ok(format!(
         "{}\n",
         i18n().tf("hub.report.spot_saved", &[("record", record)])

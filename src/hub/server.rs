@@ -621,7 +621,7 @@ impl Worker {
             // What the platform's checks found in a record, where FHIR puts
             // a transaction's hints and warnings: the site sees it at once.
             if e.kind == "QuestionnaireResponse" && w.status != 204 {
-                if let Some(outcome) = super::supervision::outcome_of(&self.conn, &e.id)? {
+                if let Some(outcome) = super::findings::outcome_of(&self.conn, &e.id)? {
                     out.extend_from_slice(br#","outcome":"#);
                     serde_json::to_writer(&mut out, &outcome).map_err(std::io::Error::other)?;
                 }

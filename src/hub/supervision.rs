@@ -1,7 +1,8 @@
 //! The platform's side of supervision: what it keeps of every record it
 //! receives (facts and problems, written in the same transaction as the
 //! record, so they never drift), the sites' populations and targets, spot
-//! checks, and the report built from them by `crate::supervise`.
+//! checks, and the report built from them by `crate::supervise` (spot-check
+//! samples in `spotchecks`, what a site sees of its findings in `findings`).
 //!
 //! The same tables are filled by `source` when the report reads another
 //! FHIR server, so both give the same numbers by construction.
@@ -11,9 +12,9 @@ use crate::form::def::{Level, Role};
 use crate::form::Registry;
 use crate::manage::history::{day, parse_programme, text, RecordFact, VisitFact};
 use crate::manage::{Settings, VisitStatus};
-use crate::supervise::facts::{self, Person, Problem};
-use crate::supervise::model::{ProblemCount, Report, SpotItem, SpotResult};
-use crate::supervise::{month_bounds, spotcheck, Aggregator, Row, SiteInfo, SupervisionSettings};
+use crate::supervise::facts::{self, Person};
+use crate::supervise::model::{ProblemCount, Report};
+use crate::supervise::{month_bounds, Aggregator, Row, SiteInfo, SupervisionSettings};
 use chrono::{DateTime, NaiveDate};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
@@ -448,208 +449,4 @@ pub fn build_report(
         });
     }
     Ok(agg.finish(site_infos(conn, start, end)?))
-}
-
-/// Draws `n` of a site's records (of the month `period`, or all) with a
-/// seed, each with its checklist and any result already entered.
-pub fn spot_sample(
-    conn: &Connection,
-    forms: &Registry,
-    site: &str,
-    n: usize,
-    seed: u64,
-    period: Option<&str>,
-    lang: crate::i18n::Lang,
-) -> Result<Vec<SpotItem>, HubError> {
-    let (start, end) = match period {
-        Some(p) => {
-            month_bounds(p).ok_or_else(|| HubError::Usage(format!("period {p:?}: use YYYY-MM, e.g. 2026-11")))?
-        }
-        None => (
-            NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default(),
-            NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default(),
-        ),
-    };
-    let keys: Vec<String> = conn
-        .prepare(
-            "SELECT id FROM record_facts WHERE site = ?1 AND visit_date BETWEEN ?2 AND ?3 AND role != 'other' ORDER BY id",
-        )?
-        .query_map(params![site, text(start), text(end)], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let record_no_system = crate::fhir::mapping::Identifiers::default().record_no;
-    let mut out = Vec::new();
-    for i in spotcheck::draw(keys.len(), n, seed) {
-        let Some(key) = keys.get(i) else { continue };
-        let (content, subject): (String, Option<String>) = conn.query_row(
-            "SELECT content, subject FROM resources WHERE type = 'QuestionnaireResponse' AND id = ?1",
-            params![key],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        let qr: Value = serde_json::from_str(&content).unwrap_or(Value::Null);
-        let patient: Value = match &subject {
-            Some(s) => conn
-                .query_row(
-                    "SELECT content FROM resources WHERE type = 'Patient' AND id = ?1",
-                    params![s],
-                    |r| r.get::<_, String>(0),
-                )
-                .optional()?
-                .and_then(|c| serde_json::from_str(&c).ok())
-                .unwrap_or(Value::Null),
-            None => Value::Null,
-        };
-        let def = facts::form_of(&qr, forms);
-        let answers = def.map(|d| crate::fhir::mapping::answers_from_response(&qr, d));
-        let checks = match (def, &answers) {
-            (Some(d), Some(a)) => spotcheck::checklist(d, a, lang),
-            _ => Vec::new(),
-        };
-        let visit_date = def
-            .and_then(|d| d.date_field.as_deref())
-            .zip(answers.as_ref())
-            .and_then(|(f, a)| a.text(f))
-            .and_then(day);
-        let result = conn
-            .query_row(
-                "SELECT passed, note, checked_on, checker FROM spot_checks WHERE site = ?1 AND record = ?2",
-                params![site, key],
-                |r| {
-                    Ok(SpotResult {
-                        passed: r.get(0)?,
-                        note: r.get(1)?,
-                        checked_on: day(&r.get::<_, String>(2)?).unwrap_or_default(),
-                        checker: r.get(3)?,
-                    })
-                },
-            )
-            .optional()?;
-        out.push(SpotItem {
-            record: key.clone(),
-            form: def.map_or_else(|| "?".to_string(), |d| d.title.get(lang).to_string()),
-            visit_date,
-            resident_name: patient_name(&patient),
-            record_no: patient["identifier"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|i| i["system"].as_str() == Some(record_no_system.as_str()))
-                .and_then(|i| i["value"].as_str())
-                .map(str::to_string),
-            checks,
-            result,
-        });
-    }
-    Ok(out)
-}
-
-fn patient_name(p: &Value) -> Option<String> {
-    let n = p["name"].as_array()?.first()?;
-    n["text"].as_str().map(str::to_string).or_else(|| {
-        let family = n["family"].as_str().unwrap_or("");
-        let given: String = n["given"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|g| g.as_str())
-            .collect();
-        let s = format!("{family}{given}");
-        (!s.is_empty()).then_some(s)
-    })
-}
-
-/// Enters (or corrects) the result of checking one record on site.
-pub fn record_spot_result(
-    conn: &Connection,
-    site: &str,
-    record: &str,
-    passed: bool,
-    note: &str,
-    checker: &str,
-    on: NaiveDate,
-) -> Result<(), HubError> {
-    let known: Option<i64> = conn
-        .query_row(
-            "SELECT 1 FROM record_facts WHERE id = ?1 AND site = ?2",
-            params![record, site],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if known.is_none() {
-        return Err(HubError::NotFound(format!("site {site} has no record {record}")));
-    }
-    conn.execute(
-        "INSERT INTO spot_checks (site, record, passed, note, checked_on, checker) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT(site, record) DO UPDATE SET passed = ?3, note = ?4, checked_on = ?5, checker = ?6",
-        params![
-            site,
-            record,
-            passed,
-            note.chars().take(500).collect::<String>(),
-            text(on),
-            checker
-        ],
-    )?;
-    Ok(())
-}
-
-/// A site's own records with problems, latest visit first: what it sees of
-/// the platform's checks.
-pub type RecordProblems = (String, Option<NaiveDate>, String, Vec<Problem>);
-
-pub fn site_problems(conn: &Connection, site: &str, limit: usize) -> Result<Vec<RecordProblems>, HubError> {
-    let mut stmt = conn.prepare(
-        "SELECT f.id, f.visit_date, f.form FROM record_facts f
-         WHERE f.site = ?1 AND (f.errors > 0 OR f.warnings > 0)
-         ORDER BY f.visit_date DESC, f.id LIMIT ?2",
-    )?;
-    let heads: Vec<(String, Option<String>, String)> = stmt
-        .query_map(params![site, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut out = Vec::new();
-    for (id, date, form) in heads {
-        let problems = conn
-            .prepare_cached(
-                "SELECT item, code, error FROM record_problems WHERE id = ?1 ORDER BY error DESC, item, code",
-            )?
-            .query_map(params![id], |r| {
-                Ok(Problem {
-                    item: r.get(0)?,
-                    code: r.get(1)?,
-                    level: if r.get::<_, bool>(2)? {
-                        Level::Error
-                    } else {
-                        Level::Warning
-                    },
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        out.push((id, date.as_deref().and_then(day), form, problems));
-    }
-    Ok(out)
-}
-
-/// The problems the platform found in a record as an OperationOutcome (for
-/// `Bundle.entry.response.outcome`), or None when it found none. Each issue
-/// points at the item (`expression`, FHIRPath) and gives the problem's
-/// stable code.
-pub fn outcome_of(conn: &Connection, id: &str) -> Result<Option<Value>, HubError> {
-    let issues: Vec<Value> = conn
-        .prepare_cached("SELECT item, code, error FROM record_problems WHERE id = ?1 ORDER BY error DESC, item, code")?
-        .query_map(params![id], |r| {
-            let (item, code, error): (String, String, bool) = (r.get(0)?, r.get(1)?, r.get(2)?);
-            // FHIRPath to the item (its linkId is the form's item id).
-            let expression = if item.is_empty() {
-                "QuestionnaireResponse.questionnaire".to_string()
-            } else {
-                format!("QuestionnaireResponse.descendants().where(linkId='{item}')")
-            };
-            Ok(serde_json::json!({
-                "severity": if error { "error" } else { "warning" },
-                "code": "business-rule",
-                "details": { "coding": [{ "system": "urn:jkda:problem", "code": code }] },
-                "expression": [expression],
-            }))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok((!issues.is_empty()).then(|| serde_json::json!({ "resourceType": "OperationOutcome", "issue": issues })))
 }

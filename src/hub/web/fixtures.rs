@@ -210,7 +210,7 @@ pub fn spots() -> Vec<SpotItem> {
     ]
 }
 
-pub fn records() -> Vec<crate::hub::supervision::RecordProblems> {
+pub fn records() -> Vec<crate::hub::findings::RecordProblems> {
     vec![(
         "qr-c".into(),
         Some(d("2026-11-09")),

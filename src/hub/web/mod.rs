@@ -195,8 +195,8 @@ fn site_page(conn: &Connection, report: &Report, code: &str, v: &View) -> Result
         .ok_or_else(|| HubError::NotFound(format!("site {code}")))?;
     // The same draw as `jkda-hub spotcheck --site CODE --period P`.
     let seed = super::cli::default_seed(code, Some(v.period));
-    let spots = supervision::spot_sample(conn, v.forms, code, SPOT_N, seed, Some(v.period), v.lang)?;
-    let records = supervision::site_problems(conn, code, OWN_RECORDS)?;
+    let spots = super::spotchecks::spot_sample(conn, v.forms, code, SPOT_N, seed, Some(v.period), v.lang)?;
+    let records = super::findings::site_problems(conn, code, OWN_RECORDS)?;
     Ok(html_page(200, site::site_page(report, s, &spots, &records, v)))
 }
 
@@ -235,7 +235,7 @@ fn spot_check(
     if exists.is_none() {
         return Err(HubError::NotFound(format!("site {code}")));
     }
-    supervision::record_spot_result(conn, code, &record, passed, note.trim(), checker, today)?;
+    super::spotchecks::record_spot_result(conn, code, &record, passed, note.trim(), checker, today)?;
     forget_reports(conn);
     let period = param(&body, "period")
         .filter(|p| valid_period(p))

@@ -7,7 +7,7 @@
 use super::html::{card_row, escape, frame, num1, pct, programme_name, programmes, reason_text, View};
 use super::svg;
 use crate::form::def::Level;
-use crate::hub::supervision::RecordProblems;
+use crate::hub::findings::RecordProblems;
 use crate::supervise::model::{Flag, Report, SiteReport, SpotItem};
 use crate::supervise::text::describe_problem;
 use std::fmt::Write;
