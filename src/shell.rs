@@ -31,6 +31,10 @@ pub struct Shell {
     /// `config.toml`'s modification time and length when last read by this
     /// session; None before the first look (the settings are then compared).
     config_stamp: Option<Option<(Option<std::time::SystemTime>, u64)>>,
+    /// `Effect::Quit` ran: the terminal loop stops.
+    pub quit: bool,
+    /// `Effect::Logout` ran: after quitting, the login screen comes back.
+    pub logged_out: bool,
 }
 
 /// Opens a connection to the clinic database for the uploader thread (each
@@ -66,14 +70,23 @@ impl Shell {
             sync: None,
             sync_notify: None,
             config_stamp: None,
+            quit: false,
+            logged_out: false,
         }
     }
 
     /// The messages to start with: the resident list, or the draft that was
     /// open when jkda last stopped (however it stopped).
     pub fn startup(&mut self, app: &mut App, clock: &Clock) -> Vec<Msg> {
+        self.quit = false;
+        self.logged_out = false;
         app.set_forms(&self.registry);
-        app.pending_uploads = self.store.pending_outbox().unwrap_or(0);
+        let mut msgs = vec![Msg::PendingUploads(self.store.pending_outbox().unwrap_or(0))];
+        msgs.extend(self.first_screen(app, clock));
+        msgs
+    }
+
+    fn first_screen(&mut self, app: &mut App, clock: &Clock) -> Vec<Msg> {
         if !self.actor.role.allows(crate::store::Permission::ReadRecords) {
             // Auditors (and administrators without clinical rights) start on the trail.
             return self.run(Effect::LoadAudit, app, clock);
@@ -254,22 +267,20 @@ impl Shell {
                     .store
                     .abandon_draft(&self.actor, record_id, &reason)
                     .map_err(|e| e.message())?;
-                app.pending_uploads = self.store.pending_outbox().unwrap_or(app.pending_uploads);
-                Ok(vec![Msg::DraftAbandoned {
+                Ok(self.with_pending_uploads(vec![Msg::DraftAbandoned {
                     resident_id,
                     resident_removed: a.resident_removed,
-                }])
+                }]))
             }
             Effect::OpenResident(id) => {
                 let resident = self.store.resident(&self.actor, id).map_err(|e| e.message())?;
                 let records = self.store.records_of(&self.actor, id).map_err(|e| e.message())?;
-                app.pending_uploads = self.store.pending_outbox().unwrap_or(app.pending_uploads);
                 let memberships = self.store.memberships(&self.actor, id).map_err(|e| e.message())?;
-                Ok(vec![Msg::ResidentOpened {
+                Ok(self.with_pending_uploads(vec![Msg::ResidentOpened {
                     resident,
                     records,
                     memberships,
-                }])
+                }]))
             }
             Effect::Register => {
                 let site = app.site.clone().ok_or_else(|| Text::new("shell.no_site"))?;
@@ -366,14 +377,13 @@ impl Shell {
                     s.send(crate::sync::SyncCommand::Nudge);
                 }
                 let _ = self.store.clear_setting(OPEN_RECORD);
-                app.pending_uploads = self.store.pending_outbox().unwrap_or(app.pending_uploads);
-                Ok(vec![
+                Ok(self.with_pending_uploads(vec![
                     Msg::Saved { record_id },
                     Msg::Finalized {
                         record_id,
                         resident_id: record.resident_id,
                     },
-                ])
+                ]))
             }
             Effect::CheckIdNumber { resident_id, id_number } => {
                 let existing = self
@@ -412,6 +422,7 @@ impl Shell {
                     .audit(&self.actor, "logout", "user", &self.actor.user)
                     .map_err(|e| e.message())?;
                 let _ = self.store.clear_setting(OPEN_RECORD);
+                self.logged_out = true;
                 Ok(Vec::new())
             }
             Effect::LoadAudit => {
@@ -473,9 +484,22 @@ impl Shell {
                 let rows = self.store.resident_rows(&self.actor, &ids).map_err(|e| e.message())?;
                 Ok(vec![Msg::KpiResidents { row, rows }])
             }
-            Effect::Quit => Ok(Vec::new()),
+            Effect::Quit => {
+                self.quit = true;
+                Ok(Vec::new())
+            }
         })();
         result.unwrap_or_else(|m| vec![Msg::Failed(m)])
+    }
+}
+
+impl Shell {
+    /// The count of records waiting to upload, as a fact for the core; a
+    /// count that cannot be read says nothing (the last one stays).
+    /// Followed by `then`, the message of what changed the count.
+    fn with_pending_uploads(&self, then: Vec<Msg>) -> Vec<Msg> {
+        let count = self.store.pending_outbox().ok().map(Msg::PendingUploads);
+        count.into_iter().chain(then).collect()
     }
 }
 

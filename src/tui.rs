@@ -97,7 +97,7 @@ pub fn run_clinic(c: &Clinic) -> anyhow::Result<()> {
                 config_dir: Some(c.dir.clone()),
             });
             event_loop(&mut terminal, &mut shell, &mut app, &c.view, &tx, &rx)?;
-            if !app.logout {
+            if !shell.logged_out {
                 return Ok(());
             }
         }
@@ -148,10 +148,10 @@ fn gate_loop(
     let mut pending: Option<(crate::session::Session, String)> = None;
     loop {
         fit_to_terminal(terminal)?;
-        terminal.draw(|f| ui::session_view::gate(f, &gate, &c.view))?;
+        terminal.draw(|f| ui::session_view::gate(f, &gate, &c.keymap, &c.view))?;
         let Ok(input) = rx.recv() else { return Ok(None) };
         let effect = match input {
-            Input::Term(Event::Key(k)) if k.kind != event::KeyEventKind::Release => gate.key(k),
+            Input::Term(Event::Key(k)) if k.kind != event::KeyEventKind::Release => gate.key(&c.keymap, k),
             Input::Term(Event::Paste(p)) => {
                 gate.paste(&p);
                 None
@@ -228,7 +228,7 @@ fn event_loop(
     }
     fit_to_terminal(terminal)?;
     terminal.draw(|f| ui::draw(f, app, view))?;
-    while !app.quit {
+    while !shell.quit {
         let msg = match app.deadline() {
             Some(deadline) => {
                 let wait = deadline.saturating_duration_since(Instant::now());
@@ -252,7 +252,7 @@ fn event_loop(
                 shell.dispatch(app, m, &system_clock());
             }
         }
-        if !app.quit {
+        if !shell.quit {
             fit_to_terminal(terminal)?;
             terminal.draw(|f| ui::draw(f, app, view))?;
         }

@@ -628,7 +628,10 @@ fn untouched_items_are_to_dos_not_errors() {
         jkda::app::Msg::Key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL)),
         &clock,
     );
-    assert!(walk::form(&app).dialog.is_some(), "finalizing is refused");
+    assert!(
+        matches!(app.overlays.top(), Some(jkda::app::Overlay::Problems(_))),
+        "finalizing is refused"
+    );
     walk::key(&mut app, KeyCode::Esc);
     assert!(!progress(&app).contains("错误 0"), "after finalize:\n{}", screen(&app));
 }

@@ -13,7 +13,8 @@
 //! and an autosave stores exactly what is on screen.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use jkda::app::{App, Clock, Msg, Screen, SessionInfo};
+use jkda::app::overlay::Kind;
+use jkda::app::{App, Clock, Msg, Overlay, Screen, SessionInfo};
 use jkda::form::{Answer, Answers, FieldKind, Registry};
 use jkda::i18n::{I18n, Lang};
 use jkda::keymap::Keymap;
@@ -226,7 +227,7 @@ impl Clinic {
                 self.send(Msg::AutosaveDue);
             }
         }
-        let quit = self.app.quit;
+        let quit = self.shell.quit;
         if quit {
             self.start_app();
         }
@@ -317,14 +318,40 @@ fn check_state(app: &App) -> Result<(), TestCaseError> {
         }
         Screen::Setup(s) => prop_assert!(s.focus < s.inputs.len()),
         Screen::Residents(l) => prop_assert!(l.rows.is_empty() || l.selected < l.rows.len()),
-        Screen::Resident(p) => {
-            prop_assert!(p.records.is_empty() || p.selected < p.records.len());
-            prop_assert!(p.picker.is_none_or(|i| i < app.visit_forms.len()));
-        }
+        Screen::Resident(p) => prop_assert!(p.records.is_empty() || p.selected < p.records.len()),
         _ => {}
     }
-    if app.sync.open {
-        prop_assert!(app.sync.rows.is_empty() || app.sync.selected < app.sync.rows.len());
+    check_overlays(app)?;
+    Ok(())
+}
+
+/// The overlay stack (issue 12): at most one of each kind; the lock on top
+/// whenever it is down; the boxes about a screen only over that screen;
+/// and the top box is the one the keys and the hint line are for.
+fn check_overlays(app: &App) -> Result<(), TestCaseError> {
+    let kinds: Vec<Kind> = app.overlays.iter().map(Overlay::kind).collect();
+    for (i, k) in kinds.iter().enumerate() {
+        prop_assert!(!kinds[..i].contains(k), "two {:?} in {:?}", k, kinds);
+    }
+    if app.overlays.locked() {
+        prop_assert_eq!(kinds.last(), Some(&Kind::Lock), "the lock is on top: {:?}", kinds);
+    }
+    for o in app.overlays.iter() {
+        match o {
+            Overlay::Picker(i) => {
+                prop_assert!(matches!(app.screen, Screen::Resident(_)), "picker off its page");
+                prop_assert!(*i < app.visit_forms.len());
+            }
+            Overlay::AbandonReason(_) => prop_assert!(matches!(app.screen, Screen::Resident(_))),
+            Overlay::Problems(_) => prop_assert!(matches!(app.screen, Screen::Form(_)), "problems off the form"),
+            Overlay::Uploads => {
+                prop_assert!(app.sync.rows.is_empty() || app.sync.selected < app.sync.rows.len())
+            }
+            _ => {}
+        }
+    }
+    if let Some(top) = app.overlays.top() {
+        prop_assert_eq!(app.key_contexts(), top.key_contexts(), "keys go to the top box");
     }
     Ok(())
 }

@@ -9,7 +9,8 @@
 //! nothing is masked (`tests/dates.rs` renders the same screens in 2028).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use jkda::app::{App, Clock, FormState, Msg, Screen};
+use jkda::app::overlay::Kind;
+use jkda::app::{App, Clock, FormState, Msg, Overlay, Screen};
 use jkda::form::def::Level;
 use jkda::form::{Answer, Registry};
 use jkda::i18n::{I18n, Lang};
@@ -111,6 +112,14 @@ impl Ui {
     fn type_str(&mut self, s: &str) {
         for c in s.chars() {
             self.press(KeyCode::Char(c));
+        }
+    }
+
+    /// The problems box in front of the form, if open.
+    fn problems(&self) -> Option<&jkda::app::form_fill::Dialog> {
+        match self.app.overlays.top() {
+            Some(Overlay::Problems(d)) => Some(d),
+            _ => None,
         }
     }
 
@@ -351,17 +360,17 @@ fn setup_screens(lang: Lang) {
     insta::assert_snapshot!(format!("residents_empty_{l}"), ui.screen(80, 24));
 
     ui.ctrl('g');
-    assert!(ui.app.help);
+    assert!(ui.app.overlays.is_open(Kind::Help));
     insta::assert_snapshot!(format!("help_{l}"), ui.screen(80, 24));
     ui.press(KeyCode::Char('x'));
-    assert!(!ui.app.help, "any key closes help");
+    assert!(!ui.app.overlays.is_open(Kind::Help), "any key not bound in help closes it");
     assert!(matches!(ui.app.screen, Screen::Residents(_)), "and does nothing else");
 
     // A registration with only the name: a long problems list over a full form.
     ui.ctrl('r');
     ui.type_str(NAME);
     ui.ctrl('f');
-    assert!(ui.form().dialog.is_some());
+    assert!(ui.problems().is_some());
     insta::assert_snapshot!(format!("registration_problems_{l}"), ui.screen(80, 24));
     ui.press(KeyCode::Enter);
     assert_eq!(ui.focus(), "current_address", "Enter goes to the first problem");
@@ -434,7 +443,7 @@ fn resident_screens(lang: Lang) {
     ui.ctrl('u');
     ui.ctrl('f');
     assert!(
-        ui.form().dialog.is_some(),
+        ui.problems().is_some(),
         "required items missing: finalizing is refused"
     );
     insta::assert_snapshot!(format!("problems_dialog_{l}"), ui.screen(80, 24));
@@ -581,7 +590,7 @@ fn finalize_with_errors_opens_the_dialog_and_enter_goes_to_the_first_problem() {
     ui.fill("bp.diastolic", "135");
     ui.press(KeyCode::Tab);
     ui.ctrl('f');
-    let (first, errors) = match &ui.form().dialog {
+    let (first, errors) = match ui.problems() {
         Some(jkda::app::form_fill::Dialog::Problems { items, errors, .. }) => (items[0].clone(), *errors),
         None => panic!("no dialog"),
     };
@@ -600,7 +609,7 @@ fn finalize_with_errors_opens_the_dialog_and_enter_goes_to_the_first_problem() {
         .all(|r| r.status == RecordStatus::Draft));
 
     ui.press(KeyCode::Enter);
-    assert!(ui.form().dialog.is_none());
+    assert!(ui.problems().is_none());
     assert_eq!(ui.focus(), "symptoms", "Enter jumps to the first problem");
 
     // Down then Enter goes to the second problem: diastolic above systolic.
@@ -632,7 +641,7 @@ fn finalize_with_only_warnings_asks_and_y_finalizes() {
     assert_eq!(ui.shell.store.pending_outbox().unwrap(), 0);
 
     ui.ctrl('f');
-    match &ui.form().dialog {
+    match ui.problems() {
         Some(jkda::app::form_fill::Dialog::Problems { items, errors, .. }) => {
             assert!(!errors);
             assert_eq!(items.len(), 1);
@@ -679,9 +688,9 @@ fn a_warnings_dialog_can_be_left_with_esc() {
     ui.fill("next_visit_date", "20261229");
     ui.fill("doctor", "Dr Li");
     ui.ctrl('f');
-    assert!(ui.form().dialog.is_some());
+    assert!(ui.problems().is_some());
     ui.press(KeyCode::Esc);
-    assert!(ui.form().dialog.is_none());
+    assert!(ui.problems().is_none());
     assert_eq!(ui.focus(), "heart_rate", "Esc goes to the item");
     assert_eq!(ui.shell.store.pending_outbox().unwrap(), 0, "nothing finalized");
 }

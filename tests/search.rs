@@ -569,10 +569,10 @@ fn registration_stops_on_same_id_and_asks_on_same_name_and_birth() {
         },
         &clock,
     );
-    assert!(app.suspects.is_some());
-    assert_eq!(app.key_context(), jkda::keymap::Context::Dialog);
+    assert!(matches!(app.overlays.top(), Some(jkda::app::Overlay::Suspects(_))));
+    assert_eq!(app.key_contexts().first(), Some(&jkda::keymap::Context::Dialog));
     let effects = app.update(Msg::Key(key(crossterm::event::KeyCode::Esc)), &clock);
-    assert!(effects.is_empty() && app.suspects.is_none());
+    assert!(effects.is_empty() && app.overlays.is_empty());
     assert!(matches!(app.screen, Screen::Form(_)));
     app.update(Msg::DuplicateSuspects { record_id, candidates }, &clock);
     let effects = app.update(Msg::Key(key(crossterm::event::KeyCode::Enter)), &clock);

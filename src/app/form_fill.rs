@@ -55,7 +55,6 @@ pub struct FormState {
     pub code_buf: String,
     /// For multi-choice: the highlighted option.
     pub highlight: usize,
-    pub dialog: Option<Dialog>,
     pub unsaved_since: Option<Instant>,
     /// Wall-clock time of the last save in this session.
     pub saved_at: Option<chrono::NaiveTime>,
@@ -91,6 +90,8 @@ pub enum FormOutcome {
     Finalize,
     Leave,
     Amend,
+    /// Finalizing found problems: save, and show them (`Overlay::Problems`).
+    Problems(Dialog),
 }
 
 impl FormState {
@@ -116,7 +117,6 @@ impl FormState {
             edit: TextBuf::default(),
             code_buf: String::new(),
             highlight: 0,
-            dialog: None,
             unsaved_since: None,
             saved_at: None,
             save_failed: false,
@@ -201,7 +201,7 @@ impl FormState {
     /// The focus is on an input that takes typed text (not options), and
     /// typing is possible: printable keys go into it, bound or not.
     pub fn takes_text(&self) -> bool {
-        !self.read_only && self.dialog.is_none() && self.slot().is_some() && self.current_options().is_none()
+        !self.read_only && self.slot().is_some() && self.current_options().is_none()
     }
 
     fn is_multi(&self) -> bool {
@@ -377,9 +377,6 @@ impl FormState {
     }
 
     pub fn handle_action(&mut self, action: Action, clock: &Clock) -> FormOutcome {
-        if let Some(dialog) = self.dialog.clone() {
-            return self.dialog_action(dialog, action, clock);
-        }
         match action {
             Action::NextField => self.move_to(self.cursor + 1, clock),
             Action::PrevField => self.move_to(self.cursor.saturating_sub(1), clock),
@@ -437,19 +434,17 @@ impl FormState {
                 let problems = self.problems();
                 let errors: Vec<Finding> = problems.iter().filter(|f| f.level == Level::Error).cloned().collect();
                 if !errors.is_empty() {
-                    self.dialog = Some(Dialog::Problems {
+                    FormOutcome::Problems(Dialog::Problems {
                         items: errors,
                         selected: 0,
                         errors: true,
-                    });
-                    FormOutcome::Save
+                    })
                 } else if !problems.is_empty() {
-                    self.dialog = Some(Dialog::Problems {
+                    FormOutcome::Problems(Dialog::Problems {
                         items: problems,
                         selected: 0,
                         errors: false,
-                    });
-                    FormOutcome::Save
+                    })
                 } else {
                     FormOutcome::Finalize
                 }
@@ -516,47 +511,26 @@ impl FormState {
         }
     }
 
-    fn dialog_action(&mut self, dialog: Dialog, action: Action, clock: &Clock) -> FormOutcome {
+    /// A key in the problems box over this form: None keeps it open, else
+    /// it closes with what the form asks for then.
+    pub fn problems_action(&mut self, dialog: &mut Dialog, action: Action, clock: &Clock) -> Option<FormOutcome> {
         let Dialog::Problems {
             items,
             selected,
             errors,
         } = dialog;
         match action {
-            Action::Up => {
-                self.dialog = Some(Dialog::Problems {
-                    items,
-                    selected: selected.saturating_sub(1),
-                    errors,
-                });
-                FormOutcome::None
-            }
-            Action::Down => {
-                let s = (selected + 1).min(items.len().saturating_sub(1));
-                self.dialog = Some(Dialog::Problems {
-                    items,
-                    selected: s,
-                    errors,
-                });
-                FormOutcome::None
-            }
+            Action::Up => *selected = selected.saturating_sub(1),
+            Action::Down => *selected = (*selected + 1).min(items.len().saturating_sub(1)),
             // With only warnings, confirming acknowledges them and finalizes.
-            Action::Confirm if !errors => {
-                self.dialog = None;
-                FormOutcome::Finalize
+            Action::Confirm if !*errors => return Some(FormOutcome::Finalize),
+            Action::Confirm | Action::Cancel => {
+                let path = items.get(*selected).map(|f| f.path.clone()).unwrap_or_default();
+                return Some(self.goto_path(&path, clock));
             }
-            Action::Confirm => {
-                self.dialog = None;
-                let path = items.get(selected).map(|f| f.path.clone()).unwrap_or_default();
-                self.goto_path(&path, clock)
-            }
-            Action::Cancel => {
-                self.dialog = None;
-                let path = items.get(selected).map(|f| f.path.clone()).unwrap_or_default();
-                self.goto_path(&path, clock)
-            }
-            _ => FormOutcome::None,
+            _ => {}
         }
+        None
     }
 
     fn pick_highlight_if_single(&mut self, clock: &Clock) -> FormOutcome {
@@ -683,7 +657,7 @@ impl FormState {
     }
 
     pub fn type_text(&mut self, s: &str, clock: &Clock) -> FormOutcome {
-        if self.read_only || self.dialog.is_some() {
+        if self.read_only {
             return FormOutcome::None;
         }
         let clean = strip_controls(s);
@@ -713,7 +687,7 @@ impl FormState {
     }
 
     pub fn backspace(&mut self, clock: &Clock) -> FormOutcome {
-        if self.read_only || self.dialog.is_some() {
+        if self.read_only {
             return FormOutcome::None;
         }
         let Some(p) = self.focus_path() else {

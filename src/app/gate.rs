@@ -6,7 +6,8 @@ use super::text_input::TextBuf;
 use crate::i18n::Msg;
 use crate::identity::validate_site_codes;
 use crate::store::SiteConfig;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crate::keymap::{typed_char, Action, Context, Keymap};
+use crossterm::event::KeyEvent;
 use zeroize::Zeroize;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,25 +120,24 @@ impl GateState {
         self.focus = self.secret.iter().position(|s| *s).unwrap_or(0);
     }
 
-    pub fn key(&mut self, k: KeyEvent) -> Option<GateEffect> {
-        if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('q') {
-            return Some(GateEffect::Quit);
+    /// A key, through the keymap's `[setup]`, `[text]` and `[global]`
+    /// (quit) contexts like every other screen.
+    pub fn key(&mut self, keymap: &Keymap, k: KeyEvent) -> Option<GateEffect> {
+        if let Some(c) = typed_char(&k) {
+            self.edit(|b| b.insert(c.encode_utf8(&mut [0; 4])));
+            return None;
         }
         let n = self.inputs.len().max(1);
-        match k.code {
-            KeyCode::Tab | KeyCode::Down => self.focus = (self.focus + 1) % n,
-            KeyCode::BackTab | KeyCode::Up => self.focus = (self.focus + n - 1) % n,
-            KeyCode::Enter if self.focus + 1 < n => self.focus += 1,
-            KeyCode::Enter => return self.submit(),
-            KeyCode::Backspace => self.edit(|b| {
-                b.backspace();
+        let chain = [Context::Setup, Context::Text, Context::Global];
+        match keymap.action_in(&chain, &k).map(|(_, a)| a)? {
+            Action::Quit => return Some(GateEffect::Quit),
+            Action::NextField => self.focus = (self.focus + 1) % n,
+            Action::PrevField => self.focus = (self.focus + n - 1) % n,
+            Action::Confirm if self.focus + 1 < n => self.focus += 1,
+            Action::Confirm => return self.submit(),
+            a => self.edit(|b| {
+                b.apply(a);
             }),
-            KeyCode::Left => self.edit(TextBuf::left),
-            KeyCode::Right => self.edit(TextBuf::right),
-            KeyCode::Char(c) if !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
-                self.edit(|b| b.insert(c.encode_utf8(&mut [0; 4])));
-            }
-            _ => {}
         }
         None
     }
@@ -257,14 +257,41 @@ pub fn check_password_change(login: &str, old: &str, new: &str) -> Result<(), Ms
 mod tests {
     use super::*;
 
+    use crate::keymap::press;
+
     fn type_str(g: &mut GateState, s: &str) {
         for c in s.chars() {
-            g.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+            g.key(&Keymap::default(), press(&c.to_string()));
         }
     }
 
     fn enter(g: &mut GateState) -> Option<GateEffect> {
-        g.key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))
+        g.key(&Keymap::default(), press("enter"))
+    }
+
+    /// Issue 12: the login honours a site's keys, Ctrl-Q included.
+    #[test]
+    fn the_login_follows_the_site_keymap() {
+        let site = "[setup]\nconfirm = [\"f5\"]\n[global]\nquit = [\"ctrl-x\"]\n";
+        let (keys, errors) = Keymap::parse("keymap.toml", site, Some(&Keymap::default()));
+        assert!(errors.is_empty(), "{errors:?}");
+        let mut g = GateState::new(GateMode::Login);
+        for c in "wang".chars() {
+            g.key(&keys, press(&c.to_string()));
+        }
+        assert!(g.key(&keys, press("enter")).is_none());
+        assert_eq!(g.focus, 0, "Enter is no longer bound here");
+        assert!(g.key(&keys, press("f5")).is_none());
+        assert_eq!(g.focus, 1);
+        g.key(&keys, press("x"));
+        g.key(&keys, press("backspace"));
+        g.key(&keys, press("y"));
+        assert!(matches!(
+            g.key(&keys, press("f5")),
+            Some(GateEffect::Login { login, password }) if login == "wang" && password == "y"
+        ));
+        assert!(g.key(&keys, press("ctrl-q")).is_none(), "Ctrl-Q is no longer quit");
+        assert!(matches!(g.key(&keys, press("ctrl-x")), Some(GateEffect::Quit)));
     }
 
     #[test]

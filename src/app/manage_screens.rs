@@ -139,14 +139,14 @@ impl App {
     pub(super) fn open_worklist(&mut self) -> Vec<Effect> {
         let state = WorklistState::default();
         let effect = state.load();
-        self.screen = Screen::Worklist(state);
+        self.set_screen(Screen::Worklist(state));
         vec![effect]
     }
 
     pub(super) fn open_indicators(&mut self) -> Vec<Effect> {
         let state = KpiState::new(self.today.year());
         let effects = state.load();
-        self.screen = Screen::Kpi(Box::new(state));
+        self.set_screen(Screen::Kpi(Box::new(state)));
         effects
     }
 
@@ -224,7 +224,7 @@ impl App {
                 return vec![w.load()];
             }
             Some(Action::Back) => {
-                self.screen = Screen::Residents(Default::default());
+                self.set_screen(Screen::Residents(Default::default()));
                 return vec![Effect::Search(String::new())];
             }
             _ => {}
@@ -280,7 +280,7 @@ impl App {
                 return k.load();
             }
             Some(Action::Back) => {
-                self.screen = Screen::Residents(Default::default());
+                self.set_screen(Screen::Residents(Default::default()));
                 return vec![Effect::Search(String::new())];
             }
             _ => {}

@@ -9,8 +9,10 @@
 
 pub mod form_fill;
 pub mod gate;
+mod keys;
 mod list_keys;
 pub mod manage_screens;
+pub mod overlay;
 pub mod screens;
 mod session;
 pub mod slots;
@@ -19,14 +21,15 @@ pub mod sync_screen;
 pub mod text_input;
 
 pub use form_fill::{FormOutcome, FormState, Header};
+pub use overlay::{Overlay, Overlays};
 pub use screens::{ListState, ResidentPage, SetupState, Suspects};
 pub use session::{AuditState, LockState, SessionInfo};
 
 use crate::form::rules::Context;
 use crate::i18n::{Lang, Msg as Text};
-use crate::keymap::{Action, Context as KeyContext, Keymap};
+use crate::keymap::Keymap;
 use crate::store::{DuplicateCandidate, Record, RecordSummary, Resident, ResidentRow, Save, SiteConfig};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use std::time::Instant;
 
 /// The clock, handed in so that rules and timers are testable at any date.
@@ -89,6 +92,9 @@ pub enum Msg {
         candidates: Vec<DuplicateCandidate>,
     },
     Failed(Text),
+    /// How many records wait to be uploaded (the shell counts them after
+    /// whatever may change the number).
+    PendingUploads(i64),
     Unlocked,
     UnlockFailed(Text),
     AuditLoaded(Vec<crate::store::AuditEntry>),
@@ -172,6 +178,7 @@ pub enum Effect {
         programme: crate::form::def::Programme,
         measure: crate::store::care_read::Measure,
     },
+    /// The one way to quit (after a logout too): the shell stops the loop.
     Quit,
 }
 
@@ -187,17 +194,13 @@ pub struct App {
     pub screen: Screen,
     pub site: Option<SiteConfig>,
     pub notice: Option<Notice>,
-    pub help: bool,
+    /// The boxes over the screen; the top one has the keys.
+    pub overlays: Overlays,
     pub pending_uploads: i64,
-    pub quit: bool,
     /// Visit form ids and titles offered on a resident's page.
     pub visit_forms: Vec<(String, crate::form::def::Text)>,
     /// Titles of every known form, for timelines.
     pub form_titles: Vec<(String, crate::form::def::Text)>,
-    /// An existing resident with the same ID number as the one being registered.
-    pub duplicate: Option<Vec<ResidentRow>>,
-    /// Possibly the same person as the one being registered: the worker is asked.
-    pub suspects: Option<Suspects>,
     /// Today, from the clock of the last update (ages in lists use it).
     pub today: chrono::NaiveDate,
     /// Who is logged in (None in tests and tools that run without a login).
@@ -205,9 +208,6 @@ pub struct App {
     /// Lock the screen after this long without a key press.
     pub idle_after: Option<std::time::Duration>,
     pub last_input: Instant,
-    pub lock: Option<LockState>,
-    /// The user logged out: the tui returns to the login screen.
-    pub logout: bool,
     /// Upload state for the status line and the upload list.
     pub sync: sync_screen::SyncInfo,
 }
@@ -226,19 +226,14 @@ impl App {
             screen,
             site,
             notice: None,
-            help: false,
+            overlays: Overlays::default(),
             pending_uploads: 0,
-            quit: false,
             visit_forms: Vec::new(),
             form_titles: Vec::new(),
-            duplicate: None,
-            suspects: None,
             today: clock.today,
             session: None,
             idle_after: None,
             last_input: clock.instant,
-            lock: None,
-            logout: false,
             sync: sync_screen::SyncInfo::default(),
         }
     }
@@ -257,19 +252,10 @@ impl App {
         self.form_titles.iter().find(|(i, _)| i == id).map(|(_, t)| t)
     }
 
-    pub fn key_context(&self) -> KeyContext {
-        if self.duplicate.is_some() || self.suspects.is_some() {
-            return KeyContext::Dialog;
-        }
-        match &self.screen {
-            Screen::Setup(_) | Screen::Residents(_) => KeyContext::List,
-            Screen::Resident(p) if p.picker.is_some() => KeyContext::Dialog,
-            Screen::Resident(_) => KeyContext::Resident,
-            Screen::Form(f) if f.dialog.is_some() => KeyContext::Dialog,
-            Screen::Form(_) => KeyContext::Form,
-            Screen::Audit(_) => KeyContext::Resident,
-            Screen::Worklist(_) | Screen::Kpi(_) => KeyContext::Manage,
-        }
+    /// Replaces the screen; the boxes about the old one close with it.
+    pub(crate) fn set_screen(&mut self, screen: Screen) {
+        self.screen = screen;
+        self.overlays.screen_changed();
     }
 
     /// When the shell must wake without input (autosave, idle lock), if ever.
@@ -280,7 +266,7 @@ impl App {
         };
         let idle = self
             .idle_after
-            .filter(|_| self.lock.is_none() && self.session.is_some())
+            .filter(|_| !self.overlays.locked() && self.session.is_some())
             .map(|d| self.last_input + d);
         match (autosave, idle) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -295,22 +281,26 @@ impl App {
             Msg::Paste(s) => self.paste(&s, clock),
             Msg::Resize => Vec::new(),
             Msg::AutosaveDue => self.timer(clock),
+            Msg::PendingUploads(n) => {
+                self.pending_uploads = n;
+                Vec::new()
+            }
             Msg::Unlocked => {
-                self.lock = None;
+                self.overlays.close(overlay::Kind::Lock);
                 self.last_input = clock.instant;
                 Vec::new()
             }
             Msg::UnlockFailed(m) => {
-                if let Some(l) = &mut self.lock {
+                if let Some(Overlay::Lock(l)) = self.overlays.top_mut() {
                     l.error = Some(m);
                 }
                 Vec::new()
             }
             Msg::AuditLoaded(entries) => {
-                self.screen = Screen::Audit(AuditState {
+                self.set_screen(Screen::Audit(AuditState {
                     entries,
                     selected: usize::MAX,
-                });
+                }));
                 Vec::new()
             }
             Msg::ResidentsFound { query, rows } => {
@@ -353,14 +343,12 @@ impl App {
                     }
                     _ => 0,
                 };
-                self.screen = Screen::Resident(Box::new(ResidentPage {
+                self.set_screen(Screen::Resident(Box::new(ResidentPage {
                     resident,
                     records,
                     memberships,
                     selected,
-                    picker: None,
-                    abandon: None,
-                }));
+                })));
                 Vec::new()
             }
             Msg::DraftAbandoned {
@@ -369,14 +357,14 @@ impl App {
             } => {
                 self.notice = Some(Notice::Info(Text::new("notice.draft_abandoned")));
                 if resident_removed {
-                    self.screen = Screen::Residents(ListState::default());
+                    self.set_screen(Screen::Residents(ListState::default()));
                     vec![Effect::Search(String::new())]
                 } else {
                     vec![Effect::OpenResident(resident_id)]
                 }
             }
             Msg::RecordOpened(f) => {
-                self.screen = Screen::Form(f);
+                self.set_screen(Screen::Form(f));
                 Vec::new()
             }
             Msg::Saved { record_id } => {
@@ -396,7 +384,7 @@ impl App {
             }
             Msg::SiteSaved(site) => {
                 self.site = Some(site);
-                self.screen = Screen::Residents(ListState::default());
+                self.set_screen(Screen::Residents(ListState::default()));
                 vec![Effect::Search(String::new())]
             }
             Msg::DuplicateId { existing } => {
@@ -404,11 +392,11 @@ impl App {
                 if let Screen::Form(f) = &mut self.screen {
                     f.id_checked = None;
                 }
-                self.duplicate = Some(existing);
+                self.overlays.push(Overlay::Duplicate(existing));
                 Vec::new()
             }
             Msg::DuplicateSuspects { record_id, candidates } => {
-                self.suspects = Some(Suspects { record_id, candidates });
+                self.overlays.push(Overlay::Suspects(Suspects { record_id, candidates }));
                 Vec::new()
             }
             Msg::Failed(m) => {
@@ -428,6 +416,19 @@ impl App {
     fn paste(&mut self, s: &str, clock: &Clock) -> Vec<Effect> {
         // A paste is typed text, one line: newlines would mean "next field".
         let line: String = s.split(['\r', '\n']).next().unwrap_or("").to_string();
+        // The box in front takes it, if it takes text; no other box does.
+        match self.overlays.top_mut() {
+            Some(Overlay::Lock(l)) => {
+                l.password.insert(&crate::form::answers::sanitize(&line));
+                return Vec::new();
+            }
+            Some(Overlay::AbandonReason(r)) => {
+                list_keys::type_reason(r, &crate::form::answers::sanitize(&line));
+                return Vec::new();
+            }
+            Some(_) => return Vec::new(),
+            None => {}
+        }
         match &mut self.screen {
             Screen::Form(f) => {
                 f.type_text(&line, clock);
@@ -446,206 +447,6 @@ impl App {
             }
             Screen::Resident(_) | Screen::Audit(_) | Screen::Worklist(_) | Screen::Kpi(_) => Vec::new(),
         }
-    }
-
-    fn key(&mut self, k: KeyEvent, clock: &Clock) -> Vec<Effect> {
-        if k.kind == crossterm::event::KeyEventKind::Release {
-            return Vec::new();
-        }
-        self.last_input = clock.instant;
-        if self.lock.is_some() {
-            return self.lock_key(k, clock);
-        }
-        let ctx = self.key_context();
-        let action = self.keymap.action(ctx, &k);
-        if self.help {
-            self.help = false;
-            return Vec::new();
-        }
-        match action {
-            Some(Action::Quit) => return self.quit(clock),
-            Some(Action::Help) => {
-                self.help = true;
-                return Vec::new();
-            }
-            Some(Action::Logout) if self.session.is_some() => return self.log_out(clock),
-            Some(Action::Audit)
-                if self
-                    .session
-                    .as_ref()
-                    .is_some_and(|s| s.role.allows(crate::store::Permission::ReadAudit)) =>
-            {
-                return vec![Effect::LoadAudit];
-            }
-            _ => {}
-        }
-        if let Some(existing) = self.duplicate.clone() {
-            return self.duplicate_dialog(action, existing, clock);
-        }
-        if let Some(suspects) = self.suspects.take() {
-            return self.suspects_dialog(action, suspects, clock);
-        }
-        if let Some(effects) = self.sync_key(&k, action) {
-            return effects;
-        }
-        let notice_before = self.notice.clone();
-        let effects = match &mut self.screen {
-            Screen::Setup(_) => self.setup_key(k, action),
-            Screen::Residents(_) => self.list_key(k, action),
-            Screen::Resident(_) => self.resident_key(k, action),
-            Screen::Form(_) => self.form_key(k, action, clock),
-            Screen::Audit(_) => self.audit_key(action),
-            Screen::Worklist(_) => self.worklist_key(action),
-            Screen::Kpi(_) => self.kpi_key(action),
-        };
-        // A notice stays until the next key after it appeared.
-        if self.notice == notice_before {
-            self.notice = None;
-        }
-        effects
-    }
-
-    fn quit(&mut self, clock: &Clock) -> Vec<Effect> {
-        self.quit = true;
-        let mut out = Vec::new();
-        if let Screen::Form(f) = &mut self.screen {
-            if f.unsaved_since.is_some() && !f.read_only {
-                out.push(Effect::SaveDraft {
-                    record_id: f.record_id,
-                    save: f.save(clock),
-                });
-            }
-        }
-        out.push(Effect::Quit);
-        out
-    }
-
-    /// Confirming says "these are other people" and finalizes; cancelling
-    /// returns to the form (the draft is saved) to check or correct it.
-    fn suspects_dialog(&mut self, action: Option<Action>, suspects: Suspects, clock: &Clock) -> Vec<Effect> {
-        match action {
-            Some(Action::Confirm) => match &mut self.screen {
-                Screen::Form(f) if f.record_id == suspects.record_id => {
-                    vec![Effect::FinalizeAnyway {
-                        record_id: f.record_id,
-                        save: f.save(clock),
-                    }]
-                }
-                _ => Vec::new(),
-            },
-            Some(Action::Cancel) => Vec::new(),
-            _ => {
-                self.suspects = Some(suspects);
-                Vec::new()
-            }
-        }
-    }
-
-    /// Enter opens the resident who already has the ID number (the
-    /// registration in progress stays a draft, marked as such in every
-    /// list); Esc returns to the form to correct the number.
-    fn duplicate_dialog(&mut self, action: Option<Action>, existing: Vec<ResidentRow>, clock: &Clock) -> Vec<Effect> {
-        match action {
-            Some(Action::Confirm) => {
-                self.duplicate = None;
-                let Some(first) = existing.first() else {
-                    return Vec::new();
-                };
-                let mut out = Vec::new();
-                if let Screen::Form(f) = &mut self.screen {
-                    if f.unsaved_since.is_some() && !f.read_only {
-                        out.push(Effect::SaveDraft {
-                            record_id: f.record_id,
-                            save: f.save(clock),
-                        });
-                    }
-                    out.push(Effect::LeftForm {
-                        resident_id: f.header.resident_id,
-                    });
-                }
-                out.push(Effect::OpenResident(first.id));
-                out
-            }
-            Some(Action::Cancel) => {
-                self.duplicate = None;
-                Vec::new()
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    fn form_key(&mut self, k: KeyEvent, action: Option<Action>, clock: &Clock) -> Vec<Effect> {
-        let Screen::Form(f) = &mut self.screen else {
-            return Vec::new();
-        };
-        // A printable key typed into a text input is text, whatever it is
-        // bound to elsewhere: Space ticks an option in a multiple choice but
-        // is a space in "mild oedema" or "5 mg".
-        let printable =
-            matches!(k.code, KeyCode::Char(_)) && !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-        let action = if printable && f.takes_text() { None } else { action };
-        let outcome = match action {
-            Some(a) => f.handle_action(a, clock),
-            None => match k.code {
-                KeyCode::Backspace => f.backspace(clock),
-                KeyCode::Delete => f.delete(clock),
-                KeyCode::Home => {
-                    f.edit.home();
-                    FormOutcome::None
-                }
-                KeyCode::End => {
-                    f.edit.end();
-                    FormOutcome::None
-                }
-                KeyCode::Char(c) if !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
-                    f.type_text(&c.to_string(), clock)
-                }
-                _ => FormOutcome::None,
-            },
-        };
-        let notice = f.notice.take();
-        let id_check = f.id_to_check.take().map(|id_number| Effect::CheckIdNumber {
-            resident_id: f.header.resident_id,
-            id_number,
-        });
-        let mut effects = match outcome {
-            FormOutcome::None => Vec::new(),
-            FormOutcome::Save if f.read_only => Vec::new(),
-            FormOutcome::Save => vec![Effect::SaveDraft {
-                record_id: f.record_id,
-                save: f.save(clock),
-            }],
-            FormOutcome::Finalize => vec![Effect::Finalize {
-                record_id: f.record_id,
-                save: f.save(clock),
-            }],
-            FormOutcome::Amend => vec![Effect::Amend(f.record_id)],
-            FormOutcome::Leave => {
-                let resident_id = f.header.resident_id;
-                let mut out = Vec::new();
-                if f.unsaved_since.is_some() && !f.read_only {
-                    out.push(Effect::SaveDraft {
-                        record_id: f.record_id,
-                        save: f.save(clock),
-                    });
-                }
-                out.push(Effect::LeftForm { resident_id });
-                out.push(Effect::OpenResident(resident_id));
-                out
-            }
-        };
-        // Asked after the save, so the draft holds the number; not when the
-        // form closes or finalizes (finalizing checks it again anyway).
-        if effects
-            .iter()
-            .all(|e| !matches!(e, Effect::LeftForm { .. } | Effect::Finalize { .. }))
-        {
-            effects.extend(id_check);
-        }
-        if let Some(m) = notice {
-            self.notice = Some(Notice::Error(m));
-        }
-        effects
     }
 }
 

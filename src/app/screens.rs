@@ -47,10 +47,6 @@ pub struct ResidentPage {
     /// Programme memberships, left ones included.
     pub memberships: Vec<crate::store::care::Membership>,
     pub selected: usize,
-    /// Choosing which form to start: index into the visit forms.
-    pub picker: Option<usize>,
-    /// Abandoning the selected draft: the reason being typed.
-    pub abandon: Option<String>,
 }
 
 /// Existing residents who may be the person being registered (same name and

@@ -2,12 +2,12 @@
 //! personal detail and keeps the form in progress), logging out, and the
 //! audit screen for auditors.
 
+use super::overlay::Overlay;
 use super::text_input::TextBuf;
 use super::{App, Clock, Effect, Screen};
 use crate::i18n::Msg as Text;
 use crate::keymap::Action;
 use crate::store::{AuditEntry, Role};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use zeroize::Zeroize;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,21 +46,28 @@ impl App {
             }
         }
         let idle = self.idle_after.is_some_and(|d| clock.instant >= self.last_input + d);
-        if idle && self.lock.is_none() && self.session.is_some() {
-            self.lock = Some(LockState::default());
-            self.help = false;
+        if idle && !self.overlays.locked() && self.session.is_some() {
+            self.overlays.push(Overlay::Lock(LockState::default()));
             out.push(Effect::Locked);
         }
         out
     }
 
-    pub(super) fn lock_key(&mut self, k: KeyEvent, clock: &Clock) -> Vec<Effect> {
-        let Some(lock) = &mut self.lock else { return Vec::new() };
-        if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('q') {
+    /// The lock takes the password (typed with the `[text]` keys), unlock
+    /// (`[lock]`) and quit (`[global]`); every other key does nothing.
+    pub(super) fn lock_key(&mut self, action: Option<Action>, text: Option<char>, clock: &Clock) -> Vec<Effect> {
+        if action == Some(Action::Quit) {
             return self.quit(clock);
         }
-        match k.code {
-            KeyCode::Enter => {
+        let Some(Overlay::Lock(lock)) = self.overlays.top_mut() else {
+            return Vec::new();
+        };
+        if let Some(c) = text {
+            lock.password.insert(c.encode_utf8(&mut [0; 4]));
+            return Vec::new();
+        }
+        match action {
+            Some(Action::Confirm) => {
                 let mut password = lock.password.text().to_string();
                 lock.password = TextBuf::default();
                 lock.error = None;
@@ -68,30 +75,20 @@ impl App {
                 password.zeroize();
                 return vec![effect];
             }
-            KeyCode::Backspace => {
-                lock.password.backspace();
+            Some(a) => {
+                lock.password.apply(a);
             }
-            KeyCode::Char(c) if !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
-                lock.password.insert(&c.to_string());
-            }
-            _ => {}
+            None => {}
         }
         Vec::new()
     }
 
+    /// Logging out is quitting after `Logout` (audited): the shell then
+    /// shows the login again.
     pub(super) fn log_out(&mut self, clock: &Clock) -> Vec<Effect> {
-        let mut out = Vec::new();
-        if let Screen::Form(f) = &mut self.screen {
-            if f.unsaved_since.is_some() && !f.read_only {
-                out.push(Effect::SaveDraft {
-                    record_id: f.record_id,
-                    save: f.save(clock),
-                });
-            }
-        }
-        self.logout = true;
-        self.quit = true;
+        let mut out = self.save_open_form(clock);
         out.push(Effect::Logout);
+        out.push(Effect::Quit);
         out
     }
 
@@ -110,7 +107,7 @@ impl App {
                     .as_ref()
                     .is_none_or(|s| s.role.allows(crate::store::Permission::ReadRecords));
                 if can_read {
-                    self.screen = Screen::Residents(super::ListState::default());
+                    self.set_screen(Screen::Residents(super::ListState::default()));
                     return vec![Effect::Search(String::new())];
                 }
             }

@@ -5,12 +5,12 @@
 //! a full ID number finds nobody here. The uploader runs on its own thread;
 //! this only turns its events into state and key presses into commands.
 
+use super::overlay::{Kind, Overlay};
 use super::{App, Effect, Notice, Screen};
 use crate::i18n::Msg as Text;
-use crate::keymap::{Action, Context};
+use crate::keymap::Action;
 use crate::store::OutboxRow;
 use crate::sync::{SyncCommand, SyncEvent};
-use crossterm::event::KeyEvent;
 
 #[derive(Debug, Default)]
 pub struct SyncInfo {
@@ -21,8 +21,6 @@ pub struct SyncInfo {
     /// Uploading cannot start (not set up, a settings problem): shown at
     /// the top of the upload list, and on the status line when asked to upload.
     pub disabled: Option<Text>,
-    /// The list overlay is open.
-    pub open: bool,
     pub rows: Vec<OutboxRow>,
     pub selected: usize,
     /// ID numbers already looked up on the platform (each once per session).
@@ -65,13 +63,13 @@ impl App {
                         self.notice = None;
                     }
                 }
-                if self.sync.open {
+                if self.overlays.is_open(Kind::Uploads) {
                     return vec![Effect::LoadOutbox];
                 }
             }
             SyncEvent::Disabled(m) => {
                 // Said plainly where the user just asked for an upload.
-                if self.sync.open {
+                if self.overlays.is_open(Kind::Uploads) {
                     self.notice = Some(Notice::Error(m.clone()));
                 }
                 self.sync.disabled = Some(m.clone());
@@ -110,29 +108,25 @@ impl App {
         vec![Effect::Sync(SyncCommand::Fetch(id))]
     }
 
-    /// Keys for the upload list; None when the key is not about it. `action`
-    /// is the key's action on the current screen (global keys included):
-    /// the list opens from any screen but the first-run setup. While it is
-    /// open it takes every key (other keys do nothing).
-    pub(crate) fn sync_key(&mut self, k: &KeyEvent, action: Option<Action>) -> Option<Vec<Effect>> {
-        if !self.sync.open {
-            if action == Some(Action::Uploads) && !matches!(self.screen, Screen::Setup(_)) {
-                self.sync.open = true;
-                self.sync.selected = 0;
-                return Some(vec![Effect::LoadOutbox, Effect::Sync(SyncCommand::Nudge)]);
-            }
-            return None;
-        }
+    /// Opens the upload list (in front) and asks for its rows and an upload.
+    pub(crate) fn open_uploads(&mut self) -> Vec<Effect> {
+        self.overlays.push(Overlay::Uploads);
+        self.sync.selected = 0;
+        vec![Effect::LoadOutbox, Effect::Sync(SyncCommand::Nudge)]
+    }
+
+    /// Keys for the upload list in front (the keymap's `[uploads]`).
+    pub(crate) fn uploads_key(&mut self, action: Option<Action>) -> Vec<Effect> {
         let s = &mut self.sync;
-        match self.keymap.action(Context::Uploads, k) {
-            Some(Action::Back) => s.open = false,
+        match action {
+            Some(Action::Back) => self.overlays.close(Kind::Uploads),
             Some(Action::Up) => s.selected = s.selected.saturating_sub(1),
             Some(Action::Down) => s.selected = (s.selected + 1).min(s.rows.len().saturating_sub(1)),
-            Some(Action::Send) => return Some(vec![Effect::Sync(SyncCommand::Nudge)]),
-            Some(Action::Retry) => return Some(vec![Effect::Sync(SyncCommand::RetryFailed), Effect::LoadOutbox]),
+            Some(Action::Send) => return vec![Effect::Sync(SyncCommand::Nudge)],
+            Some(Action::Retry) => return vec![Effect::Sync(SyncCommand::RetryFailed), Effect::LoadOutbox],
             _ => {}
         }
-        Some(Vec::new())
+        Vec::new()
     }
 
     pub(crate) fn outbox_rows(&mut self, rows: Vec<OutboxRow>) {
@@ -190,30 +184,25 @@ mod tests {
 
     #[test]
     fn f9_opens_the_upload_list_and_a_full_id_number_is_fetched_once() {
-        use crossterm::event::{KeyCode, KeyModifiers};
+        use crate::keymap::press;
         let mut a = app();
-        let f9 = KeyEvent::new(KeyCode::F(9), KeyModifiers::NONE);
-        let global = |a: &App, k: &KeyEvent| a.keymap.action(Context::List, k);
-        let effects = a.sync_key(&f9, global(&a, &f9)).expect("handled");
+        let clock = test_clock();
+        let effects = a.update(Msg::Key(press("f9")), &clock);
         assert!(matches!(
             effects.as_slice(),
             [Effect::LoadOutbox, Effect::Sync(SyncCommand::Nudge)]
         ));
-        assert!(a.sync.open);
-        let r = KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE);
+        assert!(a.overlays.is_open(Kind::Uploads));
         assert!(matches!(
-            a.sync_key(&r, None).as_deref(),
-            Some([Effect::Sync(SyncCommand::RetryFailed), Effect::LoadOutbox])
+            a.update(Msg::Key(press("r")), &clock).as_slice(),
+            [Effect::Sync(SyncCommand::RetryFailed), Effect::LoadOutbox]
         ));
-        let ctrl_y = KeyEvent::new(KeyCode::Char('y'), KeyModifiers::CONTROL);
-        assert!(a.sync_key(&ctrl_y, None).is_some());
-        assert!(!a.sync.open);
-        assert!(a.sync_key(&ctrl_y, global(&a, &ctrl_y)).is_some());
-        assert!(a.sync.open, "ctrl-y opens it too");
-        assert!(a
-            .sync_key(&KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE), None)
-            .is_some());
-        assert!(!a.sync.open);
+        a.update(Msg::Key(press("ctrl-y")), &clock);
+        assert!(!a.overlays.is_open(Kind::Uploads));
+        a.update(Msg::Key(press("ctrl-y")), &clock);
+        assert!(a.overlays.is_open(Kind::Uploads), "ctrl-y opens it too");
+        a.update(Msg::Key(press("esc")), &clock);
+        assert!(!a.overlays.is_open(Kind::Uploads));
         let id = "22060219500304002X";
         assert!(matches!(a.maybe_fetch(id, true).as_slice(), [Effect::Sync(SyncCommand::Fetch(q))] if q == id));
         assert!(a.maybe_fetch(id, true).is_empty(), "asked once per session");

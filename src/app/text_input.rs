@@ -2,6 +2,7 @@
 //! column counts display width, so Chinese text (two columns a character)
 //! keeps the cursor where the user sees it.
 
+use crate::keymap::Action;
 use unicode_width::UnicodeWidthStr;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -81,6 +82,22 @@ impl TextBuf {
     pub fn set(&mut self, s: &str) {
         self.text = s.to_string();
         self.cursor = s.chars().count();
+    }
+
+    /// A `[text]` action (the keys that edit a line wherever one is typed);
+    /// None when the action is not about editing, else whether the text
+    /// changed.
+    pub fn apply(&mut self, action: Action) -> Option<bool> {
+        match action {
+            Action::CursorLeft => self.left(),
+            Action::CursorRight => self.right(),
+            Action::LineStart => self.home(),
+            Action::LineEnd => self.end(),
+            Action::DeleteBack => return Some(self.backspace()),
+            Action::DeleteForward => return Some(self.delete()),
+            _ => return None,
+        }
+        Some(false)
     }
 
     /// Screen columns from the start of the text to the cursor.

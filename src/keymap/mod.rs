@@ -1,316 +1,158 @@
 //! Keys are data: `assets/keymap.toml` (compiled in) maps each action to its
 //! keys per context, a site may override it with `keymap.toml` in the data
-//! directory, and the help screen is generated from the same table. A bad
-//! entry is reported with file and line and the built-in binding is kept.
+//! directory, and the hint line, the help screen and the instructions in
+//! translated text (`{key:new_resident}`) are generated from the same table.
+//! A bad entry, or one key given two actions in a context, is reported with
+//! file and line and the built-in binding is kept.
+//!
+//! This module is also the one place that looks at a terminal key's code:
+//! the core asks it for actions ([`Keymap::action_in`]) and for typed text
+//! ([`typed_char`]), never matching `KeyCode`s itself.
 
+mod key;
+mod parse;
 pub mod site_file;
+#[cfg(test)]
+mod tests;
+
+pub use key::Key;
+pub use parse::KeymapError;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
 
 pub const DEFAULT: &str = include_str!("../../assets/keymap.toml");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Context {
-    Global,
-    List,
-    Resident,
-    Form,
-    Dialog,
-    /// The list of waiting and failed uploads (an overlay).
-    Uploads,
-    /// The worklist and the clinic's indicators.
-    Manage,
-}
+/// Declares a closed list of names as they are written in the keymap file.
+macro_rules! named {
+    ($(#[$doc:meta])* $vis:vis enum $name:ident { $($(#[$m:meta])* $v:ident = $s:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        $vis enum $name { $($(#[$m])* $v,)* }
 
-impl Context {
-    pub const ALL: [Context; 7] = [
-        Context::Global,
-        Context::List,
-        Context::Resident,
-        Context::Form,
-        Context::Dialog,
-        Context::Uploads,
-        Context::Manage,
-    ];
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$v,)*];
 
-    pub fn name(self) -> &'static str {
-        match self {
-            Context::Global => "global",
-            Context::List => "list",
-            Context::Resident => "resident",
-            Context::Form => "form",
-            Context::Dialog => "dialog",
-            Context::Uploads => "uploads",
-            Context::Manage => "manage",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Action {
-    Quit,
-    Help,
-    Up,
-    Down,
-    Open,
-    NewResident,
-    Clear,
-    NewRecord,
-    EditResident,
-    AbandonDraft,
-    Back,
-    NextField,
-    PrevField,
-    NextSection,
-    PrevSection,
-    NextProblem,
-    Toggle,
-    OptionLeft,
-    OptionRight,
-    ClearField,
-    DeleteRow,
-    Finalize,
-    Amend,
-    Confirm,
-    Cancel,
-    Logout,
-    Audit,
-    /// Opens the upload list.
-    Uploads,
-    /// Uploads now.
-    Send,
-    /// Puts the failed uploads back in the queue.
-    Retry,
-    /// Opens the worklist (who is due).
-    Worklist,
-    /// Opens the clinic's indicators.
-    Indicators,
-    /// Worklist and indicators: the next programme / village filter.
-    FilterProgramme,
-    FilterVillage,
-    /// Indicators: the previous / next period (year, quarters).
-    PrevPeriod,
-    NextPeriod,
-}
-
-impl Action {
-    pub const ALL: [Action; 36] = [
-        Action::Quit,
-        Action::Help,
-        Action::Up,
-        Action::Down,
-        Action::Open,
-        Action::NewResident,
-        Action::Clear,
-        Action::NewRecord,
-        Action::EditResident,
-        Action::AbandonDraft,
-        Action::Back,
-        Action::NextField,
-        Action::PrevField,
-        Action::NextSection,
-        Action::PrevSection,
-        Action::NextProblem,
-        Action::Toggle,
-        Action::OptionLeft,
-        Action::OptionRight,
-        Action::ClearField,
-        Action::DeleteRow,
-        Action::Finalize,
-        Action::Amend,
-        Action::Confirm,
-        Action::Cancel,
-        Action::Logout,
-        Action::Audit,
-        Action::Uploads,
-        Action::Send,
-        Action::Retry,
-        Action::Worklist,
-        Action::Indicators,
-        Action::FilterProgramme,
-        Action::FilterVillage,
-        Action::PrevPeriod,
-        Action::NextPeriod,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::Quit => "quit",
-            Action::Help => "help",
-            Action::Up => "up",
-            Action::Down => "down",
-            Action::Open => "open",
-            Action::NewResident => "new_resident",
-            Action::Clear => "clear",
-            Action::NewRecord => "new_record",
-            Action::EditResident => "edit_resident",
-            Action::AbandonDraft => "abandon_draft",
-            Action::Back => "back",
-            Action::NextField => "next_field",
-            Action::PrevField => "prev_field",
-            Action::NextSection => "next_section",
-            Action::PrevSection => "prev_section",
-            Action::NextProblem => "next_problem",
-            Action::Toggle => "toggle",
-            Action::OptionLeft => "option_left",
-            Action::OptionRight => "option_right",
-            Action::ClearField => "clear_field",
-            Action::DeleteRow => "delete_row",
-            Action::Finalize => "finalize",
-            Action::Amend => "amend",
-            Action::Confirm => "confirm",
-            Action::Cancel => "cancel",
-            Action::Logout => "logout",
-            Action::Audit => "audit",
-            Action::Uploads => "uploads",
-            Action::Send => "send",
-            Action::Retry => "retry",
-            Action::Worklist => "worklist",
-            Action::Indicators => "indicators",
-            Action::FilterProgramme => "filter_programme",
-            Action::FilterVillage => "filter_village",
-            Action::PrevPeriod => "prev_period",
-            Action::NextPeriod => "next_period",
-        }
-    }
-
-    fn from_name(s: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.name() == s)
-    }
-}
-
-/// A key as written in the keymap file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Key {
-    pub code: KeyCode,
-    pub mods: KeyModifiers,
-}
-
-impl Key {
-    pub fn from_event(e: &KeyEvent) -> Key {
-        let mut mods = e.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
-        let code = match e.code {
-            KeyCode::Char(c) if mods.contains(KeyModifiers::CONTROL) || mods.contains(KeyModifiers::ALT) => {
-                KeyCode::Char(c.to_ascii_lowercase())
+            pub fn name(self) -> &'static str {
+                match self { $($name::$v => $s,)* }
             }
-            // Shift is already in the character itself.
-            KeyCode::Char(c) => {
-                mods.remove(KeyModifiers::SHIFT);
-                KeyCode::Char(c)
-            }
-            // Shift-Tab, whether the terminal says BackTab or Tab with Shift.
-            KeyCode::BackTab | KeyCode::Tab if e.code == KeyCode::BackTab || mods.contains(KeyModifiers::SHIFT) => {
-                mods.remove(KeyModifiers::SHIFT);
-                KeyCode::BackTab
-            }
-            other => other,
-        };
-        Key { code, mods }
-    }
 
-    /// A key as written in a keymap file (`ctrl-q`, `f10`, `shift-tab`,
-    /// `space`, `x`), or as [`Key::label`] shows it (`Ctrl-Q`, `PgDn`, `↑`):
-    /// names and modifiers in any case. A single character keeps its case
-    /// (`N` is Shift-n), and the key comes out as [`Key::from_event`] makes
-    /// it from the terminal's event, so every binding can match a key press.
-    pub fn parse(s: &str) -> Option<Key> {
-        let mut mods = KeyModifiers::NONE;
-        let mut rest = s.trim();
-        loop {
-            let lower = rest.to_ascii_lowercase();
-            let (m, len) = if lower.starts_with("ctrl-") {
-                (KeyModifiers::CONTROL, 5)
-            } else if lower.starts_with("alt-") {
-                (KeyModifiers::ALT, 4)
-            } else if lower.starts_with("shift-") {
-                (KeyModifiers::SHIFT, 6)
-            } else {
-                break;
-            };
-            mods |= m;
-            // The prefixes are ASCII, so `len` bytes end on a character boundary.
-            rest = rest.get(len..)?;
+            pub fn from_name(s: &str) -> Option<$name> {
+                Self::ALL.iter().copied().find(|a| a.name() == s)
+            }
         }
-        let code = match rest.to_ascii_lowercase().as_str() {
-            "enter" => KeyCode::Enter,
-            "esc" => KeyCode::Esc,
-            "tab" if mods.contains(KeyModifiers::SHIFT) => KeyCode::BackTab,
-            "tab" => KeyCode::Tab,
-            "backtab" => KeyCode::BackTab,
-            "space" => KeyCode::Char(' '),
-            "backspace" => KeyCode::Backspace,
-            "delete" | "del" => KeyCode::Delete,
-            "up" | "↑" => KeyCode::Up,
-            "down" | "↓" => KeyCode::Down,
-            "left" | "←" => KeyCode::Left,
-            "right" | "→" => KeyCode::Right,
-            "home" => KeyCode::Home,
-            "end" => KeyCode::End,
-            "pageup" | "pgup" => KeyCode::PageUp,
-            "pagedown" | "pgdn" => KeyCode::PageDown,
-            f if f.len() > 1 && f.starts_with('f') => {
-                KeyCode::F(f.get(1..)?.parse().ok().filter(|n| (1..=12).contains(n))?)
-            }
-            _ => {
-                let mut chars = rest.chars();
-                let c = chars.next().filter(|_| chars.next().is_none())?;
-                // Shift with a character and no Ctrl/Alt is the shifted
-                // character itself, as the terminal sends it.
-                let plain = !mods.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-                let mut upper = c.to_uppercase();
-                match (upper.next(), upper.next()) {
-                    (Some(u), None) if plain && mods.contains(KeyModifiers::SHIFT) => KeyCode::Char(u),
-                    _ => KeyCode::Char(c),
-                }
-            }
-        };
-        Some(Key::from_event(&KeyEvent::new(code, mods)))
-    }
+    };
+}
 
-    /// The name shown in help and hints.
-    pub fn label(&self) -> String {
-        let mut s = String::new();
-        if self.mods.contains(KeyModifiers::CONTROL) {
-            s.push_str("Ctrl-");
-        }
-        if self.mods.contains(KeyModifiers::ALT) {
-            s.push_str("Alt-");
-        }
-        if self.mods.contains(KeyModifiers::SHIFT) {
-            s.push_str("Shift-");
-        }
-        let name = match self.code {
-            KeyCode::Enter => "Enter".to_string(),
-            KeyCode::Esc => "Esc".to_string(),
-            KeyCode::Tab => "Tab".to_string(),
-            KeyCode::BackTab => "Shift-Tab".to_string(),
-            KeyCode::Char(' ') => "Space".to_string(),
-            KeyCode::Backspace => "Backspace".to_string(),
-            KeyCode::Delete => "Del".to_string(),
-            KeyCode::Up => "↑".to_string(),
-            KeyCode::Down => "↓".to_string(),
-            KeyCode::Left => "←".to_string(),
-            KeyCode::Right => "→".to_string(),
-            KeyCode::Home => "Home".to_string(),
-            KeyCode::End => "End".to_string(),
-            KeyCode::PageUp => "PgUp".to_string(),
-            KeyCode::PageDown => "PgDn".to_string(),
-            KeyCode::F(n) => format!("F{n}"),
-            KeyCode::Char(c) if self.mods.is_empty() => c.to_string(),
-            KeyCode::Char(c) => c.to_ascii_uppercase().to_string(),
-            _ => "?".to_string(),
-        };
-        s.push_str(&name);
-        s
+named! {
+    /// Where a key is pressed: a screen or a box over it. Keys are looked up
+    /// in a short chain of contexts (see `App::key_contexts`), the first
+    /// binding wins, `global` last.
+    pub enum Context {
+        Global = "global",
+        List = "list",
+        Resident = "resident",
+        Form = "form",
+        /// Editing a line of text, wherever one is typed: shared by every
+        /// screen with an input, after that screen's own keys.
+        Text = "text",
+        Dialog = "dialog",
+        /// A box that takes typed text: the reason for abandoning a draft.
+        Prompt = "prompt",
+        /// The list of waiting and failed uploads (an overlay).
+        Uploads = "uploads",
+        /// The worklist and the clinic's indicators.
+        Manage = "manage",
+        /// The first-run setup, installation, login and password screens.
+        Setup = "setup",
+        /// The help screen (it scrolls).
+        Help = "help",
+        /// The idle lock.
+        Lock = "lock",
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeymapError {
-    pub file: String,
-    pub line: usize,
-    pub detail: String,
+named! {
+    pub enum Action {
+        Quit = "quit",
+        Help = "help",
+        Up = "up",
+        Down = "down",
+        Open = "open",
+        NewResident = "new_resident",
+        Clear = "clear",
+        NewRecord = "new_record",
+        EditResident = "edit_resident",
+        AbandonDraft = "abandon_draft",
+        Back = "back",
+        NextField = "next_field",
+        PrevField = "prev_field",
+        NextSection = "next_section",
+        PrevSection = "prev_section",
+        NextProblem = "next_problem",
+        Toggle = "toggle",
+        OptionLeft = "option_left",
+        OptionRight = "option_right",
+        ClearField = "clear_field",
+        DeleteRow = "delete_row",
+        Finalize = "finalize",
+        Amend = "amend",
+        Confirm = "confirm",
+        Cancel = "cancel",
+        Logout = "logout",
+        Audit = "audit",
+        /// Opens the upload list.
+        Uploads = "uploads",
+        /// Uploads now.
+        Send = "send",
+        /// Puts the failed uploads back in the queue.
+        Retry = "retry",
+        /// Opens the worklist (who is due).
+        Worklist = "worklist",
+        /// Opens the clinic's indicators.
+        Indicators = "indicators",
+        /// Worklist and indicators: the next programme / village filter.
+        FilterProgramme = "filter_programme",
+        FilterVillage = "filter_village",
+        /// Indicators: the previous / next period (year, quarters).
+        PrevPeriod = "prev_period",
+        NextPeriod = "next_period",
+        /// Help: a screenful up or down.
+        PageUp = "page_up",
+        PageDown = "page_down",
+        /// Text editing: the cursor, and deleting before or at it.
+        CursorLeft = "cursor_left",
+        CursorRight = "cursor_right",
+        LineStart = "line_start",
+        LineEnd = "line_end",
+        DeleteBack = "delete_back",
+        DeleteForward = "delete_forward",
+    }
+}
+
+/// The character a key types, if it types one: a printable character
+/// without Ctrl or Alt (Shift is already in the character). Text inputs
+/// take these before any binding of the same key elsewhere.
+pub fn typed_char(k: &KeyEvent) -> Option<char> {
+    match k.code {
+        KeyCode::Char(c) if !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) && !c.is_control() => {
+            Some(c)
+        }
+        _ => None,
+    }
+}
+
+/// One row of the help screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelpRow<'a> {
+    Context(Context),
+    Entry(Action, &'a [Key]),
+}
+
+/// The event of a key written as in the keymap file (`"f9"`, `"ctrl-y"`,
+/// `"张"`), for tests that press keys; panics on a name that is no key.
+pub fn press(name: &str) -> KeyEvent {
+    Key::parse(name).unwrap_or_else(|| panic!("no key is called {name}")).event()
 }
 
 #[derive(Debug, Clone)]
@@ -327,101 +169,20 @@ impl Default for Keymap {
 }
 
 impl Keymap {
-    /// Parses a keymap file over `base` (or empty). Every problem is
-    /// returned; the entries that are fine still apply.
-    pub fn parse(file: &str, src: &str, base: Option<&Keymap>) -> (Keymap, Vec<KeymapError>) {
-        let mut map = base.cloned().unwrap_or(Keymap {
-            bindings: BTreeMap::new(),
-        });
-        let mut errors = Vec::new();
-        let line_of = |needle: &str| -> usize {
-            src.lines()
-                .position(|l| l.trim_start().starts_with(needle))
-                .map(|i| i + 1)
-                .unwrap_or(0)
-        };
-        let table: toml::Table = match toml::from_str(src) {
-            Ok(t) => t,
-            Err(e) => {
-                let line = e.span().map(|s| crate::config::line_of(src, s.start)).unwrap_or(0);
-                errors.push(KeymapError {
-                    file: file.into(),
-                    line,
-                    detail: e.message().to_string(),
-                });
-                return (map, errors);
-            }
-        };
-        for (ctx_name, actions) in table {
-            let Some(ctx) = Context::ALL.into_iter().find(|c| c.name() == ctx_name) else {
-                errors.push(KeymapError {
-                    file: file.into(),
-                    line: line_of(&format!("[{ctx_name}]")),
-                    detail: format!("unknown context [{ctx_name}]"),
-                });
-                continue;
-            };
-            let Some(actions) = actions.as_table() else {
-                errors.push(KeymapError {
-                    file: file.into(),
-                    line: line_of(&ctx_name),
-                    detail: format!("[{ctx_name}] must be a table"),
-                });
-                continue;
-            };
-            for (name, keys) in actions {
-                let line = line_of(name);
-                let Some(action) = Action::from_name(name) else {
-                    errors.push(KeymapError {
-                        file: file.into(),
-                        line,
-                        detail: format!("unknown action \"{name}\""),
-                    });
-                    continue;
-                };
-                let Some(list) = keys.as_array() else {
-                    errors.push(KeymapError {
-                        file: file.into(),
-                        line,
-                        detail: format!("\"{name}\" must be a list of keys, like [\"ctrl-q\"]"),
-                    });
-                    continue;
-                };
-                let mut parsed = Vec::new();
-                for k in list {
-                    match k.as_str().and_then(Key::parse) {
-                        Some(key) => parsed.push(key),
-                        None => errors.push(KeymapError {
-                            file: file.into(),
-                            line,
-                            detail: format!("unknown key {k}"),
-                        }),
-                    }
-                }
-                let entries = map.bindings.entry(ctx).or_default();
-                entries.retain(|(a, _)| *a != action);
-                entries.push((action, parsed));
-            }
-        }
-        errors.sort_by_key(|e| e.line);
-        // Help lists actions in their natural order, not the file's.
-        for entries in map.bindings.values_mut() {
-            entries.sort_by_key(|(a, _)| *a);
-        }
-        (map, errors)
-    }
-
     /// The action for a key in a context; global bindings apply everywhere.
     pub fn action(&self, ctx: Context, key: &KeyEvent) -> Option<Action> {
+        self.action_in(&[ctx, Context::Global], key).map(|(_, a)| a)
+    }
+
+    /// The first binding of a key along a chain of contexts, with the
+    /// context it was found in.
+    pub fn action_in(&self, chain: &[Context], key: &KeyEvent) -> Option<(Context, Action)> {
         let key = Key::from_event(key);
-        let find = |c: Context| {
-            self.bindings
-                .get(&c)?
-                .iter()
-                .find(|(_, keys)| keys.contains(&key))
-                .map(|(a, _)| *a)
-        };
-        find(ctx).or_else(|| find(Context::Global))
+        chain.iter().find_map(|c| {
+            let entries = self.bindings.get(c)?;
+            let (a, _) = entries.iter().find(|(_, keys)| keys.contains(&key))?;
+            Some((*c, *a))
+        })
     }
 
     pub fn keys(&self, ctx: Context, action: Action) -> &[Key] {
@@ -440,75 +201,80 @@ impl Keymap {
     pub fn entries(&self, ctx: Context) -> &[(Action, Vec<Key>)] {
         self.bindings.get(&ctx).map(Vec::as_slice).unwrap_or(&[])
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn builtin_keymap_parses_cleanly() {
-        let (map, errors) = Keymap::parse("keymap.toml", DEFAULT, None);
-        assert!(errors.is_empty(), "{errors:?}");
-        let ctrl_q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL);
-        assert_eq!(map.action(Context::Form, &ctrl_q), Some(Action::Quit));
-        let backtab = KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT);
-        assert_eq!(map.action(Context::Form, &backtab), Some(Action::PrevField));
-    }
-
-    #[test]
-    fn every_action_has_a_key_without_function_keys() {
-        let map = Keymap::default();
+    /// The help screen's rows: each context with keys, then one row per
+    /// action (all its keys), so nothing is cut at 80 columns; the help
+    /// scrolls instead.
+    pub fn help_rows(&self) -> Vec<HelpRow<'_>> {
+        let mut rows = Vec::new();
         for ctx in Context::ALL {
-            for (action, keys) in map.entries(ctx) {
-                assert!(
-                    keys.iter()
-                        .any(|k| !matches!(k.code, KeyCode::F(_) | KeyCode::Home | KeyCode::End)),
-                    "{}.{} needs a key that is not a function key",
-                    ctx.name(),
-                    action.name()
-                );
+            let entries = self.entries(*ctx);
+            if entries.iter().all(|(_, k)| k.is_empty()) {
+                continue;
             }
+            rows.push(HelpRow::Context(*ctx));
+            rows.extend(
+                entries
+                    .iter()
+                    .filter(|(_, k)| !k.is_empty())
+                    .map(|(a, k)| HelpRow::Entry(*a, k.as_slice())),
+            );
         }
+        rows
     }
 
-    #[test]
-    fn bad_entries_are_reported_with_their_line_and_the_rest_applies() {
-        let src = "[form]\nfinalize = [\"ctrl-f\"]\nnonsense = [\"x\"]\nback = [\"hyper-z\"]\n";
-        let (map, errors) = Keymap::parse("user.toml", src, Some(&Keymap::default()));
-        assert_eq!(errors.len(), 2, "{errors:?}");
-        assert_eq!(errors[0].line, 3);
-        assert!(errors[0].detail.contains("nonsense"));
-        assert_eq!(errors[1].line, 4);
-        let ctrl_f = KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL);
-        assert_eq!(map.action(Context::Form, &ctrl_f), Some(Action::Finalize));
+    /// Text with its key placeholders filled in from this keymap, so the
+    /// instructions follow a site's own keys: `{key:new_resident}` is the
+    /// first key of that action, `{keys:new_resident}` all of them
+    /// ("F2 / Ctrl-R"); `{key:uploads.back}` names the context, otherwise
+    /// the action's first context in [`Context::ALL`] order is taken. A
+    /// placeholder for an action without a key is left as written: a gap
+    /// to be seen, not a wrong instruction.
+    pub fn fill(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(open) = rest.find("{key") {
+            let (before, tail) = rest.split_at(open);
+            out.push_str(before);
+            let Some(close) = tail.find('}') else {
+                rest = tail;
+                break;
+            };
+            let (placeholder, after) = tail.split_at(close + 1);
+            match self.placeholder(placeholder) {
+                Some(keys) => out.push_str(&keys),
+                None => out.push_str(placeholder),
+            }
+            rest = after;
+        }
+        out.push_str(rest);
+        out
     }
 
-    #[test]
-    fn key_names_round_trip() {
-        for s in ["ctrl-q", "f10", "shift-tab", "pagedown", "space", "x"] {
-            assert!(Key::parse(s).is_some(), "{s}");
+    /// `{key:ctx.action}` or `{keys:action}` -> the labels; None if it is
+    /// not a placeholder or names nothing bound.
+    fn placeholder(&self, p: &str) -> Option<String> {
+        let inner = p.strip_prefix('{')?.strip_suffix('}')?;
+        let (all, name) = match inner.split_once(':')? {
+            ("key", name) => (false, name),
+            ("keys", name) => (true, name),
+            _ => return None,
+        };
+        let keys = match name.split_once('.') {
+            Some((ctx, action)) => self.keys(Context::from_name(ctx)?, Action::from_name(action)?),
+            None => {
+                let action = Action::from_name(name)?;
+                Context::ALL
+                    .iter()
+                    .map(|c| self.keys(*c, action))
+                    .find(|k| !k.is_empty())?
+            }
+        };
+        let labels: Vec<String> = keys.iter().map(Key::label).collect();
+        match (all, labels.first()) {
+            (_, None) => None,
+            (false, Some(first)) => Some(first.clone()),
+            (true, Some(_)) => Some(labels.join(" / ")),
         }
-        assert!(Key::parse("f13").is_none());
-        assert_eq!(Key::parse("ctrl-q").unwrap().label(), "Ctrl-Q");
-        for label in ["Ctrl-Q", "PgDn", "Del", "↑", "Shift-Tab", "N", "Ctrl-Space", "F12"] {
-            let key = Key::parse(label).expect(label);
-            assert_eq!(key.label(), label);
-        }
-    }
-
-    /// A binding must be able to match what the terminal sends: `shift-n`
-    /// and `N` are the event `N`, `shift-backtab` is BackTab.
-    #[test]
-    fn parsed_keys_match_the_terminals_events() {
-        let map = |s: &str| Key::parse(s).expect(s);
-        let shift_n = KeyEvent::new(KeyCode::Char('N'), KeyModifiers::SHIFT);
-        assert_eq!(map("shift-n"), Key::from_event(&shift_n));
-        assert_eq!(map("N"), Key::from_event(&shift_n));
-        assert_ne!(map("n"), Key::from_event(&shift_n));
-        let backtab = KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT);
-        assert_eq!(map("shift-backtab"), Key::from_event(&backtab));
-        let ctrl_shift_a = KeyEvent::new(KeyCode::Char('A'), KeyModifiers::CONTROL | KeyModifiers::SHIFT);
-        assert_eq!(map("Ctrl-Shift-A"), Key::from_event(&ctrl_shift_a));
     }
 }

@@ -22,7 +22,7 @@ fn label_cols(v: &View) -> usize {
     }
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor: bool) {
+pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, keys: &crate::keymap::Keymap, v: &View, show_cursor: bool) {
     let lang = v.i18n.lang();
     let i18n = v.i18n;
     let mut lines: Vec<Line> = Vec::new();
@@ -55,7 +55,7 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor:
     // The time of the last save, not a saving/saved flag: that would flip
     // on every input and cost bytes on every keystroke over a slow link.
     let (state, state_style) = if f.read_only {
-        (i18n.t("form.read_only").to_string(), v.theme.dim())
+        (keys.fill(i18n.t("form.read_only")), v.theme.dim())
     } else if f.save_failed {
         (i18n.t("form.unsaved").to_string(), v.theme.error())
     } else if let Some(t) = f.saved_at {
@@ -130,7 +130,7 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, v: &View, show_cursor:
     lines.extend(body.into_iter().skip(offset).take(avail));
     frame.render_widget(Paragraph::new(lines), area);
     if let Some((line, col)) = cursor {
-        if show_cursor && !f.read_only && f.dialog.is_none() {
+        if show_cursor && !f.read_only {
             let y = (area.y as usize + header_lines + line).checked_sub(offset);
             if let Some(y) = y.filter(|y| *y < area.bottom() as usize && col < area.width as usize) {
                 frame.set_cursor_position(Position::new(area.x + col as u16, y as u16));

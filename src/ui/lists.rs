@@ -3,13 +3,14 @@
 use super::text::{cell, fit, pad, width};
 use super::View;
 use crate::app::{App, ListState, ResidentPage, SetupState};
+use crate::keymap::Keymap;
 use crate::store::RecordStatus;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-pub fn setup(frame: &mut Frame, area: Rect, s: &SetupState, v: &View, show_cursor: bool) {
+pub fn setup(frame: &mut Frame, area: Rect, s: &SetupState, keys: &Keymap, v: &View, show_cursor: bool) {
     let label_w = match v.i18n.lang() {
         crate::i18n::Lang::Zh => 26,
         crate::i18n::Lang::En => 33,
@@ -42,7 +43,7 @@ pub fn setup(frame: &mut Frame, area: Rect, s: &SetupState, v: &View, show_curso
     if let Some(e) = &s.error {
         lines.push(Line::styled(format!("x {}", v.i18n.msg(e)), v.theme.error()));
     }
-    lines.push(Line::styled(v.i18n.t("setup.finish"), v.theme.dim()));
+    lines.push(Line::styled(keys.fill(v.i18n.t("setup.finish")), v.theme.dim()));
     frame.render_widget(Paragraph::new(lines), area);
     if let Some((y, x)) = cursor.filter(|_| show_cursor) {
         frame.set_cursor_position(Position::new(area.x + x as u16, area.y + y as u16));
@@ -98,7 +99,7 @@ pub fn residents(frame: &mut Frame, area: Rect, app: &App, l: &ListState, v: &Vi
         } else {
             "list.no_match"
         };
-        lines.push(Line::styled(v.i18n.t(key), v.theme.dim()));
+        lines.push(Line::styled(app.keymap.fill(v.i18n.t(key)), v.theme.dim()));
     }
     let avail = (area.height as usize).saturating_sub(lines.len());
     let offset = l.selected.checked_div(avail).map_or(0, |page| page * avail);
@@ -242,7 +243,7 @@ pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage,
         ),
     ]);
     if p.records.is_empty() {
-        lines.push(Line::styled(v.i18n.t("resident.no_records"), v.theme.dim()));
+        lines.push(Line::styled(app.keymap.fill(v.i18n.t("resident.no_records")), v.theme.dim()));
     }
     let avail = (area.height as usize).saturating_sub(lines.len());
     let offset = p.selected.checked_div(avail).map_or(0, |page| page * avail);
@@ -281,7 +282,7 @@ pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage,
 /// The question before finalizing a registration that resembles existing
 /// residents (same name and birth date, or same phone): who they are, why
 /// they match, and what Enter and Esc do.
-pub fn suspects(frame: &mut Frame, area: Rect, s: &crate::app::Suspects, v: &View) {
+pub fn suspects(frame: &mut Frame, area: Rect, s: &crate::app::Suspects, keys: &Keymap, v: &View) {
     use ratatui::widgets::{Block, Borders, Clear};
     let width = area.width.saturating_sub(4).min(76);
     let inner = width.saturating_sub(2) as usize;
@@ -313,7 +314,7 @@ pub fn suspects(frame: &mut Frame, area: Rect, s: &crate::app::Suspects, v: &Vie
         ));
     }
     lines.extend(
-        wrap(v.i18n.t("search.suspects.keys"), inner)
+        wrap(&keys.fill(v.i18n.t("search.suspects.keys")), inner)
             .into_iter()
             .map(|l| Line::styled(l, v.theme.dim())),
     );

@@ -149,7 +149,7 @@ fn figure(g: &GroupKpi, row: usize) -> (u64, Option<f64>) {
     }
 }
 
-pub fn kpi(frame: &mut Frame, area: Rect, k: &KpiState, v: &View) {
+pub fn kpi(frame: &mut Frame, area: Rect, k: &KpiState, keys: &crate::keymap::Keymap, v: &View) {
     let period = match k.quarter {
         Some(q) => v.i18n.tf(
             "manage.screen.quarter",
@@ -169,14 +169,14 @@ pub fn kpi(frame: &mut Frame, area: Rect, k: &KpiState, v: &View) {
     if let Some((row, rows, sel)) = &k.drill {
         let (programme, measure) = kpi_row(*row);
         lines.push(Line::styled(
-            v.i18n.tf(
+            keys.fill(&v.i18n.tf(
                 "manage.screen.behind",
                 &[
                     ("programme", &programme_name(v, Some(programme.key()))),
                     ("figure", measure_label(v, measure)),
                     ("count", &rows.len().to_string()),
                 ],
-            ),
+            )),
             v.theme.heading(),
         ));
         let avail = (area.height as usize).saturating_sub(lines.len());

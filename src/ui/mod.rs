@@ -6,6 +6,7 @@
 #![deny(clippy::string_slice, clippy::indexing_slicing)]
 
 mod form_view;
+mod hints;
 mod lists;
 mod manage_view;
 mod overlays;
@@ -14,9 +15,8 @@ mod sync_view;
 pub mod text;
 pub mod theme;
 
-use crate::app::{App, Notice, Screen};
+use crate::app::{App, Notice, Overlay, Screen};
 use crate::i18n::I18n;
-use crate::keymap::{Action, Context};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -37,9 +37,10 @@ pub fn draw(frame: &mut Frame, app: &App, v: &View) {
         too_small(frame, area, v);
         return;
     }
-    if let Some(lock) = &app.lock {
+    // The lock hides everything (it is always on top while it is down).
+    if let Some(Overlay::Lock(lock)) = app.overlays.top() {
         let login = app.session.as_ref().map(|s| s.login.as_str()).unwrap_or("");
-        session_view::lock(frame, lock, login, v);
+        session_view::lock(frame, lock, login, &app.keymap, v);
         return;
     }
     // A status too long for one line (a long upload problem at 80
@@ -69,45 +70,38 @@ pub fn draw(frame: &mut Frame, app: &App, v: &View) {
 
     draw_title(frame, title, app, v);
     // Under an overlay the cursor would blink through it: leave it hidden.
-    let show_cursor = !app.help && app.duplicate.is_none() && app.suspects.is_none();
+    let show_cursor = app.overlays.is_empty();
     match &app.screen {
-        Screen::Setup(s) => lists::setup(frame, body, s, v, show_cursor),
+        Screen::Setup(s) => lists::setup(frame, body, s, &app.keymap, v, show_cursor),
         Screen::Residents(l) => lists::residents(frame, body, app, l, v, show_cursor),
         Screen::Resident(p) => lists::resident_page(frame, body, app, p, v),
-        Screen::Form(f) => form_view::draw(frame, body, f, v, show_cursor),
+        Screen::Form(f) => form_view::draw(frame, body, f, &app.keymap, v, show_cursor),
         Screen::Audit(a) => session_view::audit(frame, body, a, v),
         Screen::Worklist(w) => manage_view::worklist(frame, body, app, w, v),
-        Screen::Kpi(k) => manage_view::kpi(frame, body, k, v),
+        Screen::Kpi(k) => manage_view::kpi(frame, body, k, &app.keymap, v),
     }
     frame.render_widget(
         Paragraph::new(status_line).wrap(ratatui::widgets::Wrap { trim: false }),
         status,
     );
-    draw_hints(frame, hints, app, v);
-    if let Screen::Resident(p) = &app.screen {
-        if let Some(sel) = p.picker {
-            overlays::form_picker(frame, body, app, sel, v);
+    hints::draw(frame, hints, app, v);
+    // Bottom to top, so the top one (which has the keys) is in front.
+    for overlay in app.overlays.iter() {
+        match overlay {
+            Overlay::Problems(d) => {
+                if let Screen::Form(f) = &app.screen {
+                    overlays::problems(frame, body, f, d, &app.keymap, v);
+                }
+            }
+            Overlay::Picker(sel) => overlays::form_picker(frame, body, app, *sel, v),
+            Overlay::AbandonReason(reason) => overlays::abandon_reason(frame, body, reason, &app.keymap, v),
+            Overlay::Duplicate(rows) => overlays::duplicate(frame, body, rows, &app.keymap, v),
+            Overlay::Suspects(s) => lists::suspects(frame, body, s, &app.keymap, v),
+            Overlay::Uploads => sync_view::overlay(frame, body, app, v),
+            // Over everything but the hint line, which says how to scroll it.
+            Overlay::Help { scroll } => overlays::help(frame, Rect { height: area.height - 1, ..area }, app, *scroll, v),
+            Overlay::Lock(_) => {}
         }
-        if let Some(reason) = &p.abandon {
-            overlays::abandon_reason(frame, body, reason, v);
-        }
-    }
-    if let Screen::Form(f) = &app.screen {
-        if let Some(d) = &f.dialog {
-            overlays::problems(frame, body, f, d, v);
-        }
-    }
-    if let Some(rows) = &app.duplicate {
-        overlays::duplicate(frame, body, rows, v);
-    }
-    if let Some(s) = &app.suspects {
-        lists::suspects(frame, body, s, v);
-    }
-    if app.sync.open {
-        sync_view::overlay(frame, body, app, v);
-    }
-    if app.help {
-        overlays::help(frame, area, app, v);
     }
 }
 
@@ -176,76 +170,4 @@ fn status_line(app: &App, v: &View) -> Line<'static> {
         None => {}
     }
     Line::from(spans)
-}
-
-/// One line of the most useful keys for the screen, from the keymap.
-fn draw_hints(frame: &mut Frame, area: Rect, app: &App, v: &View) {
-    let ctx = app.key_context();
-    let actions: &[(Context, Action)] = match (&app.screen, ctx) {
-        (_, Context::Dialog) => &[(Context::Dialog, Action::Confirm), (Context::Dialog, Action::Cancel)],
-        (Screen::Setup(_), _) => &[(Context::Global, Action::Help), (Context::Global, Action::Quit)],
-        (Screen::Audit(_), _) => &[
-            (Context::Resident, Action::Up),
-            (Context::Resident, Action::Down),
-            (Context::Resident, Action::Back),
-            (Context::Global, Action::Logout),
-            (Context::Global, Action::Quit),
-        ],
-        (Screen::Residents(_), _) => &[
-            (Context::List, Action::Open),
-            (Context::List, Action::NewResident),
-            (Context::List, Action::Worklist),
-            (Context::List, Action::Indicators),
-            (Context::Global, Action::Help),
-            (Context::Global, Action::Quit),
-        ],
-        (Screen::Worklist(_), _) => &[
-            (Context::Manage, Action::Open),
-            (Context::Manage, Action::FilterProgramme),
-            (Context::Manage, Action::FilterVillage),
-            (Context::Manage, Action::Back),
-            (Context::Global, Action::Help),
-        ],
-        (Screen::Kpi(_), _) => &[
-            (Context::Manage, Action::Open),
-            (Context::Manage, Action::NextPeriod),
-            (Context::Manage, Action::FilterVillage),
-            (Context::Manage, Action::Back),
-            (Context::Global, Action::Help),
-        ],
-        (Screen::Resident(_), _) => &[
-            (Context::Resident, Action::Open),
-            (Context::Resident, Action::NewRecord),
-            (Context::Resident, Action::EditResident),
-            (Context::Resident, Action::Back),
-            (Context::Global, Action::Help),
-        ],
-        (Screen::Form(f), _) if f.read_only => &[
-            (Context::Form, Action::NextField),
-            (Context::Form, Action::Amend),
-            (Context::Form, Action::Back),
-            (Context::Global, Action::Help),
-        ],
-        (Screen::Form(_), _) => &[
-            (Context::Form, Action::NextField),
-            (Context::Form, Action::NextSection),
-            (Context::Form, Action::NextProblem),
-            (Context::Form, Action::Finalize),
-            (Context::Form, Action::Back),
-            (Context::Global, Action::Help),
-        ],
-    };
-    let mut spans = Vec::new();
-    for (ctx, action) in actions {
-        let key = app.keymap.hint(*ctx, *action);
-        if key.is_empty() {
-            continue;
-        }
-        spans.push(Span::styled(key, v.theme.heading()));
-        spans.push(Span::raw(format!(
-            " {}  ",
-            v.i18n.t(&format!("action.{}", action.name()))
-        )));
-    }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

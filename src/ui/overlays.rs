@@ -1,5 +1,7 @@
-//! Boxes drawn over a screen: help (generated from the keymap), the form
-//! picker, the list of problems that stop finalizing, and the duplicate-ID stop.
+//! Boxes drawn over a screen (the `Overlay`s): help (generated from the
+//! keymap), the form picker, the reason for abandoning a draft, the list of
+//! problems that stop finalizing, and the duplicate-ID stop. Their key
+//! instructions are translated text with the keymap's keys filled in.
 
 use super::text::{fit, pad};
 use super::View;
@@ -7,7 +9,8 @@ use crate::app::form_fill::Dialog;
 use crate::app::{App, FormState};
 use crate::form::def::Level;
 use crate::form::rules::FindingText;
-use crate::keymap::{Context, Key};
+use crate::app::text_input::TextBuf;
+use crate::keymap::{Action, HelpRow, Key, Keymap};
 use crate::store::ResidentRow;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -45,56 +48,44 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-pub fn help(frame: &mut Frame, area: Rect, app: &App, v: &View) {
+/// Every context's keys, one action a row with all its keys, scrolled to
+/// `scroll` (the core keeps it within the rows): nothing is cut at 80×24.
+pub fn help(frame: &mut Frame, area: Rect, app: &App, scroll: usize, v: &View) {
     let inner_w = area.width.saturating_sub(2) as usize;
     let inner_h = area.height.saturating_sub(2) as usize;
-    // Chinese labels are short enough for three columns at 80; English two,
-    // or three narrower ones when two do not fit the height.
-    let layouts: &[(usize, usize)] = match v.i18n.lang() {
-        crate::i18n::Lang::Zh => &[(12, 14), (10, 12)],
-        crate::i18n::Lang::En => &[(14, 24), (10, 14)],
-    };
-    let mut lines = Vec::new();
-    for &(key_w, label_w) in layouts {
-        lines = help_lines(app, v, inner_w, key_w, label_w);
-        if lines.len() <= inner_h {
-            break;
-        }
-    }
-    boxed(frame, area, v.i18n.t("help.title"), lines, v);
-}
-
-fn help_lines(app: &App, v: &View, inner_w: usize, key_w: usize, label_w: usize) -> Vec<Line<'static>> {
-    let mut lines = Vec::new();
-    for ctx in Context::ALL {
-        let entries = app.keymap.entries(ctx);
-        if entries.is_empty() {
-            continue;
-        }
-        lines.push(Line::styled(
-            v.i18n.t(&format!("help.context.{}", ctx.name())).to_string(),
-            v.theme.heading(),
-        ));
-        let mut row = String::new();
-        for (action, keys) in entries {
-            let keys: Vec<String> = keys.iter().map(Key::label).collect();
-            // A blank after the label too: a label cut to its width must
-            // not run into the next key.
-            let item = format!(
-                "{} {} ",
-                pad(&keys.join("/"), key_w),
-                pad(v.i18n.t(&format!("action.{}", action.name())), label_w)
-            );
-            if super::text::width(&row) + super::text::width(&item) > inner_w {
-                lines.push(Line::raw(std::mem::take(&mut row)));
+    let rows = app.keymap.help_rows();
+    let label = |a: Action| v.i18n.t(&format!("action.{}", a.name())).to_string();
+    // The labels in one column, as wide as the widest (and no wider than
+    // half the box), the keys after them.
+    let label_w = rows
+        .iter()
+        .filter_map(|r| match r {
+            HelpRow::Entry(a, _) => Some(super::text::width(&label(*a))),
+            HelpRow::Context(_) => None,
+        })
+        .max()
+        .unwrap_or(0)
+        .min(inner_w / 2);
+    let lines: Vec<Line> = rows
+        .iter()
+        .map(|r| match r {
+            HelpRow::Context(ctx) => Line::styled(
+                v.i18n.t(&format!("help.context.{}", ctx.name())).to_string(),
+                v.theme.heading(),
+            ),
+            HelpRow::Entry(action, keys) => {
+                let keys: Vec<String> = keys.iter().map(Key::label).collect();
+                Line::from(vec![
+                    Span::raw(format!("  {} ", pad(&label(*action), label_w))),
+                    Span::styled(fit(&keys.join(" / "), inner_w.saturating_sub(label_w + 3)), v.theme.label()),
+                ])
             }
-            row.push_str(&item);
-        }
-        if !row.is_empty() {
-            lines.push(Line::raw(row));
-        }
-    }
-    lines
+        })
+        .collect();
+    let top = scroll.min(lines.len().saturating_sub(inner_h));
+    let shown: Vec<Line> = lines.into_iter().skip(top).take(inner_h).collect();
+    let title = app.keymap.fill(v.i18n.t("help.title"));
+    boxed(frame, area, &title, shown, v);
 }
 
 pub fn form_picker(frame: &mut Frame, area: Rect, app: &App, selected: usize, v: &View) {
@@ -113,20 +104,24 @@ pub fn form_picker(frame: &mut Frame, area: Rect, app: &App, selected: usize, v:
         })
         .collect();
     let h = lines.len() as u16 + 2;
-    boxed(frame, centered(area, 56, h), v.i18n.t("picker.title"), lines, v);
+    let title = app.keymap.fill(v.i18n.t("picker.title"));
+    boxed(frame, centered(area, 56, h), &title, lines, v);
 }
 
 /// The reason for abandoning a draft, typed in a box with what the keys do.
-pub fn abandon_reason(frame: &mut Frame, area: Rect, reason: &str, v: &View) {
+pub fn abandon_reason(frame: &mut Frame, area: Rect, reason: &TextBuf, keys: &Keymap, v: &View) {
+    // The cursor drawn where it is: the [text] keys move it.
+    let before: String = reason.text().chars().take(reason.cursor()).collect();
+    let after: String = reason.text().chars().skip(reason.cursor()).collect();
     let lines = vec![
         Line::styled(v.i18n.t("abandon.prompt").to_string(), v.theme.label()),
-        Line::styled(pad(&format!("{reason}▏"), 50), v.theme.selected()),
-        Line::styled(v.i18n.t("abandon.keys").to_string(), v.theme.dim()),
+        Line::styled(pad(&format!("{before}▏{after}"), 50), v.theme.selected()),
+        Line::styled(keys.fill(v.i18n.t("abandon.keys")), v.theme.dim()),
     ];
     boxed(frame, centered(area, 56, 5), v.i18n.t("abandon.title"), lines, v);
 }
 
-pub fn problems(frame: &mut Frame, area: Rect, f: &FormState, d: &Dialog, v: &View) {
+pub fn problems(frame: &mut Frame, area: Rect, f: &FormState, d: &Dialog, keys: &Keymap, v: &View) {
     let Dialog::Problems {
         items,
         selected,
@@ -136,11 +131,11 @@ pub fn problems(frame: &mut Frame, area: Rect, f: &FormState, d: &Dialog, v: &Vi
     let width = area.width.saturating_sub(4);
     let inner = width.saturating_sub(2) as usize;
     let mut lines = vec![Line::styled(
-        v.i18n.t(if *errors {
+        keys.fill(v.i18n.t(if *errors {
             "problems.errors_explain"
         } else {
             "problems.warnings_explain"
-        }),
+        })),
         v.theme.dim(),
     )];
     let avail = area.height.saturating_sub(5) as usize;
@@ -182,12 +177,12 @@ pub fn problems(frame: &mut Frame, area: Rect, f: &FormState, d: &Dialog, v: &Vi
     boxed(frame, centered(area, width, h), title, lines, v);
 }
 
-pub fn duplicate(frame: &mut Frame, area: Rect, rows: &[ResidentRow], v: &View) {
+pub fn duplicate(frame: &mut Frame, area: Rect, rows: &[ResidentRow], keys: &Keymap, v: &View) {
     let mut lines = vec![Line::styled(v.i18n.t("duplicate.explain"), v.theme.error())];
     for r in rows {
         lines.push(Line::raw(format!("{}  {}  {}", r.name, r.id_masked, r.village)));
     }
-    lines.push(Line::styled(v.i18n.t("duplicate.keys"), v.theme.dim()));
+    lines.push(Line::styled(keys.fill(v.i18n.t("duplicate.keys")), v.theme.dim()));
     let h = lines.len() as u16 + 2;
     boxed(frame, centered(area, 70, h), v.i18n.t("duplicate.title"), lines, v);
 }

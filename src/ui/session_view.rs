@@ -5,6 +5,7 @@ use super::text::{fit, pad, width};
 use super::View;
 use crate::app::gate::{GateMode, GateState};
 use crate::app::{AuditState, LockState};
+use crate::keymap::Keymap;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -17,7 +18,7 @@ fn title_line(text: &str, v: &View, cols: u16) -> Line<'static> {
     )
 }
 
-pub fn gate(frame: &mut Frame, g: &GateState, v: &View) {
+pub fn gate(frame: &mut Frame, g: &GateState, keys: &Keymap, v: &View) {
     let area = frame.area();
     if area.width < super::MIN_WIDTH || area.height < super::MIN_HEIGHT {
         super::too_small(frame, area, v);
@@ -63,7 +64,7 @@ pub fn gate(frame: &mut Frame, g: &GateState, v: &View) {
             v.theme.error(),
         ));
     }
-    lines.push(Line::styled(v.i18n.t("gate.keys").to_string(), v.theme.dim()));
+    lines.push(Line::styled(keys.fill(v.i18n.t("gate.keys")), v.theme.dim()));
     frame.render_widget(Paragraph::new(lines), area);
     if let Some((y, x)) = cursor {
         frame.set_cursor_position(Position::new(area.x + x as u16, area.y + y as u16));
@@ -71,7 +72,7 @@ pub fn gate(frame: &mut Frame, g: &GateState, v: &View) {
 }
 
 /// The idle lock covers the whole screen: no name, no number, no record.
-pub fn lock(frame: &mut Frame, l: &LockState, login: &str, v: &View) {
+pub fn lock(frame: &mut Frame, l: &LockState, login: &str, keys: &Keymap, v: &View) {
     let area = frame.area();
     frame.render_widget(ratatui::widgets::Clear, area);
     let label = v.i18n.t("gate.password");
@@ -95,7 +96,7 @@ pub fn lock(frame: &mut Frame, l: &LockState, login: &str, v: &View) {
             v.theme.error(),
         ));
     }
-    lines.push(Line::styled(v.i18n.t("lock.keys").to_string(), v.theme.dim()));
+    lines.push(Line::styled(keys.fill(v.i18n.t("lock.keys")), v.theme.dim()));
     frame.render_widget(Paragraph::new(lines), area);
     frame.set_cursor_position(Position::new(
         area.x + (label_w + 1 + l.password.cursor()) as u16,
