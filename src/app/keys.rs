@@ -3,7 +3,7 @@
 //! text where text is typed; then the top overlay handles it, else the
 //! screen. Nothing here looks at a key's code (issue 12: keys are data).
 
-use super::overlay::{Kind, Overlay, HELP_PAGE};
+use super::overlay::{Kind, Overlay, HELP_COLUMNS, HELP_KEYS_WIDTH, HELP_PAGE};
 use super::{App, Clock, Effect, FormOutcome, Screen};
 use crate::keymap::{typed_char, Action, Context};
 use crossterm::event::KeyEvent;
@@ -111,7 +111,7 @@ impl App {
 
     /// Help scrolls; any other key closes it.
     fn help_key(&mut self, action: Option<Action>) {
-        let last = self.keymap.help_rows().len().saturating_sub(HELP_PAGE);
+        let last = self.keymap.help_rows(HELP_COLUMNS, HELP_KEYS_WIDTH).len().saturating_sub(HELP_PAGE);
         let Some(Overlay::Help { scroll }) = self.overlays.top_mut() else {
             return;
         };

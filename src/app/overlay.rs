@@ -22,6 +22,14 @@ use crate::store::ResidentRow;
 /// last row is on this page; a taller screen shows the end sooner.
 pub const HELP_PAGE: usize = crate::ui::MIN_HEIGHT as usize - 3;
 
+/// Actions side by side on a help row: two fit at the smallest width.
+pub const HELP_COLUMNS: usize = 2;
+
+/// The keys of an action fit beside another action when no wider than
+/// this: half of 78 columns, less an indent of 2, a label of 16 (the widest
+/// in the catalogues) and two blanks. Wider keys get a row of their own.
+pub const HELP_KEYS_WIDTH: usize = 19;
+
 pub enum Overlay {
     /// Finalizing was refused or needs confirmation (over a form).
     Problems(Dialog),

@@ -97,6 +97,11 @@ impl Key {
         KeyEvent::new(self.code, self.mods)
     }
 
+    /// All the keys of an action as help shows them: `F2 / Ctrl-R`.
+    pub fn labels(keys: &[Key]) -> String {
+        keys.iter().map(Key::label).collect::<Vec<_>>().join(" / ")
+    }
+
     /// The name shown in help and hints.
     pub fn label(&self) -> String {
         let mut s = String::new();

@@ -143,10 +143,10 @@ pub fn typed_char(k: &KeyEvent) -> Option<char> {
 }
 
 /// One row of the help screen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HelpRow<'a> {
     Context(Context),
-    Entry(Action, &'a [Key]),
+    Entries(Vec<(Action, &'a [Key])>),
 }
 
 /// The event of a key written as in the keymap file (`"f9"`, `"ctrl-y"`,
@@ -202,23 +202,36 @@ impl Keymap {
         self.bindings.get(&ctx).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// The help screen's rows: each context with keys, then one row per
-    /// action (all its keys), so nothing is cut at 80 columns; the help
-    /// scrolls instead.
-    pub fn help_rows(&self) -> Vec<HelpRow<'_>> {
+    /// The help screen's rows: each context with keys, then its actions
+    /// with all their keys, `columns` to a row — but an action whose keys
+    /// are wider than `keys_width` has a row of its own — so nothing need
+    /// be cut at 80 columns; the help scrolls instead.
+    pub fn help_rows(&self, columns: usize, keys_width: usize) -> Vec<HelpRow<'_>> {
         let mut rows = Vec::new();
         for ctx in Context::ALL {
-            let entries = self.entries(*ctx);
-            if entries.iter().all(|(_, k)| k.is_empty()) {
+            let entries: Vec<(Action, &[Key])> = self
+                .entries(*ctx)
+                .iter()
+                .filter(|(_, k)| !k.is_empty())
+                .map(|(a, k)| (*a, k.as_slice()))
+                .collect();
+            if entries.is_empty() {
                 continue;
             }
             rows.push(HelpRow::Context(*ctx));
-            rows.extend(
-                entries
-                    .iter()
-                    .filter(|(_, k)| !k.is_empty())
-                    .map(|(a, k)| HelpRow::Entry(*a, k.as_slice())),
-            );
+            let mut row: Vec<(Action, &[Key])> = Vec::new();
+            for (action, keys) in entries {
+                if Key::labels(keys).chars().count() > keys_width {
+                    rows.extend((!row.is_empty()).then(|| HelpRow::Entries(std::mem::take(&mut row))));
+                    rows.push(HelpRow::Entries(vec![(action, keys)]));
+                    continue;
+                }
+                row.push((action, keys));
+                if row.len() >= columns {
+                    rows.push(HelpRow::Entries(std::mem::take(&mut row)));
+                }
+            }
+            rows.extend((!row.is_empty()).then(|| HelpRow::Entries(row)));
         }
         rows
     }

@@ -9,6 +9,7 @@ use crate::app::form_fill::Dialog;
 use crate::app::{App, FormState};
 use crate::form::def::Level;
 use crate::form::rules::FindingText;
+use crate::app::overlay::{HELP_COLUMNS, HELP_KEYS_WIDTH};
 use crate::app::text_input::TextBuf;
 use crate::keymap::{Action, HelpRow, Key, Keymap};
 use crate::store::ResidentRow;
@@ -48,24 +49,25 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-/// Every context's keys, one action a row with all its keys, scrolled to
-/// `scroll` (the core keeps it within the rows): nothing is cut at 80×24.
+/// Every context's keys, two actions a row with all their keys, scrolled
+/// to `scroll` (the core keeps it within the rows): nothing is cut at 80×24.
 pub fn help(frame: &mut Frame, area: Rect, app: &App, scroll: usize, v: &View) {
     let inner_w = area.width.saturating_sub(2) as usize;
     let inner_h = area.height.saturating_sub(2) as usize;
-    let rows = app.keymap.help_rows();
+    let rows = app.keymap.help_rows(HELP_COLUMNS, HELP_KEYS_WIDTH);
     let label = |a: Action| v.i18n.t(&format!("action.{}", a.name())).to_string();
-    // The labels in one column, as wide as the widest (and no wider than
-    // half the box), the keys after them.
+    let col_w = inner_w / HELP_COLUMNS;
+    // The labels as wide as the widest, the keys after them.
     let label_w = rows
         .iter()
-        .filter_map(|r| match r {
-            HelpRow::Entry(a, _) => Some(super::text::width(&label(*a))),
-            HelpRow::Context(_) => None,
+        .flat_map(|r| match r {
+            HelpRow::Entries(e) => e.iter().map(|(a, _)| super::text::width(&label(*a))).collect(),
+            HelpRow::Context(_) => Vec::new(),
         })
         .max()
         .unwrap_or(0)
-        .min(inner_w / 2);
+        .min(col_w / 2);
+
     let lines: Vec<Line> = rows
         .iter()
         .map(|r| match r {
@@ -73,12 +75,21 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App, scroll: usize, v: &View) {
                 v.i18n.t(&format!("help.context.{}", ctx.name())).to_string(),
                 v.theme.heading(),
             ),
-            HelpRow::Entry(action, keys) => {
-                let keys: Vec<String> = keys.iter().map(Key::label).collect();
-                Line::from(vec![
-                    Span::raw(format!("  {} ", pad(&label(*action), label_w))),
-                    Span::styled(fit(&keys.join(" / "), inner_w.saturating_sub(label_w + 3)), v.theme.label()),
-                ])
+            HelpRow::Entries(entries) => {
+                // An action alone on its row has its keys all the width.
+                let width = if entries.len() == 1 { inner_w } else { col_w };
+                let keys_w = width.saturating_sub(label_w + 4);
+                Line::from(
+                    entries
+                        .iter()
+                        .flat_map(|(action, keys)| {
+                            [
+                                Span::raw(format!("  {} ", pad(&label(*action), label_w))),
+                                Span::styled(pad(&fit(&Key::labels(keys), keys_w), keys_w + 1), v.theme.label()),
+                            ]
+                        })
+                        .collect::<Vec<_>>(),
+                )
             }
         })
         .collect();
