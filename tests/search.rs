@@ -656,7 +656,7 @@ fn the_warning_lists_candidates_with_their_reasons_in_both_languages() {
         "220602********",
         "138****1111",
         "姓名和出生日期相同、电话相同",
-        "Esc/n",
+        "Esc / n",
     ] {
         assert!(zh.contains(text), "{text} missing:\n{zh}");
     }
@@ -664,7 +664,7 @@ fn the_warning_lists_candidates_with_their_reasons_in_both_languages() {
     for text in [
         "Possibly registered already",
         "same name and birth date, same phone",
-        "Esc/n go back",
+        "Esc / n go back",
     ] {
         assert!(en.contains(text), "{text} missing:\n{en}");
     }
