@@ -6,7 +6,7 @@ use crate::app::{form_screen, App, Clock, Effect, Msg};
 use crate::form::def::Role;
 use crate::form::{FormDef, Registry};
 use crate::i18n::Msg as Text;
-use crate::store::{Actor, RecordStatus, Store, StoreError};
+use crate::store::{Actor, FinalizeOutcome, RecordStatus, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -244,7 +244,8 @@ impl Shell {
         if !matches!(effect, Effect::Search(_)) {
             let _ = self.store.audit_list_reads(&self.actor);
         }
-        // Same name and birth date, or same phone: asked once, then FinalizeAnyway.
+        // Same name and birth date, or same phone: asked once, then
+        // FinalizeAnyway (the rules themselves are the store's).
         let ask_suspects = matches!(effect, Effect::Finalize { .. });
         let result: Result<Vec<Msg>, Text> = (|| match effect {
             Effect::SaveSite(site) => {
@@ -332,58 +333,42 @@ impl Shell {
                 Err(e) => Err(save_failed(e)),
             },
             Effect::Finalize { record_id, save } | Effect::FinalizeAnyway { record_id, save } => {
-                if let Some(fields) = &save.resident {
-                    if let Some(idn) = &fields.id_number {
-                        let me = self
-                            .store
-                            .record(&self.actor, record_id)
-                            .map_err(|e| e.message())?
-                            .resident_id;
-                        let existing = self
-                            .store
-                            .residents_with_id_number(&self.actor, idn, Some(me))
-                            .map_err(|e| e.message())?;
-                        if !existing.is_empty() {
-                            // Keep what was typed, then stop: the same person must not be registered twice.
-                            self.store
-                                .save_draft(&self.actor, record_id, &save)
-                                .map_err(save_failed)?;
-                            return Ok(vec![Msg::Saved { record_id }, Msg::DuplicateId { existing }]);
-                        }
-                    }
-                }
                 let record = self.store.record(&self.actor, record_id).map_err(|e| e.message())?;
-                if let (true, Some(fields)) = (ask_suspects, &save.resident) {
-                    let candidates = self
-                        .store
-                        .duplicate_candidates(&self.actor, fields, Some(record.resident_id))
-                        .map_err(|e| e.message())?;
-                    if !candidates.is_empty() {
-                        self.store
-                            .save_draft(&self.actor, record_id, &save)
-                            .map_err(save_failed)?;
-                        return Ok(vec![
-                            Msg::Saved { record_id },
-                            Msg::DuplicateSuspects { record_id, candidates },
-                        ]);
-                    }
-                }
                 let def = self.form_def(&record.form_id, &record.form_version)?;
                 let programme = def.programme.map(|p| p.key());
-                self.store
-                    .finalize(&self.actor, record_id, &save, programme)
-                    .map_err(|e| e.message())?;
-                if let Some(s) = &self.sync {
-                    s.send(crate::sync::SyncCommand::Nudge);
-                }
-                let _ = self.store.clear_setting(OPEN_RECORD);
-                Ok(self.with_pending_uploads(vec![
-                    Msg::Saved { record_id },
-                    Msg::Finalized {
+                let outcome = self
+                    .store
+                    .finalize_checked(
+                        &self.actor,
                         record_id,
-                        resident_id: record.resident_id,
-                    },
-                ]))
+                        record.resident_id,
+                        &save,
+                        programme,
+                        ask_suspects,
+                    )
+                    .map_err(|e| e.message())?;
+                match outcome {
+                    FinalizeOutcome::DuplicateId(existing) => {
+                        Ok(vec![Msg::Saved { record_id }, Msg::DuplicateId { existing }])
+                    }
+                    FinalizeOutcome::Suspects(candidates) => Ok(vec![
+                        Msg::Saved { record_id },
+                        Msg::DuplicateSuspects { record_id, candidates },
+                    ]),
+                    FinalizeOutcome::Finalized => {
+                        if let Some(s) = &self.sync {
+                            s.send(crate::sync::SyncCommand::Nudge);
+                        }
+                        let _ = self.store.clear_setting(OPEN_RECORD);
+                        Ok(self.with_pending_uploads(vec![
+                            Msg::Saved { record_id },
+                            Msg::Finalized {
+                                record_id,
+                                resident_id: record.resident_id,
+                            },
+                        ]))
+                    }
+                }
             }
             Effect::CheckIdNumber { resident_id, id_number } => {
                 let existing = self

@@ -46,8 +46,16 @@ impl Desk {
         let registry = Registry::embedded();
         let actor = Actor::with_role("tester", Role::System);
         if residents > 0 {
-            jkda::demo::generate(&mut store, &registry, &actor, residents, 7, clock().today, &mut |_, _| {})
-                .expect("demo residents");
+            jkda::demo::generate(
+                &mut store,
+                &registry,
+                &actor,
+                residents,
+                7,
+                clock().today,
+                &mut |_, _| {},
+            )
+            .expect("demo residents");
         }
         let site = store.site().expect("site readable");
         let mut app = App::new(lang, keys, site, &clock());
@@ -83,8 +91,11 @@ impl Desk {
 
     fn type_str(&mut self, s: &str) {
         for c in s.chars() {
-            self.shell
-                .dispatch(&mut self.app, Msg::Key(KeyEvent::from(crossterm::event::KeyCode::Char(c))), &clock());
+            self.shell.dispatch(
+                &mut self.app,
+                Msg::Key(KeyEvent::from(crossterm::event::KeyCode::Char(c))),
+                &clock(),
+            );
         }
     }
 
@@ -174,12 +185,18 @@ fn the_top_overlay_gets_the_keys_the_hint_line_and_the_front() {
         assert!(desk.hint_line().contains(desk.i18n.t("action.confirm")));
 
         let effects = desk.key("f9");
-        assert!(matches!(effects.as_slice(), [Effect::LoadOutbox, Effect::Sync(_)]), "{effects:?}");
+        assert!(
+            matches!(effects.as_slice(), [Effect::LoadOutbox, Effect::Sync(_)]),
+            "{effects:?}"
+        );
         assert_eq!(desk.top(), Some(Kind::Uploads));
         assert_eq!(desk.app.key_contexts().first(), Some(&Context::Uploads));
         let screen = desk.screen();
         assert!(screen.contains(desk.i18n.t("sync.screen_title")), "{screen}");
-        assert!(!screen.contains(&box_title), "the upload list is drawn over the box:\n{screen}");
+        assert!(
+            !screen.contains(&box_title),
+            "the upload list is drawn over the box:\n{screen}"
+        );
         let hints = desk.hint_line();
         assert!(
             hints.contains(desk.i18n.t("action.send")) && !hints.contains(desk.i18n.t("action.confirm")),
@@ -230,7 +247,10 @@ fn a_site_keymap_changes_keys_hints_help_and_instructions() {
         let register = desk.i18n.t("action.new_resident");
         assert!(desk.hint_line().contains(&format!("F7 {register}")), "{screen}");
         let instruction = desk.t("list.empty");
-        assert!(instruction.contains("F7 / Ctrl-B") && !instruction.contains("F2"), "{instruction}");
+        assert!(
+            instruction.contains("F7 / Ctrl-B") && !instruction.contains("F2"),
+            "{instruction}"
+        );
         assert!(screen.contains(&instruction), "{screen}");
 
         desk.key("f1");
@@ -266,7 +286,12 @@ fn help_scrolls_and_cuts_nothing_at_80x24() {
             for (action, keys) in desk.app.keymap.entries(*ctx) {
                 let labels: Vec<String> = keys.iter().map(jkda::keymap::Key::label).collect();
                 let keys = labels.join(" / ");
-                assert!(seen.contains(&keys), "{}.{}: {keys} not shown", ctx.name(), action.name());
+                assert!(
+                    seen.contains(&keys),
+                    "{}.{}: {keys} not shown",
+                    ctx.name(),
+                    action.name()
+                );
                 let label = desk.i18n.t(&format!("action.{}", action.name())).to_string();
                 assert!(seen.contains(&label), "{label} not shown");
             }
@@ -290,7 +315,10 @@ fn the_setup_screen_follows_the_keymap() {
     let mut desk = Desk::open(Lang::En, keys, 0);
     assert!(matches!(desk.app.screen, Screen::Setup(_)));
     let instruction = desk.t("setup.finish");
-    assert!(instruction.starts_with("F6 ") && instruction.contains("F5"), "{instruction}");
+    assert!(
+        instruction.starts_with("F6 ") && instruction.contains("F5"),
+        "{instruction}"
+    );
     assert!(desk.screen().contains(&instruction));
     assert!(desk.hint_line().contains("F6 Next"), "{}", desk.hint_line());
     desk.type_str("Village clinic");
@@ -314,12 +342,16 @@ fn the_setup_screen_follows_the_keymap() {
 /// The idle lock follows the keymap: unlock, quit and the editing keys.
 #[test]
 fn the_lock_follows_the_keymap() {
-    let keys = site_keys("[lock]\nconfirm = [\"f5\"]\n[text]\ndelete_back = [\"ctrl-h\"]\n[global]\nquit = [\"ctrl-x\"]\n");
+    let keys =
+        site_keys("[lock]\nconfirm = [\"f5\"]\n[text]\ndelete_back = [\"ctrl-h\"]\n[global]\nquit = [\"ctrl-x\"]\n");
     let mut desk = Desk::open(Lang::Zh, keys, 1);
     desk.app.overlays.push(Overlay::Lock(LockState::default()));
     let screen = desk.screen();
     let instruction = desk.t("lock.keys");
-    assert!(instruction.contains("F5") && instruction.contains("Ctrl-X"), "{instruction}");
+    assert!(
+        instruction.contains("F5") && instruction.contains("Ctrl-X"),
+        "{instruction}"
+    );
     assert!(screen.contains(&instruction), "{screen}");
     for k in ["a", "b", "ctrl-h", "c"] {
         assert!(desk.key(k).is_empty());

@@ -363,7 +363,10 @@ fn setup_screens(lang: Lang) {
     assert!(ui.app.overlays.is_open(Kind::Help));
     insta::assert_snapshot!(format!("help_{l}"), ui.screen(80, 24));
     ui.press(KeyCode::Char('x'));
-    assert!(!ui.app.overlays.is_open(Kind::Help), "any key not bound in help closes it");
+    assert!(
+        !ui.app.overlays.is_open(Kind::Help),
+        "any key not bound in help closes it"
+    );
     assert!(matches!(ui.app.screen, Screen::Residents(_)), "and does nothing else");
 
     // A registration with only the name: a long problems list over a full form.
@@ -442,10 +445,7 @@ fn resident_screens(lang: Lang) {
     ui.tab_to("doctor");
     ui.ctrl('u');
     ui.ctrl('f');
-    assert!(
-        ui.problems().is_some(),
-        "required items missing: finalizing is refused"
-    );
+    assert!(ui.problems().is_some(), "required items missing: finalizing is refused");
     insta::assert_snapshot!(format!("problems_dialog_{l}"), ui.screen(80, 24));
 }
 

@@ -5,8 +5,8 @@
 use super::text_input::TextBuf;
 use crate::i18n::Msg;
 use crate::identity::validate_site_codes;
-use crate::store::SiteConfig;
 use crate::keymap::{typed_char, Action, Context, Keymap};
+use crate::store::SiteConfig;
 use crossterm::event::KeyEvent;
 use zeroize::Zeroize;
 

@@ -111,7 +111,11 @@ impl App {
 
     /// Help scrolls; any other key closes it.
     fn help_key(&mut self, action: Option<Action>) {
-        let last = self.keymap.help_rows(HELP_COLUMNS, HELP_KEYS_WIDTH).len().saturating_sub(HELP_PAGE);
+        let last = self
+            .keymap
+            .help_rows(HELP_COLUMNS, HELP_KEYS_WIDTH)
+            .len()
+            .saturating_sub(HELP_PAGE);
         let Some(Overlay::Help { scroll }) = self.overlays.top_mut() else {
             return;
         };

@@ -396,7 +396,8 @@ impl App {
                 Vec::new()
             }
             Msg::DuplicateSuspects { record_id, candidates } => {
-                self.overlays.push(Overlay::Suspects(Suspects { record_id, candidates }));
+                self.overlays
+                    .push(Overlay::Suspects(Suspects { record_id, candidates }));
                 Vec::new()
             }
             Msg::Failed(m) => {

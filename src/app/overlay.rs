@@ -147,7 +147,11 @@ impl Overlays {
             self.0.push(overlay);
             return;
         }
-        let at = self.0.iter().position(|o| o.kind() == Kind::Lock).unwrap_or(self.0.len());
+        let at = self
+            .0
+            .iter()
+            .position(|o| o.kind() == Kind::Lock)
+            .unwrap_or(self.0.len());
         self.0.insert(at, overlay);
     }
 

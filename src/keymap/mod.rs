@@ -152,7 +152,9 @@ pub enum HelpRow<'a> {
 /// The event of a key written as in the keymap file (`"f9"`, `"ctrl-y"`,
 /// `"张"`), for tests that press keys; panics on a name that is no key.
 pub fn press(name: &str) -> KeyEvent {
-    Key::parse(name).unwrap_or_else(|| panic!("no key is called {name}")).event()
+    Key::parse(name)
+        .unwrap_or_else(|| panic!("no key is called {name}"))
+        .event()
 }
 
 #[derive(Debug, Clone)]
@@ -222,7 +224,9 @@ impl Keymap {
             let mut row: Vec<(Action, &[Key])> = Vec::new();
             for (action, keys) in entries {
                 if Key::labels(keys).chars().count() > keys_width {
-                    rows.extend((!row.is_empty()).then(|| HelpRow::Entries(std::mem::take(&mut row))));
+                    if !row.is_empty() {
+                        rows.push(HelpRow::Entries(std::mem::take(&mut row)));
+                    }
                     rows.push(HelpRow::Entries(vec![(action, keys)]));
                     continue;
                 }
@@ -231,7 +235,9 @@ impl Keymap {
                     rows.push(HelpRow::Entries(std::mem::take(&mut row)));
                 }
             }
-            rows.extend((!row.is_empty()).then(|| HelpRow::Entries(row)));
+            if !row.is_empty() {
+                rows.push(HelpRow::Entries(row));
+            }
         }
         rows
     }

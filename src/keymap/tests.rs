@@ -47,7 +47,11 @@ fn bad_entries_are_reported_with_their_line_and_the_rest_applies() {
     let ctrl_f = ev(KeyCode::Char('f'), KeyModifiers::CONTROL);
     assert_eq!(map.action(Context::Form, &ctrl_f), Some(Action::Finalize));
     let enter = ev(KeyCode::Enter, KeyModifiers::NONE);
-    assert_eq!(map.action(Context::List, &enter), Some(Action::Open), "the built-in stays");
+    assert_eq!(
+        map.action(Context::List, &enter),
+        Some(Action::Open),
+        "the built-in stays"
+    );
 }
 
 /// A file that is not TOML at all: the line of the syntax error.
@@ -92,7 +96,10 @@ fn placeholders_are_filled_from_the_keymap() {
         map.fill("按 {keys:new_resident} 建档，{key:uploads.back} 关闭"),
         "按 F7 / Ctrl-B 建档，Esc 关闭"
     );
-    assert_eq!(map.fill("{key:nonsense} {key:list.toggle} {x}"), "{key:nonsense} {key:list.toggle} {x}");
+    assert_eq!(
+        map.fill("{key:nonsense} {key:list.toggle} {x}"),
+        "{key:nonsense} {key:list.toggle} {x}"
+    );
     assert_eq!(map.fill("{key:quit"), "{key:quit");
 }
 

@@ -243,7 +243,10 @@ pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage,
         ),
     ]);
     if p.records.is_empty() {
-        lines.push(Line::styled(app.keymap.fill(v.i18n.t("resident.no_records")), v.theme.dim()));
+        lines.push(Line::styled(
+            app.keymap.fill(v.i18n.t("resident.no_records")),
+            v.theme.dim(),
+        ));
     }
     let avail = (area.height as usize).saturating_sub(lines.len());
     let offset = p.selected.checked_div(avail).map_or(0, |page| page * avail);

@@ -99,7 +99,16 @@ pub fn draw(frame: &mut Frame, app: &App, v: &View) {
             Overlay::Suspects(s) => lists::suspects(frame, body, s, &app.keymap, v),
             Overlay::Uploads => sync_view::overlay(frame, body, app, v),
             // Over everything but the hint line, which says how to scroll it.
-            Overlay::Help { scroll } => overlays::help(frame, Rect { height: area.height - 1, ..area }, app, *scroll, v),
+            Overlay::Help { scroll } => overlays::help(
+                frame,
+                Rect {
+                    height: area.height - 1,
+                    ..area
+                },
+                app,
+                *scroll,
+                v,
+            ),
             Overlay::Lock(_) => {}
         }
     }

@@ -6,11 +6,11 @@
 use super::text::{fit, pad};
 use super::View;
 use crate::app::form_fill::Dialog;
+use crate::app::overlay::{HELP_COLUMNS, HELP_KEYS_WIDTH};
+use crate::app::text_input::TextBuf;
 use crate::app::{App, FormState};
 use crate::form::def::Level;
 use crate::form::rules::FindingText;
-use crate::app::overlay::{HELP_COLUMNS, HELP_KEYS_WIDTH};
-use crate::app::text_input::TextBuf;
 use crate::keymap::{Action, HelpRow, Key, Keymap};
 use crate::store::ResidentRow;
 use ratatui::layout::Rect;
