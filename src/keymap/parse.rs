@@ -126,26 +126,41 @@ impl Keymap {
         for (ctx, entries) in map.bindings.iter_mut() {
             for clash in clashes(entries) {
                 // The binding this file set gives way (the later one when it
-                // set both): the keys that were there before still work.
+                // set both) and keeps its built-in keys, as a bad entry does;
+                // without any, it only loses the clashing key.
                 let line_of = |a: Action| set_at.get(&(*ctx, a)).copied();
                 let (keep, drop) = match (line_of(clash.first), line_of(clash.second)) {
                     (Some(a), Some(b)) if a > b => (clash.second, clash.first),
                     (Some(_), None) => (clash.second, clash.first),
                     _ => (clash.first, clash.second),
                 };
+                let built_in: Vec<Key> = base
+                    .map(|b| b.keys(*ctx, drop).to_vec())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|k| !entries.iter().any(|(a, keys)| *a != drop && keys.contains(k)))
+                    .collect();
+                let outcome = if built_in.is_empty() {
+                    format!("\"{}\" goes without it", drop.name())
+                } else {
+                    format!("\"{}\" keeps its built-in keys", drop.name())
+                };
                 error(
                     line_of(drop).unwrap_or(0),
                     format!(
-                        "{} is bound to both \"{}\" and \"{}\" in [{}]; it stays \"{}\"",
+                        "{} is bound to both \"{}\" and \"{}\" in [{}]; {outcome}",
                         clash.key.label(),
                         keep.name(),
                         drop.name(),
                         ctx.name(),
-                        keep.name()
                     ),
                 );
                 if let Some((_, keys)) = entries.iter_mut().find(|(a, _)| *a == drop) {
-                    keys.retain(|k| *k != clash.key);
+                    if built_in.is_empty() {
+                        keys.retain(|k| *k != clash.key);
+                    } else {
+                        *keys = built_in;
+                    }
                 }
             }
             // Help lists actions in their natural order, not the file's.

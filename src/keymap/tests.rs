@@ -75,10 +75,15 @@ fn a_key_bound_twice_in_a_context_is_reported() {
         errors[0].detail.contains("Ctrl-N") && errors[0].detail.contains("down"),
         "{errors:?}"
     );
+    assert!(errors[0].detail.contains("keeps its built-in keys"), "{errors:?}");
     let ctrl_n = ev(KeyCode::Char('n'), KeyModifiers::CONTROL);
     assert_eq!(map.action(Context::List, &ctrl_n), Some(Action::Down));
+    // The entry is ignored as a bad one is: the built-in keys stay, so the
+    // action never ends up without a key.
+    let f2 = ev(KeyCode::F(2), KeyModifiers::NONE);
+    assert_eq!(map.action(Context::List, &f2), Some(Action::NewResident));
     let f7 = ev(KeyCode::F(7), KeyModifiers::NONE);
-    assert_eq!(map.action(Context::List, &f7), Some(Action::NewResident));
+    assert_eq!(map.action(Context::List, &f7), None);
     // Both in one file: the later line gives way.
     let src = "[uploads]\nsend = [\"x\"]\nretry = [\"x\"]\n";
     let (map, errors) = Keymap::parse("user.toml", src, None);
