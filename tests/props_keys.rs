@@ -8,7 +8,9 @@
 //! audit, upload list, worklist, indicators.
 //!
 //! After every step: nothing panicked (update or drawing at the current
-//! size), the focused item of a form exists, and typed text is not lost —
+//! size), the focused item of a form exists, the overlay stack holds (one
+//! of each kind, the lock on top, the keys going to the top box), and
+//! typed text is not lost —
 //! a form left (or jkda quit) with unsaved typing has it in the database,
 //! and an autosave stores exactly what is on screen.
 
@@ -343,7 +345,9 @@ fn check_overlays(app: &App) -> Result<(), TestCaseError> {
                 prop_assert!(*i < app.visit_forms.len());
             }
             Overlay::AbandonReason(_) => prop_assert!(matches!(app.screen, Screen::Resident(_))),
-            Overlay::Problems(_) => prop_assert!(matches!(app.screen, Screen::Form(_)), "problems off the form"),
+            Overlay::Problems(_) | Overlay::Duplicate(_) | Overlay::Suspects(_) => {
+                prop_assert!(matches!(app.screen, Screen::Form(_)), "a form's box off the form")
+            }
             Overlay::Uploads => {
                 prop_assert!(app.sync.rows.is_empty() || app.sync.selected < app.sync.rows.len())
             }

@@ -7,8 +7,9 @@
 //!
 //! Rules: at most one overlay of each kind (opening one again replaces it),
 //! and the lock is always on top while it is down (whatever opens under it
-//! waits there). Boxes about the screen (picker, reason, problems) close
-//! when the screen changes.
+//! waits there). Boxes about the screen (picker, reason, problems, and the
+//! duplicate questions about the registration on screen) close when the
+//! screen changes.
 
 use super::form_fill::Dialog;
 use super::session::LockState;
@@ -101,7 +102,7 @@ impl Overlay {
 impl Kind {
     /// About the screen under it: closes when that screen goes.
     fn screen_bound(self) -> bool {
-        matches!(self, Kind::Problems | Kind::Picker | Kind::AbandonReason)
+        !matches!(self, Kind::Uploads | Kind::Help | Kind::Lock)
     }
 }
 
@@ -189,9 +190,10 @@ mod tests {
         o.push(Overlay::Picker(0));
         o.push(Overlay::Duplicate(Vec::new()));
         assert_eq!(kinds(&o), [Kind::Uploads, Kind::Picker, Kind::Duplicate, Kind::Lock]);
-        o.screen_changed();
-        assert_eq!(kinds(&o), [Kind::Uploads, Kind::Duplicate, Kind::Lock]);
         assert!(matches!(o.pop(), Some(Overlay::Lock(_))));
         assert_eq!(o.top().map(Overlay::kind), Some(Kind::Duplicate));
+        o.push(Overlay::Help { scroll: 0 });
+        o.screen_changed();
+        assert_eq!(kinds(&o), [Kind::Uploads, Kind::Help]);
     }
 }
