@@ -80,8 +80,13 @@ impl Shell {
     pub fn startup(&mut self, app: &mut App, clock: &Clock) -> Vec<Msg> {
         self.quit = false;
         self.logged_out = false;
-        app.set_forms(&self.registry);
-        let mut msgs = vec![Msg::PendingUploads(self.store.pending_outbox().unwrap_or(0))];
+        let mut msgs = vec![
+            Msg::FormsLoaded {
+                visit_forms: titles(self.registry.visit_forms().into_iter()),
+                form_titles: titles(self.registry.all()),
+            },
+            Msg::PendingUploads(self.store.pending_outbox().unwrap_or(0)),
+        ];
         msgs.extend(self.first_screen(app, clock));
         msgs
     }
@@ -486,6 +491,11 @@ impl Shell {
         let count = self.store.pending_outbox().ok().map(Msg::PendingUploads);
         count.into_iter().chain(then).collect()
     }
+}
+
+/// Form ids with their titles, for the core.
+fn titles<'a>(defs: impl Iterator<Item = &'a FormDef>) -> Vec<(String, crate::form::def::Text)> {
+    defs.map(|d| (d.id.clone(), d.title.clone())).collect()
 }
 
 /// A draft that could not be saved stays in memory and is retried; the user

@@ -92,6 +92,12 @@ pub enum Msg {
         candidates: Vec<DuplicateCandidate>,
     },
     Failed(Text),
+    /// The forms there are: visit forms (offered on a resident's page) and
+    /// every form's title, by id.
+    FormsLoaded {
+        visit_forms: Vec<(String, crate::form::def::Text)>,
+        form_titles: Vec<(String, crate::form::def::Text)>,
+    },
     /// How many records wait to be uploaded (the shell counts them after
     /// whatever may change the number).
     PendingUploads(i64),
@@ -238,16 +244,6 @@ impl App {
         }
     }
 
-    /// Offers the forms of a registry: visit forms on a resident's page, all for titles.
-    pub fn set_forms(&mut self, registry: &crate::form::Registry) {
-        self.visit_forms = registry
-            .visit_forms()
-            .iter()
-            .map(|d| (d.id.clone(), d.title.clone()))
-            .collect();
-        self.form_titles = registry.all().map(|d| (d.id.clone(), d.title.clone())).collect();
-    }
-
     pub fn form_title(&self, id: &str) -> Option<&crate::form::def::Text> {
         self.form_titles.iter().find(|(i, _)| i == id).map(|(_, t)| t)
     }
@@ -281,6 +277,14 @@ impl App {
             Msg::Paste(s) => self.paste(&s, clock),
             Msg::Resize => Vec::new(),
             Msg::AutosaveDue => self.timer(clock),
+            Msg::FormsLoaded {
+                visit_forms,
+                form_titles,
+            } => {
+                self.visit_forms = visit_forms;
+                self.form_titles = form_titles;
+                Vec::new()
+            }
             Msg::PendingUploads(n) => {
                 self.pending_uploads = n;
                 Vec::new()
