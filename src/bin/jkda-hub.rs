@@ -54,6 +54,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Patients that share an ID card or health-record number (left from
+    /// before the platform refused duplicates, or from clinics that counted
+    /// record numbers on their own), with their sites and dates
+    Collisions {
+        #[arg(long)]
+        json: bool,
+    },
     /// Copy what another FHIR R4 server holds into --db (replaced whole,
     /// atomically), so `serve` shows its supervision pages and `report`
     /// and `spotcheck` read it; run it again (e.g. nightly) to refresh
@@ -243,6 +250,15 @@ fn main() -> ExitCode {
                     println!("{}", serde_json::to_string_pretty(&sites).unwrap_or_default());
                 } else {
                     print!("{}", hub::sites::render(&sites, &hub::cli::i18n()));
+                }
+            }),
+        Command::Collisions { json } => hub::storage::open(&cli.db)
+            .and_then(|conn| hub::collisions::find(&conn))
+            .map(|found| {
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&found).unwrap_or_default());
+                } else {
+                    print!("{}", hub::collisions::render(&found, &hub::cli::i18n()));
                 }
             }),
         Command::Mirror { source } => match source.get() {

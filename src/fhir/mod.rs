@@ -36,7 +36,7 @@ pub const DIVISION_EXT: &str = "urn:jkda:fhir:StructureDefinition/division-code"
 pub const FHIR_JSON: &str = "application/fhir+json";
 
 /// The resource types jkda writes and reads.
-pub const TYPES: [&str; 8] = [
+pub const TYPES: [&str; 9] = [
     "Patient",
     "QuestionnaireResponse",
     "Encounter",
@@ -45,6 +45,8 @@ pub const TYPES: [&str; 8] = [
     "Device",
     "Binary",
     "Questionnaire",
+    // Record-number serial blocks claimed by installations (`sync::serials`).
+    "Basic",
 ];
 
 /// A FHIR resource as JSON. `Debug` prints its type and id only.

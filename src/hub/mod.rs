@@ -34,6 +34,8 @@ mod anchors;
 pub mod bundle_in;
 pub mod cli;
 mod clock;
+pub mod collisions;
+mod create;
 pub mod findings;
 pub mod forms;
 mod identity;

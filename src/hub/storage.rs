@@ -270,6 +270,12 @@ pub fn validate(kind: &str, id: &str, v: &Value) -> Result<(), HubError> {
         // installation's state: no Patient, nothing to check here.
         // Published forms too (`hub::forms`).
         "AuditEvent" | "Device" | "Binary" | "Questionnaire" => {}
+        // A serial block (`hub::create`): Basic.code is required by FHIR.
+        "Basic" => {
+            if !v["code"].is_object() {
+                return bad("Basic.code is missing".into());
+            }
+        }
         _ => {
             if !v["status"].is_string() || !v["code"].is_object() || !has_subject {
                 return bad("Observation needs status, code and a subject Patient".into());
