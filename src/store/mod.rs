@@ -14,11 +14,13 @@ mod drafts;
 pub mod identify;
 mod import;
 pub mod inspect;
+pub mod link;
 mod outbox;
 mod records;
 mod residents;
 pub mod schema;
 mod search;
+pub mod serials;
 mod settings;
 mod users;
 

@@ -410,9 +410,12 @@ impl Store {
         let resident_id = match existing {
             Some(id) => id,
             None => {
+                // A resident here holding the number is renumbered (`serials`).
+                let record_no = super::serials::make_room(&tx, actor, uuid, record_no)?;
                 tx.execute(
-                    "INSERT INTO residents (uuid, record_no, status, created_at, updated_at) VALUES (?1, ?2, 'active', ?3, ?3)",
-                    params![uuid, record_no, now],
+                    "INSERT INTO residents (uuid, record_no, status, created_at, updated_at, record_no_provisional)
+                     VALUES (?1, ?2, 'active', ?3, ?3, ?4)",
+                    params![uuid, record_no, now, super::serials::is_provisional(&record_no)],
                 )?;
                 tx.last_insert_rowid()
             }

@@ -2,7 +2,7 @@
 //! typed is lost), activated when their basic-information form is finalized.
 
 use super::{audit, now_text, Actor, Result, SiteConfig, Store, StoreError};
-use crate::identity::{compose_record_no, mask_phone};
+use crate::identity::mask_phone;
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 
 /// A resident. `Debug` prints ids only: a stray `{:?}` must not leak a person.
@@ -169,26 +169,20 @@ impl Store {
         let tx = self
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let serial: i64 = tx.query_row(
-            "INSERT INTO record_counters (site_prefix, last_serial) VALUES (?1, 1)
-             ON CONFLICT(site_prefix) DO UPDATE SET last_serial = last_serial + 1
-             RETURNING last_serial",
-            params![site.prefix()],
-            |r| r.get(0),
-        )?;
-        let record_no = compose_record_no(&site.division, &site.township, &site.village, serial as u32)
-            .map_err(|_| StoreError::Sqlite(rusqlite::Error::InvalidQuery))?;
+        // From a claimed block, provisional, or the local counter (`serials`).
+        let record_no = super::serials::allocate(&tx, site)?;
         let now = now_text(chrono::Local::now());
         // Time-ordered (v7): new ids land at the end of every index keyed by
         // them, here and on the platform, instead of on random pages.
         let uuid = uuid::Uuid::now_v7().to_string();
         tx.execute(
-            "INSERT INTO residents (uuid, record_no, status, created_at, updated_at) VALUES (?1, ?2, 'draft', ?3, ?3)",
-            params![uuid, record_no.as_str(), now],
+            "INSERT INTO residents (uuid, record_no, status, created_at, updated_at, record_no_provisional)
+             VALUES (?1, ?2, 'draft', ?3, ?3, ?4)",
+            params![uuid, record_no, now, super::serials::is_provisional(&record_no)],
         )?;
         let id = tx.last_insert_rowid();
         let keys = crate::search::index::KeySource {
-            record_no: Some(record_no.as_str()),
+            record_no: Some(&record_no),
             ..Default::default()
         };
         super::search::index_resident(&tx, id, &keys)?;

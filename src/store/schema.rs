@@ -223,6 +223,44 @@ CREATE TABLE abandoned_drafts (
     at          TEXT NOT NULL
 ) STRICT;
 "#,
+    // numbers (issue 14): serials from blocks claimed on the platform, so
+    // the PCs of one site never give the same number; a provisional number
+    // until a block is claimed; every change of a number kept. Numbers
+    // already given stay: a duplicate the platform refuses is renumbered
+    // (or linked) at the next sync.
+    r#"
+ALTER TABLE residents ADD COLUMN record_no_provisional INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE serial_blocks (
+    site_prefix TEXT NOT NULL,
+    block       INTEGER NOT NULL,
+    next_serial INTEGER NOT NULL,
+    resource    TEXT NOT NULL,
+    claimed_at  TEXT NOT NULL,
+    PRIMARY KEY (site_prefix, block)
+) STRICT;
+CREATE TABLE record_no_changes (
+    id            INTEGER PRIMARY KEY,
+    resident_id   INTEGER NOT NULL REFERENCES residents(id),
+    old_record_no TEXT NOT NULL,
+    new_record_no TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    actor         TEXT NOT NULL,
+    at            TEXT NOT NULL
+) STRICT;
+CREATE INDEX record_no_changes_resident ON record_no_changes(resident_id);
+-- A local resident that took the identity of the platform's Patient: who
+-- they were here, and the demographics as entered here.
+CREATE TABLE resident_links (
+    id            INTEGER PRIMARY KEY,
+    resident_id   INTEGER NOT NULL REFERENCES residents(id),
+    old_uuid      TEXT NOT NULL,
+    old_record_no TEXT NOT NULL,
+    patient       TEXT NOT NULL,
+    local_fields  TEXT NOT NULL,
+    actor         TEXT NOT NULL,
+    at            TEXT NOT NULL
+) STRICT;
+"#,
 ];
 
 pub fn current_version() -> i64 {

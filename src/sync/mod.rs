@@ -15,6 +15,7 @@ pub mod error;
 pub mod fetch;
 pub mod forms;
 pub mod pull;
+pub mod serials;
 pub mod uploader;
 pub mod worker;
 

@@ -46,6 +46,9 @@ pub struct RunReport {
     pub pull_error: Option<SyncError>,
     /// Form versions adopted or refused.
     pub forms: super::forms::FormsUpdate,
+    /// Serial blocks claimed and residents renumbered (`serials`).
+    pub numbers: super::serials::Numbers,
+    pub numbers_error: Option<SyncError>,
     pub status: OutboxStatus,
 }
 
@@ -141,6 +144,11 @@ impl Uploader {
     /// Like `run`, sending at most `max_batches` Bundles (before any split).
     pub fn run_limited(&mut self, store: &mut Store, max_batches: usize) -> RunReport {
         let mut report = RunReport::default();
+        // Numbers first: nothing provisional or known duplicate goes out.
+        match super::serials::before_upload(&self.client, &self.cfg, store, &self.actor) {
+            Ok(n) => report.numbers = n,
+            Err(e) => report.numbers_error = Some(e),
+        }
         let pending = store.outbox_status().map(|s| s.pending).unwrap_or(0).max(0) as usize;
         let rounds = (pending / self.cfg.batch_size.max(1) + 2).min(max_batches);
         let max_wait = chrono::Duration::from_std(self.cfg.backoff_cap).unwrap_or(chrono::Duration::hours(1));
@@ -218,6 +226,12 @@ impl Uploader {
             garbage = prepared;
             // Read before this batch was settled: only good when all of it went through.
             next = prefetched.filter(|_| whole);
+        }
+        // Refused as registered elsewhere: renumbered or offered for linking.
+        if let Err(e) = super::serials::after_upload(&self.client, &self.cfg, store, &self.actor)
+            .map(|n| report.numbers.renumbered += n)
+        {
+            report.numbers_error = Some(e);
         }
         // The trail's head goes out when the records went: a copy the
         // clinic's database key cannot rewrite (`fhir::audit_anchor`).
@@ -448,6 +462,12 @@ impl Mapper {
                 }
                 continue;
             };
+            if !item.patient.from_platform && crate::store::serials::is_provisional(&item.resident.record_no) {
+                // Renumbered from a block at a later sync, then sent.
+                let later = Utc::now() + chrono::Duration::minutes(5);
+                let _ = store.mark_retry(&[item.outbox_id], "sync.err_provisional|", later);
+                continue;
+            }
             let mut record = item.record;
             if let Some(d) = def.date_field.as_deref().and_then(|f| record.answers.text(f)) {
                 record.record_date = Some(d.to_string());
