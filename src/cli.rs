@@ -261,6 +261,18 @@ pub enum ResidentsCmd {
         /// The 18-digit resident ID card number
         id_number: String,
     },
+    /// Link a resident registered here to the platform's record of the same
+    /// person (when an upload says "already registered"): the resident takes
+    /// the platform's record number and identity, every record here is
+    /// uploaded under it, what was entered here is kept. Exit 0 linked, 1
+    /// not found or an error, 2 upload not configured
+    Link {
+        /// The resident here: the number the upload message gives, or the
+        /// local health-record number
+        resident: String,
+        /// The platform's record: `Patient/<id>`, its id, or its health-record number
+        target: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -130,6 +130,12 @@ fn main() -> ExitCode {
                 ))
             })
         }
+        Some(Command::Residents(jkda::cli::ResidentsCmd::Link { resident, target })) => {
+            with_store(&dir, &cli, &i18n, |mut store, actor| {
+                let cfg = jkda::sync::SyncConfig::from_config(&config);
+                Ok(jkda::sync::link::run(&mut store, cfg, &actor, &i18n, resident, target))
+            })
+        }
         Some(Command::Sync(args)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
             let registry = load_registry(forms_dir.as_deref(), &dir, &i18n).0;
             let cfg = jkda::sync::SyncConfig::from_config(&config);

@@ -280,22 +280,25 @@ impl Store {
                     params![prefix],
                     |r| r.get(0),
                 )?;
-                counted.max(held).div_euclid(BLOCK) + 1
+                // ceil(max / 100): block 0 on a PC that never numbered here.
+                (counted.max(held) + BLOCK - 1).div_euclid(BLOCK)
             }
         };
         Ok((next <= LAST_BLOCK).then_some(next))
     }
 
-    /// `block` is this installation's (the platform's resource `resource`).
-    pub fn block_claimed(&self, prefix: &str, block: i64, resource: &str) -> Result<()> {
+    /// `block` is this installation's (the platform's resource `resource`);
+    /// true when it was not known here yet.
+    pub fn block_claimed(&self, prefix: &str, block: i64, resource: &str) -> Result<bool> {
         let (first, _) = block_range(block);
         let now = now_text(chrono::Local::now());
-        self.conn().execute(
+        let new = self.conn().execute(
             "INSERT OR IGNORE INTO serial_blocks (site_prefix, block, next_serial, resource, claimed_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
             params![prefix, block, first, resource, now],
         )?;
-        self.passed_block(prefix, block)
+        self.passed_block(prefix, block)?;
+        Ok(new == 1)
     }
 
     /// `block` was tried (someone else's, or ours now): ask for the next one.

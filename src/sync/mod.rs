@@ -14,6 +14,7 @@ pub mod client;
 pub mod error;
 pub mod fetch;
 pub mod forms;
+pub mod link;
 pub mod pull;
 pub mod serials;
 pub mod uploader;

@@ -78,8 +78,9 @@ pub fn claim(client: &Client, store: &Store, prefix: &str, need: i64) -> Result<
         let ours = status == 201 || held["author"]["identifier"]["value"].as_str() == Some(installation.as_str());
         match held["id"].as_str().filter(|_| ours) {
             Some(id) => {
-                store.block_claimed(prefix, block, id)?;
-                claimed += 1;
+                if store.block_claimed(prefix, block, id)? {
+                    claimed += 1;
+                }
             }
             None => store.passed_block(prefix, block)?,
         }
