@@ -82,6 +82,9 @@ pub enum Action {
     Send,
     /// Puts the failed uploads back in the queue.
     Retry,
+    /// Links the selected upload's resident to the platform's record of the
+    /// same person (`store::link`).
+    Link,
     /// Opens the worklist (who is due).
     Worklist,
     /// Opens the clinic's indicators.
@@ -95,7 +98,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 37] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -126,6 +129,7 @@ impl Action {
         Action::Uploads,
         Action::Send,
         Action::Retry,
+        Action::Link,
         Action::Worklist,
         Action::Indicators,
         Action::FilterProgramme,
@@ -166,6 +170,7 @@ impl Action {
             Action::Uploads => "uploads",
             Action::Send => "send",
             Action::Retry => "retry",
+            Action::Link => "link",
             Action::Worklist => "worklist",
             Action::Indicators => "indicators",
             Action::FilterProgramme => "filter_programme",

@@ -317,15 +317,14 @@ impl Store {
 
     /// Whether the resident's number is provisional.
     pub fn has_provisional_number(&self, resident_id: i64) -> Result<bool> {
-        Ok(self
-            .conn()
+        self.conn()
             .query_row(
                 "SELECT record_no_provisional FROM residents WHERE id = ?1",
                 params![resident_id],
                 |r| r.get(0),
             )
             .optional()?
-            .ok_or(StoreError::NotFound)?)
+            .ok_or(StoreError::NotFound)
     }
 
     /// Gives the resident a final number from a claimed block (None when no

@@ -39,6 +39,25 @@ fn local_resident(store: &Store, actor: &Actor, local: &str) -> Option<i64> {
     store.resident(actor, id).ok().map(|r| r.id)
 }
 
+/// Links resident `resident` to `patient` (`Patient/<id>` or a record
+/// number); the record number the resident has now.
+pub fn link_to(
+    client: &Client,
+    cfg: &SyncConfig,
+    store: &mut Store,
+    actor: &Actor,
+    resident: i64,
+    patient: &str,
+) -> Result<String, SyncError> {
+    let p = find_patient(client, cfg, patient)?
+        .ok_or_else(|| SyncError::Refused {
+            status: 404,
+            reason: format!("{patient} is not on the platform"),
+        })?;
+    store.link_resident(actor, resident, &p)?;
+    Ok(p.record_no)
+}
+
 pub fn run(store: &mut Store, cfg: SyncConfig, actor: &Actor, i18n: &I18n, local: &str, target: &str) -> ExitCode {
     let Some(resident) = local_resident(store, actor, local) else {
         eprintln!("{}", i18n.t("sync.link_no_resident"));

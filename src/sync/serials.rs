@@ -120,6 +120,10 @@ pub fn before_upload(client: &Client, cfg: &SyncConfig, store: &mut Store, actor
     let mut out = Numbers::default();
     let waiting = store.provisional_residents()?;
     let refused = store.registration_refusals()?;
+    if waiting.is_empty() && refused.iter().all(|r| r.same) {
+        // Nothing held back: the reserve is topped up after the upload.
+        return Ok(out);
+    }
     out.claimed = claim(client, store, &prefix, RESERVE + (waiting.len() + refused.len()) as i64)?;
     for id in waiting {
         match store.renumber(actor, id, Reason::Provisional)? {
@@ -131,17 +135,18 @@ pub fn before_upload(client: &Client, cfg: &SyncConfig, store: &mut Store, actor
     Ok(out)
 }
 
-/// After the upload: the refusals it met, as step 3 (their records go at
-/// the next run). Returns how many residents were renumbered.
-pub fn after_upload(client: &Client, cfg: &SyncConfig, store: &mut Store, actor: &Actor) -> Result<usize, SyncError> {
+/// After an upload that reached the platform: the reserve topped up, and
+/// the refusals it met handled as step 3 (their records go at the next run).
+pub fn after_upload(client: &Client, cfg: &SyncConfig, store: &mut Store, actor: &Actor) -> Result<Numbers, SyncError> {
+    let mut out = Numbers::default();
+    let Some(site) = store.site()? else {
+        return Ok(out);
+    };
     let refused = store.registration_refusals()?;
-    if refused.iter().all(|r| r.same) {
-        return Ok(0);
-    }
-    if let Some(site) = store.site()? {
-        claim(client, store, &site.prefix(), RESERVE + refused.len() as i64)?;
-    }
-    refusals(client, cfg, store, actor, refused)
+    let open = refused.iter().filter(|r| !r.same).count() as i64;
+    out.claimed = claim(client, store, &site.prefix(), RESERVE + open)?;
+    out.renumbered = refusals(client, cfg, store, actor, refused)?;
+    Ok(out)
 }
 
 fn refusals(

@@ -227,11 +227,16 @@ impl Uploader {
             // Read before this batch was settled: only good when all of it went through.
             next = prefetched.filter(|_| whole);
         }
-        // Refused as registered elsewhere: renumbered or offered for linking.
-        if let Err(e) = super::serials::after_upload(&self.client, &self.cfg, store, &self.actor)
-            .map(|n| report.numbers.renumbered += n)
-        {
-            report.numbers_error = Some(e);
+        // The serial reserve, and residents refused as registered elsewhere
+        // (renumbered or offered for linking), when the platform answered.
+        if report.error.as_ref().is_none_or(|e| e.concerns_record()) {
+            match super::serials::after_upload(&self.client, &self.cfg, store, &self.actor) {
+                Ok(n) => {
+                    report.numbers.claimed += n.claimed;
+                    report.numbers.renumbered += n.renumbered;
+                }
+                Err(e) => report.numbers_error = Some(e),
+            }
         }
         // The trail's head goes out when the records went: a copy the
         // clinic's database key cannot rewrite (`fhir::audit_anchor`).

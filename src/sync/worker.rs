@@ -22,6 +22,8 @@ pub enum SyncCommand {
     RetryFailed,
     /// Look a resident up on the platform by ID number and bring them here.
     Fetch(String),
+    /// Link a resident here to the platform's `Patient/<id>` (`store::link`).
+    Link { resident: i64, patient: String },
     Stop,
 }
 
@@ -44,6 +46,8 @@ pub enum SyncEvent {
         query: String,
         result: Result<Option<i64>, Msg>,
     },
+    /// A link finished: the record number the resident has now, or the problem.
+    Linked(Result<String, Msg>),
     Stopped,
 }
 
@@ -166,6 +170,11 @@ fn run(
                 .map(|f| f.map(|f| f.resident_id))
                 .map_err(|e| e.message());
                 notify(SyncEvent::Fetched { query, result });
+            }
+            Ok(SyncCommand::Link { resident, patient }) => {
+                let result = super::link::link_to(uploader.client(), &fetch_cfg, &mut store, &fetch_actor, resident, &patient)
+                    .map_err(|e| e.message());
+                notify(SyncEvent::Linked(result));
             }
             Ok(SyncCommand::Stop) | Err(RecvTimeoutError::Disconnected) => break,
         }
