@@ -31,7 +31,9 @@ fn numbers(clinic: &Clinic) -> Vec<String> {
 fn number_of(clinic: &Clinic, resident: i64) -> String {
     clinic
         .sql()
-        .query_row("SELECT record_no FROM residents WHERE id = ?1", [resident], |r| r.get(0))
+        .query_row("SELECT record_no FROM residents WHERE id = ?1", [resident], |r| {
+            r.get(0)
+        })
         .unwrap()
 }
 
@@ -115,7 +117,9 @@ fn three_installations_registering_offline_never_share_a_number_and_a_person_twi
     // Link it: PC b's resident becomes the platform's Patient.
     let cfg = sync_config(&url, &token);
     let client = Client::new(&cfg).unwrap();
-    let patient = jkda::sync::link::find_patient(&client, &cfg, &a_number).unwrap().unwrap();
+    let patient = jkda::sync::link::find_patient(&client, &cfg, &a_number)
+        .unwrap()
+        .unwrap();
     assert_eq!(format!("Patient/{}", patient.id), refusals[0].patient);
     let b = &mut pcs[1];
     let kept_name: String = b
@@ -195,7 +199,10 @@ fn fetched_residents_never_break_registration_and_old_duplicates_are_renumbered(
     // refuses it at upload, and the sync renumbers it from a claimed block.
     assert_eq!(number_of(&b, later), "22060210110100002");
     let report = sync(&mut b, &url, &token);
-    assert_eq!(report.numbers.renumbered, 2, "the provisional one, then the refused one");
+    assert_eq!(
+        report.numbers.renumbered, 2,
+        "the provisional one, then the refused one"
+    );
     let renumbered = number_of(&b, later);
     assert_ne!(renumbered, "22060210110100002");
     assert_eq!(b.store.number_changes(&b.actor, later).unwrap()[0].reason, "duplicate");
@@ -256,7 +263,10 @@ fn the_collision_report_lists_patients_an_older_hub_accepted_twice() {
     let conn = platform.conn();
     let system = Identifiers::default().record_no;
     // Written as a hub from before the duplicate rule did.
-    for (id, site, at) in [("p-old", "s1", "2026-01-02T00:00:00Z"), ("p-new", "s2", "2026-03-04T00:00:00Z")] {
+    for (id, site, at) in [
+        ("p-old", "s1", "2026-01-02T00:00:00Z"),
+        ("p-new", "s2", "2026-03-04T00:00:00Z"),
+    ] {
         let content = serde_json::json!({"resourceType": "Patient", "id": id,
             "identifier": [{"system": system, "value": "22060210110100007"}]});
         conn.execute(
@@ -277,5 +287,8 @@ fn the_collision_report_lists_patients_an_older_hub_accepted_twice() {
     let holders: Vec<&str> = found[0].holders.iter().map(|h| h.patient.as_str()).collect();
     assert_eq!(holders, ["p-old", "p-new"]);
     let text = jkda::hub::collisions::render(&found, &jkda::i18n::I18n::new(jkda::i18n::Lang::En));
-    assert!(text.contains("22060210110100007") && text.contains("Patient/p-old  site s1"), "{text}");
+    assert!(
+        text.contains("22060210110100007") && text.contains("Patient/p-old  site s1"),
+        "{text}"
+    );
 }

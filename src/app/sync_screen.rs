@@ -151,7 +151,10 @@ impl App {
             Some(Action::Retry) => return Some(vec![Effect::Sync(SyncCommand::RetryFailed), Effect::LoadOutbox]),
             Some(Action::Link) => {
                 // Only an upload refused as the same person already on the platform.
-                let target = s.rows.get(s.selected).and_then(|r| link_target(r.last_error.as_deref()?));
+                let target = s
+                    .rows
+                    .get(s.selected)
+                    .and_then(|r| link_target(r.last_error.as_deref()?));
                 return Some(match target {
                     Some((resident, patient)) => {
                         self.notice = Some(Notice::Info(Text::new("sync.linking")));
@@ -285,7 +288,10 @@ mod tests {
             Some([Effect::Sync(SyncCommand::Link { resident: 7, patient })]) if patient == "Patient/p-1"
         ));
         let done = a.sync_event(SyncEvent::Linked(Ok("22060210110100004".into())));
-        assert!(matches!(done.as_slice(), [Effect::LoadOutbox, Effect::Sync(SyncCommand::Nudge)]));
+        assert!(matches!(
+            done.as_slice(),
+            [Effect::LoadOutbox, Effect::Sync(SyncCommand::Nudge)]
+        ));
     }
 
     #[test]

@@ -23,11 +23,8 @@ pub struct Created {
 
 /// The one search a condition may hold here: `identifier=system|value`.
 fn parse_condition(condition: &str) -> Result<(String, String), HubError> {
-    let unsupported = || {
-        HubError::NotSupported(
-            "If-None-Exist: only identifier=system|value is supported here".to_string(),
-        )
-    };
+    let unsupported =
+        || HubError::NotSupported("If-None-Exist: only identifier=system|value is supported here".to_string());
     let (key, value) = condition.trim().split_once('=').ok_or_else(unsupported)?;
     if key != "identifier" || value.contains('&') {
         return Err(unsupported());

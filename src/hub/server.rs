@@ -503,13 +503,23 @@ impl Worker {
                     .map_err(|e| HubError::Invalid(format!("body is not valid JSON: {e}")))?;
                 let condition = header(req, "If-None-Exist").map(str::to_string);
                 let now = self.now();
-                let c = super::create::create(&mut self.conn, &self.forms, site, kind, body, condition.as_deref(), &now)?;
+                let c = super::create::create(
+                    &mut self.conn,
+                    &self.forms,
+                    site,
+                    kind,
+                    body,
+                    condition.as_deref(),
+                    &now,
+                )?;
                 let stored = storage::read(&self.conn, kind, &c.id, None)?
                     .ok_or_else(|| HubError::NotFound(format!("{kind}/{}", c.id)))?;
                 let mut a = Answer::resource(c.status, &stored);
                 let base = format!("{}{base_path}", self.origin(req));
-                a.headers
-                    .push(("Location", format!("{base}/{kind}/{}/_history/{}", c.id, stored.version)));
+                a.headers.push((
+                    "Location",
+                    format!("{base}/{kind}/{}/_history/{}", c.id, stored.version),
+                ));
                 Ok(a)
             }
             (Method::Get, [kind]) => {

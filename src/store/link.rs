@@ -41,7 +41,9 @@ pub struct PlatformPatient {
 
 impl std::fmt::Debug for PlatformPatient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PlatformPatient").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("PlatformPatient")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -188,7 +190,15 @@ impl Store {
         tx.execute(
             "INSERT INTO resident_links (resident_id, old_uuid, old_record_no, patient, local_fields, actor, at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![resident_id, old_uuid, old_record_no, p.id, fields_json(&entered), actor.user, now],
+            params![
+                resident_id,
+                old_uuid,
+                old_record_no,
+                p.id,
+                fields_json(&entered),
+                actor.user,
+                now
+            ],
         )?;
         requeue(&tx, holder)?;
         super::care::refresh(&tx, holder, &settings)?;

@@ -267,13 +267,11 @@ impl Store {
         let next = match self.setting(&key)?.and_then(|s| s.parse::<i64>().ok()) {
             Some(n) => n,
             None => {
-                let counted: i64 = self
-                    .conn()
-                    .query_row(
-                        "SELECT coalesce(max(last_serial), 0) FROM record_counters WHERE site_prefix = ?1",
-                        params![prefix],
-                        |r| r.get(0),
-                    )?;
+                let counted: i64 = self.conn().query_row(
+                    "SELECT coalesce(max(last_serial), 0) FROM record_counters WHERE site_prefix = ?1",
+                    params![prefix],
+                    |r| r.get(0),
+                )?;
                 let held: i64 = self.conn().query_row(
                     "SELECT coalesce(max(CAST(substr(record_no, 13) AS INTEGER)), 0) FROM residents
                      WHERE substr(record_no, 1, 12) = ?1",

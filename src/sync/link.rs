@@ -49,11 +49,10 @@ pub fn link_to(
     resident: i64,
     patient: &str,
 ) -> Result<String, SyncError> {
-    let p = find_patient(client, cfg, patient)?
-        .ok_or_else(|| SyncError::Refused {
-            status: 404,
-            reason: format!("{patient} is not on the platform"),
-        })?;
+    let p = find_patient(client, cfg, patient)?.ok_or_else(|| SyncError::Refused {
+        status: 404,
+        reason: format!("{patient} is not on the platform"),
+    })?;
     store.link_resident(actor, resident, &p)?;
     Ok(p.record_no)
 }

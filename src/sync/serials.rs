@@ -96,7 +96,11 @@ fn same_id_number(a: Option<&str>, b: Option<&str>) -> bool {
 }
 
 /// The platform's Patient `Patient/<id>` as a link takes it.
-pub fn platform_patient(client: &Client, cfg: &SyncConfig, reference: &str) -> Result<Option<PlatformPatient>, SyncError> {
+pub fn platform_patient(
+    client: &Client,
+    cfg: &SyncConfig,
+    reference: &str,
+) -> Result<Option<PlatformPatient>, SyncError> {
     let id = reference.strip_prefix("Patient/").unwrap_or(reference);
     let Some(p) = client.read("Patient", id)? else {
         return Ok(None);
@@ -111,7 +115,12 @@ pub fn platform_patient(client: &Client, cfg: &SyncConfig, reference: &str) -> R
 
 /// Steps 1–3 of the module header. Marks the installation as numbering
 /// from blocks first, so registrations from now on never count on their own.
-pub fn before_upload(client: &Client, cfg: &SyncConfig, store: &mut Store, actor: &Actor) -> Result<Numbers, SyncError> {
+pub fn before_upload(
+    client: &Client,
+    cfg: &SyncConfig,
+    store: &mut Store,
+    actor: &Actor,
+) -> Result<Numbers, SyncError> {
     store.use_platform_numbers()?;
     let Some(site) = store.site()? else {
         return Ok(Numbers::default());

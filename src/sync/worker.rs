@@ -23,7 +23,10 @@ pub enum SyncCommand {
     /// Look a resident up on the platform by ID number and bring them here.
     Fetch(String),
     /// Link a resident here to the platform's `Patient/<id>` (`store::link`).
-    Link { resident: i64, patient: String },
+    Link {
+        resident: i64,
+        patient: String,
+    },
     Stop,
 }
 
@@ -172,8 +175,15 @@ fn run(
                 notify(SyncEvent::Fetched { query, result });
             }
             Ok(SyncCommand::Link { resident, patient }) => {
-                let result = super::link::link_to(uploader.client(), &fetch_cfg, &mut store, &fetch_actor, resident, &patient)
-                    .map_err(|e| e.message());
+                let result = super::link::link_to(
+                    uploader.client(),
+                    &fetch_cfg,
+                    &mut store,
+                    &fetch_actor,
+                    resident,
+                    &patient,
+                )
+                .map_err(|e| e.message());
                 notify(SyncEvent::Linked(result));
             }
             Ok(SyncCommand::Stop) | Err(RecvTimeoutError::Disconnected) => break,

@@ -199,7 +199,8 @@ pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage,
             "{} {}   {} {}",
             v.i18n.t("resident.record_no"),
             if crate::store::serials::is_provisional(&r.record_no) {
-                v.i18n.tf("resident.record_no_provisional", &[("record_no", &r.record_no)])
+                v.i18n
+                    .tf("resident.record_no_provisional", &[("record_no", &r.record_no)])
             } else {
                 crate::identity::parse_record_no(&r.record_no)
                     .map(|n| n.display_grouped())
