@@ -292,3 +292,67 @@ fn the_collision_report_lists_patients_an_older_hub_accepted_twice() {
         "{text}"
     );
 }
+
+#[test]
+fn linking_to_a_patient_already_fetched_moves_the_records_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Platform::start(dir.path());
+    let (url, token) = (platform.url(), platform.tokens[0].clone());
+    let mut a = Clinic::open(dir.path(), "a", "101");
+    let mut b = Clinic::open(dir.path(), "b", "101");
+    let (on_a, _) = a.register(3);
+    sync(&mut a, &url, &token);
+    // PC b registered the same person offline, then fetched them too.
+    let (on_b, _) = b.register(3);
+    let id_number: String = a
+        .sql()
+        .query_row("SELECT id_number FROM residents WHERE id = ?1", [on_a], |r| r.get(0))
+        .unwrap();
+    let cfg = sync_config(&url, &token);
+    let client = Client::new(&cfg).unwrap();
+    let actor = b.actor.clone();
+    let fetched = jkda::sync::fetch_resident(&client, &cfg, &mut b.store, &b.registry, &actor, &id_number, 20)
+        .unwrap()
+        .unwrap()
+        .resident_id;
+    sync(&mut b, &url, &token);
+    let refusal = &b.store.registration_refusals().unwrap()[0];
+    assert_eq!(refusal.resident_id, on_b);
+    assert!(refusal.same);
+
+    let target = jkda::sync::link::link_to(&client, &cfg, &mut b.store, &actor, on_b, &refusal.patient).unwrap();
+    assert_eq!(target, number_of(&a, on_a));
+    let (status, records): (String, i64) = b
+        .sql()
+        .query_row(
+            "SELECT status, (SELECT count(*) FROM records WHERE resident_id = ?1) FROM residents WHERE id = ?1",
+            [on_b],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((status.as_str(), records), ("inactive", 0));
+    let moved: i64 = b
+        .sql()
+        .query_row("SELECT count(*) FROM records WHERE resident_id = ?1", [fetched], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(moved, 2, "the fetched registration and the one made here");
+    wait_out_backoff();
+    let report = sync(&mut b, &url, &token);
+    assert_eq!((report.status.pending, report.status.failed), (0, 0));
+    let uuid: String = a
+        .sql()
+        .query_row("SELECT uuid FROM residents WHERE id = ?1", [on_a], |r| r.get(0))
+        .unwrap();
+    let on_platform: i64 = platform
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM resources WHERE type = 'QuestionnaireResponse' AND subject = ?1",
+            [&uuid],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(on_platform, 2);
+    assert_eq!(jkda::store::Store::resident_count(&b.store).unwrap(), 2);
+}
