@@ -2,6 +2,7 @@
 //! site, and linking a resident the platform already has. Real hub on
 //! 127.0.0.1, real SQLite stores, the real uploader.
 
+mod common;
 mod sync_support;
 
 use jkda::fhir::Identifiers;
@@ -355,4 +356,54 @@ fn linking_to_a_patient_already_fetched_moves_the_records_to_it() {
         .unwrap();
     assert_eq!(on_platform, 2);
     assert_eq!(jkda::store::Store::resident_count(&b.store).unwrap(), 2);
+}
+
+#[test]
+fn jkda_residents_link_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Platform::start(dir.path());
+    let (url, token) = (platform.url(), platform.tokens[0].clone());
+    let mut a = Clinic::open(dir.path(), "a", "101");
+    let (on_a, _) = a.register(4);
+    sync(&mut a, &url, &token);
+
+    let data = dir.path().join("clinic");
+    let out = common::run_jkda_input(&data, &["init", "--no-encrypt"], &format!("{}\n", common::ADMIN_PW));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(
+        data.join("config.toml"),
+        format!("server_url = \"{url}\"\nsite_token = \"{token}\"\n"),
+    )
+    .unwrap();
+    let mut pc = Clinic::open_path(jkda::paths::db_path(&data), "101");
+    let (same, _) = pc.register(4);
+    drop(pc);
+    // `jkda sync` meets the refusal and says how to link.
+    let out = common::run_jkda(&data, &["--lang", "en", "sync"]);
+    assert!(!out.status.success());
+    let a_number = number_of(&a, on_a);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&a_number) && said.contains(&format!("jkda residents link {same} Patient/")),
+        "{said}"
+    );
+    let out = common::run_jkda(
+        &data,
+        &["--lang", "en", "residents", "link", &same.to_string(), &a_number],
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        said.contains(&format!("now the platform's record {a_number}")),
+        "{said}"
+    );
+    let out = common::run_jkda(&data, &["sync"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Nothing left for the bureau to resolve.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jkda-hub"))
+        .args(["--db", platform.db.to_str().unwrap(), "collisions", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
 }

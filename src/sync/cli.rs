@@ -168,6 +168,16 @@ pub fn sync(
                 i18n.tf("sync.anchor_failed", &[("reason", &i18n.msg(&e.message()))])
             );
         }
+        if let Some(e) = &report.numbers_error {
+            eprintln!(
+                "{}",
+                i18n.tf("sync.numbers_failed", &[("reason", &i18n.msg(&e.message()))])
+            );
+        }
+        if report.numbers.renumbered > 0 {
+            let n = report.numbers.renumbered.to_string();
+            println!("{}", i18n.tf("sync.renumbered", &[("count", &n)]));
+        }
         if let Some(e) = &report.pull_error {
             eprintln!(
                 "{}",
