@@ -450,6 +450,22 @@ fn resident_screens_en() {
     resident_screens(Lang::En);
 }
 
+/// Issue 14: a PC set up to sync that has no serial block yet registers
+/// with a provisional number, and the resident page says so.
+#[test]
+fn a_provisional_record_number_is_marked_on_the_resident_page() {
+    for (lang, words) in [(Lang::Zh, "（临时编号"), (Lang::En, "(provisional until")] {
+        let mut ui = Ui::with_site(lang);
+        ui.shell.store.use_platform_numbers().unwrap();
+        ui.register_resident();
+        let screen = ui.screen(80, 24);
+        assert!(
+            screen.contains("22060210100000001") && screen.contains(words),
+            "{screen}"
+        );
+    }
+}
+
 #[test]
 fn too_small_terminal_says_so() {
     for lang in [Lang::Zh, Lang::En] {
