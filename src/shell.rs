@@ -519,6 +519,9 @@ impl Shell {
                 query,
                 result: Err(Text::new("sync.err_not_configured")),
             })],
+            (None, crate::sync::SyncCommand::Link { .. }) => vec![Msg::Sync(crate::sync::SyncEvent::Linked(Err(
+                Text::new("sync.err_not_configured"),
+            )))],
             (None, _) => Vec::new(),
         }
     }

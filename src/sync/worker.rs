@@ -133,6 +133,7 @@ fn run(
                         query,
                         result: Err(e.message()),
                     }),
+                    SyncCommand::Link { .. } => notify(SyncEvent::Linked(Err(e.message()))),
                     _ => {}
                 }
             }
