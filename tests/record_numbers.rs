@@ -407,3 +407,24 @@ fn jkda_residents_link_on_the_command_line() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
 }
+
+#[test]
+fn a_conditional_create_of_a_patient_finds_the_one_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Platform::start(dir.path());
+    let client = Client::new(&sync_config(&platform.url(), &platform.tokens[0])).unwrap();
+    let system = Identifiers::default().record_no;
+    let patient = serde_json::json!({"resourceType": "Patient",
+        "identifier": [{"system": system, "value": "22060210110100009"}]});
+    let condition = format!(
+        "identifier={}",
+        jkda::sync::client::encode(&format!("{system}|22060210110100009"))
+    );
+    let (status, first) = client.create("Patient", &patient, Some(&condition)).unwrap();
+    assert_eq!(status, 201);
+    let (status, again) = client.create("Patient", &patient, Some(&condition)).unwrap();
+    assert_eq!((status, &again["id"]), (200, &first["id"]));
+    assert_eq!(jkda::hub::storage::count(&platform.conn(), "Patient").unwrap(), 1);
+    // A condition the hub cannot evaluate is refused, never ignored.
+    assert!(client.create("Patient", &patient, Some("name=x")).is_err());
+}

@@ -37,8 +37,19 @@ fn parse_condition(condition: &str) -> Result<(String, String), HubError> {
     Ok((system.to_string(), code.to_string()))
 }
 
-/// Live resources of `kind` with the identifier `system|value`.
+/// Live resources of `kind` with the identifier `system|value`. Patients
+/// through their indexed identifiers; other types (a few thousand serial
+/// blocks) by reading their identifiers.
 fn matching(tx: &Connection, kind: &str, system: &str, value: &str) -> Result<Vec<String>, HubError> {
+    if kind == "Patient" {
+        return Ok(tx
+            .prepare_cached(
+                "SELECT r.id FROM identifiers i JOIN resources r ON r.type = 'Patient' AND r.id = i.patient
+                 WHERE i.system = ?1 AND i.value = ?2 AND r.deleted = 0 ORDER BY r.created_at, r.id",
+            )?
+            .query_map(params![system, value], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?);
+    }
     let ids = tx
         .prepare_cached(
             "SELECT r.id FROM resources r
