@@ -7,10 +7,10 @@
 //! stable UUIDs, so sending a record twice writes the same resources.
 
 use super::{Resource, ACT_CODE, DIVISION_EXT, LOINC, OBSERVATION_CATEGORY, UCUM};
+use crate::domain::{Record, Resident, ResidentFields};
 use crate::form::answers::parse_number;
 use crate::form::def::{Field, FieldKind, FormDef};
 use crate::form::{Answer, Answers};
-use crate::store::{Record, Resident, ResidentFields};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
@@ -728,8 +728,8 @@ fn read_item(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::RecordStatus;
     use crate::form::Registry;
-    use crate::store::RecordStatus;
 
     /// The mapping as it was when it built `serde_json` values: the typed
     /// response must give exactly the same text.

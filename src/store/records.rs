@@ -5,55 +5,9 @@
 
 use super::residents::{update_fields, ResidentFields};
 use super::{audit, now_text, Actor, Result, Store, StoreError};
+pub use crate::domain::{Record, RecordStatus};
 use crate::form::{Answers, FormDef};
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RecordStatus {
-    Draft,
-    Final,
-}
-
-impl RecordStatus {
-    fn parse(s: &str) -> RecordStatus {
-        if s == "final" {
-            RecordStatus::Final
-        } else {
-            RecordStatus::Draft
-        }
-    }
-}
-
-/// A record with its answers. `Debug` leaves the answers out.
-#[derive(Clone, PartialEq)]
-pub struct Record {
-    pub id: i64,
-    pub uuid: String,
-    pub resident_id: i64,
-    pub form_id: String,
-    pub form_version: String,
-    pub status: RecordStatus,
-    pub answers: Answers,
-    pub record_date: Option<String>,
-    pub focus: Option<String>,
-    pub author: String,
-    pub created_at: String,
-    pub updated_at: String,
-    pub finalized_at: Option<String>,
-    pub revision: i64,
-}
-
-impl std::fmt::Debug for Record {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Record")
-            .field("id", &self.id)
-            .field("form", &self.form_id)
-            .field("status", &self.status)
-            .field("revision", &self.revision)
-            .finish_non_exhaustive()
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RecordSummary {
