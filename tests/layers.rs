@@ -68,7 +68,10 @@ fn domain_types_depend_on_no_storage_terminal_or_network() {
 fn the_hub_validates_resources_outside_its_storage() {
     let storage = fs::read_to_string(src("hub/storage.rs")).expect("hub storage");
     for judged in ["fn validate", "fn items_ok", "is not a valid status"] {
-        assert!(!storage.contains(judged), "src/hub/storage.rs still holds {judged:?}: it belongs in hub/validate.rs");
+        assert!(
+            !storage.contains(judged),
+            "src/hub/storage.rs still holds {judged:?}: it belongs in hub/validate.rs"
+        );
     }
     let validate = fs::read_to_string(src("hub/validate.rs")).expect("hub validation");
     assert!(validate.contains("pub fn resource(") && validate.contains("pub fn deletion("));

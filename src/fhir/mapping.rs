@@ -454,7 +454,7 @@ fn observation_id(record_uuid: &str, field_id: &str) -> String {
         // Too long or odd: a short stable suffix keeps the id unique and legal.
         use sha2::{Digest, Sha256};
         let h = Sha256::digest(field_id.as_bytes());
-        format!("{record_uuid}-{:02x}{:02x}{:02x}{:02x}", h[0], h[1], h[2], h[3])
+        format!("{record_uuid}-{}", hex::encode(&h[..4]))
     }
 }
 
@@ -883,7 +883,7 @@ mod tests {
                 // Too long or odd: a short stable suffix keeps the id unique and legal.
                 use sha2::{Digest, Sha256};
                 let h = Sha256::digest(field_id.as_bytes());
-                format!("{record_uuid}-{:02x}{:02x}{:02x}{:02x}", h[0], h[1], h[2], h[3])
+                format!("{record_uuid}-{}", hex::encode(&h[..4]))
             }
         }
 

@@ -89,10 +89,7 @@ pub fn open(path: &Path) -> Result<Connection, HubError> {
 }
 
 pub fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// A clock reading given as stored text.
@@ -116,7 +113,7 @@ pub fn add_site(conn: &Connection, code: &str, name: &str) -> Result<String, Hub
     }
     let mut bytes = [0u8; 32];
     rand::Rng::fill(&mut rand::rng(), &mut bytes);
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = hex::encode(bytes);
     let n = conn.execute(
         "INSERT OR IGNORE INTO sites (code, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![code, name, hash_token(&token), now()],

@@ -253,13 +253,13 @@ impl DbKey {
 
     /// The key as 64 lowercase hex digits: only for the key file.
     pub fn to_hex(&self) -> String {
-        hex(&self.0[..])
+        hex::encode(&self.0[..])
     }
 
     /// Parses 64 hex digits (either case; surrounding whitespace ignored).
     pub fn from_hex(s: &str) -> Result<DbKey, CryptError> {
         let mut key = DbKey(Box::new([0u8; KEY_LEN]));
-        unhex_into(s.trim(), &mut key.0[..]).ok_or(CryptError::BadKey)?;
+        hex::decode_to_slice(s.trim(), &mut key.0[..]).map_err(|_| CryptError::BadKey)?;
         Ok(key)
     }
 
@@ -270,7 +270,7 @@ impl DbKey {
         let mut h = sha2::Sha256::new();
         h.update(b"jkda key fingerprint\0");
         h.update(&self.0[..]);
-        hex(&h.finalize()[..8])
+        hex::encode(&h.finalize()[..8])
     }
 
     /// `PRAGMA key = "x'…'"`, built only from our own bytes.
@@ -309,37 +309,6 @@ fn fill_random(buf: &mut [u8]) {
     rand::rngs::OsRng
         .try_fill_bytes(buf)
         .expect("the operating system's random source failed");
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
-
-fn unhex_into(s: &str, out: &mut [u8]) -> Option<()> {
-    let s = s.as_bytes();
-    if s.len() != out.len() * 2 {
-        return None;
-    }
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = (digit(s[2 * i])? << 4) | digit(s[2 * i + 1])?;
-    }
-    Some(())
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    let mut out = vec![0u8; s.len() / 2];
-    unhex_into(s, &mut out)?;
-    Some(out)
 }
 
 // ---------------------------------------------------------------- passwords
@@ -747,9 +716,9 @@ fn wrap_with(login: &str, password: &str, key: &DbKey, kdf: KdfParams) -> Entry 
         scheme: "argon2id-xchacha20poly1305".into(),
         norm: "nfc".into(),
         kdf,
-        salt: hex(&salt),
-        nonce: hex(&nonce),
-        wrapped: hex(&buf),
+        salt: hex::encode(&salt),
+        nonce: hex::encode(&nonce),
+        wrapped: hex::encode(&buf),
         failed_attempts: 0,
         locked_until: None,
     }
@@ -764,13 +733,16 @@ fn unwrap(login: &str, password: &str, entry: &Entry, path: &Path) -> Result<Opt
     if entry.scheme != "argon2id-xchacha20poly1305" || entry.norm != "nfc" {
         return Err(corrupt("unknown scheme"));
     }
-    let salt = unhex(&entry.salt)
+    let salt = hex::decode(&entry.salt)
+        .ok()
         .filter(|s| s.len() >= argon2::MIN_SALT_LEN)
         .ok_or_else(|| corrupt("salt"))?;
-    let nonce = unhex(&entry.nonce)
+    let nonce = hex::decode(&entry.nonce)
+        .ok()
         .filter(|n| n.len() == NONCE_LEN)
         .ok_or_else(|| corrupt("nonce"))?;
-    let wrapped = unhex(&entry.wrapped)
+    let wrapped = hex::decode(&entry.wrapped)
+        .ok()
         .filter(|w| w.len() == KEY_LEN + TAG_LEN)
         .ok_or_else(|| corrupt("wrapped key"))?;
     // Refuse parameters that would take minutes or gigabytes (a damaged

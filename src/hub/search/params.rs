@@ -189,32 +189,9 @@ fn patient_id(key: &str, v: &str) -> Result<String, HubError> {
     Ok(id.to_string())
 }
 
-/// A query value as sent (`%7C` for `|`, `+` for a space). A `%` not
-/// followed by two hex digits stays as it is; bytes that are not UTF-8
-/// become U+FFFD.
+/// A query value as sent (`%7C` for `|`, `+` for a space).
 pub fn percent_decode(s: &str) -> String {
-    fn hex(b: u8) -> Option<u8> {
-        char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
-    }
-    let mut out = Vec::with_capacity(s.len());
-    let mut bytes = s.as_bytes().iter();
-    while let Some(&b) = bytes.next() {
-        match b {
-            b'%' => {
-                let rest = bytes.as_slice();
-                match (rest.first().copied().and_then(hex), rest.get(1).copied().and_then(hex)) {
-                    (Some(hi), Some(lo)) => {
-                        out.push(hi << 4 | lo);
-                        bytes.nth(1);
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::fhir::percent_decode(s)
 }
 
 /// Percent-encodes a query key or value for a link (RFC 3986 unreserved kept).
