@@ -12,6 +12,7 @@ pub mod gate;
 mod list_keys;
 pub mod manage_screens;
 pub mod screens;
+pub mod secret_input;
 mod session;
 pub mod slots;
 pub mod suggest;
@@ -150,7 +151,8 @@ pub enum Effect {
     },
     /// The idle lock came down (audited by the shell).
     Locked,
-    Unlock(String),
+    /// The password typed at the idle lock, for the shell to check.
+    Unlock(secrecy::SecretString),
     Logout,
     LoadAudit,
     /// A command for the uploader thread.
