@@ -143,7 +143,7 @@ pub enum Effect {
     /// answers `DuplicateId` when another resident already has it.
     CheckIdNumber {
         resident_id: i64,
-        id_number: String,
+        id_number: crate::domain::Sensitive<String>,
     },
     /// The form screen closed: the shell forgets which draft was open.
     LeftForm {
@@ -608,7 +608,7 @@ impl App {
         let notice = f.notice.take();
         let id_check = f.id_to_check.take().map(|id_number| Effect::CheckIdNumber {
             resident_id: f.header.resident_id,
-            id_number,
+            id_number: id_number.into(),
         });
         let mut effects = match outcome {
             FormOutcome::None => Vec::new(),

@@ -63,7 +63,7 @@ impl<T> From<T> for Sensitive<T> {
 /// ```
 macro_rules! debug_shows {
     ($ty:ident $(<$lt:lifetime>)? : $($field:ident),* $(,)?) => {
-        impl std::fmt::Debug for $ty $(<$lt>)? {
+        impl $(<$lt>)? std::fmt::Debug for $ty $(<$lt>)? {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.debug_struct(stringify!($ty))
                     $(.field(stringify!($field), &self.$field))*

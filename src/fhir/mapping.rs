@@ -7,6 +7,7 @@
 //! stable UUIDs, so sending a record twice writes the same resources.
 
 use super::{Resource, ACT_CODE, DIVISION_EXT, LOINC, OBSERVATION_CATEGORY, UCUM};
+use crate::domain::debug_shows;
 use crate::domain::{Record, Resident, ResidentFields};
 use crate::form::answers::parse_number;
 use crate::form::def::{Field, FieldKind, FormDef};
@@ -53,14 +54,7 @@ pub struct RecordInput<'a> {
     pub ids: &'a Identifiers,
 }
 
-impl std::fmt::Debug for RecordInput<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecordInput")
-            .field("record", &self.record.id)
-            .field("resident", &self.resident.id)
-            .finish()
-    }
-}
+debug_shows!(RecordInput<'a>: record, resident);
 
 pub fn gender(sex: Option<&str>) -> &'static str {
     match sex {

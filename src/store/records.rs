@@ -24,23 +24,15 @@ pub struct RecordSummary {
     pub revision: i64,
 }
 
-/// What is saved with every change to a record. `Debug` omits the answers.
-#[derive(Clone, Default)]
+/// What is saved with every change to a record. `Debug` is derived: the
+/// answers and the resident's fields print redacted by their own types.
+#[derive(Debug, Clone, Default)]
 pub struct Save {
     pub answers: Answers,
     pub focus: Option<String>,
     pub record_date: Option<String>,
     /// For registration forms: the resident's attributes as now typed.
     pub resident: Option<ResidentFields>,
-}
-
-impl std::fmt::Debug for Save {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Save")
-            .field("answers", &self.answers.len())
-            .field("focus", &self.focus)
-            .finish_non_exhaustive()
-    }
 }
 
 const COLUMNS: &str = "id, uuid, resident_id, form_id, form_version, status, answers, record_date, focus, author,

@@ -2,6 +2,7 @@
 //! typed is lost), activated when their basic-information form is finalized.
 
 use super::{audit, now_text, Actor, Result, SiteConfig, Store, StoreError};
+use crate::domain::debug_shows;
 use crate::identity::{compose_record_no, mask_phone};
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 
@@ -21,13 +22,7 @@ pub struct ResidentRow {
     pub village: String,
 }
 
-impl std::fmt::Debug for ResidentRow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResidentRow")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
-}
+debug_shows!(ResidentRow: id);
 
 pub fn mask_id(id: &str) -> String {
     let chars: Vec<char> = id.chars().collect();
