@@ -321,7 +321,7 @@ impl App {
                     if l.query.text() == query {
                         fetch = rows.is_empty();
                         l.rows = rows;
-                        l.rows_for = query.clone();
+                        l.rows_for = query.clone().into();
                         l.selected = l.selected.min(l.rows.len().saturating_sub(1));
                     }
                 }
