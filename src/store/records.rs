@@ -5,9 +5,12 @@
 
 use super::residents::{update_fields, ResidentFields};
 use super::{audit, now_text, Actor, Result, Store, StoreError};
-pub use crate::domain::{Record, RecordStatus};
 use crate::form::{Answers, FormDef};
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+
+/// The record types are the domain's (shared with the FHIR mapping); this
+/// module reads and writes them.
+pub use crate::domain::{Record, RecordStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RecordSummary {

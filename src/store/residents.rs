@@ -6,6 +6,8 @@ use crate::domain::debug_shows;
 use crate::identity::{compose_record_no, mask_phone};
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 
+/// The resident types are the domain's (shared with the FHIR mapping); this
+/// module reads and writes them.
 pub use crate::domain::{Resident, ResidentFields};
 
 /// One line of a resident list, with identifiers already masked.
