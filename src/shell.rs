@@ -396,12 +396,12 @@ impl Shell {
                     .map_err(|e| e.message())?;
                 Ok(Vec::new())
             }
-            Effect::Unlock(mut password) => {
+            // The password is wiped when `password` drops, at the end of this arm.
+            Effect::Unlock(password) => {
                 let result = match &mut self.keyring {
                     Some(k) => crate::session::unlock(k, &self.store, &self.actor, &password),
                     None => Ok(()),
                 };
-                zeroize::Zeroize::zeroize(&mut password);
                 Ok(vec![match result {
                     Ok(()) => Msg::Unlocked,
                     Err(m) => Msg::UnlockFailed(m),

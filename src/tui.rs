@@ -145,7 +145,9 @@ fn gate_loop(
         }
     };
     let mut gate = GateState::new(mode);
-    let mut pending: Option<(crate::session::Session, String)> = None;
+    // The first login's password, kept (as a SecretString) for the forced
+    // change that must not reuse it.
+    let mut pending: Option<(crate::session::Session, secrecy::SecretString)> = None;
     loop {
         fit_to_terminal(terminal)?;
         terminal.draw(|f| ui::session_view::gate(f, &gate, &c.view))?;
@@ -161,37 +163,26 @@ fn gate_loop(
         let result = match effect {
             None => continue,
             Some(GateEffect::Quit) => return Ok(None),
+            // Every password below is a SecretString, wiped where it drops.
             Some(GateEffect::Install {
                 site,
                 login,
                 name,
-                mut password,
-            }) => {
-                let r = session::install(&c.dir, site.as_ref(), &login, &name, &password, true);
-                zeroize::Zeroize::zeroize(&mut password);
-                r
-            }
+                password,
+            }) => session::install(&c.dir, site.as_ref(), &login, &name, &password, true),
             Some(GateEffect::Login { login, password }) => match session::login(&c.dir, &login, &password) {
                 Ok(s) if s.user.must_change => {
                     pending = Some((s, password));
                     gate = GateState::new(GateMode::ChangePassword);
                     continue;
                 }
-                other => {
-                    let mut password = password;
-                    zeroize::Zeroize::zeroize(&mut password);
-                    other
-                }
+                other => other,
             },
-            Some(GateEffect::ChangePassword { mut new }) => match pending.take() {
-                Some((mut s, mut old)) => {
+            Some(GateEffect::ChangePassword { new }) => match pending.take() {
+                Some((mut s, old)) => {
                     let r = session::change_password(&mut s, &old, &new);
-                    zeroize::Zeroize::zeroize(&mut new);
                     match r {
-                        Ok(()) => {
-                            zeroize::Zeroize::zeroize(&mut old);
-                            Ok(s)
-                        }
+                        Ok(()) => Ok(s),
                         // Refused (the same as the old one, say): the user
                         // tries again on the same screen, still logged in.
                         Err(m) => {

@@ -12,6 +12,7 @@ pub mod gate;
 mod list_keys;
 pub mod manage_screens;
 pub mod screens;
+pub mod secret_input;
 mod session;
 pub mod slots;
 pub mod suggest;
@@ -142,7 +143,7 @@ pub enum Effect {
     /// answers `DuplicateId` when another resident already has it.
     CheckIdNumber {
         resident_id: i64,
-        id_number: String,
+        id_number: crate::domain::Sensitive<String>,
     },
     /// The form screen closed: the shell forgets which draft was open.
     LeftForm {
@@ -150,7 +151,8 @@ pub enum Effect {
     },
     /// The idle lock came down (audited by the shell).
     Locked,
-    Unlock(String),
+    /// The password typed at the idle lock, for the shell to check.
+    Unlock(secrecy::SecretString),
     Logout,
     LoadAudit,
     /// A command for the uploader thread.
@@ -319,7 +321,7 @@ impl App {
                     if l.query.text() == query {
                         fetch = rows.is_empty();
                         l.rows = rows;
-                        l.rows_for = query.clone();
+                        l.rows_for = query.clone().into();
                         l.selected = l.selected.min(l.rows.len().saturating_sub(1));
                     }
                 }
@@ -606,7 +608,7 @@ impl App {
         let notice = f.notice.take();
         let id_check = f.id_to_check.take().map(|id_number| Effect::CheckIdNumber {
             resident_id: f.header.resident_id,
-            id_number,
+            id_number: id_number.into(),
         });
         let mut effects = match outcome {
             FormOutcome::None => Vec::new(),

@@ -2,13 +2,12 @@
 //! personal detail and keeps the form in progress), logging out, and the
 //! audit screen for auditors.
 
-use super::text_input::TextBuf;
+use super::secret_input::SecretBuf;
 use super::{App, Clock, Effect, Screen};
 use crate::i18n::Msg as Text;
 use crate::keymap::Action;
 use crate::store::{AuditEntry, Role};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use zeroize::Zeroize;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
@@ -17,9 +16,11 @@ pub struct SessionInfo {
     pub role: Role,
 }
 
-#[derive(Debug, Clone, Default)]
+/// The idle lock's screen. The password box is a [`SecretBuf`]: no `Clone`,
+/// `Debug` redacted, wiped when taken or dropped.
+#[derive(Debug, Default)]
 pub struct LockState {
-    pub password: TextBuf,
+    pub password: SecretBuf,
     pub error: Option<Text>,
 }
 
@@ -61,12 +62,8 @@ impl App {
         }
         match k.code {
             KeyCode::Enter => {
-                let mut password = lock.password.text().to_string();
-                lock.password = TextBuf::default();
                 lock.error = None;
-                let effect = Effect::Unlock(password.clone());
-                password.zeroize();
-                return vec![effect];
+                return vec![Effect::Unlock(lock.password.take())];
             }
             KeyCode::Backspace => {
                 lock.password.backspace();

@@ -126,7 +126,7 @@ impl App {
         self.sync.fetched.push(id.clone());
         self.notice = Some(Notice::Info(Text::new("sync.fetching")));
         // The platform is asked in ASCII, however the number was typed.
-        vec![Effect::Sync(SyncCommand::Fetch(id))]
+        vec![Effect::Sync(SyncCommand::Fetch(id.into()))]
     }
 
     /// Keys for the upload list; None when the key is not about it. `action`
@@ -251,7 +251,9 @@ mod tests {
             .is_some());
         assert!(!a.sync.open);
         let id = "22060219500304002X";
-        assert!(matches!(a.maybe_fetch(id, true).as_slice(), [Effect::Sync(SyncCommand::Fetch(q))] if q == id));
+        assert!(
+            matches!(a.maybe_fetch(id, true).as_slice(), [Effect::Sync(SyncCommand::Fetch(q))] if q.as_str() == id)
+        );
         assert!(a.maybe_fetch(id, true).is_empty(), "asked once per session");
         assert!(a.maybe_fetch("220602195003040038", false).is_empty(), "found locally");
     }
@@ -328,8 +330,7 @@ mod tests {
                 },
                 &test_clock(),
             );
-            let fetch =
-                matches!(effects.as_slice(), [Effect::Sync(SyncCommand::Fetch(id))] if id == "12345678901234567X");
+            let fetch = matches!(effects.as_slice(), [Effect::Sync(SyncCommand::Fetch(id))] if id.as_str() == "12345678901234567X");
             assert_eq!(fetch, q.ends_with('Ｘ'), "{q}: {effects:?}");
         }
     }

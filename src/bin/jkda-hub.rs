@@ -325,23 +325,21 @@ fn main() -> ExitCode {
 
 fn user(db: &std::path::Path, cmd: UserCmd) -> Result<(), hub::HubError> {
     use hub::users;
+    use secrecy::ExposeSecret;
     let conn = hub::storage::open(db)?;
     match cmd {
         UserCmd::Add { name } => {
             users::check_name(&name)?;
-            let mut password = jkda::cli_auth::read_password("Password: ")?;
+            // SecretStrings: wiped when they drop.
+            let password = jkda::cli_auth::read_password("Password: ")?;
             if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-                let mut again = jkda::cli_auth::read_password("Password again: ")?;
-                let same = again == password;
-                zeroize::Zeroize::zeroize(&mut again);
-                if !same {
-                    zeroize::Zeroize::zeroize(&mut password);
+                let again = jkda::cli_auth::read_password("Password again: ")?;
+                if again.expose_secret() != password.expose_secret() {
                     return Err(hub::HubError::Usage("the two passwords differ".into()));
                 }
             }
             let now = jkda::store::utc_text(chrono::Utc::now());
-            let added = users::add(&conn, &name, &password, &now);
-            zeroize::Zeroize::zeroize(&mut password);
+            let added = users::add(&conn, &name, password.expose_secret(), &now);
             added?;
             eprintln!("added bureau account {name}");
         }

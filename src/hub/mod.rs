@@ -48,6 +48,7 @@ pub mod spotchecks;
 pub mod storage;
 pub mod supervision;
 pub mod users;
+pub mod validate;
 mod web;
 
 pub use server::{Clock, Faults, Hub, HubConfig, TlsIdentity};

@@ -9,6 +9,7 @@
 
 use super::residents::ResidentFields;
 use super::{audit, now_text, Actor, Record, RecordStatus, Resident, Result, Store, StoreError};
+use crate::domain::debug_shows;
 use crate::form::{Answers, FormDef};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
@@ -101,14 +102,7 @@ pub struct FetchedRecord<'a> {
     pub finalized_at: Option<String>,
 }
 
-impl std::fmt::Debug for FetchedRecord<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FetchedRecord")
-            .field("uuid", &self.uuid)
-            .field("form", &self.def.id)
-            .finish_non_exhaustive()
-    }
-}
+debug_shows!(FetchedRecord<'a>: uuid);
 
 impl Store {
     /// Up to `limit` rows due now, oldest first, each the latest finalized

@@ -2,37 +2,13 @@
 //! typed is lost), activated when their basic-information form is finalized.
 
 use super::{audit, now_text, Actor, Result, SiteConfig, Store, StoreError};
+use crate::domain::debug_shows;
 use crate::identity::mask_phone;
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 
-/// A resident. `Debug` prints ids only: a stray `{:?}` must not leak a person.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Resident {
-    pub id: i64,
-    pub uuid: String,
-    pub record_no: String,
-    pub status: String,
-    pub name: Option<String>,
-    pub sex: Option<String>,
-    pub birth_date: Option<String>,
-    pub id_number: Option<String>,
-    pub phone: Option<String>,
-    pub address: Option<String>,
-    pub village: Option<String>,
-    pub programmes: Vec<String>,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-impl std::fmt::Debug for Resident {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Resident")
-            .field("id", &self.id)
-            .field("record_no", &self.record_no)
-            .field("status", &self.status)
-            .finish_non_exhaustive()
-    }
-}
+/// The resident types are the domain's (shared with the FHIR mapping); this
+/// module reads and writes them.
+pub use crate::domain::{Resident, ResidentFields};
 
 /// One line of a resident list, with identifiers already masked.
 #[derive(Clone, PartialEq, Eq, serde::Serialize)]
@@ -48,13 +24,7 @@ pub struct ResidentRow {
     pub village: String,
 }
 
-impl std::fmt::Debug for ResidentRow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResidentRow")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
-}
+debug_shows!(ResidentRow: id);
 
 pub fn mask_id(id: &str) -> String {
     let chars: Vec<char> = id.chars().collect();
@@ -119,18 +89,6 @@ pub(crate) fn row_from_resident(r: &Resident) -> ResidentRow {
         phone_masked: r.phone.as_deref().map(mask_phone).unwrap_or_default(),
         village: r.village.clone().unwrap_or_default(),
     }
-}
-
-/// The resident attributes a registration form carries.
-#[derive(Default, Clone, PartialEq, Eq)]
-pub struct ResidentFields {
-    pub name: Option<String>,
-    pub sex: Option<String>,
-    pub birth_date: Option<String>,
-    pub id_number: Option<String>,
-    pub phone: Option<String>,
-    pub address: Option<String>,
-    pub village: Option<String>,
 }
 
 pub(crate) fn update_fields(

@@ -100,11 +100,7 @@ enum Flow {
 
 pub fn content_hash(r: &Resource) -> String {
     let bytes = serde_json::to_vec(&r.content()).unwrap_or_default();
-    Sha256::digest(&bytes)
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(&Sha256::digest(&bytes)[..16])
 }
 
 impl Uploader {

@@ -5,6 +5,7 @@
 //! the command channel closes.
 
 use super::{stored_message, SyncConfig, Uploader};
+use crate::domain::Sensitive;
 use crate::form::Registry;
 use crate::i18n::Msg;
 use crate::store::{Actor, OutboxStatus, Store};
@@ -21,7 +22,8 @@ pub enum SyncCommand {
     /// Put failed records back in the queue, then run.
     RetryFailed,
     /// Look a resident up on the platform by ID number and bring them here.
-    Fetch(String),
+    /// The number prints as `<redacted>`.
+    Fetch(Sensitive<String>),
     /// Link a resident here to the platform's `Patient/<id>` (`store::link`).
     Link {
         resident: i64,
@@ -46,7 +48,7 @@ pub enum SyncEvent {
     /// A fetch finished: the local resident id, None when the platform does
     /// not know the ID number, or the problem.
     Fetched {
-        query: String,
+        query: Sensitive<String>,
         result: Result<Option<i64>, Msg>,
     },
     /// A link finished: the record number the resident has now, or the problem.
