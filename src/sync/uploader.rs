@@ -320,6 +320,7 @@ impl Uploader {
             }
             Err(e) if e.concerns_record() => {
                 let p = &prepared[0];
+                let mut server_copy = None;
                 if e.is_conflict() {
                     let qr = p.qr();
                     match self.client.read("QuestionnaireResponse", qr.id()) {
@@ -336,7 +337,7 @@ impl Uploader {
                             }
                             return (Flow::Continue, false);
                         }
-                        Ok(_) => {}
+                        Ok(found) => server_copy = found,
                         Err(read_err) if read_err.is_retryable() => {
                             self.defer(store, prepared, None, report);
                             report.error = Some(read_err);
@@ -347,6 +348,9 @@ impl Uploader {
                 }
                 if store.mark_refused(p.outbox_id, e.is_conflict(), &e.stored()).is_ok() {
                     if e.is_conflict() {
+                        // Kept for a person to compare (`sync::conflict`).
+                        let registry = &self.mapper.registry;
+                        super::conflict::keep(store, registry, p.outbox_id, p.record_id, server_copy.as_ref());
                         report.conflicts += 1;
                     } else {
                         report.failed += 1;
