@@ -9,6 +9,7 @@ pub mod bounded_read;
 pub mod cli;
 pub mod cli_admin;
 pub mod cli_auth;
+pub mod cli_conflicts;
 pub mod cli_docs;
 pub mod cli_drafts;
 pub mod cli_manage;

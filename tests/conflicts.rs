@@ -4,6 +4,7 @@
 //! brought down by fetch or pull), nothing on the platform is overwritten,
 //! and a person keeps theirs, takes the platform's or merges item by item.
 
+mod common;
 mod sync_support;
 
 use jkda::form::Answers;
@@ -246,4 +247,62 @@ fn a_pulled_record_amended_on_both_pcs_is_merged_item_by_item() {
         (Some("155"), Some("171.0"), Some("66.0"), 3)
     );
     assert_eq!(local_answers(&pc2, r2), hub);
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// A sysadmin over SSH: `jkda sync --status` lists the clash and exits 1
+/// while it waits; `jkda conflicts` lists it, shows both versions item by
+/// item, refuses an item that does not differ, and resolves it; the next
+/// `jkda sync` sends ours over the platform's version and exits 0.
+#[test]
+fn the_command_line_lists_shows_and_resolves_a_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Platform::start(dir.path());
+    let (mut pc1, mut pc2, uuid) = two_pcs(dir.path(), &platform);
+    let (r1, r2) = (local_id(&pc1, &uuid), local_id(&pc2, &uuid));
+    amend(&mut pc1, r1, &[("bp.systolic", "150")]);
+    amend(&mut pc2, r2, &[("bp.systolic", "132")]);
+    sync(&mut pc1, &platform);
+    assert_eq!(sync(&mut pc2, &platform).conflicts, 1);
+    // PC2's database becomes a data directory the binary opens.
+    let data = dir.path().join("pc2-data");
+    std::fs::create_dir(&data).unwrap();
+    let from = pc2.path.clone();
+    drop(pc2);
+    std::fs::rename(&from, data.join(jkda::paths::DB_FILE)).unwrap();
+    std::fs::write(
+        data.join("config.toml"),
+        format!("server_url = \"{}\"\nsite_token = \"{}\"\n", platform.url(), platform.tokens[0]),
+    )
+    .unwrap();
+    let run = |args: &[&str]| common::run_jkda(&data, &[&["--lang", "en"], args].concat());
+
+    let status = run(&["sync", "--status"]);
+    assert_eq!(status.status.code(), Some(1), "{}", text(&status));
+    assert!(text(&status).contains("jkda conflicts show"), "{}", text(&status));
+    let list = run(&["conflicts", "list"]);
+    assert_eq!(list.status.code(), Some(1), "{}", text(&list));
+    assert!(text(&list).contains(&format!("#{r2}")), "{}", text(&list));
+    let show = run(&["conflicts", "show", &r2.to_string()]);
+    let shown = text(&show);
+    assert_eq!(show.status.code(), Some(0), "{shown}");
+    let label = &pc1.registry.get("hypertension-followup").unwrap().field("bp").unwrap().label.en;
+    assert!(shown.contains(&format!("{label} [bp]")), "{shown}");
+    assert!(shown.contains("ours: 132/") && shown.contains("platform: 150/"), "{shown}");
+    let json = run(&["conflicts", "show", &r2.to_string(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["items"][0]["field"], "bp", "{v}");
+
+    let typo = run(&["conflicts", "resolve", &r2.to_string(), "--take", "bpp"]);
+    assert_eq!(typo.status.code(), Some(1), "{}", text(&typo));
+    let done = run(&["conflicts", "resolve", &r2.to_string(), "--keep", "mine"]);
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done));
+    let none = run(&["conflicts", "list"]);
+    assert_eq!(none.status.code(), Some(0), "{}", text(&none));
+    let up = run(&["sync"]);
+    assert_eq!(up.status.code(), Some(0), "{}", text(&up));
+    assert_eq!(on_hub(&platform, &pc1, &uuid).0.text("bp.systolic"), Some("132"));
 }
