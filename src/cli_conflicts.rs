@@ -7,8 +7,8 @@
 use crate::cli::{ConflictsCmd, Keep};
 use crate::form::Registry;
 use crate::i18n::I18n;
-use crate::store::{Actor, ConflictRow, Store, StoreError, Unresolvable};
-use crate::sync::conflict::{self, Choice, Item};
+use crate::store::{Actor, ConflictRow, Store, StoreError};
+use crate::sync::conflict::{self, unresolvable_key, Choice, Item};
 use crate::ui::text::local_stamp;
 use std::process::ExitCode;
 
@@ -180,14 +180,6 @@ pub fn run(
                 }
             }
         }
-    }
-}
-
-/// The message key saying why a clash cannot be resolved now.
-pub fn unresolvable_key(why: Unresolvable) -> &'static str {
-    match why {
-        Unresolvable::ServerUnknown => "conflicts.server_unknown",
-        Unresolvable::ChangedSince => "conflicts.changed_since",
     }
 }
 

@@ -446,6 +446,19 @@ impl Shell {
                     .map_err(|e| e.message())?;
                 Ok(vec![Msg::OutboxRows(rows)])
             }
+            Effect::LoadConflict(id) => {
+                let c = self.store.conflict(&self.actor, id).map_err(|e| e.message())?;
+                let def = self.form_def(&c.row.form_id, &c.row.form_version).ok();
+                let state = crate::app::conflict_screen::ConflictState::new(&c, def.as_deref(), app.lang);
+                Ok(vec![Msg::ConflictLoaded(Box::new(state))])
+            }
+            Effect::ResolveConflict { record_id, choice } => {
+                let (store, registry) = (&mut self.store, &self.registry);
+                let r = crate::sync::conflict::resolve(store, registry, &self.actor, record_id, &choice)
+                    .map_err(|e| e.message())?;
+                let r = r.map_err(|why| Text::new(crate::sync::conflict::unresolvable_key(why)));
+                Ok(vec![Msg::ConflictResolved(r)])
+            }
             Effect::LoadWorklist { filter, limit } => {
                 let items = self
                     .store

@@ -27,6 +27,8 @@ pub struct SyncInfo {
     pub selected: usize,
     /// ID numbers already looked up on the platform (each once per session).
     pub fetched: Vec<String>,
+    /// A version clash opened from the list (`conflict_screen`).
+    pub conflict: Option<super::conflict_screen::ConflictState>,
 }
 
 /// `2026-11-29T13:05:00.000Z` -> `11-29 21:05` in the PC's time zone.
@@ -123,6 +125,9 @@ impl App {
             }
             return None;
         }
+        if let Some(effects) = self.conflict_key(k) {
+            return Some(effects);
+        }
         let s = &mut self.sync;
         match self.keymap.action(Context::Uploads, k) {
             Some(Action::Back) => s.open = false,
@@ -130,6 +135,7 @@ impl App {
             Some(Action::Down) => s.selected = (s.selected + 1).min(s.rows.len().saturating_sub(1)),
             Some(Action::Send) => return Some(vec![Effect::Sync(SyncCommand::Nudge)]),
             Some(Action::Retry) => return Some(vec![Effect::Sync(SyncCommand::RetryFailed), Effect::LoadOutbox]),
+            Some(Action::Compare) => return Some(self.compare_selected()),
             _ => {}
         }
         Some(Vec::new())

@@ -21,10 +21,12 @@ pub enum Context {
     Uploads,
     /// The worklist and the clinic's indicators.
     Manage,
+    /// A version clash with the platform, both versions side by side.
+    Conflict,
 }
 
 impl Context {
-    pub const ALL: [Context; 7] = [
+    pub const ALL: [Context; 8] = [
         Context::Global,
         Context::List,
         Context::Resident,
@@ -32,6 +34,7 @@ impl Context {
         Context::Dialog,
         Context::Uploads,
         Context::Manage,
+        Context::Conflict,
     ];
 
     pub fn name(self) -> &'static str {
@@ -43,6 +46,7 @@ impl Context {
             Context::Dialog => "dialog",
             Context::Uploads => "uploads",
             Context::Manage => "manage",
+            Context::Conflict => "conflict",
         }
     }
 }
@@ -92,10 +96,18 @@ pub enum Action {
     /// Indicators: the previous / next period (year, quarters).
     PrevPeriod,
     NextPeriod,
+    /// Upload list: compare the two versions of a clash.
+    Compare,
+    /// A clash: send ours again over the platform's version.
+    KeepMine,
+    /// A clash: take the platform's version.
+    TakeTheirs,
+    /// A clash: ours with the ticked items taken from the platform.
+    Merge,
 }
 
 impl Action {
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 40] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -132,6 +144,10 @@ impl Action {
         Action::FilterVillage,
         Action::PrevPeriod,
         Action::NextPeriod,
+        Action::Compare,
+        Action::KeepMine,
+        Action::TakeTheirs,
+        Action::Merge,
     ];
 
     pub fn name(self) -> &'static str {
@@ -172,6 +188,10 @@ impl Action {
             Action::FilterVillage => "filter_village",
             Action::PrevPeriod => "prev_period",
             Action::NextPeriod => "next_period",
+            Action::Compare => "compare",
+            Action::KeepMine => "keep_mine",
+            Action::TakeTheirs => "take_theirs",
+            Action::Merge => "merge",
         }
     }
 

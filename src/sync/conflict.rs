@@ -194,6 +194,14 @@ fn put(a: &mut Answers, path: &str, v: &Answer) {
     }
 }
 
+/// The message key saying why a clash cannot be resolved now.
+pub fn unresolvable_key(why: Unresolvable) -> &'static str {
+    match why {
+        Unresolvable::ServerUnknown => "conflicts.server_unknown",
+        Unresolvable::ChangedSince => "conflicts.changed_since",
+    }
+}
+
 /// Applies a person's choice to record `record_id`'s clash: Ok(Ok(true))
 /// when something is queued for upload.
 pub fn resolve(
