@@ -109,6 +109,15 @@ pub fn shown(def: &FormDef, field: &str, a: &Answers, lang: Lang) -> String {
             format!("{s}/{d} mmHg")
         };
     }
+    if let FieldKind::Pair { of } = &f.kind {
+        // Current value, and the target agreed for the next visit after an arrow.
+        let part = |p: &str| a.text(&format!("{field}.{p}")).map(|v| label_of(of, v, lang));
+        return match (part("current"), part("target")) {
+            (None, None) => String::new(),
+            (c, None) => format!("{}{unit}", c.unwrap_or_default()),
+            (c, Some(t)) => format!("{}{unit} → {t}{unit}", c.unwrap_or_else(|| "-".into())),
+        };
+    }
     let parts: Vec<String> = paths_of(a, field)
         .map(|(path, v)| {
             let value = match v {

@@ -14,7 +14,9 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 pub fn overlay(frame: &mut Frame, area: Rect, app: &App, c: &ConflictState, v: &View) {
-    let w = area.width.saturating_sub(2).max(20);
+    // As wide as the upload list: starting at an even column keeps a
+    // full-width character under the edge whole.
+    let w = area.width.saturating_sub(4).max(20);
     let h = area.height.max(5);
     let rect = Rect {
         x: area.x + (area.width - w) / 2,
