@@ -17,6 +17,7 @@ pub mod cli_ops;
 pub mod cli_residents;
 pub mod config;
 pub mod demo;
+pub mod desk_watch;
 pub mod edited_file;
 pub mod fhir;
 pub mod form;

@@ -90,6 +90,8 @@ pub enum Msg {
         candidates: Vec<DuplicateCandidate>,
     },
     Failed(Text),
+    /// Something another desk did to what is open here (`desk_watch`).
+    Warn(Text),
     Unlocked,
     UnlockFailed(Text),
     AuditLoaded(Vec<crate::store::AuditEntry>),
@@ -426,6 +428,10 @@ impl App {
             }
             Msg::DuplicateSuspects { record_id, candidates } => {
                 self.suspects = Some(Suspects { record_id, candidates });
+                Vec::new()
+            }
+            Msg::Warn(m) => {
+                self.notice = Some(Notice::Error(m));
                 Vec::new()
             }
             Msg::Failed(m) => {

@@ -10,6 +10,7 @@ pub mod care;
 pub mod care_read;
 mod cipher;
 mod conflicts;
+pub mod desks;
 pub mod crypt;
 mod drafts;
 pub mod identify;

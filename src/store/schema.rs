@@ -255,8 +255,9 @@ CREATE TABLE desk_leases (
     record_id INTEGER NOT NULL,
     desk      TEXT NOT NULL,
     user      TEXT NOT NULL,
-    revision  INTEGER NOT NULL,
+    opened_at TEXT NOT NULL,
     heartbeat TEXT NOT NULL,
+    saved_at  TEXT,
     PRIMARY KEY (record_id, desk)
 ) STRICT;
 "#,

@@ -1,0 +1,92 @@
+//! One database, several desks (issue 14, part 5): two real jkda processes
+//! in pseudo-terminals on one data directory, as staff over SSH on a clinic
+//! server. A screen left alone shows what the other desk did within a
+//! couple of seconds, sends nothing while nothing changes, and a draft open
+//! on both desks warns the second when it opens it and again when the
+//! other saves it.
+
+mod common;
+
+use common::*;
+use jkda::store::{Actor, RecordStatus, Store};
+use std::time::{Duration, Instant};
+
+fn open_store(dir: &std::path::Path) -> Store {
+    let mut keyring = jkda::store::crypt::Keyring::load(dir).unwrap().unwrap();
+    let key = keyring.unlock("admin", ADMIN_PW, chrono::Utc::now()).unwrap();
+    Store::open_with_key(&dir.join("jkda.db"), Some(&key)).unwrap()
+}
+
+/// Waits (without a key) until a line of the screen satisfies `ok`.
+fn wait_line(tui: &Tui, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = tui.screen();
+        if s.lines().any(&ok) {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{s}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn two_desks_see_each_others_changes_and_are_warned_about_one_draft() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path(), 1);
+    let (resident_id, name) = {
+        let store = open_store(dir.path());
+        let rows = store.recent_residents(&Actor::new("test"), 1).unwrap();
+        (rows[0].id, rows[0].name.clone())
+    };
+
+    // Desk A: the resident's page, then left alone.
+    let mut a = Tui::start(dir.path(), &[], 80, 24);
+    login(&mut a, "li", DOCTOR_PW);
+    a.wait_for("查找");
+    a.send(&name);
+    a.wait_for(&format!("{name} "));
+    a.send(ENTER);
+    let page = a.wait_for("档案编号");
+    let draft_line = |l: &str| l.contains("高血压") && l.contains("草稿");
+    assert!(!page.lines().any(draft_line), "{page}");
+
+    // Desk B starts a follow-up for the same resident.
+    let mut b = Tui::start(dir.path(), &[], 80, 24);
+    login(&mut b, "li", DOCTOR_PW);
+    start_hypertension_followup(&mut b, &name);
+
+    // A shows B's draft without a key pressed.
+    wait_line(&a, "B's draft on A's page", draft_line);
+    // Then, nothing changing, A sends nothing (it looks; it does not draw).
+    std::thread::sleep(Duration::from_millis(400));
+    let quiet = a.bytes_read();
+    std::thread::sleep(Duration::from_millis(3500));
+    assert_eq!(a.bytes_read(), quiet, "an idle desk redrew with nothing changed");
+
+    // A opens the same draft: warned at once.
+    let records = open_store(dir.path()).records_of(&Actor::new("test"), resident_id).unwrap();
+    let at = records
+        .iter()
+        .position(|r| r.status == RecordStatus::Draft && r.form_id == "hypertension-followup")
+        .expect("B's draft is stored");
+    for _ in 0..at {
+        a.send("\x1b[B");
+    }
+    a.send(ENTER);
+    a.wait_for("也在另一台终端打开了这份草稿");
+
+    // B fills the visit date and leaves the item (which saves): A is told.
+    b.send("t");
+    b.send(TAB);
+    a.wait_for("在另一台终端保存了这份草稿");
+
+    b.send(CTRL_Q);
+    a.send(CTRL_Q);
+    assert!(b.wait_exit() && a.wait_exit(), "a desk did not exit cleanly");
+    // Both closed the draft: no desk holds it any more.
+    let draft = records[at].id;
+    let store = open_store(dir.path());
+    assert_eq!(store.other_leases(draft, "", chrono::Utc::now()).unwrap(), Vec::new());
+    assert!(store.integrity_check().unwrap().is_empty());
+}
