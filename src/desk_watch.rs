@@ -172,9 +172,7 @@ impl DeskWatch {
                     .as_deref()
                     .map(crate::app::sync_screen::local_time)
                     .unwrap_or_default();
-                let m = Text::new("desks.saved_elsewhere")
-                    .arg("who", who(&l))
-                    .arg("time", time);
+                let m = Text::new("desks.saved_elsewhere").arg("who", who(&l)).arg("time", time);
                 app.notice = Some(Notice::Error(m));
                 out = true;
             }

@@ -96,7 +96,12 @@ impl Shell {
             .setting(OPEN_RECORD)
             .ok()
             .flatten()
-            .and_then(|s| s.parse::<i64>().ok());
+            .and_then(|s| s.parse::<i64>().ok())
+            // Not a draft another desk is working on now (one database, several desks).
+            .filter(|id| {
+                let others = self.store.other_leases(*id, &self.desks.desk, chrono::Utc::now());
+                others.is_ok_and(|o| o.is_empty())
+            });
         if let Some(id) = reopen {
             let msgs = self.run(Effect::OpenRecord(id), app, clock);
             if msgs.iter().any(|m| matches!(m, Msg::RecordOpened(_))) {

@@ -44,7 +44,9 @@ fn fetch(pc: &mut Clinic, platform: &Platform, id_number: &str) -> i64 {
 
 fn id_number(pc: &Clinic, resident: i64) -> String {
     pc.sql()
-        .query_row("SELECT id_number FROM residents WHERE id = ?1", [resident], |r| r.get(0))
+        .query_row("SELECT id_number FROM residents WHERE id = ?1", [resident], |r| {
+            r.get(0)
+        })
         .unwrap()
 }
 
@@ -203,7 +205,10 @@ fn pc2_then_pc1_a_fetched_record_is_amended_with_if_match_and_pc1_takes_the_plat
     let next = sync(&mut pc1, &platform);
     assert_eq!((next.sent, next.conflicts), (1, 0), "{:?}", next.error);
     let (hub, version) = on_hub(&platform, &pc1, &uuid);
-    assert_eq!((hub.text("bp.systolic"), hub.text("bp.diastolic"), version), (Some("141"), Some("84"), 3));
+    assert_eq!(
+        (hub.text("bp.systolic"), hub.text("bp.diastolic"), version),
+        (Some("141"), Some("84"), 3)
+    );
 }
 
 #[test]
@@ -243,14 +248,23 @@ fn a_pulled_record_amended_on_both_pcs_is_merged_item_by_item() {
     assert_eq!((merged.sent, merged.conflicts), (1, 0), "{:?}", merged.error);
     let (hub, version) = on_hub(&platform, &pc1, &uuid);
     assert_eq!(
-        (hub.text("bp.systolic"), hub.text("height"), hub.text("weight.current"), version),
+        (
+            hub.text("bp.systolic"),
+            hub.text("height"),
+            hub.text("weight.current"),
+            version
+        ),
         (Some("155"), Some("171.0"), Some("66.0"), 3)
     );
     assert_eq!(local_answers(&pc2, r2), hub);
 }
 
 fn text(o: &std::process::Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// A sysadmin over SSH: `jkda sync --status` lists the clash and exits 1
@@ -275,7 +289,11 @@ fn the_command_line_lists_shows_and_resolves_a_conflict() {
     std::fs::rename(&from, data.join(jkda::paths::DB_FILE)).unwrap();
     std::fs::write(
         data.join("config.toml"),
-        format!("server_url = \"{}\"\nsite_token = \"{}\"\n", platform.url(), platform.tokens[0]),
+        format!(
+            "server_url = \"{}\"\nsite_token = \"{}\"\n",
+            platform.url(),
+            platform.tokens[0]
+        ),
     )
     .unwrap();
     let run = |args: &[&str]| common::run_jkda(&data, &[&["--lang", "en"], args].concat());
@@ -289,9 +307,19 @@ fn the_command_line_lists_shows_and_resolves_a_conflict() {
     let show = run(&["conflicts", "show", &r2.to_string()]);
     let shown = text(&show);
     assert_eq!(show.status.code(), Some(0), "{shown}");
-    let label = &pc1.registry.get("hypertension-followup").unwrap().field("bp").unwrap().label.en;
+    let label = &pc1
+        .registry
+        .get("hypertension-followup")
+        .unwrap()
+        .field("bp")
+        .unwrap()
+        .label
+        .en;
     assert!(shown.contains(&format!("{label} [bp]")), "{shown}");
-    assert!(shown.contains("ours: 132/") && shown.contains("platform: 150/"), "{shown}");
+    assert!(
+        shown.contains("ours: 132/") && shown.contains("platform: 150/"),
+        "{shown}"
+    );
     let json = run(&["conflicts", "show", &r2.to_string(), "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["items"][0]["field"], "bp", "{v}");

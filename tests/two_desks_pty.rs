@@ -65,7 +65,9 @@ fn two_desks_see_each_others_changes_and_are_warned_about_one_draft() {
     assert_eq!(a.bytes_read(), quiet, "an idle desk redrew with nothing changed");
 
     // A opens the same draft: warned at once.
-    let records = open_store(dir.path()).records_of(&Actor::new("test"), resident_id).unwrap();
+    let records = open_store(dir.path())
+        .records_of(&Actor::new("test"), resident_id)
+        .unwrap();
     let at = records
         .iter()
         .position(|r| r.status == RecordStatus::Draft && r.form_id == "hypertension-followup")

@@ -205,7 +205,9 @@ mod tests {
             selected: 0,
             blocked: None,
         });
-        assert!(a.conflict_key(&KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)).is_some());
+        assert!(a
+            .conflict_key(&KeyEvent::new(KeyCode::Down, KeyModifiers::NONE))
+            .is_some());
         a.conflict_key(&key(' '));
         let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
         let effects = a.conflict_key(&enter).expect("open");

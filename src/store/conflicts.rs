@@ -146,7 +146,9 @@ fn to_json(a: &Answers) -> String {
 pub(super) fn server_state(conn: &Connection, record_id: i64) -> Result<Option<(String, Answers)>> {
     Ok(conn
         .prepare_cached("SELECT version, answers FROM record_server WHERE record_id = ?1")?
-        .query_row(params![record_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .query_row(params![record_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
         .optional()?
         .map(|(v, a)| (v, parse_answers(&a))))
 }
@@ -176,7 +178,13 @@ pub(super) fn note_sent(conn: &Connection, outbox_id: i64, version: Option<&str>
 }
 
 /// A record brought down from the platform at `version`.
-pub(super) fn note_fetched(conn: &Connection, record_id: i64, version: Option<&str>, answers_json: &str, now: &str) -> Result<()> {
+pub(super) fn note_fetched(
+    conn: &Connection,
+    record_id: i64,
+    version: Option<&str>,
+    answers_json: &str,
+    now: &str,
+) -> Result<()> {
     match version {
         Some(v) => set_server_state(conn, record_id, v, answers_json, now),
         None => Ok(()),
@@ -233,7 +241,8 @@ impl Store {
     /// One record's clash with both versions (audited as a view of the record).
     pub fn conflict(&self, actor: &Actor, record_id: i64) -> Result<Conflict> {
         actor.require(Permission::ReadRecords)?;
-        let sql = format!("SELECT {ROW_COLUMNS}, c.server_answers, c.server_site {FROM_CONFLICTS} AND o.record_id = ?1");
+        let sql =
+            format!("SELECT {ROW_COLUMNS}, c.server_answers, c.server_site {FROM_CONFLICTS} AND o.record_id = ?1");
         let (row, server_answers, site): (ConflictRow, Option<String>, Option<String>) = self
             .conn()
             .query_row(&sql, params![record_id], |r| Ok((row_from(r)?, r.get(12)?, r.get(13)?)))
@@ -341,10 +350,11 @@ impl Store {
                         params![record_id, next, now],
                     )?;
                 }
-                let resident_id: i64 =
-                    tx.query_row("SELECT resident_id FROM records WHERE id = ?1", params![record_id], |r| {
-                        r.get(0)
-                    })?;
+                let resident_id: i64 = tx.query_row(
+                    "SELECT resident_id FROM records WHERE id = ?1",
+                    params![record_id],
+                    |r| r.get(0),
+                )?;
                 super::care::refresh(&tx, resident_id, &settings)?;
                 merged
             }
@@ -361,7 +371,13 @@ impl Store {
              WHERE record_id = ?1 AND resolved_at IS NULL",
             params![record_id, how.name(), actor.user, now],
         )?;
-        audit::append(&tx, actor, &format!("conflict_{}", how.name()), "record", &record_id.to_string())?;
+        audit::append(
+            &tx,
+            actor,
+            &format!("conflict_{}", how.name()),
+            "record",
+            &record_id.to_string(),
+        )?;
         tx.commit()?;
         Ok(Ok(upload))
     }

@@ -139,7 +139,8 @@ mod tests {
         let others = b.take_lease(5, "h:2", "wang", t0).expect("lease");
         assert_eq!(others.len(), 1);
         assert_eq!((others[0].desk.as_str(), others[0].user.as_str()), ("h:1", "li"));
-        a.note_desk_save(5, "h:1", t0 + chrono::Duration::seconds(5)).expect("save");
+        a.note_desk_save(5, "h:1", t0 + chrono::Duration::seconds(5))
+            .expect("save");
         assert_ne!(b.data_version().expect("version"), seen, "b notices a's write");
         let others = b.other_leases(5, "h:2", t0).expect("read");
         assert!(others[0].saved_at.is_some());

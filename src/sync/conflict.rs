@@ -79,9 +79,8 @@ pub fn keep(store: &mut Store, registry: &Registry, outbox_id: i64, record_id: i
 
 /// The answer paths of one field: `id`, `id.part`, `id.ROW.column`.
 fn paths_of<'a>(a: &'a Answers, field: &'a str) -> impl Iterator<Item = (&'a String, &'a Answer)> + 'a {
-    a.iter().filter(move |(p, _)| {
-        p.as_str() == field || p.strip_prefix(field).is_some_and(|rest| rest.starts_with('.'))
-    })
+    a.iter()
+        .filter(move |(p, _)| p.as_str() == field || p.strip_prefix(field).is_some_and(|rest| rest.starts_with('.')))
 }
 
 fn label_of(kind: &FieldKind, code: &str, lang: Lang) -> String {
@@ -94,10 +93,7 @@ fn label_of(kind: &FieldKind, code: &str, lang: Lang) -> String {
 /// A field's value as a person reads it; empty when unanswered.
 pub fn shown(def: &FormDef, field: &str, a: &Answers, lang: Lang) -> String {
     let Some(f) = def.field(field) else {
-        return paths_of(a, field)
-            .map(|(_, v)| plain(v))
-            .collect::<Vec<_>>()
-            .join("; ");
+        return paths_of(a, field).map(|(_, v)| plain(v)).collect::<Vec<_>>().join("; ");
     };
     let unit = f.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
     if let FieldKind::BloodPressure { .. } = f.kind {
@@ -122,7 +118,11 @@ pub fn shown(def: &FormDef, field: &str, a: &Answers, lang: Lang) -> String {
         .map(|(path, v)| {
             let value = match v {
                 Answer::Text(t) => label_of(&f.kind, t, lang),
-                Answer::Codes(c) => c.iter().map(|c| label_of(&f.kind, c, lang)).collect::<Vec<_>>().join("、"),
+                Answer::Codes(c) => c
+                    .iter()
+                    .map(|c| label_of(&f.kind, c, lang))
+                    .collect::<Vec<_>>()
+                    .join("、"),
             };
             match path.strip_prefix(field).and_then(|r| r.strip_prefix('.')) {
                 Some(part) => format!("{part}: {value}"),
@@ -278,7 +278,10 @@ mod tests {
         let d = diff(def, &mine, &theirs, Lang::En);
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].field, "bp");
-        assert_eq!((d[0].mine.as_str(), d[0].theirs.as_str()), ("150/90 mmHg", "132/90 mmHg"));
+        assert_eq!(
+            (d[0].mine.as_str(), d[0].theirs.as_str()),
+            ("150/90 mmHg", "132/90 mmHg")
+        );
         assert_eq!(d[0].label, def.field("bp").unwrap().label.en);
         theirs.set_text("visit_method", "2");
         let d = diff(def, &mine, &theirs, Lang::En);

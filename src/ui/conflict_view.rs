@@ -59,7 +59,13 @@ pub fn overlay(frame: &mut Frame, area: Rect, app: &App, c: &ConflictState, v: &
         "conflicts.screen_theirs",
         &[
             ("who", &c.theirs_who),
-            ("when", &c.theirs_at.as_deref().map(|t| local_stamp(t, false)).unwrap_or_default()),
+            (
+                "when",
+                &c.theirs_at
+                    .as_deref()
+                    .map(|t| local_stamp(t, false))
+                    .unwrap_or_default(),
+            ),
         ],
     );
     lines.push(Line::raw(fit(&theirs, inner)));
@@ -101,7 +107,13 @@ pub fn overlay(frame: &mut Frame, area: Rect, app: &App, c: &ConflictState, v: &
     let start = c.selected.saturating_sub(visible.saturating_sub(1));
     for (i, item) in c.items.iter().enumerate().skip(start).take(visible) {
         let taken = c.take.get(i).copied().unwrap_or(false);
-        let show = |s: &str| if s.is_empty() { t("conflicts.empty") } else { s.to_string() };
+        let show = |s: &str| {
+            if s.is_empty() {
+                t("conflicts.empty")
+            } else {
+                s.to_string()
+            }
+        };
         let text = format!(
             "{} {} {} {}",
             if taken { "[x]" } else { "[ ]" },
