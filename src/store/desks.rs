@@ -40,6 +40,23 @@ pub fn desk_id() -> String {
     format!("{host}:{}", std::process::id())
 }
 
+/// Whether the desk named `desk` may still be running: a process of this
+/// host that is gone (killed, the SSH session dropped) holds nothing, even
+/// before its heartbeat is stale. Other hosts' desks count until then.
+fn may_run(desk: &str) -> bool {
+    static HERE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let here = HERE.get_or_init(desk_id);
+    let (Some((host, pid)), Some((here_host, _))) = (desk.rsplit_once(':'), here.rsplit_once(':')) else {
+        return true;
+    };
+    let proc = std::path::Path::new("/proc/self").exists();
+    if host != here_host || !proc {
+        return true;
+    }
+    pid.parse::<u32>()
+        .map_or(true, |pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+}
+
 fn utc(t: DateTime<Utc>) -> String {
     super::utc_text(t)
 }
@@ -75,7 +92,8 @@ impl Store {
                 saved_at: r.get(2)?,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        let leases = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(leases.into_iter().filter(|l| may_run(&l.desk)).collect())
     }
 
     /// This desk saved the draft (the others see it at their next check).
@@ -149,5 +167,21 @@ mod tests {
         assert!(b.other_leases(5, "h:2", later).expect("read").is_empty());
         b.release_leases("h:2").expect("release");
         assert_eq!(a.other_leases(5, "h:1", t0).expect("read"), Vec::new());
+    }
+
+    #[test]
+    fn a_desk_of_this_host_that_is_gone_holds_nothing() {
+        let store = Store::open_in_memory().expect("open");
+        let now = Utc::now();
+        let host = desk_id().rsplit_once(':').map(|(h, _)| h.to_string()).expect("host:pid");
+        // No process has pid 0 in /proc; this process does.
+        store.take_lease(9, &format!("{host}:0"), "li", now).expect("lease");
+        let mine = desk_id();
+        store.take_lease(9, &mine, "li", now).expect("lease");
+        let seen = store.other_leases(9, "elsewhere:1", now).expect("read");
+        let desks: Vec<&str> = seen.iter().map(|l| l.desk.as_str()).collect();
+        if std::path::Path::new("/proc/self").exists() {
+            assert_eq!(desks, vec![mine.as_str()]);
+        }
     }
 }
