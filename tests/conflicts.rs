@@ -334,3 +334,95 @@ fn the_command_line_lists_shows_and_resolves_a_conflict() {
     assert_eq!(up.status.code(), Some(0), "{}", text(&up));
     assert_eq!(on_hub(&platform, &pc1, &uuid).0.text("bp.systolic"), Some("132"));
 }
+
+/// The conflict screen through the shell and a real store, as a person
+/// uses it: F9, `c` on the clash, Space on an item, Enter to merge — the
+/// merged version is a new revision queued over the platform's version.
+#[test]
+fn the_conflict_screen_merges_ticked_items_through_the_shell() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use jkda::app::{App, Clock, Msg, Notice};
+    use jkda::store::ServerCopy;
+    let dir = tempfile::tempdir().unwrap();
+    let mut pc = Clinic::open(dir.path(), "pc", "101");
+    let (resident, _) = pc.register(0);
+    let visit = pc.follow_up(resident, "hypertension-followup", 3);
+    // Both records confirmed at version 1; then an amendment the platform refuses.
+    let now = chrono::Utc::now();
+    let items = pc.store.claim_outbox(now, chrono::Duration::hours(1), 10).unwrap();
+    let sent: Vec<jkda::store::Sent> = items
+        .iter()
+        .map(|i| jkda::store::Sent {
+            outbox_id: i.outbox_id,
+            server_version: Some("1".into()),
+            patient: None,
+        })
+        .collect();
+    let actor = pc.actor.clone();
+    pc.store.mark_sent(&actor, &sent, now).unwrap();
+    let original = local_answers(&pc, visit);
+    amend(&mut pc, visit, &[("bp.systolic", "150"), ("weight.current", "66.0")]);
+    let refused = pc.store.claim_outbox(now, chrono::Duration::hours(1), 10).unwrap();
+    assert_eq!(refused[0].if_match.as_deref(), Some("1"));
+    pc.store
+        .mark_refused(refused[0].outbox_id, true, "version conflict")
+        .unwrap();
+    let mut theirs = original.clone();
+    theirs.set_text("bp.systolic", "132");
+    theirs.set_text("weight.current", "70.0");
+    let copy = ServerCopy {
+        version: Some("2".into()),
+        answers: theirs,
+        author: Some("zhang".into()),
+        at: Some("2026-11-28T09:40:00Z".into()),
+        site: Some("s1".into()),
+    };
+    pc.store.keep_conflict(refused[0].outbox_id, Some(&copy)).unwrap();
+
+    let store = jkda::store::Store::open(&pc.path).unwrap();
+    let mut shell = jkda::shell::Shell::new(store, jkda::form::Registry::embedded(), Actor::new("doc"));
+    let clock = Clock {
+        today: chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
+        time: chrono::NaiveTime::MIN,
+        instant: std::time::Instant::now(),
+    };
+    let site = Some(site("101"));
+    let mut app = App::new(Lang::En, jkda::keymap::Keymap::default(), site, &clock);
+    for m in shell.startup(&mut app, &clock) {
+        shell.dispatch(&mut app, m, &clock);
+    }
+    let mut press = |app: &mut App, code: KeyCode| {
+        shell.dispatch(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)), &clock);
+    };
+    press(&mut app, KeyCode::F(9));
+    let row = app
+        .sync
+        .rows
+        .iter()
+        .position(|r| r.state == "conflict")
+        .expect("listed");
+    for _ in 0..row {
+        press(&mut app, KeyCode::Down);
+    }
+    press(&mut app, KeyCode::Char('c'));
+    let shown = app.sync.conflict.clone().expect("the conflict screen is open");
+    let fields: Vec<&str> = shown.items.iter().map(|i| i.field.as_str()).collect();
+    assert_eq!(fields, ["bp", "weight"], "in the form's order");
+    assert!(shown.theirs_who.contains("zhang") && shown.theirs_who.contains("s1"));
+    // Tick blood pressure (the platform's), keep our weight, merge.
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Enter);
+    assert!(app.sync.conflict.is_none(), "closed once resolved");
+    assert!(matches!(app.notice, Some(Notice::Info(_))), "{:?}", app.notice);
+
+    let merged = local_answers(&pc, visit);
+    assert_eq!(
+        (merged.text("bp.systolic"), merged.text("weight.current")),
+        (Some("132"), Some("66.0"))
+    );
+    assert_eq!(audited(&pc, "conflict_merged"), 1);
+    let next = pc.store.claim_outbox(now, chrono::Duration::hours(1), 10).unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!((next[0].record.revision, next[0].if_match.as_deref()), (3, Some("2")));
+    assert_eq!(pc.store.conflict_count().unwrap(), 0);
+}

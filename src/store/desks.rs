@@ -173,7 +173,10 @@ mod tests {
     fn a_desk_of_this_host_that_is_gone_holds_nothing() {
         let store = Store::open_in_memory().expect("open");
         let now = Utc::now();
-        let host = desk_id().rsplit_once(':').map(|(h, _)| h.to_string()).expect("host:pid");
+        let host = desk_id()
+            .rsplit_once(':')
+            .map(|(h, _)| h.to_string())
+            .expect("host:pid");
         // No process has pid 0 in /proc; this process does.
         store.take_lease(9, &format!("{host}:0"), "li", now).expect("lease");
         let mine = desk_id();
