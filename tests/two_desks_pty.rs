@@ -2,8 +2,8 @@
 //! in pseudo-terminals on one data directory, as staff over SSH on a clinic
 //! server. A screen left alone shows what the other desk did within a
 //! couple of seconds, sends nothing while nothing changes, and a draft open
-//! on both desks warns the second when it opens it and again when the
-//! other saves it.
+//! on both desks warns the second when it opens it, again when the other
+//! saves it, and when the other finalizes it.
 
 mod common;
 
@@ -49,7 +49,9 @@ fn two_desks_see_each_others_changes_and_are_warned_about_one_draft() {
     a.send(ENTER);
     let page = a.wait_for("档案编号");
     let draft_line = |l: &str| l.contains("高血压") && l.contains("草稿");
+    let final_line = |l: &str| l.contains("高血压") && l.contains("已完成");
     assert!(!page.lines().any(draft_line), "{page}");
+    let finals = page.lines().filter(|l| final_line(l)).count();
 
     // Desk B starts a follow-up for the same resident.
     let mut b = Tui::start(dir.path(), &[], 80, 24);
@@ -82,6 +84,35 @@ fn two_desks_see_each_others_changes_and_are_warned_about_one_draft() {
     b.send("t");
     b.send(TAB);
     a.wait_for("在另一台终端保存了这份草稿");
+
+    // B completes and finalizes the follow-up: A, still in the draft, is
+    // told it can no longer be saved; back on the page it shows as final.
+    b.send("1");
+    b.send(TAB);
+    b.send(TAB);
+    b.wait_for("[2/");
+    b.send(" ");
+    b.send(TAB);
+    b.send("1");
+    b.send(TAB);
+    b.wait_for("[3/6]");
+    b.send("135");
+    b.send(TAB);
+    b.send("85");
+    b.send(TAB);
+    b.wait_for("85");
+    b.send(CTRL_E);
+    b.send(CTRL_F);
+    std::thread::sleep(Duration::from_millis(300));
+    if b.screen().contains("请确认") {
+        b.send("y");
+    }
+    b.wait_for("档案编号");
+    a.wait_for("已在另一台终端完成或放弃");
+    a.send(ESC);
+    let page = a.wait_for("档案编号");
+    assert!(!page.lines().any(draft_line), "{page}");
+    assert_eq!(page.lines().filter(|l| final_line(l)).count(), finals + 1, "{page}");
 
     b.send(CTRL_Q);
     a.send(CTRL_Q);
