@@ -426,3 +426,38 @@ fn the_conflict_screen_merges_ticked_items_through_the_shell() {
     assert_eq!((next[0].record.revision, next[0].if_match.as_deref()), (3, Some("2")));
     assert_eq!(pc.store.conflict_count().unwrap(), 0);
 }
+
+/// A clash kept without the platform's copy (the read failed, or it is from
+/// a database older than the copies) cannot be compared yet; the next sync
+/// reads the copy, and then it is resolved — never stuck.
+#[test]
+fn a_conflict_without_the_platforms_copy_gets_it_at_the_next_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Platform::start(dir.path());
+    let (mut pc1, mut pc2, uuid) = two_pcs(dir.path(), &platform);
+    let (r1, r2) = (local_id(&pc1, &uuid), local_id(&pc2, &uuid));
+    amend(&mut pc1, r1, &[("bp.systolic", "150")]);
+    sync(&mut pc1, &platform);
+    amend(&mut pc2, r2, &[("bp.systolic", "132")]);
+    let now = chrono::Utc::now();
+    let due = pc2.store.claim_outbox(now, chrono::Duration::hours(1), 10).unwrap();
+    pc2.store
+        .mark_refused(due[0].outbox_id, true, "version conflict")
+        .unwrap();
+    let actor = pc2.actor.clone();
+    assert!(!pc2.store.conflicts(&actor).unwrap()[0].server_known);
+    let early = conflict::resolve(&mut pc2.store, &pc2.registry, &actor, r2, &Choice::Mine).unwrap();
+    assert_eq!(early, Err(jkda::store::Unresolvable::ServerUnknown));
+
+    let r = sync(&mut pc2, &platform);
+    assert_eq!(r.status.conflict, 1, "still waiting for a person");
+    let listed = pc2.store.conflicts(&actor).unwrap();
+    assert_eq!(
+        (listed[0].server_known, listed[0].server_version.as_deref()),
+        (true, Some("2"))
+    );
+    let done = conflict::resolve(&mut pc2.store, &pc2.registry, &actor, r2, &Choice::Mine).unwrap();
+    assert_eq!(done, Ok(true));
+    assert_eq!(sync(&mut pc2, &platform).sent, 1);
+    assert_eq!(on_hub(&platform, &pc1, &uuid).0.text("bp.systolic"), Some("132"));
+}

@@ -222,6 +222,17 @@ impl Store {
         Ok(())
     }
 
+    /// Unresolved clashes kept without the platform's copy (its read failed,
+    /// or the clash is from before copies were kept): (outbox id, record
+    /// id, record uuid), for the uploader to read the copy again. No audit:
+    /// identifiers only.
+    pub fn conflicts_without_copy(&self) -> Result<Vec<(i64, i64, String)>> {
+        let sql = format!("SELECT o.id, o.record_id, r.uuid {FROM_CONFLICTS} AND c.server_answers IS NULL");
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     /// Unresolved clashes, oldest first. Counted as a list read.
     pub fn conflicts(&self, actor: &Actor) -> Result<Vec<ConflictRow>> {
         actor.require(Permission::ReadRecords)?;

@@ -77,6 +77,24 @@ pub fn keep(store: &mut Store, registry: &Registry, outbox_id: i64, record_id: i
     let _ = store.keep_conflict(outbox_id, copy.as_ref());
 }
 
+/// Reads the platform's copy of clashes kept without one, so a person can
+/// compare and resolve them (a clash must never be stuck). Returns how many
+/// copies were kept.
+pub fn fetch_missing(
+    client: &super::Client,
+    store: &mut Store,
+    registry: &Registry,
+) -> Result<usize, super::SyncError> {
+    let mut kept = 0;
+    for (outbox_id, record_id, uuid) in store.conflicts_without_copy()? {
+        if let Some(qr) = client.read("QuestionnaireResponse", &uuid)? {
+            keep(store, registry, outbox_id, record_id, Some(&qr));
+            kept += 1;
+        }
+    }
+    Ok(kept)
+}
+
 /// The answer paths of one field: `id`, `id.part`, `id.ROW.column`.
 fn paths_of<'a>(a: &'a Answers, field: &'a str) -> impl Iterator<Item = (&'a String, &'a Answer)> + 'a {
     a.iter()

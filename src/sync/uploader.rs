@@ -223,6 +223,8 @@ impl Uploader {
         // clinic's database key cannot rewrite (`fhir::audit_anchor`).
         if report.error.is_none() {
             report.anchor_error = super::centre::send(&self.client, store, Utc::now()).err();
+            // Clashes whose platform copy is missing get it (`sync::conflict`).
+            let _ = super::conflict::fetch_missing(&self.client, store, &self.mapper.registry);
             // Then what others recorded for our residents.
             match crate::fhir::FhirSource::from_config(&self.cfg) {
                 Ok(src) => {
