@@ -6,6 +6,7 @@
 //! saves it, and when the other finalizes it.
 
 mod common;
+mod sync_support;
 
 use common::*;
 use jkda::store::{Actor, RecordStatus, Store};
@@ -122,4 +123,37 @@ fn two_desks_see_each_others_changes_and_are_warned_about_one_draft() {
     let store = open_store(dir.path());
     assert_eq!(store.other_leases(draft, "", chrono::Utc::now()).unwrap(), Vec::new());
     assert!(store.integrity_check().unwrap().is_empty());
+}
+
+/// The same through the shell, without a terminal: the idle tick reads the
+/// list again only when another connection changed the database, and says
+/// to redraw only then.
+#[test]
+fn the_idle_tick_reads_again_only_after_another_desks_change() {
+    use jkda::app::{App, Clock, Screen};
+    let dir = tempfile::tempdir().unwrap();
+    let mut other = sync_support::Clinic::open(dir.path(), "clinic", "101");
+    other.register(0);
+    let store = Store::open(&other.path).unwrap();
+    let mut shell = jkda::shell::Shell::new(store, jkda::form::Registry::embedded(), Actor::new("a"));
+    let clock = Clock {
+        today: chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
+        time: chrono::NaiveTime::MIN,
+        instant: Instant::now(),
+    };
+    let site = Some(sync_support::site("101"));
+    let mut app = App::new(jkda::i18n::Lang::Zh, jkda::keymap::Keymap::default(), site, &clock);
+    for m in shell.startup(&mut app, &clock) {
+        shell.dispatch(&mut app, m, &clock);
+    }
+    let rows = |app: &App| match &app.screen {
+        Screen::Residents(l) => l.rows.len(),
+        _ => usize::MAX,
+    };
+    assert_eq!(rows(&app), 1);
+    assert!(!shell.tick(&mut app), "nothing changed: no redraw");
+    other.register(1);
+    assert!(shell.tick(&mut app), "another desk registered someone");
+    assert_eq!(rows(&app), 2);
+    assert!(!shell.tick(&mut app));
 }

@@ -12,13 +12,22 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// One item that differs: the form's field, its label, both values as a
-/// person reads them (choices by their labels, units added).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// person reads them (choices by their labels, units added). `Debug` shows
+/// the field only: a registration's items are a person's name and numbers.
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Item {
     pub field: String,
     pub label: String,
     pub mine: String,
     pub theirs: String,
+}
+
+impl std::fmt::Debug for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Item")
+            .field("field", &self.field)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a person chose.
