@@ -317,9 +317,11 @@ impl Store {
             params![record_id, revision],
             |r| r.get(0),
         )?;
-        // A merge that takes every item from the platform is taking theirs.
+        // A merge that takes every item from the platform is taking theirs;
+        // one that takes none is keeping ours.
         let how = match how {
             Resolution::Merged(a) if *a == server.answers => &Resolution::Theirs,
+            Resolution::Merged(a) if *a == c.mine => &Resolution::Mine,
             other => other,
         };
         let upload = match how {
