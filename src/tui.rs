@@ -1,6 +1,8 @@
 //! The terminal shell: sets the terminal up (and restores it on exit and on
 //! panic), reads input on its own thread, and redraws only after something
-//! happened — no frame tick, so an idle jkda uses no CPU and sends no bytes.
+//! happened — no frame tick. Idle, it only reads the database's change
+//! counter every 1.5 s (another desk's changes, `desk_watch`) and sends no
+//! bytes unless something changed.
 
 use crate::app::{App, Clock, Msg};
 use crate::shell::Shell;
@@ -220,19 +222,23 @@ fn event_loop(
     fit_to_terminal(terminal)?;
     terminal.draw(|f| ui::draw(f, app, view))?;
     while !app.quit {
-        let msg = match app.deadline() {
-            Some(deadline) => {
-                let wait = deadline.saturating_duration_since(Instant::now());
-                match rx.recv_timeout(wait) {
-                    Ok(ev) => to_msg(ev),
-                    Err(mpsc::RecvTimeoutError::Timeout) => Some(Msg::AutosaveDue),
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                }
+        // Idle, jkda wakes every `desk_watch::POLL` to see whether another
+        // desk changed the database, and draws only when it did.
+        let poll = Instant::now() + crate::desk_watch::POLL;
+        let wake = app.deadline().map_or(poll, |d| d.min(poll));
+        let msg = match rx.recv_timeout(wake.saturating_duration_since(Instant::now())) {
+            Ok(ev) => to_msg(ev),
+            Err(mpsc::RecvTimeoutError::Timeout) if app.deadline().is_some_and(|d| d <= Instant::now()) => {
+                Some(Msg::AutosaveDue)
             }
-            None => match rx.recv() {
-                Ok(ev) => to_msg(ev),
-                Err(_) => break,
-            },
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if shell.tick(app) {
+                    fit_to_terminal(terminal)?;
+                    terminal.draw(|f| ui::draw(f, app, view))?;
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
         let Some(msg) = msg else { continue };
         shell.dispatch(app, msg, &system_clock());

@@ -7,6 +7,7 @@
 //! that can go out of range are denied (use `get`, count characters).
 #![deny(clippy::string_slice, clippy::indexing_slicing)]
 
+pub mod conflict_screen;
 pub mod form_fill;
 pub mod gate;
 mod list_keys;
@@ -90,6 +91,8 @@ pub enum Msg {
         candidates: Vec<DuplicateCandidate>,
     },
     Failed(Text),
+    /// Something another desk did to what is open here (`desk_watch`).
+    Warn(Text),
     Unlocked,
     UnlockFailed(Text),
     AuditLoaded(Vec<crate::store::AuditEntry>),
@@ -97,6 +100,10 @@ pub enum Msg {
     Sync(crate::sync::SyncEvent),
     /// Waiting and failed uploads, for the upload list.
     OutboxRows(Vec<crate::store::OutboxRow>),
+    /// A version clash with both versions (`conflict_screen`).
+    ConflictLoaded(Box<conflict_screen::ConflictState>),
+    /// A clash resolved (Ok: whether something is queued for upload) or refused.
+    ConflictResolved(Result<bool, Text>),
     WorklistLoaded(crate::manage::worklist::Worklist),
     KpiLoaded(Box<crate::store::care_read::KpiReport>),
     KpiResidents {
@@ -159,6 +166,13 @@ pub enum Effect {
     Sync(crate::sync::SyncCommand),
     /// Load the waiting and failed uploads for the upload list.
     LoadOutbox,
+    /// Load a record's version clash for the conflict screen.
+    LoadConflict(i64),
+    /// Apply a person's decision on a clash (audited).
+    ResolveConflict {
+        record_id: i64,
+        choice: crate::sync::conflict::Choice,
+    },
     LoadWorklist {
         filter: crate::store::care_read::WorklistFilter,
         limit: usize,
@@ -332,6 +346,11 @@ impl App {
                 self.outbox_rows(rows);
                 Vec::new()
             }
+            Msg::ConflictLoaded(c) => {
+                self.conflict_loaded(*c);
+                Vec::new()
+            }
+            Msg::ConflictResolved(r) => self.conflict_resolved(r),
             Msg::WorklistLoaded(items) => {
                 self.worklist_loaded(items);
                 Vec::new()
@@ -411,6 +430,10 @@ impl App {
             }
             Msg::DuplicateSuspects { record_id, candidates } => {
                 self.suspects = Some(Suspects { record_id, candidates });
+                Vec::new()
+            }
+            Msg::Warn(m) => {
+                self.notice = Some(Notice::Error(m));
                 Vec::new()
             }
             Msg::Failed(m) => {

@@ -27,6 +27,8 @@ pub struct SyncInfo {
     pub selected: usize,
     /// ID numbers already looked up on the platform (each once per session).
     pub fetched: Vec<String>,
+    /// A version clash opened from the list (`conflict_screen`).
+    pub conflict: Option<super::conflict_screen::ConflictState>,
 }
 
 /// `2026-11-29T13:05:00.000Z` -> `11-29 21:05` in the PC's time zone.
@@ -142,6 +144,9 @@ impl App {
             }
             return None;
         }
+        if let Some(effects) = self.conflict_key(k) {
+            return Some(effects);
+        }
         let s = &mut self.sync;
         match self.keymap.action(Context::Uploads, k) {
             Some(Action::Back) => s.open = false,
@@ -166,6 +171,7 @@ impl App {
                     }
                 });
             }
+            Some(Action::Compare) => return Some(self.compare_selected()),
             _ => {}
         }
         Some(Vec::new())

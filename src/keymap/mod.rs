@@ -21,10 +21,12 @@ pub enum Context {
     Uploads,
     /// The worklist and the clinic's indicators.
     Manage,
+    /// A version clash with the platform, both versions side by side.
+    Conflict,
 }
 
 impl Context {
-    pub const ALL: [Context; 7] = [
+    pub const ALL: [Context; 8] = [
         Context::Global,
         Context::List,
         Context::Resident,
@@ -32,6 +34,7 @@ impl Context {
         Context::Dialog,
         Context::Uploads,
         Context::Manage,
+        Context::Conflict,
     ];
 
     pub fn name(self) -> &'static str {
@@ -43,6 +46,7 @@ impl Context {
             Context::Dialog => "dialog",
             Context::Uploads => "uploads",
             Context::Manage => "manage",
+            Context::Conflict => "conflict",
         }
     }
 }
@@ -95,10 +99,18 @@ pub enum Action {
     /// Indicators: the previous / next period (year, quarters).
     PrevPeriod,
     NextPeriod,
+    /// Upload list: compare the two versions of a clash.
+    Compare,
+    /// A clash: send ours again over the platform's version.
+    KeepMine,
+    /// A clash: take the platform's version.
+    TakeTheirs,
+    /// A clash: ours with the ticked items taken from the platform.
+    Merge,
 }
 
 impl Action {
-    pub const ALL: [Action; 37] = [
+    pub const ALL: [Action; 41] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -136,6 +148,10 @@ impl Action {
         Action::FilterVillage,
         Action::PrevPeriod,
         Action::NextPeriod,
+        Action::Compare,
+        Action::KeepMine,
+        Action::TakeTheirs,
+        Action::Merge,
     ];
 
     pub fn name(self) -> &'static str {
@@ -177,6 +193,10 @@ impl Action {
             Action::FilterVillage => "filter_village",
             Action::PrevPeriod => "prev_period",
             Action::NextPeriod => "next_period",
+            Action::Compare => "compare",
+            Action::KeepMine => "keep_mine",
+            Action::TakeTheirs => "take_theirs",
+            Action::Merge => "merge",
         }
     }
 

@@ -9,7 +9,9 @@ pub mod bulk;
 pub mod care;
 pub mod care_read;
 mod cipher;
+mod conflicts;
 pub mod crypt;
+pub mod desks;
 mod drafts;
 pub mod identify;
 mod import;
@@ -26,6 +28,7 @@ mod users;
 
 pub use access::{Permission, Role};
 pub use audit::{verify_chain, AuditEntry, AuditFilter, ChainBreak};
+pub use conflicts::{Conflict, ConflictRow, Resolution, ServerCopy, Unresolvable};
 pub use drafts::{Abandoned, DraftRow, MAX_REASON_CHARS};
 pub use import::{ImportCounts, ImportPatient, ImportedRecord, KnownResident};
 pub use outbox::{utc_text, FetchedRecord, OutboxItem, OutboxRow, OutboxStatus, PatientState, Sent};

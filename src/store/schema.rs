@@ -261,6 +261,44 @@ CREATE TABLE resident_links (
     at            TEXT NOT NULL
 ) STRICT;
 "#,
+    // conflicts (issue 14, parts 4 and 5): what the platform holds of each
+    // record that went there or came from it (its version: the If-Match of
+    // the next amendment; its answers: what an amendment replaces), version
+    // clashes kept for a person with the platform's copy and how they were
+    // resolved, and which desk has which draft open (one database, several
+    // desks over SSH).
+    r#"
+CREATE TABLE record_server (
+    record_id  INTEGER PRIMARY KEY REFERENCES records(id),
+    version    TEXT NOT NULL,
+    answers    TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE conflicts (
+    id             INTEGER PRIMARY KEY,
+    record_id      INTEGER NOT NULL REFERENCES records(id),
+    revision       INTEGER NOT NULL,
+    server_version TEXT,
+    server_answers TEXT,
+    server_author  TEXT,
+    server_at      TEXT,
+    server_site    TEXT,
+    detected_at    TEXT NOT NULL,
+    resolution     TEXT CHECK (resolution IN ('mine', 'theirs', 'merged')),
+    resolved_by    TEXT,
+    resolved_at    TEXT
+) STRICT;
+CREATE INDEX conflicts_record ON conflicts(record_id, revision);
+CREATE TABLE desk_leases (
+    record_id INTEGER NOT NULL,
+    desk      TEXT NOT NULL,
+    user      TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    heartbeat TEXT NOT NULL,
+    saved_at  TEXT,
+    PRIMARY KEY (record_id, desk)
+) STRICT;
+"#,
 ];
 
 pub fn current_version() -> i64 {

@@ -112,6 +112,10 @@ fn print_status(
             p.reason.as_deref().unwrap_or("")
         );
     }
+    if status.conflict > 0 {
+        // A clash waits for a person, never for a retry.
+        println!("{}", i18n.t("conflicts.cli_hint"));
+    }
     // Not "will retry": nothing here runs again by itself.
     if configured && status.pending + status.failed + status.conflict > 0 {
         println!("{}", i18n.t("sync.cli_next"));

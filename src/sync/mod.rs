@@ -11,6 +11,7 @@ pub mod anchor;
 pub mod centre;
 pub mod cli;
 pub mod client;
+pub mod conflict;
 pub mod error;
 pub mod fetch;
 pub mod forms;

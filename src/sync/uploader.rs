@@ -238,6 +238,8 @@ impl Uploader {
         // clinic's database key cannot rewrite (`fhir::audit_anchor`).
         if report.error.is_none() {
             report.anchor_error = super::centre::send(&self.client, store, Utc::now()).err();
+            // Clashes whose platform copy is missing get it (`sync::conflict`).
+            let _ = super::conflict::fetch_missing(&self.client, store, &self.mapper.registry);
             // Then what others recorded for our residents.
             match crate::fhir::FhirSource::from_config(&self.cfg) {
                 Ok(src) => {
@@ -335,6 +337,7 @@ impl Uploader {
             }
             Err(e) if e.concerns_record() => {
                 let p = &prepared[0];
+                let mut server_copy = None;
                 if e.is_conflict() {
                     let qr = p.qr();
                     match self.client.read("QuestionnaireResponse", qr.id()) {
@@ -351,7 +354,7 @@ impl Uploader {
                             }
                             return (Flow::Continue, false);
                         }
-                        Ok(_) => {}
+                        Ok(found) => server_copy = found,
                         Err(read_err) if read_err.is_retryable() => {
                             self.defer(store, prepared, None, report);
                             report.error = Some(read_err);
@@ -362,6 +365,9 @@ impl Uploader {
                 }
                 if store.mark_refused(p.outbox_id, e.is_conflict(), &e.stored()).is_ok() {
                     if e.is_conflict() {
+                        // Kept for a person to compare (`sync::conflict`).
+                        let registry = &self.mapper.registry;
+                        super::conflict::keep(store, registry, p.outbox_id, p.record_id, server_copy.as_ref());
                         report.conflicts += 1;
                     } else {
                         report.failed += 1;

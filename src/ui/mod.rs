@@ -5,6 +5,7 @@
 //! byte slicing of text and indexing that can go out of range are denied.
 #![deny(clippy::string_slice, clippy::indexing_slicing)]
 
+mod conflict_view;
 mod form_view;
 mod lists;
 mod manage_view;
@@ -105,6 +106,9 @@ pub fn draw(frame: &mut Frame, app: &App, v: &View) {
     }
     if app.sync.open {
         sync_view::overlay(frame, body, app, v);
+        if let Some(c) = &app.sync.conflict {
+            conflict_view::overlay(frame, body, app, c, v);
+        }
     }
     if app.help {
         overlays::help(frame, area, app, v);

@@ -129,6 +129,7 @@ pub fn overlay(frame: &mut Frame, area: Rect, app: &App, v: &View) {
             ("send", &keys(Action::Send)),
             ("retry", &keys(Action::Retry)),
             ("link", &keys(Action::Link)),
+            ("compare", &keys(Action::Compare)),
         ],
     );
     lines.push(Line::styled(fit(&hint, inner), v.theme.dim()));
