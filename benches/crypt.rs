@@ -112,13 +112,14 @@ fn argon(dir: &Path, key: &DbKey) {
     );
     let mut ring = Keyring::create(dir);
     let t = Instant::now();
-    ring.add_user("admin", "东山村卫生室2026", key).expect("add user");
+    ring.add_user("admin", &"东山村卫生室2026".into(), key)
+        .expect("add user");
     let add_ms = t.elapsed().as_secs_f64() * 1000.0;
     let unlock_ms = median(
         (0..5)
             .map(|_| {
                 let t = Instant::now();
-                ring.unlock("admin", "东山村卫生室2026", chrono::Utc::now())
+                ring.unlock("admin", &"东山村卫生室2026".into(), chrono::Utc::now())
                     .expect("unlock");
                 t.elapsed()
             })
@@ -126,7 +127,7 @@ fn argon(dir: &Path, key: &DbKey) {
     );
     let wrong_ms = {
         let t = Instant::now();
-        let _ = ring.unlock("admin", "wrong", chrono::Utc::now());
+        let _ = ring.unlock("admin", &"wrong".into(), chrono::Utc::now());
         t.elapsed().as_secs_f64() * 1000.0
     };
     println!(

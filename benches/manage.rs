@@ -65,7 +65,7 @@ fn main() {
         village: "101".into(),
         name: "江源区示范乡镇卫生院".into(),
     };
-    let session = jkda::session::install(dir, Some(&site), "admin", "管理员", PASSWORD, true).expect("install");
+    let session = jkda::session::install(dir, Some(&site), "admin", "管理员", &PASSWORD.into(), true).expect("install");
     let key = session.key.clone();
     let actor = session.actor.clone();
     let mut store = session.store;

@@ -56,7 +56,8 @@ fn main() {
     };
 
     // 1. Build: an installation (site, administrator), then the demo.
-    let session = jkda::session::install(dir, Some(&site), "admin", "管理员", PASSWORD, !plain).expect("install");
+    let session =
+        jkda::session::install(dir, Some(&site), "admin", "管理员", &PASSWORD.into(), !plain).expect("install");
     let key = session.key.clone().filter(|_| !plain);
     let actor = session.actor.clone();
     let mut store = session.store;

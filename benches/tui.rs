@@ -103,7 +103,9 @@ fn main() {
 
     // 2 + 3. Keystrokes through the real core, shell, store and renderer.
     let mut keyring = jkda::store::crypt::Keyring::load(dir.path()).unwrap().unwrap();
-    let db_key = keyring.unlock("li", common::DOCTOR_PW, chrono::Utc::now()).unwrap();
+    let db_key = keyring
+        .unlock("li", &common::DOCTOR_PW.into(), chrono::Utc::now())
+        .unwrap();
     let store = Store::open_with_key(&dir.path().join("jkda.db"), Some(&db_key)).unwrap();
     let site = store.site().unwrap();
     let i18n = I18n::new(Lang::Zh);

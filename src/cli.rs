@@ -109,6 +109,12 @@ pub enum Command {
     /// config.toml without secrets, doctor, counts, error classes — no
     /// personal data. With --user or a key file the database's counts too
     SupportBundle { file: PathBuf },
+    /// Version clashes with the city platform (a record amended here and
+    /// elsewhere): list them, show both versions item by item, resolve one
+    /// (keep ours, take the platform's, or take some items from it). Exit 0
+    /// done (list: none waiting), 1 clashes waiting, refused or failed
+    #[command(subcommand)]
+    Conflicts(ConflictsCmd),
     /// Drafts never finalized: list them, or abandon one (with a reason,
     /// audited); an abandoned draft leaves every list
     #[command(subcommand)]
@@ -261,6 +267,18 @@ pub enum ResidentsCmd {
         /// The 18-digit resident ID card number
         id_number: String,
     },
+    /// Link a resident registered here to the platform's record of the same
+    /// person (when an upload says "already registered"): the resident takes
+    /// the platform's record number and identity, every record here is
+    /// uploaded under it, what was entered here is kept. Exit 0 linked, 1
+    /// not found or an error, 2 upload not configured
+    Link {
+        /// The resident here: the number the upload message gives, or the
+        /// local health-record number
+        resident: String,
+        /// The platform's record: `Patient/<id>`, its id, or its health-record number
+        target: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -365,4 +383,38 @@ pub enum AuditCmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConflictsCmd {
+    /// Clashes waiting for a person, oldest first (names masked)
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Both versions of a record (its id from the list): what differs, item
+    /// by item with the form's labels, who and when
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resolve: `--keep mine` sends ours again over the platform's version,
+    /// `--keep theirs` takes the platform's (ours stays in the history),
+    /// `--take ITEM,...` takes those items from the platform and keeps ours
+    /// for the rest. Applied at the next sync; audited
+    Resolve {
+        id: i64,
+        #[arg(long, value_enum, required_unless_present = "take")]
+        keep: Option<Keep>,
+        /// Item ids (as `show` lists them) to take from the platform
+        #[arg(long, value_delimiter = ',', conflicts_with = "keep")]
+        take: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Keep {
+    Mine,
+    Theirs,
 }

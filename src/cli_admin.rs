@@ -2,6 +2,7 @@
 //! `jkda key-file`. Scripted installs pipe passwords on standard input (one
 //! per line); nothing secret is ever taken from the command line.
 
+use crate::app::gate::check_new_password;
 use crate::cli::{AuditCmd, InitArgs, UserCmd};
 use crate::cli_auth::{self, read_password, Credentials};
 use crate::i18n::{I18n, Msg};
@@ -9,29 +10,24 @@ use crate::store::crypt::{write_key_file, Keyring};
 use crate::store::{AuditFilter, Permission, Role, SiteConfig, Store};
 use crate::sync::anchor::{self, Comparison};
 use crate::sync::SyncConfig;
+use secrecy::{ExposeSecret, SecretString};
 use std::path::Path;
 use std::process::ExitCode;
-use zeroize::Zeroize;
 
 fn fail(i18n: &I18n, m: Msg) -> ExitCode {
     eprintln!("{}", i18n.msg(&m));
     ExitCode::from(1)
 }
 
-fn new_password(i18n: &I18n) -> Result<String, Msg> {
+fn new_password(i18n: &I18n) -> Result<SecretString, Msg> {
     let io = |e: std::io::Error| crate::bounded_read::message(std::path::Path::new("stdin"), &e);
-    let mut first = read_password(&format!("{}: ", i18n.t("gate.new_password"))).map_err(io)?;
+    let first = read_password(&format!("{}: ", i18n.t("gate.new_password"))).map_err(io)?;
     // From a pipe one line is enough; at a terminal the password is typed twice.
-    let mut again = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-        read_password(&format!("{}: ", i18n.t("gate.password_again"))).map_err(io)?
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        let again = read_password(&format!("{}: ", i18n.t("gate.password_again"))).map_err(io)?;
+        check_new_password(first.expose_secret(), again.expose_secret())?;
     } else {
-        first.clone()
-    };
-    let ok = crate::app::gate::check_new_password(&first, &again);
-    again.zeroize();
-    if let Err(m) = ok {
-        first.zeroize();
-        return Err(m);
+        check_new_password(first.expose_secret(), first.expose_secret())?;
     }
     Ok(first)
 }
@@ -62,13 +58,12 @@ pub fn init(dir: &Path, args: &InitArgs, i18n: &I18n) -> ExitCode {
         (None, None, None, None) => None,
         _ => return fail(i18n, Msg::new("cli.site_incomplete")),
     };
-    let mut password = match new_password(i18n) {
+    let password = match new_password(i18n) {
         Ok(p) => p,
         Err(m) => return fail(i18n, m),
     };
     let name = args.name.clone().unwrap_or_else(|| args.admin.clone());
     let result = crate::session::install(dir, site.as_ref(), &args.admin, &name, &password, !args.no_encrypt);
-    password.zeroize();
     match result {
         Ok(s) => {
             let encrypted = crate::store::Store::is_encrypted_file(&crate::paths::db_path(dir));
@@ -109,12 +104,11 @@ pub fn user(dir: &Path, creds: &Credentials, cmd: &UserCmd, i18n: &I18n) -> Exit
     let result: Result<(), Msg> = (|| match cmd {
         UserCmd::Add { login, role, name } => {
             let role = Role::parse(role).ok_or_else(|| Msg::new("cli.bad_role").arg("value", role))?;
-            let mut password = new_password(i18n)?;
+            let password = new_password(i18n)?;
             // Keyring first: an account in the database that no keyring entry
             // can open would be a login nobody can use. Undone if the
             // database refuses the account.
             let r = keyring.add_user(login, &password, &key).map_err(|e| e.message());
-            password.zeroize();
             r?;
             if let Err(e) = store.add_user(&actor, login, name.as_deref().unwrap_or(login), role, true) {
                 let _ = keyring.remove_user(login);
@@ -148,9 +142,8 @@ pub fn user(dir: &Path, creds: &Credentials, cmd: &UserCmd, i18n: &I18n) -> Exit
             if store.user(login).map_err(|e| e.message())?.is_none() {
                 return Err(Msg::new("store.not_found"));
             }
-            let mut password = new_password(i18n)?;
+            let password = new_password(i18n)?;
             let r = keyring.set_password(login, &password, &key).map_err(|e| e.message());
-            password.zeroize();
             r?;
             // Someone else's reset must be replaced by a password only they know.
             store

@@ -9,6 +9,7 @@ use crate::i18n::Msg;
 use crate::paths::db_path;
 use crate::store::crypt::{read_key_file, DbKey, Keyring};
 use crate::store::{Actor, Role, Store};
+use secrecy::SecretString;
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::Path;
 use zeroize::Zeroize;
@@ -31,12 +32,14 @@ pub fn os_user() -> String {
 const PASSWORD_LINE: u64 = 4 << 10;
 
 /// Reads a password: without echo from a terminal, else one line of stdin.
-pub fn read_password(prompt: &str) -> std::io::Result<String> {
+/// Typed keys go straight into the wiped buffer of the TUI's password box;
+/// a line from stdin is wiped once copied into the `SecretString`.
+pub fn read_password(prompt: &str) -> std::io::Result<SecretString> {
     if std::io::stdin().is_terminal() {
         eprint!("{prompt}");
         std::io::stderr().flush()?;
         crossterm::terminal::enable_raw_mode()?;
-        let mut out = String::new();
+        let mut out = crate::app::secret_input::SecretBuf::default();
         let result = (|| -> std::io::Result<()> {
             loop {
                 if let crossterm::event::Event::Key(k) = crossterm::event::read()? {
@@ -44,12 +47,12 @@ pub fn read_password(prompt: &str) -> std::io::Result<String> {
                     match k.code {
                         KeyCode::Enter => return Ok(()),
                         KeyCode::Backspace => {
-                            out.pop();
+                            out.backspace();
                         }
                         KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
                             return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "cancelled"));
                         }
-                        KeyCode::Char(c) => out.push(c),
+                        KeyCode::Char(c) => out.insert(c.encode_utf8(&mut [0; 4])),
                         _ => {}
                     }
                 }
@@ -57,7 +60,7 @@ pub fn read_password(prompt: &str) -> std::io::Result<String> {
         })();
         crossterm::terminal::disable_raw_mode()?;
         eprintln!();
-        result.map(|_| out)
+        result.map(|_| out.take())
     } else {
         // One line, however long the input (`< /dev/zero` has no end).
         let mut line = Vec::with_capacity(PASSWORD_LINE as usize + 1);
@@ -68,7 +71,7 @@ pub fn read_password(prompt: &str) -> std::io::Result<String> {
         let text = match read {
             Ok(_) if line.len() as u64 > PASSWORD_LINE => Err(crate::bounded_read::too_large(PASSWORD_LINE)),
             Ok(_) => std::str::from_utf8(&line)
-                .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+                .map(|s| SecretString::from(s.trim_end_matches(['\r', '\n'])))
                 .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text")),
             Err(e) => Err(e),
         };
@@ -90,10 +93,9 @@ pub fn open(dir: &Path, creds: &Credentials, i18n: &crate::i18n::I18n) -> Result
         let mut keyring = Keyring::load(dir)
             .map_err(|e| e.message())?
             .ok_or_else(|| Msg::new("access.no_accounts"))?;
-        let mut password = read_password(&format!("{}: ", i18n.t("gate.password")))
+        let password = read_password(&format!("{}: ", i18n.t("gate.password")))
             .map_err(|e| crate::bounded_read::message(Path::new("stdin"), &e))?;
         let result = keyring.unlock(login, &password, chrono::Utc::now());
-        password.zeroize();
         let key = result.map_err(|e| match e {
             crate::store::crypt::UnlockError::NoSuchUser => Msg::new("access.login_failed"),
             other => other.message(),

@@ -10,7 +10,6 @@ use crate::store::crypt::{read_key_file, DbKey};
 use crate::store::{Actor, Permission, Store};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use zeroize::Zeroize;
 
 fn fail(i18n: &I18n, m: Msg) -> ExitCode {
     eprintln!("{}", i18n.msg(&m));
@@ -129,12 +128,11 @@ pub fn restore(dir: &Path, creds: &Credentials, given: &Path, i18n: &I18n) -> Ex
     let key: Option<DbKey> = if !manifest.encrypted {
         None
     } else if let Some(login) = creds.user {
-        let mut password = match read_password(&format!("{}: ", i18n.t("gate.password"))) {
+        let password = match read_password(&format!("{}: ", i18n.t("gate.password"))) {
             Ok(p) => p,
             Err(e) => return fail(i18n, Msg::new("cli.io_error").arg("path", "stdin").arg("detail", e)),
         };
         let key = restore::unlock(&folder, login, &password);
-        password.zeroize();
         let key = match key {
             Ok(k) => k,
             Err(e) => return fail(i18n, e.message()),

@@ -63,8 +63,8 @@ pub fn run(cmd: &ResidentsCmd, store: &Store, actor: &Actor, i18n: &I18n) -> Res
         ResidentsCmd::Duplicates { json, shared_phones } => {
             duplicates(store, actor, i18n, *json, *shared_phones, today)
         }
-        // Handled in main.rs by sync::cli::fetch (it needs the network configuration).
-        ResidentsCmd::Fetch { .. } => Ok(ExitCode::from(2)),
+        // Handled in main.rs by sync::cli::fetch and sync::link (they need the network configuration).
+        ResidentsCmd::Fetch { .. } | ResidentsCmd::Link { .. } => Ok(ExitCode::from(2)),
     }
 }
 

@@ -69,6 +69,10 @@ fn main() -> ExitCode {
         Some(Command::SupportBundle { file }) => {
             jkda::cli_ops::support_bundle(&dir, &config, config_error.as_ref(), &creds(&cli), file, &i18n)
         }
+        Some(Command::Conflicts(cmd)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
+            let registry = load_registry(forms_dir.as_deref(), &dir, &i18n).0;
+            jkda::cli_conflicts::run(cmd, &mut store, &registry, &actor, &i18n)
+        }),
         Some(Command::Drafts(cmd)) => with_store(&dir, &cli, &i18n, |mut store, actor| {
             jkda::cli_drafts::run(cmd, &mut store, &actor, &i18n)
         }),
@@ -128,6 +132,12 @@ fn main() -> ExitCode {
                 Ok(jkda::sync::cli::fetch(
                     &mut store, cfg, &registry, &actor, &i18n, id_number,
                 ))
+            })
+        }
+        Some(Command::Residents(jkda::cli::ResidentsCmd::Link { resident, target })) => {
+            with_store(&dir, &cli, &i18n, |mut store, actor| {
+                let cfg = jkda::sync::SyncConfig::from_config(&config);
+                Ok(jkda::sync::link::run(&mut store, cfg, &actor, &i18n, resident, target))
             })
         }
         Some(Command::Sync(args)) => with_store(&dir, &cli, &i18n, |mut store, actor| {

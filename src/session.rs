@@ -10,6 +10,7 @@ use crate::i18n::Msg;
 use crate::paths::db_path;
 use crate::store::crypt::{DbKey, Keyring};
 use crate::store::{Actor, Role, SiteConfig, Store, StoreError, User};
+use secrecy::{ExposeSecret, SecretString};
 use std::path::Path;
 
 pub struct Session {
@@ -96,7 +97,7 @@ pub fn install(
     site: Option<&SiteConfig>,
     login: &str,
     name: &str,
-    password: &str,
+    password: &SecretString,
     encrypt: bool,
 ) -> Result<Session, Msg> {
     if !crate::store::users_valid_login(login) {
@@ -131,7 +132,7 @@ pub fn install(
 
 /// Logs a user in. Unknown login and wrong password read alike, so the
 /// screen does not reveal which logins exist.
-pub fn login(dir: &Path, login: &str, password: &str) -> Result<Session, Msg> {
+pub fn login(dir: &Path, login: &str, password: &SecretString) -> Result<Session, Msg> {
     let mut keyring = Keyring::load(dir)
         .map_err(|e| e.message())?
         .ok_or_else(|| Msg::new("access.no_accounts"))?;
@@ -163,8 +164,8 @@ pub fn login(dir: &Path, login: &str, password: &str) -> Result<Session, Msg> {
 }
 
 /// The user's own password change (forced at first login, or by choice).
-pub fn change_password(s: &mut Session, old: &str, new: &str) -> Result<(), Msg> {
-    crate::app::gate::check_password_change(&s.user.login, old, new)?;
+pub fn change_password(s: &mut Session, old: &SecretString, new: &SecretString) -> Result<(), Msg> {
+    crate::app::gate::check_password_change(&s.user.login, old.expose_secret(), new.expose_secret())?;
     s.keyring
         .change_password(&s.user.login, old, new, chrono::Utc::now())
         .map_err(|e| e.message())?;
@@ -177,7 +178,7 @@ pub fn change_password(s: &mut Session, old: &str, new: &str) -> Result<(), Msg>
 }
 
 /// Checks the password of the logged-in user after the idle lock.
-pub fn unlock(keyring: &mut Keyring, store: &Store, actor: &Actor, password: &str) -> Result<(), Msg> {
+pub fn unlock(keyring: &mut Keyring, store: &Store, actor: &Actor, password: &SecretString) -> Result<(), Msg> {
     match keyring.unlock(&actor.user, password, chrono::Utc::now()) {
         Ok(_) => {
             let _ = store.audit(actor, "unlock", "user", &actor.user);

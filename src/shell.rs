@@ -35,6 +35,8 @@ pub struct Shell {
     pub quit: bool,
     /// `Effect::Logout` ran: after quitting, the login screen comes back.
     pub logged_out: bool,
+    /// Other desks on the same database (`desk_watch`).
+    pub desks: crate::desk_watch::DeskWatch,
 }
 
 /// Opens a connection to the clinic database for the uploader thread (each
@@ -55,6 +57,7 @@ impl Drop for Shell {
     /// Quitting or logging out straight from the list still audits its searches.
     fn drop(&mut self) {
         let _ = self.store.audit_list_reads(&self.actor);
+        self.desks.left(&self.store);
     }
 }
 
@@ -72,7 +75,13 @@ impl Shell {
             config_stamp: None,
             quit: false,
             logged_out: false,
+            desks: Default::default(),
         }
+    }
+
+    /// The idle timer: other desks' changes read in; true to redraw.
+    pub fn tick(&mut self, app: &mut App) -> bool {
+        self.desks.tick(&mut self.store, &self.actor, app)
     }
 
     /// The messages to start with: the resident list, or the draft that was
@@ -80,6 +89,7 @@ impl Shell {
     pub fn startup(&mut self, app: &mut App, clock: &Clock) -> Vec<Msg> {
         self.quit = false;
         self.logged_out = false;
+        self.desks.start(&self.store);
         let mut msgs = vec![
             Msg::FormsLoaded {
                 visit_forms: titles(self.registry.visit_forms().into_iter()),
@@ -104,7 +114,12 @@ impl Shell {
             .setting(OPEN_RECORD)
             .ok()
             .flatten()
-            .and_then(|s| s.parse::<i64>().ok());
+            .and_then(|s| s.parse::<i64>().ok())
+            // Not a draft another desk is working on now (one database, several desks).
+            .filter(|id| {
+                let others = self.store.other_leases(*id, &self.desks.desk, chrono::Utc::now());
+                others.is_ok_and(|o| o.is_empty())
+            });
         if let Some(id) = reopen {
             let msgs = self.run(Effect::OpenRecord(id), app, clock);
             if msgs.iter().any(|m| matches!(m, Msg::RecordOpened(_))) {
@@ -165,6 +180,7 @@ impl Shell {
         let def = self.form_def(&record.form_id, &record.form_version)?;
         if record.status == RecordStatus::Draft {
             let _ = self.store.set_setting(OPEN_RECORD, &id.to_string());
+            self.desks.opened(&self.store, id, &self.actor.user);
         }
         let mut screen = form_screen(def.clone(), &record, &resident, clock);
         if let (Some(p), Role::FollowUp) = (def.programme, def.role) {
@@ -334,7 +350,10 @@ impl Shell {
                 Ok(vec![self.open_record(id, clock)?])
             }
             Effect::SaveDraft { record_id, save } => match self.store.save_draft(&self.actor, record_id, &save) {
-                Ok(()) => Ok(vec![Msg::Saved { record_id }]),
+                Ok(()) => {
+                    self.desks.saved(&self.store, record_id);
+                    Ok(vec![Msg::Saved { record_id }])
+                }
                 Err(e) => Err(save_failed(e)),
             },
             Effect::Finalize { record_id, save } | Effect::FinalizeAnyway { record_id, save } => {
@@ -388,6 +407,7 @@ impl Shell {
             }
             Effect::LeftForm { .. } => {
                 let _ = self.store.clear_setting(OPEN_RECORD);
+                self.desks.left(&self.store);
                 Ok(Vec::new())
             }
             Effect::Locked => {
@@ -396,12 +416,12 @@ impl Shell {
                     .map_err(|e| e.message())?;
                 Ok(Vec::new())
             }
-            Effect::Unlock(mut password) => {
+            // The password is wiped when `password` drops, at the end of this arm.
+            Effect::Unlock(password) => {
                 let result = match &mut self.keyring {
                     Some(k) => crate::session::unlock(k, &self.store, &self.actor, &password),
                     None => Ok(()),
                 };
-                zeroize::Zeroize::zeroize(&mut password);
                 Ok(vec![match result {
                     Ok(()) => Msg::Unlocked,
                     Err(m) => Msg::UnlockFailed(m),
@@ -447,6 +467,19 @@ impl Shell {
                     .map_err(|e| e.message())?;
                 Ok(vec![Msg::OutboxRows(rows)])
             }
+            Effect::LoadConflict(id) => {
+                let c = self.store.conflict(&self.actor, id).map_err(|e| e.message())?;
+                let def = self.form_def(&c.row.form_id, &c.row.form_version).ok();
+                let state = crate::app::conflict_screen::ConflictState::new(&c, def.as_deref(), app.lang);
+                Ok(vec![Msg::ConflictLoaded(Box::new(state))])
+            }
+            Effect::ResolveConflict { record_id, choice } => {
+                let (store, registry) = (&mut self.store, &self.registry);
+                let r = crate::sync::conflict::resolve(store, registry, &self.actor, record_id, &choice)
+                    .map_err(|e| e.message())?;
+                let r = r.map_err(|why| Text::new(crate::sync::conflict::unresolvable_key(why)));
+                Ok(vec![Msg::ConflictResolved(r)])
+            }
             Effect::LoadWorklist { filter, limit } => {
                 let items = self
                     .store
@@ -479,7 +512,10 @@ impl Shell {
                 Ok(Vec::new())
             }
         })();
-        result.unwrap_or_else(|m| vec![Msg::Failed(m)])
+        let mut msgs = result.unwrap_or_else(|m| vec![Msg::Failed(m)]);
+        // After the screen it concerns (a draft another desk has open too).
+        msgs.extend(self.desks.take_warning().map(Msg::Warn));
+        msgs
     }
 }
 
@@ -538,6 +574,9 @@ impl Shell {
                 query,
                 result: Err(Text::new("sync.err_not_configured")),
             })],
+            (None, crate::sync::SyncCommand::Link { .. }) => vec![Msg::Sync(crate::sync::SyncEvent::Linked(Err(
+                Text::new("sync.err_not_configured"),
+            )))],
             (None, _) => Vec::new(),
         }
     }

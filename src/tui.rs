@@ -1,6 +1,8 @@
 //! The terminal shell: sets the terminal up (and restores it on exit and on
 //! panic), reads input on its own thread, and redraws only after something
-//! happened — no frame tick, so an idle jkda uses no CPU and sends no bytes.
+//! happened — no frame tick. Idle, it only reads the database's change
+//! counter every 1.5 s (another desk's changes, `desk_watch`) and sends no
+//! bytes unless something changed.
 
 use crate::app::{App, Clock, Msg};
 use crate::shell::Shell;
@@ -145,7 +147,9 @@ fn gate_loop(
         }
     };
     let mut gate = GateState::new(mode);
-    let mut pending: Option<(crate::session::Session, String)> = None;
+    // The first login's password, kept (as a SecretString) for the forced
+    // change that must not reuse it.
+    let mut pending: Option<(crate::session::Session, secrecy::SecretString)> = None;
     loop {
         fit_to_terminal(terminal)?;
         terminal.draw(|f| ui::session_view::gate(f, &gate, &c.keymap, &c.view))?;
@@ -161,37 +165,26 @@ fn gate_loop(
         let result = match effect {
             None => continue,
             Some(GateEffect::Quit) => return Ok(None),
+            // Every password below is a SecretString, wiped where it drops.
             Some(GateEffect::Install {
                 site,
                 login,
                 name,
-                mut password,
-            }) => {
-                let r = session::install(&c.dir, site.as_ref(), &login, &name, &password, true);
-                zeroize::Zeroize::zeroize(&mut password);
-                r
-            }
+                password,
+            }) => session::install(&c.dir, site.as_ref(), &login, &name, &password, true),
             Some(GateEffect::Login { login, password }) => match session::login(&c.dir, &login, &password) {
                 Ok(s) if s.user.must_change => {
                     pending = Some((s, password));
                     gate = GateState::new(GateMode::ChangePassword);
                     continue;
                 }
-                other => {
-                    let mut password = password;
-                    zeroize::Zeroize::zeroize(&mut password);
-                    other
-                }
+                other => other,
             },
-            Some(GateEffect::ChangePassword { mut new }) => match pending.take() {
-                Some((mut s, mut old)) => {
+            Some(GateEffect::ChangePassword { new }) => match pending.take() {
+                Some((mut s, old)) => {
                     let r = session::change_password(&mut s, &old, &new);
-                    zeroize::Zeroize::zeroize(&mut new);
                     match r {
-                        Ok(()) => {
-                            zeroize::Zeroize::zeroize(&mut old);
-                            Ok(s)
-                        }
+                        Ok(()) => Ok(s),
                         // Refused (the same as the old one, say): the user
                         // tries again on the same screen, still logged in.
                         Err(m) => {
@@ -229,19 +222,23 @@ fn event_loop(
     fit_to_terminal(terminal)?;
     terminal.draw(|f| ui::draw(f, app, view))?;
     while !shell.quit {
-        let msg = match app.deadline() {
-            Some(deadline) => {
-                let wait = deadline.saturating_duration_since(Instant::now());
-                match rx.recv_timeout(wait) {
-                    Ok(ev) => to_msg(ev),
-                    Err(mpsc::RecvTimeoutError::Timeout) => Some(Msg::AutosaveDue),
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                }
+        // Idle, jkda wakes every `desk_watch::POLL` to see whether another
+        // desk changed the database, and draws only when it did.
+        let poll = Instant::now() + crate::desk_watch::POLL;
+        let wake = app.deadline().map_or(poll, |d| d.min(poll));
+        let msg = match rx.recv_timeout(wake.saturating_duration_since(Instant::now())) {
+            Ok(ev) => to_msg(ev),
+            Err(mpsc::RecvTimeoutError::Timeout) if app.deadline().is_some_and(|d| d <= Instant::now()) => {
+                Some(Msg::AutosaveDue)
             }
-            None => match rx.recv() {
-                Ok(ev) => to_msg(ev),
-                Err(_) => break,
-            },
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if shell.tick(app) {
+                    fit_to_terminal(terminal)?;
+                    terminal.draw(|f| ui::draw(f, app, view))?;
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
         let Some(msg) = msg else { continue };
         shell.dispatch(app, msg, &system_clock());

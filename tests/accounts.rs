@@ -105,7 +105,7 @@ fn every_store_function_on_resident_data_is_audited() {
 fn a_wrong_password_at_the_idle_lock_is_audited_once() {
     let dir = tempfile::tempdir().unwrap();
     install(dir.path(), 0);
-    let mut session = jkda::session::login(dir.path(), "li", DOCTOR_PW).unwrap();
+    let mut session = jkda::session::login(dir.path(), "li", &DOCTOR_PW.into()).unwrap();
     let failed = |store: &Store| {
         let entries = store.audit_entries(0, 1_000_000).unwrap();
         entries
@@ -113,11 +113,11 @@ fn a_wrong_password_at_the_idle_lock_is_audited_once() {
             .filter(|e| e.action.ends_with("_failed") && e.entity_id == "li")
             .count()
     };
-    assert!(jkda::session::unlock(&mut session.keyring, &session.store, &session.actor, "wrong").is_err());
+    assert!(jkda::session::unlock(&mut session.keyring, &session.store, &session.actor, &"wrong".into()).is_err());
     assert_eq!(failed(&session.store), 1);
-    jkda::session::unlock(&mut session.keyring, &session.store, &session.actor, DOCTOR_PW).unwrap();
+    jkda::session::unlock(&mut session.keyring, &session.store, &session.actor, &DOCTOR_PW.into()).unwrap();
     drop(session);
-    let session = jkda::session::login(dir.path(), "li", DOCTOR_PW).unwrap();
+    let session = jkda::session::login(dir.path(), "li", &DOCTOR_PW.into()).unwrap();
     assert_eq!(failed(&session.store), 1, "not again at the next login");
 }
 
@@ -331,7 +331,7 @@ fn personal_data_is_not_readable_in_the_encrypted_file() {
     let dir = tempfile::tempdir().unwrap();
     install(dir.path(), 20);
     let mut keyring = jkda::store::crypt::Keyring::load(dir.path()).unwrap().unwrap();
-    let key = keyring.unlock("admin", ADMIN_PW, chrono::Utc::now()).unwrap();
+    let key = keyring.unlock("admin", &ADMIN_PW.into(), chrono::Utc::now()).unwrap();
     let store = Store::open_with_key(&dir.path().join("jkda.db"), Some(&key)).unwrap();
     let rows = store.recent_residents(&jkda::store::Actor::new("test"), 20).unwrap();
     drop(store);

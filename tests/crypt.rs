@@ -184,13 +184,15 @@ fn keyring_unlocks_the_database() {
     assert!(Keyring::load(dir.path()).unwrap().is_none());
     let mut ring = Keyring::create(dir.path());
     assert!(!Keyring::path(dir.path()).exists(), "create writes nothing");
-    ring.add_user("admin", "correct horse", &key).unwrap();
+    ring.add_user("admin", &"correct horse".into(), &key).unwrap();
     assert!(Keyring::path(dir.path()).exists());
 
     let mut ring = Keyring::load(dir.path()).unwrap().expect("written");
     assert_eq!(ring.users(), vec!["admin".to_string()]);
     assert!(ring.has_user("admin") && !ring.has_user("nurse"));
-    let got = ring.unlock("admin", "correct horse", t0()).expect("right password");
+    let got = ring
+        .unlock("admin", &"correct horse".into(), t0())
+        .expect("right password");
     assert_eq!(got, key);
     assert_eq!(
         Store::open_with_key(&path, Some(&got))
@@ -214,31 +216,34 @@ fn adding_a_user_does_not_touch_the_database() {
     let (path, key) = encrypted_db(dir.path());
     let before = std::fs::read(&path).unwrap();
     let mut ring = Keyring::create(dir.path());
-    ring.add_user("admin", "admin pass", &key).unwrap();
-    ring.add_user("nurse", "nurse pass", &key).unwrap();
+    ring.add_user("admin", &"admin pass".into(), &key).unwrap();
+    ring.add_user("nurse", &"nurse pass".into(), &key).unwrap();
     assert_eq!(
         std::fs::read(&path).unwrap(),
         before,
         "adding users re-encrypted the database"
     );
-    let nurse_key = ring.unlock("nurse", "nurse pass", t0()).unwrap();
+    let nurse_key = ring.unlock("nurse", &"nurse pass".into(), t0()).unwrap();
     assert_eq!(nurse_key, key);
     assert!(Store::open_with_key(&path, Some(&nurse_key)).is_ok());
 
     assert!(matches!(
-        ring.add_user("nurse", "x", &key),
+        ring.add_user("nurse", &"x".into(), &key),
         Err(CryptError::UserExists { .. })
     ));
     // Another database's key cannot slip into this keyring.
     assert!(matches!(
-        ring.add_user("doctor", "x", &DbKey::generate()),
+        ring.add_user("doctor", &"x".into(), &DbKey::generate()),
         Err(CryptError::KeyMismatch)
     ));
-    assert!(matches!(ring.add_user("", "x", &key), Err(CryptError::EmptyLogin)));
+    assert!(matches!(
+        ring.add_user("", &"x".into(), &key),
+        Err(CryptError::EmptyLogin)
+    ));
 
     ring.remove_user("nurse").unwrap();
     assert!(matches!(
-        ring.unlock("nurse", "nurse pass", t0()),
+        ring.unlock("nurse", &"nurse pass".into(), t0()),
         Err(UnlockError::NoSuchUser)
     ));
     assert!(matches!(ring.remove_user("admin"), Err(CryptError::LastUser)));
@@ -252,35 +257,35 @@ fn password_change_keeps_access() {
     let (path, key) = encrypted_db(dir.path());
     let before = std::fs::read(&path).unwrap();
     let mut ring = Keyring::create(dir.path());
-    ring.add_user("doc", "old password", &key).unwrap();
+    ring.add_user("doc", &"old password".into(), &key).unwrap();
 
     assert!(matches!(
-        ring.change_password("doc", "not it", "new password", t0()),
+        ring.change_password("doc", &"not it".into(), &"new password".into(), t0()),
         Err(UnlockError::WrongPassword { attempts_left: 4 })
     ));
     assert!(matches!(
-        ring.change_password("doc", "old password", "", t0()),
+        ring.change_password("doc", &"old password".into(), &"".into(), t0()),
         Err(UnlockError::Password(CryptError::EmptyPassword))
     ));
-    ring.change_password("doc", "old password", "new password", t0())
+    ring.change_password("doc", &"old password".into(), &"new password".into(), t0())
         .unwrap();
     assert!(matches!(
-        ring.unlock("doc", "old password", t0()),
+        ring.unlock("doc", &"old password".into(), t0()),
         Err(UnlockError::WrongPassword { .. })
     ));
-    let k = ring.unlock("doc", "new password", t0()).unwrap();
+    let k = ring.unlock("doc", &"new password".into(), t0()).unwrap();
     assert_eq!(k, key);
     assert!(Store::open_with_key(&path, Some(&k)).is_ok());
 
     // An administrator's reset, with the key from their own login.
-    ring.set_password("doc", "reset by admin", &key).unwrap();
-    assert_eq!(ring.unlock("doc", "reset by admin", t0()).unwrap(), key);
+    ring.set_password("doc", &"reset by admin".into(), &key).unwrap();
+    assert_eq!(ring.unlock("doc", &"reset by admin".into(), t0()).unwrap(), key);
     assert!(matches!(
-        ring.set_password("doc", "x", &DbKey::generate()),
+        ring.set_password("doc", &"x".into(), &DbKey::generate()),
         Err(CryptError::KeyMismatch)
     ));
     assert!(matches!(
-        ring.set_password("ghost", "x", &key),
+        ring.set_password("ghost", &"x".into(), &key),
         Err(CryptError::NoSuchUser { .. })
     ));
     assert_eq!(
@@ -295,15 +300,15 @@ fn chinese_and_other_unicode_passwords() {
     let dir = tempfile::tempdir().unwrap();
     let key = DbKey::generate();
     let mut ring = Keyring::create(dir.path());
-    ring.add_user("张医生", "东山村卫生室2026", &key).unwrap();
-    ring.add_user("li", "Cafe\u{301} 密码", &key).unwrap();
-    assert_eq!(ring.unlock("张医生", "东山村卫生室2026", t0()).unwrap(), key);
+    ring.add_user("张医生", &"东山村卫生室2026".into(), &key).unwrap();
+    ring.add_user("li", &"Cafe\u{301} 密码".into(), &key).unwrap();
+    assert_eq!(ring.unlock("张医生", &"东山村卫生室2026".into(), t0()).unwrap(), key);
     assert!(matches!(
-        ring.unlock("张医生", "东山村卫生室2025", t0()),
+        ring.unlock("张医生", &"东山村卫生室2025".into(), t0()),
         Err(UnlockError::WrongPassword { .. })
     ));
     // Composed and decomposed "é" are the same password (NFC).
-    assert_eq!(ring.unlock("li", "Caf\u{e9} 密码", t0()).unwrap(), key);
+    assert_eq!(ring.unlock("li", &"Caf\u{e9} 密码".into(), t0()).unwrap(), key);
     let ring = Keyring::load(dir.path()).unwrap().unwrap();
     assert_eq!(ring.users(), vec!["li".to_string(), "张医生".to_string()]);
 }
@@ -313,23 +318,23 @@ fn empty_password_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let key = DbKey::generate();
     let mut ring = Keyring::create(dir.path());
-    let err = ring.add_user("a", "", &key).unwrap_err();
+    let err = ring.add_user("a", &"".into(), &key).unwrap_err();
     assert!(matches!(err, CryptError::EmptyPassword));
     let (zh, _) = assert_rendered(&err.message());
     assert!(zh.contains("密码不能为空"));
     assert!(!Keyring::path(dir.path()).exists(), "nothing written");
 
-    ring.add_user("a", "pw", &key).unwrap();
+    ring.add_user("a", &"pw".into(), &key).unwrap();
     // An empty password at login is not an attempt: nothing is counted.
     for _ in 0..MAX_FAILED_ATTEMPTS + 1 {
         assert!(matches!(
-            ring.unlock("a", "", t0()),
+            ring.unlock("a", &"".into(), t0()),
             Err(UnlockError::Password(CryptError::EmptyPassword))
         ));
     }
     assert_eq!(ring.lock_state("a"), Some((0, None)));
     assert!(matches!(
-        ring.set_password("a", "", &key),
+        ring.set_password("a", &"".into(), &key),
         Err(CryptError::EmptyPassword)
     ));
 }
@@ -340,21 +345,21 @@ fn very_long_passwords_are_refused_clearly() {
     let key = DbKey::generate();
     let mut ring = Keyring::create(dir.path());
     let huge = "密".repeat(10_000);
-    let err = ring.add_user("a", &huge, &key).unwrap_err();
+    let err = ring.add_user("a", &huge.as_str().into(), &key).unwrap_err();
     assert!(matches!(err, CryptError::PasswordTooLong { max } if max == MAX_PASSWORD_CHARS));
     let (zh, en) = assert_rendered(&err.message());
     assert!(zh.contains("256") && en.contains("256"), "{zh} / {en}");
     assert!(matches!(
-        ring.add_user("a", &"x".repeat(10_000), &key),
+        ring.add_user("a", &"x".repeat(10_000).into(), &key),
         Err(CryptError::PasswordTooLong { .. })
     ));
 
     // The longest allowed password works, in Chinese too.
     let longest = "密".repeat(MAX_PASSWORD_CHARS);
-    ring.add_user("a", &longest, &key).unwrap();
-    assert_eq!(ring.unlock("a", &longest, t0()).unwrap(), key);
+    ring.add_user("a", &longest.as_str().into(), &key).unwrap();
+    assert_eq!(ring.unlock("a", &longest.as_str().into(), t0()).unwrap(), key);
     assert!(matches!(
-        ring.unlock("a", &huge, t0()),
+        ring.unlock("a", &huge.as_str().into(), t0()),
         Err(UnlockError::Password(CryptError::PasswordTooLong { .. }))
     ));
     assert_eq!(
@@ -369,27 +374,27 @@ fn lockout_after_five_failures_and_unlock_after_five_minutes() {
     let dir = tempfile::tempdir().unwrap();
     let key = DbKey::generate();
     let mut ring = Keyring::create(dir.path());
-    ring.add_user("nurse", "right", &key).unwrap();
-    ring.add_user("doc", "doc pass", &key).unwrap();
+    ring.add_user("nurse", &"right".into(), &key).unwrap();
+    ring.add_user("doc", &"doc pass".into(), &key).unwrap();
 
     // A success resets the count.
     assert!(matches!(
-        ring.unlock("nurse", "wrong", t0()),
+        ring.unlock("nurse", &"wrong".into(), t0()),
         Err(UnlockError::WrongPassword { attempts_left: 4 })
     ));
-    ring.unlock("nurse", "right", t0()).unwrap();
+    ring.unlock("nurse", &"right".into(), t0()).unwrap();
     assert_eq!(ring.lock_state("nurse"), Some((0, None)));
     assert_eq!(ring.take_failed_attempts().unwrap().len(), 1);
 
     for i in 1..MAX_FAILED_ATTEMPTS {
         let now = t0() + Duration::seconds(i as i64);
-        match ring.unlock("nurse", "wrong", now) {
+        match ring.unlock("nurse", &"wrong".into(), now) {
             Err(UnlockError::WrongPassword { attempts_left }) => assert_eq!(attempts_left, MAX_FAILED_ATTEMPTS - i),
             other => panic!("attempt {i}: {other:?}"),
         }
     }
     let fifth = t0() + Duration::seconds(5);
-    let until = match ring.unlock("nurse", "wrong", fifth) {
+    let until = match ring.unlock("nurse", &"wrong".into(), fifth) {
         Err(UnlockError::Locked { until }) => until,
         other => panic!("fifth failure must lock: {other:?}"),
     };
@@ -402,20 +407,20 @@ fn lockout_after_five_failures_and_unlock_after_five_minutes() {
     // Locked: even the right password is refused, and the lock is on disk,
     // so another program (or a restart) sees it.
     assert!(matches!(
-        ring.unlock("nurse", "right", fifth + Duration::minutes(1)),
+        ring.unlock("nurse", &"right".into(), fifth + Duration::minutes(1)),
         Err(UnlockError::Locked { .. })
     ));
     let mut again = Keyring::load(dir.path()).unwrap().unwrap();
     assert!(matches!(
-        again.unlock("nurse", "right", fifth + Duration::minutes(4)),
+        again.unlock("nurse", &"right".into(), fifth + Duration::minutes(4)),
         Err(UnlockError::Locked { .. })
     ));
     // Other logins are not affected.
-    assert!(again.unlock("doc", "doc pass", fifth).is_ok());
+    assert!(again.unlock("doc", &"doc pass".into(), fifth).is_ok());
 
     // Five minutes later the right password works and resets everything.
     let later = until + Duration::seconds(1);
-    assert_eq!(again.unlock("nurse", "right", later).unwrap(), key);
+    assert_eq!(again.unlock("nurse", &"right".into(), later).unwrap(), key);
     assert_eq!(again.lock_state("nurse"), Some((0, None)));
 
     // The failures are queued for the audit log, once.
@@ -438,20 +443,20 @@ fn a_clock_set_back_does_not_stretch_the_lock() {
     let dir = tempfile::tempdir().unwrap();
     let key = DbKey::generate();
     let mut ring = Keyring::create(dir.path());
-    ring.add_user("nurse", "right", &key).unwrap();
+    ring.add_user("nurse", &"right".into(), &key).unwrap();
     for _ in 0..MAX_FAILED_ATTEMPTS {
-        let _ = ring.unlock("nurse", "wrong", t0());
+        let _ = ring.unlock("nurse", &"wrong".into(), t0());
     }
     // The PC's clock jumps back a year (dead CMOS battery after a power cut).
     let back = t0() - Duration::days(365);
-    match ring.unlock("nurse", "right", back) {
+    match ring.unlock("nurse", &"right".into(), back) {
         Err(UnlockError::Locked { until }) => assert_eq!(until, back + Duration::minutes(LOCK_MINUTES)),
         other => panic!("{other:?}"),
     }
     assert!(ring
         .unlock(
             "nurse",
-            "right",
+            &"right".into(),
             back + Duration::minutes(LOCK_MINUTES) + Duration::seconds(1)
         )
         .is_ok());
@@ -461,9 +466,9 @@ fn a_clock_set_back_does_not_stretch_the_lock() {
 fn unknown_login() {
     let dir = tempfile::tempdir().unwrap();
     let mut ring = Keyring::create(dir.path());
-    ring.add_user("admin", "pw", &DbKey::generate()).unwrap();
+    ring.add_user("admin", &"pw".into(), &DbKey::generate()).unwrap();
     assert!(matches!(
-        ring.unlock("nobody", "pw", t0()),
+        ring.unlock("nobody", &"pw".into(), t0()),
         Err(UnlockError::NoSuchUser)
     ));
     assert!(
@@ -483,7 +488,7 @@ fn keyring_is_written_atomically() {
     let dir = tempfile::tempdir().unwrap();
     let key = DbKey::generate();
     let mut ring = Keyring::create(dir.path());
-    ring.add_user("admin", "pw", &key).unwrap();
+    ring.add_user("admin", &"pw".into(), &key).unwrap();
     let path = Keyring::path(dir.path());
     let first = std::fs::read(&path).unwrap();
     assert_eq!(
@@ -497,7 +502,7 @@ fn keyring_is_written_atomically() {
     #[cfg(unix)]
     {
         let before = inode(&path);
-        ring.add_user("nurse", "pw2", &key).unwrap();
+        ring.add_user("nurse", &"pw2".into(), &key).unwrap();
         assert_ne!(inode(&path), before, "written in place");
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
@@ -508,7 +513,7 @@ fn keyring_is_written_atomically() {
     let torn = dir.path().join(format!(".keyring.json.{}.tmp", 99_999));
     std::fs::write(&torn, &first[..first.len() / 2]).unwrap();
     let mut ring = Keyring::load(dir.path()).unwrap().unwrap();
-    assert!(ring.unlock("admin", "pw", t0()).is_ok());
+    assert!(ring.unlock("admin", &"pw".into(), t0()).is_ok());
 
     // A damaged keyring is reported, not silently replaced.
     std::fs::write(&path, &first[..first.len() / 2]).unwrap();

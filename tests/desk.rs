@@ -9,7 +9,7 @@ use jkda::store::{Actor, Record, Store};
 
 fn open_store(dir: &std::path::Path) -> Store {
     let mut keyring = jkda::store::crypt::Keyring::load(dir).unwrap().unwrap();
-    let key = keyring.unlock("admin", ADMIN_PW, chrono::Utc::now()).unwrap();
+    let key = keyring.unlock("admin", &ADMIN_PW.into(), chrono::Utc::now()).unwrap();
     Store::open_with_key(&dir.join("jkda.db"), Some(&key)).unwrap()
 }
 
@@ -166,8 +166,8 @@ fn forced_password_change_refuses_the_old_password_and_the_login() {
     tui.send(CTRL_Q);
     assert!(tui.wait_exit(), "jkda did not exit cleanly");
 
-    assert!(jkda::session::login(dir.path(), "wangfang", "first-pass-1").is_err());
-    let s = jkda::session::login(dir.path(), "wangfang", "my-own-pass-2").expect("the new password works");
+    assert!(jkda::session::login(dir.path(), "wangfang", &"first-pass-1".into()).is_err());
+    let s = jkda::session::login(dir.path(), "wangfang", &"my-own-pass-2".into()).expect("the new password works");
     assert!(!s.user.must_change, "the change is done");
 }
 

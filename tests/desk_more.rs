@@ -21,7 +21,7 @@ const PAGE_DOWN: &str = "\x1b[6~";
 
 fn open_store(dir: &Path) -> Store {
     let mut keyring = jkda::store::crypt::Keyring::load(dir).unwrap().unwrap();
-    let key = keyring.unlock("admin", ADMIN_PW, chrono::Utc::now()).unwrap();
+    let key = keyring.unlock("admin", &ADMIN_PW.into(), chrono::Utc::now()).unwrap();
     Store::open_with_key(&dir.join("jkda.db"), Some(&key)).unwrap()
 }
 

@@ -16,7 +16,7 @@ fn an_abandoned_draft_leaves_every_list() {
     install(&dir, 3);
     let registry = Registry::embedded();
     let (registration_draft, visit_draft, final_id, resident) = {
-        let mut s = jkda::session::login(&dir, "li", DOCTOR_PW).unwrap_or_else(|m| panic!("{m:?}"));
+        let mut s = jkda::session::login(&dir, "li", &DOCTOR_PW.into()).unwrap_or_else(|m| panic!("{m:?}"));
         let site = s.store.site().unwrap().unwrap();
         // A registration started and left: a draft resident with a name.
         let def = registry.registration().unwrap().clone();
@@ -103,7 +103,7 @@ fn an_abandoned_draft_leaves_every_list() {
         serde_json::from_slice::<Value>(&o.stdout).unwrap(),
         serde_json::json!([])
     );
-    let s = jkda::session::login(&dir, "li", DOCTOR_PW).unwrap();
+    let s = jkda::session::login(&dir, "li", &DOCTOR_PW.into()).unwrap();
     assert!(s
         .store
         .recent_residents(&s.actor, 100)

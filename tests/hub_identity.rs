@@ -89,16 +89,20 @@ fn a_second_site_cannot_register_an_id_number_and_is_told_where_it_is() {
     let stored = failed[0].last_error.clone().unwrap();
     assert!(!stored.contains(&id_number), "{stored}");
     let m = jkda::sync::stored_message(&stored);
-    assert_eq!(m.key, "sync.err_registered_id_card");
+    // Read back at the end of the sync (issue 14): the same person, with
+    // the platform's record number to show and link to.
+    assert_eq!(m.key, "sync.err_registered_same");
     for lang in [Lang::Zh, Lang::En] {
         let text = I18n::new(lang).msg(&m);
         assert!(
-            text.contains("s1") && text.contains(&format!("Patient/{a_uuid}")),
+            text.contains("s1") && text.contains(&format!("Patient/{a_uuid}")) && text.contains(&a_record_no),
             "{text}"
         );
         assert!(!text.contains(&id_number) && !text.contains('{'), "{text}");
     }
-    assert!(I18n::new(Lang::Zh).msg(&m).contains("已由 s1 在平台上建档"));
+    assert!(I18n::new(Lang::Zh)
+        .msg(&m)
+        .contains(&format!("已在平台建档（档案编号 {a_record_no}，s1")));
 
     // The same through the FHIR API: 422, issue `duplicate` at
     // Patient.identifier, naming the existing Patient and its site.

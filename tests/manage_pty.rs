@@ -11,7 +11,7 @@ use jkda::store::{Actor, ResidentFields, Save, Store};
 
 fn open_store(dir: &std::path::Path) -> Store {
     let mut keyring = jkda::store::crypt::Keyring::load(dir).unwrap().unwrap();
-    let key = keyring.unlock("admin", ADMIN_PW, chrono::Utc::now()).unwrap();
+    let key = keyring.unlock("admin", &ADMIN_PW.into(), chrono::Utc::now()).unwrap();
     Store::open_with_key(&dir.join("jkda.db"), Some(&key)).unwrap()
 }
 

@@ -128,7 +128,7 @@ fn login_refuses_a_replaced_database_without_blaming_the_password() {
         assert!(stderr.contains(at_login), "{what}: {stderr}");
         assert!(!stderr.contains("密码错误"), "{what}: {stderr}");
         // The program's login screen goes through the same session code.
-        let err = match jkda::session::login(dir.path(), "admin", ADMIN_PW) {
+        let err = match jkda::session::login(dir.path(), "admin", &ADMIN_PW.into()) {
             Ok(_) => panic!("{what}: logged in"),
             Err(m) => m,
         };

@@ -92,7 +92,7 @@ fn set_platform(dir: &Path, url: &str, token: &str, extra: &str) {
 
 /// Every resident's name, ID number and phone, read through the store.
 fn personal_data(dir: &Path) -> Vec<String> {
-    let s = jkda::session::login(dir, "admin", ADMIN_PW).unwrap_or_else(|m| panic!("{m:?}"));
+    let s = jkda::session::login(dir, "admin", &ADMIN_PW.into()).unwrap_or_else(|m| panic!("{m:?}"));
     let rows = s.store.recent_residents(&s.actor, 100_000).unwrap();
     assert!(!rows.is_empty());
     let mut out = Vec::new();

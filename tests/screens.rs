@@ -459,6 +459,22 @@ fn resident_screens_en() {
     resident_screens(Lang::En);
 }
 
+/// Issue 14: a PC set up to sync that has no serial block yet registers
+/// with a provisional number, and the resident page says so.
+#[test]
+fn a_provisional_record_number_is_marked_on_the_resident_page() {
+    for (lang, words) in [(Lang::Zh, "（临时编号"), (Lang::En, "(provisional until")] {
+        let mut ui = Ui::with_site(lang);
+        ui.shell.store.use_platform_numbers().unwrap();
+        ui.register_resident();
+        let screen = ui.screen(80, 24);
+        assert!(
+            screen.contains("22060210100000001") && screen.contains(words),
+            "{screen}"
+        );
+    }
+}
+
 #[test]
 fn too_small_terminal_says_so() {
     for lang in [Lang::Zh, Lang::En] {
@@ -745,5 +761,51 @@ fn screens_follow_the_app_clock_in_2028() {
             form.lines().nth(1).is_some_and(|l| l.contains(&age)),
             "form header:\n{form}"
         );
+    }
+}
+
+/// A version clash over the upload list at 80×24, both languages: who wrote
+/// each version and when, what differs item by item with the form's labels
+/// (the ticked one taken from the platform), and the keys.
+#[test]
+fn the_conflict_screen_shows_both_versions_side_by_side() {
+    use jkda::app::conflict_screen::ConflictState;
+    let reg = Registry::embedded();
+    let def = reg.get("hypertension-followup").unwrap();
+    let mut mine = jkda::form::Answers::new();
+    mine.set_text("bp.systolic", "150");
+    mine.set_text("bp.diastolic", "90");
+    mine.set_text("visit_method", "1");
+    mine.set_text("weight.current", "66.0");
+    let mut theirs = mine.clone();
+    theirs.set_text("bp.systolic", "132");
+    theirs.set_text("visit_method", "2");
+    theirs.remove("weight.current");
+    for lang in [Lang::Zh, Lang::En] {
+        let mut ui = Ui::with_site(lang);
+        ui.press(KeyCode::F(9));
+        let items = jkda::sync::conflict::diff(def, &mine, &theirs, lang);
+        assert_eq!(items.len(), 3, "{items:?}");
+        let state = ConflictState {
+            record_id: 12,
+            form_id: def.id.clone(),
+            record_date: Some("2026-11-03".into()),
+            resident_masked: "王*".into(),
+            mine_who: "li".into(),
+            // Already local: the snapshot must not depend on the machine's zone.
+            mine_at: "2026-11-28 16:05".into(),
+            theirs_who: "zhang (s1) v2".into(),
+            theirs_at: Some("2026-11-28 17:40".into()),
+            take: vec![false; items.len()],
+            items,
+            selected: 0,
+            blocked: None,
+        };
+        ui.send(Msg::ConflictLoaded(Box::new(state)));
+        ui.press(KeyCode::Char(' '));
+        ui.press(KeyCode::Down);
+        let screen = ui.screen(80, 24);
+        insta::assert_snapshot!(format!("conflict_{}", lang_name(lang)), screen);
+        assert!(screen.contains("[x]") && screen.contains("132/90 mmHg"), "{screen}");
     }
 }

@@ -749,7 +749,7 @@ fn search_as_you_type_in_the_tui() {
 
 /// An encrypted installation (site, administrator) holding `people`.
 fn installed_with(dir: &Path, people: &[ResidentFields]) {
-    let mut session = jkda::session::install(dir, Some(&site()), "admin", "管理员", common::ADMIN_PW, true)
+    let mut session = jkda::session::install(dir, Some(&site()), "admin", "管理员", &common::ADMIN_PW.into(), true)
         .unwrap_or_else(|m| panic!("install: {m:?}"));
     let batch: Vec<ImportResident> = people
         .iter()
@@ -805,7 +805,7 @@ fn record_numbers_stay_unique_when_two_processes_register_at_once() {
     }
 
     let session =
-        jkda::session::login(dir.path(), "admin", common::ADMIN_PW).unwrap_or_else(|m| panic!("login: {m:?}"));
+        jkda::session::login(dir.path(), "admin", &common::ADMIN_PW.into()).unwrap_or_else(|m| panic!("login: {m:?}"));
     let store = session.store;
     let mut numbers: Vec<String> = store
         .search_residents(&actor(), "", 10_000)

@@ -614,7 +614,9 @@ fn the_uploader_thread_reports_and_stops() {
         other => panic!("{other:?}"),
     }
     // A fetch of an unknown ID number answers None.
-    handle.send(SyncCommand::Fetch("110101199001011234".into()));
+    handle.send(SyncCommand::Fetch(jkda::domain::Sensitive::new(
+        "110101199001011234".into(),
+    )));
     let fetched = (0..5).find_map(|_| match rx.recv_timeout(Duration::from_secs(20)).unwrap() {
         SyncEvent::Fetched { result, .. } => Some(result),
         _ => None,

@@ -2,13 +2,14 @@
 //! first administrator), login, and the forced password change. Pure state;
 //! the tui runs the `GateEffect`s through `session.rs`.
 
+use super::secret_input::SecretBuf;
 use super::text_input::TextBuf;
 use crate::i18n::Msg;
 use crate::identity::validate_site_codes;
 use crate::keymap::{typed_char, Action, Context, Keymap};
 use crate::store::SiteConfig;
 use crossterm::event::KeyEvent;
-use zeroize::Zeroize;
+use secrecy::SecretString;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GateMode {
@@ -17,36 +18,82 @@ pub enum GateMode {
     ChangePassword,
 }
 
+#[derive(Debug)]
 pub struct GateState {
     pub mode: GateMode,
-    pub inputs: Vec<TextBuf>,
+    pub inputs: Vec<GateInput>,
     pub labels: Vec<&'static str>,
-    pub secret: Vec<bool>,
     pub focus: usize,
     pub error: Option<Msg>,
 }
 
+/// One box of the gate: plain text, or a password that only ever lives in
+/// a wiped, redacted buffer.
+#[derive(Debug)]
+pub enum GateInput {
+    Plain(TextBuf),
+    Secret(SecretBuf),
+}
+
+impl GateInput {
+    pub fn is_secret(&self) -> bool {
+        matches!(self, GateInput::Secret(_))
+    }
+
+    /// What the screen shows: the text, or a star a character.
+    pub fn shown(&self) -> String {
+        match self {
+            GateInput::Plain(b) => b.text().to_string(),
+            GateInput::Secret(b) => b.masked(),
+        }
+    }
+
+    /// The cursor's screen column within the box.
+    pub fn cursor_column(&self) -> usize {
+        match self {
+            GateInput::Plain(b) => b.cursor_column(),
+            GateInput::Secret(b) => b.cursor(),
+        }
+    }
+
+    fn insert(&mut self, s: &str) {
+        match self {
+            GateInput::Plain(b) => b.insert(s),
+            GateInput::Secret(b) => b.insert(s),
+        }
+    }
+
+    /// A `[text]` editing action on whichever box this is.
+    fn apply(&mut self, action: Action) {
+        match self {
+            GateInput::Plain(b) => {
+                b.apply(action);
+            }
+            GateInput::Secret(b) => {
+                b.apply(action);
+            }
+        }
+    }
+}
+
+/// What the tui runs. Passwords travel as `SecretString`: printed redacted,
+/// wiped when dropped.
+#[derive(Debug)]
 pub enum GateEffect {
     Install {
         site: Option<SiteConfig>,
         login: String,
         name: String,
-        password: String,
+        password: SecretString,
     },
     Login {
         login: String,
-        password: String,
+        password: SecretString,
     },
     ChangePassword {
-        new: String,
+        new: SecretString,
     },
     Quit,
-}
-
-impl Drop for GateState {
-    fn drop(&mut self) {
-        self.clear_secrets();
-    }
 }
 
 impl GateState {
@@ -75,10 +122,19 @@ impl GateState {
                 .into_iter()
                 .unzip(),
         };
+        let inputs = secret
+            .iter()
+            .map(|&s| {
+                if s {
+                    GateInput::Secret(SecretBuf::default())
+                } else {
+                    GateInput::Plain(TextBuf::default())
+                }
+            })
+            .collect();
         GateState {
-            inputs: vec![TextBuf::default(); labels.len()],
+            inputs,
             labels,
-            secret,
             focus: 0,
             error: None,
             mode,
@@ -86,38 +142,46 @@ impl GateState {
     }
 
     fn clear_secrets(&mut self) {
-        for (buf, secret) in self.inputs.iter_mut().zip(&self.secret) {
-            if *secret {
-                let mut s = buf.text().to_string();
-                s.zeroize();
-                buf.set("");
+        for input in &mut self.inputs {
+            if let GateInput::Secret(b) = input {
+                b.clear();
             }
         }
     }
 
-    fn value(&self, label: &str) -> String {
+    fn input(&self, label: &str) -> Option<&GateInput> {
         self.labels
             .iter()
             .position(|l| *l == label)
             .and_then(|i| self.inputs.get(i))
-            .map(|b| b.text().trim().to_string())
-            .unwrap_or_default()
     }
 
-    /// Passwords are taken as typed (no trimming: a space may be part of one).
-    fn secret_value(&self, label: &str) -> String {
-        self.labels
-            .iter()
-            .position(|l| *l == label)
-            .and_then(|i| self.inputs.get(i))
-            .map(|b| b.text().to_string())
-            .unwrap_or_default()
+    fn value(&self, label: &str) -> String {
+        match self.input(label) {
+            Some(GateInput::Plain(b)) => b.text().trim().to_string(),
+            _ => String::new(),
+        }
+    }
+
+    /// A password box, read in place. Passwords are taken as typed (no
+    /// trimming: a space may be part of one).
+    fn secret_text(&self, label: &str) -> &str {
+        match self.input(label) {
+            Some(GateInput::Secret(b)) => b.expose(),
+            _ => "",
+        }
+    }
+
+    /// A password box's text as the `SecretString` that goes to the key
+    /// derivation.
+    fn secret_value(&self, label: &str) -> SecretString {
+        SecretString::from(self.secret_text(label))
     }
 
     pub fn failed(&mut self, msg: Msg) {
         self.error = Some(msg);
         self.clear_secrets();
-        self.focus = self.secret.iter().position(|s| *s).unwrap_or(0);
+        self.focus = self.inputs.iter().position(GateInput::is_secret).unwrap_or(0);
     }
 
     /// A key, through the keymap's `[setup]`, `[text]` and `[global]`
@@ -150,7 +214,7 @@ impl GateState {
 
     /// Edits the input with the focus (there always is one; nothing happens
     /// rather than a panic should the focus ever point past the inputs).
-    fn edit(&mut self, f: impl FnOnce(&mut TextBuf)) {
+    fn edit(&mut self, f: impl FnOnce(&mut GateInput)) {
         if let Some(b) = self.inputs.get_mut(self.focus) {
             f(b);
         }
@@ -170,12 +234,14 @@ impl GateState {
                 Some(GateEffect::Login { login, password })
             }
             GateMode::ChangePassword => {
-                let new = self.secret_value("gate.new_password");
-                if let Err(m) = check_new_password(&new, &self.secret_value("gate.password_again")) {
+                let again = self.secret_text("gate.password_again");
+                if let Err(m) = check_new_password(self.secret_text("gate.new_password"), again) {
                     self.failed(m);
                     return None;
                 }
-                Some(GateEffect::ChangePassword { new })
+                Some(GateEffect::ChangePassword {
+                    new: self.secret_value("gate.new_password"),
+                })
             }
             GateMode::Install { need_site } => {
                 let site = if need_site {
@@ -206,8 +272,8 @@ impl GateState {
                     return None;
                 }
                 let name = self.value("gate.admin_name");
-                let password = self.secret_value("gate.password");
-                if let Err(m) = check_new_password(&password, &self.secret_value("gate.password_again")) {
+                let again = self.secret_text("gate.password_again");
+                if let Err(m) = check_new_password(self.secret_text("gate.password"), again) {
                     self.failed(m);
                     return None;
                 }
@@ -215,7 +281,7 @@ impl GateState {
                     site,
                     name: if name.is_empty() { login.clone() } else { name },
                     login,
-                    password,
+                    password: self.secret_value("gate.password"),
                 })
             }
         }
@@ -258,6 +324,7 @@ mod tests {
     use super::*;
 
     use crate::keymap::press;
+    use secrecy::ExposeSecret;
 
     fn type_str(g: &mut GateState, s: &str) {
         for c in s.chars() {
@@ -288,7 +355,7 @@ mod tests {
         g.key(&keys, press("y"));
         assert!(matches!(
             g.key(&keys, press("f5")),
-            Some(GateEffect::Login { login, password }) if login == "wang" && password == "y"
+            Some(GateEffect::Login { login, password }) if login == "wang" && password.expose_secret() == "y"
         ));
         assert!(g.key(&keys, press("ctrl-q")).is_none(), "Ctrl-Q is no longer quit");
         assert!(matches!(g.key(&keys, press("ctrl-x")), Some(GateEffect::Quit)));
@@ -326,7 +393,11 @@ mod tests {
             }) => {
                 assert_eq!(site.division, "220602");
                 assert_eq!(login, "admin");
-                assert_eq!(password, "密码很安全1");
+                assert_eq!(secrecy::ExposeSecret::expose_secret(&password), "密码很安全1");
+                assert!(
+                    !format!("{g:?}").contains("密码很安全1"),
+                    "the gate's Debug shows no password"
+                );
             }
             _ => panic!("expected an install"),
         }

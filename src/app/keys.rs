@@ -63,6 +63,7 @@ impl App {
         let notice_before = self.notice.clone();
         let effects = match self.overlays.top().map(Overlay::kind) {
             Some(Kind::Uploads) => self.uploads_key(action),
+            Some(Kind::Conflict) => self.conflict_key(action),
             Some(Kind::Duplicate) => self.duplicate_dialog(action, clock),
             Some(Kind::Suspects) => self.suspects_dialog(action, clock),
             Some(Kind::Picker) => self.picker_key(action, typed),
@@ -241,7 +242,7 @@ impl App {
         let notice = f.notice.take();
         let id_check = f.id_to_check.take().map(|id_number| Effect::CheckIdNumber {
             resident_id: f.header.resident_id,
-            id_number,
+            id_number: id_number.into(),
         });
         let mut effects = match outcome {
             FormOutcome::None | FormOutcome::Problems(_) => Vec::new(),

@@ -7,6 +7,7 @@
 //! that can go out of range are denied (use `get`, count characters).
 #![deny(clippy::string_slice, clippy::indexing_slicing)]
 
+pub mod conflict_screen;
 pub mod form_fill;
 pub mod gate;
 mod keys;
@@ -14,6 +15,7 @@ mod list_keys;
 pub mod manage_screens;
 pub mod overlay;
 pub mod screens;
+pub mod secret_input;
 mod session;
 pub mod slots;
 pub mod suggest;
@@ -101,6 +103,8 @@ pub enum Msg {
     /// How many records wait to be uploaded (the shell counts them after
     /// whatever may change the number).
     PendingUploads(i64),
+    /// Something another desk did to what is open here (`desk_watch`).
+    Warn(Text),
     Unlocked,
     UnlockFailed(Text),
     AuditLoaded(Vec<crate::store::AuditEntry>),
@@ -108,6 +112,10 @@ pub enum Msg {
     Sync(crate::sync::SyncEvent),
     /// Waiting and failed uploads, for the upload list.
     OutboxRows(Vec<crate::store::OutboxRow>),
+    /// A version clash with both versions (`conflict_screen`).
+    ConflictLoaded(Box<conflict_screen::ConflictState>),
+    /// A clash resolved (Ok: whether something is queued for upload) or refused.
+    ConflictResolved(Result<bool, Text>),
     WorklistLoaded(crate::manage::worklist::Worklist),
     KpiLoaded(Box<crate::store::care_read::KpiReport>),
     KpiResidents {
@@ -154,7 +162,7 @@ pub enum Effect {
     /// answers `DuplicateId` when another resident already has it.
     CheckIdNumber {
         resident_id: i64,
-        id_number: String,
+        id_number: crate::domain::Sensitive<String>,
     },
     /// The form screen closed: the shell forgets which draft was open.
     LeftForm {
@@ -162,13 +170,21 @@ pub enum Effect {
     },
     /// The idle lock came down (audited by the shell).
     Locked,
-    Unlock(String),
+    /// The password typed at the idle lock, for the shell to check.
+    Unlock(secrecy::SecretString),
     Logout,
     LoadAudit,
     /// A command for the uploader thread.
     Sync(crate::sync::SyncCommand),
     /// Load the waiting and failed uploads for the upload list.
     LoadOutbox,
+    /// Load a record's version clash for the conflict screen.
+    LoadConflict(i64),
+    /// Apply a person's decision on a clash (audited).
+    ResolveConflict {
+        record_id: i64,
+        choice: crate::sync::conflict::Choice,
+    },
     LoadWorklist {
         filter: crate::store::care_read::WorklistFilter,
         limit: usize,
@@ -313,7 +329,7 @@ impl App {
                     if l.query.text() == query {
                         fetch = rows.is_empty();
                         l.rows = rows;
-                        l.rows_for = query.clone();
+                        l.rows_for = query.clone().into();
                         l.selected = l.selected.min(l.rows.len().saturating_sub(1));
                     }
                 }
@@ -324,6 +340,11 @@ impl App {
                 self.outbox_rows(rows);
                 Vec::new()
             }
+            Msg::ConflictLoaded(c) => {
+                self.conflict_loaded(*c);
+                Vec::new()
+            }
+            Msg::ConflictResolved(r) => self.conflict_resolved(r),
             Msg::WorklistLoaded(items) => {
                 self.worklist_loaded(items);
                 Vec::new()
@@ -402,6 +423,10 @@ impl App {
             Msg::DuplicateSuspects { record_id, candidates } => {
                 self.overlays
                     .push(Overlay::Suspects(Suspects { record_id, candidates }));
+                Vec::new()
+            }
+            Msg::Warn(m) => {
+                self.notice = Some(Notice::Error(m));
                 Vec::new()
             }
             Msg::Failed(m) => {

@@ -46,6 +46,8 @@ pub enum Overlay {
     Suspects(Suspects),
     /// The waiting and failed uploads (rows in `App::sync`).
     Uploads,
+    /// A version clash with the platform, opened from the upload list.
+    Conflict(Box<super::conflict_screen::ConflictState>),
     /// The keys, scrolled this many rows.
     Help { scroll: usize },
     /// The idle lock: hides every personal detail until the password.
@@ -61,6 +63,7 @@ pub enum Kind {
     Duplicate,
     Suspects,
     Uploads,
+    Conflict,
     Help,
     Lock,
 }
@@ -74,6 +77,7 @@ impl Overlay {
             Overlay::Duplicate(_) => Kind::Duplicate,
             Overlay::Suspects(_) => Kind::Suspects,
             Overlay::Uploads => Kind::Uploads,
+            Overlay::Conflict(_) => Kind::Conflict,
             Overlay::Help { .. } => Kind::Help,
             Overlay::Lock(_) => Kind::Lock,
         }
@@ -86,6 +90,7 @@ impl Overlay {
             // Any key not bound here closes help, so nothing global applies.
             Overlay::Help { .. } => &[Context::Help],
             Overlay::Uploads => &[Context::Uploads, Context::Global],
+            Overlay::Conflict(_) => &[Context::Conflict, Context::Global],
             Overlay::AbandonReason(_) => &[Context::Prompt, Context::Text, Context::Global],
             Overlay::Problems(_) | Overlay::Picker(_) | Overlay::Duplicate(_) | Overlay::Suspects(_) => {
                 &[Context::Dialog, Context::Global]
@@ -102,7 +107,7 @@ impl Overlay {
 impl Kind {
     /// About the screen under it: closes when that screen goes.
     fn screen_bound(self) -> bool {
-        !matches!(self, Kind::Uploads | Kind::Help | Kind::Lock)
+        !matches!(self, Kind::Uploads | Kind::Conflict | Kind::Help | Kind::Lock)
     }
 }
 

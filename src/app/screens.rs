@@ -30,7 +30,8 @@ pub struct ListState {
     pub rows: Vec<ResidentRow>,
     pub selected: usize,
     /// The query the rows answer; results for an older query are ignored.
-    pub rows_for: String,
+    /// A name or an ID number: redacted in `Debug`, like `query`.
+    pub rows_for: crate::domain::Sensitive<String>,
 }
 
 impl ListState {

@@ -3,12 +3,11 @@
 //! audit screen for auditors.
 
 use super::overlay::Overlay;
-use super::text_input::TextBuf;
+use super::secret_input::SecretBuf;
 use super::{App, Clock, Effect, Screen};
 use crate::i18n::Msg as Text;
 use crate::keymap::Action;
 use crate::store::{AuditEntry, Role};
-use zeroize::Zeroize;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
@@ -17,9 +16,11 @@ pub struct SessionInfo {
     pub role: Role,
 }
 
-#[derive(Debug, Clone, Default)]
+/// The idle lock's screen. The password box is a [`SecretBuf`]: no `Clone`,
+/// `Debug` redacted, wiped when taken or dropped.
+#[derive(Debug, Default)]
 pub struct LockState {
-    pub password: TextBuf,
+    pub password: SecretBuf,
     pub error: Option<Text>,
 }
 
@@ -68,12 +69,8 @@ impl App {
         }
         match action {
             Some(Action::Confirm) => {
-                let mut password = lock.password.text().to_string();
-                lock.password = TextBuf::default();
                 lock.error = None;
-                let effect = Effect::Unlock(password.clone());
-                password.zeroize();
-                return vec![effect];
+                return vec![Effect::Unlock(lock.password.take())];
             }
             Some(a) => {
                 lock.password.apply(a);

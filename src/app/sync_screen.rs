@@ -50,6 +50,18 @@ fn id_number_query(q: &str) -> Option<String> {
     shaped.then_some(folded)
 }
 
+/// The resident and the platform's Patient of an upload refused as the
+/// same person (`sync.err_registered_same|site|patient|record_no|resident`).
+fn link_target(stored: &str) -> Option<(i64, String)> {
+    let mut parts = stored.split('|');
+    if parts.next()? != "sync.err_registered_same" {
+        return None;
+    }
+    let patient = parts.nth(1)?.to_string();
+    let resident = parts.nth(1)?.parse().ok()?;
+    Some((resident, patient))
+}
+
 impl App {
     pub fn sync_event(&mut self, ev: SyncEvent) -> Vec<Effect> {
         match ev {
@@ -88,6 +100,13 @@ impl App {
                 Ok(None) => self.notice = Some(Notice::Info(Text::new("sync.fetch_none"))),
                 Err(m) => self.notice = Some(Notice::Error(m)),
             },
+            SyncEvent::Linked(result) => {
+                self.notice = Some(match result {
+                    Ok(record_no) => Notice::Info(Text::new("sync.linked").arg("record_no", record_no)),
+                    Err(m) => Notice::Error(m),
+                });
+                return vec![Effect::LoadOutbox, Effect::Sync(SyncCommand::Nudge)];
+            }
             SyncEvent::Stopped => {}
         }
         Vec::new()
@@ -105,7 +124,7 @@ impl App {
         self.sync.fetched.push(id.clone());
         self.notice = Some(Notice::Info(Text::new("sync.fetching")));
         // The platform is asked in ASCII, however the number was typed.
-        vec![Effect::Sync(SyncCommand::Fetch(id))]
+        vec![Effect::Sync(SyncCommand::Fetch(id.into()))]
     }
 
     /// Opens the upload list (in front) and asks for its rows and an upload.
@@ -124,6 +143,24 @@ impl App {
             Some(Action::Down) => s.selected = (s.selected + 1).min(s.rows.len().saturating_sub(1)),
             Some(Action::Send) => return vec![Effect::Sync(SyncCommand::Nudge)],
             Some(Action::Retry) => return vec![Effect::Sync(SyncCommand::RetryFailed), Effect::LoadOutbox],
+            Some(Action::Link) => {
+                // Only an upload refused as the same person already on the platform.
+                let target = s
+                    .rows
+                    .get(s.selected)
+                    .and_then(|r| link_target(r.last_error.as_deref()?));
+                return match target {
+                    Some((resident, patient)) => {
+                        self.notice = Some(Notice::Info(Text::new("sync.linking")));
+                        vec![Effect::Sync(SyncCommand::Link { resident, patient })]
+                    }
+                    None => {
+                        self.notice = Some(Notice::Info(Text::new("sync.link_not_offered")));
+                        Vec::new()
+                    }
+                };
+            }
+            Some(Action::Compare) => return self.compare_selected(),
             _ => {}
         }
         Vec::new()
@@ -204,9 +241,48 @@ mod tests {
         a.update(Msg::Key(press("esc")), &clock);
         assert!(!a.overlays.is_open(Kind::Uploads));
         let id = "22060219500304002X";
-        assert!(matches!(a.maybe_fetch(id, true).as_slice(), [Effect::Sync(SyncCommand::Fetch(q))] if q == id));
+        assert!(
+            matches!(a.maybe_fetch(id, true).as_slice(), [Effect::Sync(SyncCommand::Fetch(q))] if q.as_str() == id)
+        );
         assert!(a.maybe_fetch(id, true).is_empty(), "asked once per session");
         assert!(a.maybe_fetch("220602195003040038", false).is_empty(), "found locally");
+    }
+
+    #[test]
+    fn l_links_only_an_upload_refused_as_the_same_person() {
+        let mut a = app();
+        a.overlays.push(crate::app::overlay::Overlay::Uploads);
+        let row = |e: &str| OutboxRow {
+            id: 1,
+            record_id: 1,
+            revision: 1,
+            state: "failed".into(),
+            attempts: 1,
+            last_error: Some(e.into()),
+            next_attempt_at: None,
+            updated_at: String::new(),
+            form_id: "f".into(),
+            record_date: None,
+            record_no: String::new(),
+            resident_masked: String::new(),
+        };
+        a.outbox_rows(vec![
+            row("sync.err_registered_id_card|s1|Patient/p-1"),
+            row("sync.err_registered_same|s1|Patient/p-1|22060210110100004|7"),
+        ]);
+        let link = || Some(Action::Link);
+        assert!(a.uploads_key(link()).is_empty());
+        assert_eq!(a.notice, Some(Notice::Info(Text::new("sync.link_not_offered"))));
+        a.sync.selected = 1;
+        assert!(matches!(
+            a.uploads_key(link()).as_slice(),
+            [Effect::Sync(SyncCommand::Link { resident: 7, patient })] if patient == "Patient/p-1"
+        ));
+        let done = a.sync_event(SyncEvent::Linked(Ok("22060210110100004".into())));
+        assert!(matches!(
+            done.as_slice(),
+            [Effect::LoadOutbox, Effect::Sync(SyncCommand::Nudge)]
+        ));
     }
 
     #[test]
@@ -243,8 +319,7 @@ mod tests {
                 },
                 &test_clock(),
             );
-            let fetch =
-                matches!(effects.as_slice(), [Effect::Sync(SyncCommand::Fetch(id))] if id == "12345678901234567X");
+            let fetch = matches!(effects.as_slice(), [Effect::Sync(SyncCommand::Fetch(id))] if id.as_str() == "12345678901234567X");
             assert_eq!(fetch, q.ends_with('Ｘ'), "{q}: {effects:?}");
         }
     }

@@ -2,12 +2,15 @@
 //! column counts display width, so Chinese text (two columns a character)
 //! keeps the cursor where the user sees it.
 
+use crate::domain::Sensitive;
 use crate::keymap::Action;
 use unicode_width::UnicodeWidthStr;
 
+/// What a user typed: a name, an ID number, an answer. `Debug` shows the
+/// cursor, never the text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TextBuf {
-    text: String,
+    text: Sensitive<String>,
     /// Cursor position in characters (0..=len).
     cursor: usize,
 }
@@ -15,13 +18,13 @@ pub struct TextBuf {
 impl TextBuf {
     pub fn new(text: &str) -> Self {
         TextBuf {
-            text: text.to_string(),
+            text: Sensitive(text.to_string()),
             cursor: text.chars().count(),
         }
     }
 
     pub fn text(&self) -> &str {
-        &self.text
+        self.text.as_str()
     }
 
     pub fn cursor(&self) -> usize {
@@ -80,7 +83,7 @@ impl TextBuf {
     }
 
     pub fn set(&mut self, s: &str) {
-        self.text = s.to_string();
+        self.text = Sensitive(s.to_string());
         self.cursor = s.chars().count();
     }
 
@@ -126,5 +129,7 @@ mod tests {
         assert!(!t.backspace());
         assert!(t.delete());
         assert_eq!(t.text(), "");
+        t.insert("王小明");
+        assert!(!format!("{t:?}").contains("王"), "Debug shows no typed text");
     }
 }

@@ -54,6 +54,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Patients that share an ID card or health-record number (left from
+    /// before the platform refused duplicates, or from clinics that counted
+    /// record numbers on their own), with their sites and dates
+    Collisions {
+        #[arg(long)]
+        json: bool,
+    },
     /// Copy what another FHIR R4 server holds into --db (replaced whole,
     /// atomically), so `serve` shows its supervision pages and `report`
     /// and `spotcheck` read it; run it again (e.g. nightly) to refresh
@@ -245,6 +252,15 @@ fn main() -> ExitCode {
                     print!("{}", hub::sites::render(&sites, &hub::cli::i18n()));
                 }
             }),
+        Command::Collisions { json } => hub::storage::open(&cli.db)
+            .and_then(|conn| hub::collisions::find(&conn))
+            .map(|found| {
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&found).unwrap_or_default());
+                } else {
+                    print!("{}", hub::collisions::render(&found, &hub::cli::i18n()));
+                }
+            }),
         Command::Mirror { source } => match source.get() {
             Some(src) => hub::cli::mirror(&cli.db, &src).map(|t| print!("{t}")),
             None => Err(hub::HubError::Usage("give --source URL".into())),
@@ -309,23 +325,21 @@ fn main() -> ExitCode {
 
 fn user(db: &std::path::Path, cmd: UserCmd) -> Result<(), hub::HubError> {
     use hub::users;
+    use secrecy::ExposeSecret;
     let conn = hub::storage::open(db)?;
     match cmd {
         UserCmd::Add { name } => {
             users::check_name(&name)?;
-            let mut password = jkda::cli_auth::read_password("Password: ")?;
+            // SecretStrings: wiped when they drop.
+            let password = jkda::cli_auth::read_password("Password: ")?;
             if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-                let mut again = jkda::cli_auth::read_password("Password again: ")?;
-                let same = again == password;
-                zeroize::Zeroize::zeroize(&mut again);
-                if !same {
-                    zeroize::Zeroize::zeroize(&mut password);
+                let again = jkda::cli_auth::read_password("Password again: ")?;
+                if again.expose_secret() != password.expose_secret() {
                     return Err(hub::HubError::Usage("the two passwords differ".into()));
                 }
             }
             let now = jkda::store::utc_text(chrono::Utc::now());
-            let added = users::add(&conn, &name, &password, &now);
-            zeroize::Zeroize::zeroize(&mut password);
+            let added = users::add(&conn, &name, password.expose_secret(), &now);
             added?;
             eprintln!("added bureau account {name}");
         }

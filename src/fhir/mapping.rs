@@ -7,10 +7,11 @@
 //! stable UUIDs, so sending a record twice writes the same resources.
 
 use super::{Resource, ACT_CODE, DIVISION_EXT, LOINC, OBSERVATION_CATEGORY, UCUM};
+use crate::domain::debug_shows;
+use crate::domain::{Record, Resident, ResidentFields};
 use crate::form::answers::parse_number;
 use crate::form::def::{Field, FieldKind, FormDef};
 use crate::form::{Answer, Answers};
-use crate::store::{Record, Resident, ResidentFields};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
@@ -53,14 +54,7 @@ pub struct RecordInput<'a> {
     pub ids: &'a Identifiers,
 }
 
-impl std::fmt::Debug for RecordInput<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecordInput")
-            .field("record", &self.record.id)
-            .field("resident", &self.resident.id)
-            .finish()
-    }
-}
+debug_shows!(RecordInput<'a>: record, resident);
 
 pub fn gender(sex: Option<&str>) -> &'static str {
     match sex {
@@ -454,7 +448,7 @@ fn observation_id(record_uuid: &str, field_id: &str) -> String {
         // Too long or odd: a short stable suffix keeps the id unique and legal.
         use sha2::{Digest, Sha256};
         let h = Sha256::digest(field_id.as_bytes());
-        format!("{record_uuid}-{:02x}{:02x}{:02x}{:02x}", h[0], h[1], h[2], h[3])
+        format!("{record_uuid}-{}", hex::encode(&h[..4]))
     }
 }
 
@@ -728,8 +722,8 @@ fn read_item(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::RecordStatus;
     use crate::form::Registry;
-    use crate::store::RecordStatus;
 
     /// The mapping as it was when it built `serde_json` values: the typed
     /// response must give exactly the same text.
@@ -883,7 +877,7 @@ mod tests {
                 // Too long or odd: a short stable suffix keeps the id unique and legal.
                 use sha2::{Digest, Sha256};
                 let h = Sha256::digest(field_id.as_bytes());
-                format!("{record_uuid}-{:02x}{:02x}{:02x}{:02x}", h[0], h[1], h[2], h[3])
+                format!("{record_uuid}-{}", hex::encode(&h[..4]))
             }
         }
 

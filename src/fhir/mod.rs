@@ -36,7 +36,7 @@ pub const DIVISION_EXT: &str = "urn:jkda:fhir:StructureDefinition/division-code"
 pub const FHIR_JSON: &str = "application/fhir+json";
 
 /// The resource types jkda writes and reads.
-pub const TYPES: [&str; 8] = [
+pub const TYPES: [&str; 9] = [
     "Patient",
     "QuestionnaireResponse",
     "Encounter",
@@ -45,6 +45,8 @@ pub const TYPES: [&str; 8] = [
     "Device",
     "Binary",
     "Questionnaire",
+    // Record-number serial blocks claimed by installations (`sync::serials`).
+    "Basic",
 ];
 
 /// A FHIR resource as JSON. `Debug` prints its type and id only.
@@ -104,20 +106,40 @@ pub fn version_of_etag(tag: &str) -> &str {
 /// Percent-encodes a query key or value, or an id, for a URL (RFC 3986
 /// unreserved characters kept): one spelling for the client and the hub.
 pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, NOT_UNRESERVED).to_string()
+}
+
+/// Every byte but RFC 3986's unreserved characters is encoded.
+const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A query key or value as sent (`%7C` for `|`, `+` for a space): the
+/// decoding of `application/x-www-form-urlencoded`. A `%` not followed by two
+/// hex digits stays as it is; bytes that are not UTF-8 become U+FFFD.
+pub fn percent_decode(s: &str) -> String {
+    let spaced = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_encoding_keeps_only_unreserved_characters() {
+        assert_eq!(percent_encode("a-b.c_d~e"), "a-b.c_d~e");
+        assert_eq!(percent_encode("sys|张 +/"), "sys%7C%E5%BC%A0%20%2B%2F");
+        assert_eq!(percent_decode("sys%7C%E5%BC%A0+%2B%2F"), "sys|张 +/");
+        assert_eq!(
+            percent_decode(&percent_encode("110101199003071234|x")),
+            "110101199003071234|x"
+        );
+    }
 
     #[test]
     fn etags_round_trip() {

@@ -4,20 +4,32 @@
 //! `field.part` (`bp.systolic`, `weight.current`, `adr.detail`) and
 //! `field.ROW.column` for repeating rows (`meds.0.name`).
 
+use crate::domain::Sensitive;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Answer {
     Text(String),
     Codes(Vec<String>),
 }
 
+/// Names the kind of answer, never its value: answers are health data.
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answer::Text(s) => f.debug_tuple("Text").field(&Sensitive(s)).finish(),
+            Answer::Codes(c) => f.debug_tuple("Codes").field(&Sensitive(c)).finish(),
+        }
+    }
+}
+
+/// Every answer of a record. `Debug` is `Answers(<redacted>)`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Answers(BTreeMap<String, Answer>);
+pub struct Answers(Sensitive<BTreeMap<String, Answer>>);
 
 impl Answers {
     pub fn new() -> Self {

@@ -2,7 +2,8 @@
 //! benchmarks start it in-process. It speaks the part of FHIR R4 jkda uses —
 //! `GET /metadata`, atomic transaction Bundles on `POST /`, read / vread /
 //! update / delete by id with versions (`meta.versionId`, `ETag`,
-//! `If-Match`), and search — so a clinic can later point at any FHIR R4
+//! `If-Match`), create on `POST /{Type}` with `If-None-Exist` (`create`:
+//! how clinics claim record-number serial blocks), and search — so a clinic can later point at any FHIR R4
 //! server instead, and the supervision report can read this one as it would
 //! any other. Every path works at `/` and under `/fhir`.
 //!
@@ -34,6 +35,8 @@ mod anchors;
 pub mod bundle_in;
 pub mod cli;
 mod clock;
+pub mod collisions;
+mod create;
 pub mod findings;
 pub mod forms;
 mod identity;
@@ -45,6 +48,7 @@ pub mod spotchecks;
 pub mod storage;
 pub mod supervision;
 pub mod users;
+pub mod validate;
 mod web;
 
 pub use server::{Clock, Faults, Hub, HubConfig, TlsIdentity};

@@ -493,6 +493,35 @@ impl Worker {
                 let bundle = self.body_bytes(req)?;
                 self.transaction(bundle, site, abort)
             }
+            (Method::Post, [kind]) => {
+                let (fault, _) = self.fault();
+                if let Some(a) = fault {
+                    return Ok(a);
+                }
+                let raw = self.body_bytes(req)?;
+                let body: Value = serde_json::from_slice(&raw)
+                    .map_err(|e| HubError::Invalid(format!("body is not valid JSON: {e}")))?;
+                let condition = header(req, "If-None-Exist").map(str::to_string);
+                let now = self.now();
+                let c = super::create::create(
+                    &mut self.conn,
+                    &self.forms,
+                    site,
+                    kind,
+                    body,
+                    condition.as_deref(),
+                    &now,
+                )?;
+                let stored = storage::read(&self.conn, kind, &c.id, None)?
+                    .ok_or_else(|| HubError::NotFound(format!("{kind}/{}", c.id)))?;
+                let mut a = Answer::resource(c.status, &stored);
+                let base = format!("{}{base_path}", self.origin(req));
+                a.headers.push((
+                    "Location",
+                    format!("{base}/{kind}/{}/_history/{}", c.id, stored.version),
+                ));
+                Ok(a)
+            }
             (Method::Get, [kind]) => {
                 let base = format!("{}{base_path}", self.origin(req));
                 let bundle = search::searchset(&self.conn, kind, query, &base)?;
@@ -643,8 +672,9 @@ fn capability() -> Value {
             let mut r = json!({
                 "type": t,
                 "versioning": "versioned-update",
-                "interaction": [{ "code": "read" }, { "code": "vread" }, { "code": "update" }, { "code": "delete" }, { "code": "search-type" }],
+                "interaction": [{ "code": "read" }, { "code": "vread" }, { "code": "update" }, { "code": "delete" }, { "code": "search-type" }, { "code": "create" }],
                 "updateCreate": true,
+                "conditionalCreate": true,
                 "conditionalUpdate": false,
             });
             r["searchParam"] = if *t == "Patient" {

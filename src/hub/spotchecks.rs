@@ -89,15 +89,16 @@ pub fn spot_sample(
             record: key.clone(),
             form: def.map_or_else(|| "?".to_string(), |d| d.title.get(lang).to_string()),
             visit_date,
-            resident_name: patient_name(&patient),
+            resident_name: patient_name(&patient).into(),
             record_no: patient["identifier"]
                 .as_array()
                 .into_iter()
                 .flatten()
                 .find(|i| i["system"].as_str() == Some(record_no_system.as_str()))
                 .and_then(|i| i["value"].as_str())
-                .map(str::to_string),
-            checks,
+                .map(str::to_string)
+                .into(),
+            checks: checks.into(),
             result,
         });
     }

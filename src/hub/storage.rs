@@ -5,6 +5,7 @@
 //! process is killed half-way.
 
 use super::clock::Stamps;
+use super::validate;
 use super::HubError;
 use crate::fhir::{self, Resource};
 use crate::form::Registry;
@@ -88,10 +89,7 @@ pub fn open(path: &Path) -> Result<Connection, HubError> {
 }
 
 pub fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// A clock reading given as stored text.
@@ -115,7 +113,7 @@ pub fn add_site(conn: &Connection, code: &str, name: &str) -> Result<String, Hub
     }
     let mut bytes = [0u8; 32];
     rand::Rng::fill(&mut rand::rng(), &mut bytes);
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = hex::encode(bytes);
     let n = conn.execute(
         "INSERT OR IGNORE INTO sites (code, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![code, name, hash_token(&token), now()],
@@ -210,90 +208,6 @@ pub struct Written {
     pub last_updated: String,
 }
 
-/// Checks a resource's shape; the message is what the OperationOutcome says.
-pub fn validate(kind: &str, id: &str, v: &Value) -> Result<(), HubError> {
-    let bad = |m: String| Err(HubError::Invalid(m));
-    if !v.is_object() {
-        return bad("the body is not a JSON object".into());
-    }
-    if v["resourceType"] != kind {
-        return bad(format!(
-            "resourceType {} does not match the URL type {kind}",
-            v["resourceType"]
-        ));
-    }
-    if !fhir::TYPES.contains(&kind) {
-        return Err(HubError::NotSupported(format!(
-            "resource type {kind} is not supported here"
-        )));
-    }
-    if v["id"] != id {
-        return bad(format!("resource id {} does not match the URL id {id:?}", v["id"]));
-    }
-    let has_subject = v["subject"]["reference"]
-        .as_str()
-        .is_some_and(|r| r.starts_with("Patient/"));
-    match kind {
-        "Patient" => {
-            if let Some(ids) = v.get("identifier") {
-                if !ids.as_array().is_some_and(|a| a.iter().all(|i| i["value"].is_string())) {
-                    return bad("Patient.identifier must be a list of identifiers with a value".into());
-                }
-            }
-        }
-        "QuestionnaireResponse" => {
-            if !v["questionnaire"].is_string() {
-                return bad("QuestionnaireResponse.questionnaire is missing".into());
-            }
-            if !matches!(
-                v["status"].as_str(),
-                Some("in-progress" | "completed" | "amended" | "entered-in-error" | "stopped")
-            ) {
-                return bad(format!(
-                    "QuestionnaireResponse.status {} is not a valid status",
-                    v["status"]
-                ));
-            }
-            if !has_subject {
-                return bad("QuestionnaireResponse.subject must reference a Patient".into());
-            }
-            if !items_ok(&v["item"]) {
-                return bad("QuestionnaireResponse.item: every item needs a linkId".into());
-            }
-        }
-        "Encounter" => {
-            if !v["status"].is_string() || !v["class"].is_object() || !has_subject {
-                return bad("Encounter needs status, class and a subject Patient".into());
-            }
-        }
-        // An audit anchor (its shape checked by `anchors::check`) and an
-        // installation's state: no Patient, nothing to check here.
-        // Published forms too (`hub::forms`).
-        "AuditEvent" | "Device" | "Binary" | "Questionnaire" => {}
-        _ => {
-            if !v["status"].is_string() || !v["code"].is_object() || !has_subject {
-                return bad("Observation needs status, code and a subject Patient".into());
-            }
-        }
-    }
-    // Dates, numbers, codes and ids as FHIR defines them.
-    fhir::elements::check(kind, v).map_err(HubError::Element)
-}
-
-fn items_ok(items: &Value) -> bool {
-    match items {
-        Value::Null => true,
-        Value::Array(a) => a.iter().all(|i| {
-            i["linkId"].is_string()
-                && items_ok(&i["item"])
-                && i["answer"]
-                    .as_array()
-                    .is_none_or(|ans| ans.iter().all(|x| items_ok(&x["item"])))
-        }),
-        _ => false,
-    }
-}
-
 /// One PUT (or DELETE when `resource` is None) by `site`, inside the caller's
 /// transaction. Unchanged content keeps its version: a resend is a no-op.
 /// `raw` is the resource's JSON text as received, when the caller has it: it
@@ -348,14 +262,8 @@ fn write_in(
     state: &mut TxState,
 ) -> Result<Written, HubError> {
     match resource {
-        Some(v) => validate(kind, id, v)?,
-        None if !fhir::TYPES.contains(&kind) => {
-            return Err(HubError::NotSupported(format!(
-                "resource type {kind} is not supported here"
-            )))
-        }
-        None if !fhir::valid_id(id) => return Err(HubError::Invalid(format!("{id:?} is not a resource id"))),
-        None => {}
+        Some(v) => validate::resource(kind, id, v)?,
+        None => validate::deletion(kind, id)?,
     }
     let existing: Option<(i64, String, String, bool, String)> = tx
         .prepare_cached(

@@ -376,6 +376,8 @@ impl<'a> Checker<'a> {
                 record_date,
                 author,
                 finalized_at: authored,
+                // A file is not the platform: nothing to amend over.
+                server_version: None,
             },
         });
     }

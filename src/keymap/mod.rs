@@ -69,6 +69,8 @@ named! {
         Help = "help",
         /// The idle lock.
         Lock = "lock",
+        /// A version clash with the platform, both versions side by side.
+        Conflict = "conflict",
     }
 }
 
@@ -107,6 +109,9 @@ named! {
         Send = "send",
         /// Puts the failed uploads back in the queue.
         Retry = "retry",
+        /// Links the selected upload's resident to the platform's record of the
+        /// same person (`store::link`).
+        Link = "link",
         /// Opens the worklist (who is due).
         Worklist = "worklist",
         /// Opens the clinic's indicators.
@@ -117,6 +122,14 @@ named! {
         /// Indicators: the previous / next period (year, quarters).
         PrevPeriod = "prev_period",
         NextPeriod = "next_period",
+        /// Upload list: compare the two versions of a clash.
+        Compare = "compare",
+        /// A clash: send ours again over the platform's version.
+        KeepMine = "keep_mine",
+        /// A clash: take the platform's version.
+        TakeTheirs = "take_theirs",
+        /// A clash: ours with the ticked items taken from the platform.
+        Merge = "merge",
         /// Help: a screenful up or down.
         PageUp = "page_up",
         PageDown = "page_down",

@@ -3,6 +3,7 @@
 //! older adult without this year's exam), with today from the clock.
 
 use super::settings::Settings;
+use crate::domain::debug_shows;
 use crate::form::def::Programme;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -65,14 +66,7 @@ pub struct Candidate {
     pub last_exam: Option<NaiveDate>,
 }
 
-impl std::fmt::Debug for Candidate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Candidate")
-            .field("resident_id", &self.resident_id)
-            .field("programme", &self.programme)
-            .finish_non_exhaustive()
-    }
-}
+debug_shows!(Candidate: resident_id, programme);
 
 #[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct Item {
@@ -91,15 +85,7 @@ pub struct Item {
     pub form_id: &'static str,
 }
 
-impl std::fmt::Debug for Item {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Item")
-            .field("kind", &self.kind)
-            .field("resident_id", &self.resident_id)
-            .field("days_overdue", &self.days_overdue)
-            .finish_non_exhaustive()
-    }
-}
+debug_shows!(Item: kind, resident_id, days_overdue);
 
 pub fn followup_form(p: Programme) -> &'static str {
     match p {

@@ -258,7 +258,7 @@ pub fn hash_file(path: &Path) -> Result<(u64, String), OpsError> {
         total += n as u64;
         h.update(&buf[..n]);
     }
-    Ok((total, h.finalize().iter().map(|b| format!("{b:02x}")).collect()))
+    Ok((total, hex::encode(h.finalize())))
 }
 
 /// Copies a file to a new private file and syncs it.

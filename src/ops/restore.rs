@@ -37,7 +37,7 @@ pub fn folder(given: &Path) -> PathBuf {
 /// The key of an encrypted backup from a login and password that were
 /// valid when it was made. The backup's keyring is unlocked in a scratch
 /// copy, so a backup on read-only media works and stays as it was.
-pub fn unlock(backup: &Path, login: &str, password: &str) -> Result<DbKey, OpsError> {
+pub fn unlock(backup: &Path, login: &str, password: &secrecy::SecretString) -> Result<DbKey, OpsError> {
     let scratch = tempfile::tempdir().map_err(|e| OpsError::io(backup, e))?;
     let from = backup.join(KEYRING_FILE);
     if !from.exists() {

@@ -26,7 +26,7 @@ fn entry_hash(prev: &str, at: &str, actor: &str, action: &str, entity: &str, ent
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(h.finalize())
 }
 
 /// Maps a row of `SELECT id, at, actor, action, entity, entity_id, prev_hash, hash`.

@@ -4,9 +4,8 @@
 //! audit entry. Imported records are not queued for upload.
 
 use super::residents::ResidentFields;
-use super::{audit, now_text, Actor, Result, SiteConfig, Store, StoreError};
+use super::{audit, now_text, Actor, Result, SiteConfig, Store};
 use crate::form::{Answers, FormDef};
-use crate::identity::compose_record_no;
 use rusqlite::{params, TransactionBehavior};
 
 pub struct ImportRecord<'a> {
@@ -32,14 +31,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now_text(chrono::Local::now());
         for item in batch {
-            let serial: i64 = tx
-                .prepare_cached(
-                    "INSERT INTO record_counters (site_prefix, last_serial) VALUES (?1, 1)
-                 ON CONFLICT(site_prefix) DO UPDATE SET last_serial = last_serial + 1 RETURNING last_serial",
-                )?
-                .query_row(params![site.prefix()], |r| r.get(0))?;
-            let record_no = compose_record_no(&site.division, &site.township, &site.village, serial as u32)
-                .map_err(|_| StoreError::Sqlite(rusqlite::Error::InvalidQuery))?;
+            let record_no = super::serials::allocate(&tx, site)?;
             let f = &item.fields;
             tx.prepare_cached(
                 "INSERT INTO residents (uuid, record_no, status, name, sex, birth_date, id_number, phone, address, village,
@@ -48,7 +40,7 @@ impl Store {
             )?
             .execute(params![
                 uuid::Uuid::now_v7().to_string(),
-                record_no.as_str(),
+                record_no,
                 f.name,
                 f.sex,
                 f.birth_date,
@@ -64,7 +56,7 @@ impl Store {
                 name: f.name.as_deref(),
                 id_number: f.id_number.as_deref(),
                 phone: f.phone.as_deref(),
-                record_no: Some(record_no.as_str()),
+                record_no: Some(&record_no),
             };
             super::search::index_imported(&tx, resident_id, &keys)?;
             audit::append(&tx, actor, "import", "resident", &resident_id.to_string())?;

@@ -92,6 +92,7 @@ use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use chrono::{DateTime, Utc};
 use rand::TryRngCore;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -253,13 +254,13 @@ impl DbKey {
 
     /// The key as 64 lowercase hex digits: only for the key file.
     pub fn to_hex(&self) -> String {
-        hex(&self.0[..])
+        hex::encode(&self.0[..])
     }
 
     /// Parses 64 hex digits (either case; surrounding whitespace ignored).
     pub fn from_hex(s: &str) -> Result<DbKey, CryptError> {
         let mut key = DbKey(Box::new([0u8; KEY_LEN]));
-        unhex_into(s.trim(), &mut key.0[..]).ok_or(CryptError::BadKey)?;
+        hex::decode_to_slice(s.trim(), &mut key.0[..]).map_err(|_| CryptError::BadKey)?;
         Ok(key)
     }
 
@@ -270,7 +271,7 @@ impl DbKey {
         let mut h = sha2::Sha256::new();
         h.update(b"jkda key fingerprint\0");
         h.update(&self.0[..]);
-        hex(&h.finalize()[..8])
+        hex::encode(&h.finalize()[..8])
     }
 
     /// `PRAGMA key = "x'…'"`, built only from our own bytes.
@@ -311,41 +312,12 @@ fn fill_random(buf: &mut [u8]) {
         .expect("the operating system's random source failed");
 }
 
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
-
-fn unhex_into(s: &str, out: &mut [u8]) -> Option<()> {
-    let s = s.as_bytes();
-    if s.len() != out.len() * 2 {
-        return None;
-    }
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = (digit(s[2 * i])? << 4) | digit(s[2 * i + 1])?;
-    }
-    Some(())
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    let mut out = vec![0u8; s.len() / 2];
-    unhex_into(s, &mut out)?;
-    Some(out)
-}
-
 // ---------------------------------------------------------------- passwords
 
-/// Checks a password and returns its NFC form, to be zeroized after use.
-fn prepare_password(password: &str) -> Result<Zeroizing<String>, CryptError> {
+/// Checks a password and returns its NFC form, still a `SecretString` (the
+/// normalizer's own copy, when it made one, is wiped).
+fn prepare_password(password: &SecretString) -> Result<SecretString, CryptError> {
+    let password = password.expose_secret();
     if password.is_empty() {
         return Err(CryptError::EmptyPassword);
     }
@@ -356,12 +328,11 @@ fn prepare_password(password: &str) -> Result<Zeroizing<String>, CryptError> {
             max: MAX_PASSWORD_CHARS,
         });
     }
-    let nfc = Zeroizing::new(
-        icu_normalizer::ComposingNormalizerBorrowed::new_nfc()
-            .normalize(password)
-            .into_owned(),
-    );
-    if nfc.chars().count() > MAX_PASSWORD_CHARS {
+    let nfc = match icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(password) {
+        std::borrow::Cow::Borrowed(same) => SecretString::from(same),
+        std::borrow::Cow::Owned(changed) => SecretString::from(Zeroizing::new(changed).as_str()),
+    };
+    if nfc.expose_secret().chars().count() > MAX_PASSWORD_CHARS {
         return Err(CryptError::PasswordTooLong {
             max: MAX_PASSWORD_CHARS,
         });
@@ -382,11 +353,11 @@ const CURRENT_KDF: KdfParams = KdfParams {
     p: KDF_P,
 };
 
-fn derive_kek(password: &str, salt: &[u8], params: KdfParams) -> Result<Zeroizing<[u8; KEY_LEN]>, String> {
+fn derive_kek(password: &SecretString, salt: &[u8], params: KdfParams) -> Result<Zeroizing<[u8; KEY_LEN]>, String> {
     let p = Params::new(params.m_kib, params.t, params.p, Some(KEY_LEN)).map_err(|e| e.to_string())?;
     let mut kek = Zeroizing::new([0u8; KEY_LEN]);
     Argon2::new(Algorithm::Argon2id, Version::V0x13, p)
-        .hash_password_into(password.as_bytes(), salt, &mut kek[..])
+        .hash_password_into(password.expose_secret().as_bytes(), salt, &mut kek[..])
         .map_err(|e| e.to_string())?;
     Ok(kek)
 }
@@ -395,7 +366,7 @@ fn derive_kek(password: &str, salt: &[u8], params: KdfParams) -> Result<Zeroizin
 /// for benchmarks and diagnostics.
 pub fn time_one_derivation() -> std::time::Duration {
     let t = std::time::Instant::now();
-    let _ = derive_kek("benchmark password 密码", &[7u8; SALT_LEN], CURRENT_KDF);
+    let _ = derive_kek(&"benchmark password 密码".into(), &[7u8; SALT_LEN], CURRENT_KDF);
     t.elapsed()
 }
 
@@ -513,7 +484,7 @@ impl Keyring {
     }
 
     /// Gives `login` a copy of `key` under `password`, and writes the file.
-    pub fn add_user(&mut self, login: &str, password: &str, key: &DbKey) -> Result<(), CryptError> {
+    pub fn add_user(&mut self, login: &str, password: &SecretString, key: &DbKey) -> Result<(), CryptError> {
         if login.is_empty() {
             return Err(CryptError::EmptyLogin);
         }
@@ -552,7 +523,7 @@ impl Keyring {
     /// `Locked`), resets on success, and writes the file when anything
     /// changed. An empty or too long password is refused as
     /// `UnlockError::Password` without counting.
-    pub fn unlock(&mut self, login: &str, password: &str, now: DateTime<Utc>) -> Result<DbKey, UnlockError> {
+    pub fn unlock(&mut self, login: &str, password: &SecretString, now: DateTime<Utc>) -> Result<DbKey, UnlockError> {
         let password = prepare_password(password)?;
         self.refresh()?;
         let Some(entry) = self.data.users.get(login).cloned() else {
@@ -627,8 +598,8 @@ impl Keyring {
     pub fn change_password(
         &mut self,
         login: &str,
-        old: &str,
-        new: &str,
+        old: &SecretString,
+        new: &SecretString,
         now: DateTime<Utc>,
     ) -> Result<(), UnlockError> {
         let new = prepare_password(new).map_err(UnlockError::Password)?;
@@ -641,7 +612,7 @@ impl Keyring {
 
     /// An administrator's reset of `login`'s password (the administrator
     /// has the key from their own login). Clears the lock.
-    pub fn set_password(&mut self, login: &str, new: &str, key: &DbKey) -> Result<(), CryptError> {
+    pub fn set_password(&mut self, login: &str, new: &SecretString, key: &DbKey) -> Result<(), CryptError> {
         let new = prepare_password(new)?;
         self.refresh()?;
         if !self.has_user(login) {
@@ -728,11 +699,11 @@ fn read_data(path: &Path) -> Result<Option<KeyringData>, CryptError> {
         .map_err(|e| corrupt(e.to_string()))
 }
 
-fn wrap(login: &str, password: &str, key: &DbKey) -> Entry {
+fn wrap(login: &str, password: &SecretString, key: &DbKey) -> Entry {
     wrap_with(login, password, key, CURRENT_KDF)
 }
 
-fn wrap_with(login: &str, password: &str, key: &DbKey, kdf: KdfParams) -> Entry {
+fn wrap_with(login: &str, password: &SecretString, key: &DbKey, kdf: KdfParams) -> Entry {
     let mut salt = [0u8; SALT_LEN];
     fill_random(&mut salt);
     let mut nonce = [0u8; NONCE_LEN];
@@ -747,16 +718,16 @@ fn wrap_with(login: &str, password: &str, key: &DbKey, kdf: KdfParams) -> Entry 
         scheme: "argon2id-xchacha20poly1305".into(),
         norm: "nfc".into(),
         kdf,
-        salt: hex(&salt),
-        nonce: hex(&nonce),
-        wrapped: hex(&buf),
+        salt: hex::encode(salt),
+        nonce: hex::encode(nonce),
+        wrapped: hex::encode(&buf),
         failed_attempts: 0,
         locked_until: None,
     }
 }
 
 /// `Ok(None)`: wrong password. `Err`: the entry itself is unusable.
-fn unwrap(login: &str, password: &str, entry: &Entry, path: &Path) -> Result<Option<DbKey>, CryptError> {
+fn unwrap(login: &str, password: &SecretString, entry: &Entry, path: &Path) -> Result<Option<DbKey>, CryptError> {
     let corrupt = |detail: &str| CryptError::KeyringCorrupt {
         path: path.to_path_buf(),
         detail: format!("{login}: {detail}"),
@@ -764,13 +735,16 @@ fn unwrap(login: &str, password: &str, entry: &Entry, path: &Path) -> Result<Opt
     if entry.scheme != "argon2id-xchacha20poly1305" || entry.norm != "nfc" {
         return Err(corrupt("unknown scheme"));
     }
-    let salt = unhex(&entry.salt)
+    let salt = hex::decode(&entry.salt)
+        .ok()
         .filter(|s| s.len() >= argon2::MIN_SALT_LEN)
         .ok_or_else(|| corrupt("salt"))?;
-    let nonce = unhex(&entry.nonce)
+    let nonce = hex::decode(&entry.nonce)
+        .ok()
         .filter(|n| n.len() == NONCE_LEN)
         .ok_or_else(|| corrupt("nonce"))?;
-    let wrapped = unhex(&entry.wrapped)
+    let wrapped = hex::decode(&entry.wrapped)
+        .ok()
         .filter(|w| w.len() == KEY_LEN + TAG_LEN)
         .ok_or_else(|| corrupt("wrapped key"))?;
     // Refuse parameters that would take minutes or gigabytes (a damaged
@@ -922,20 +896,22 @@ mod tests {
             p: 1,
         };
         ring.data.key_fingerprint = Some(key.fingerprint());
-        ring.data.users.insert("old".into(), wrap_with("old", "pw", &key, weak));
+        ring.data
+            .users
+            .insert("old".into(), wrap_with("old", &"pw".into(), &key, weak));
         ring.save().unwrap();
         let t = Utc::now();
-        assert_eq!(ring.unlock("old", "pw", t).unwrap(), key);
+        assert_eq!(ring.unlock("old", &"pw".into(), t).unwrap(), key);
         let ring = Keyring::load(dir.path()).unwrap().unwrap();
         assert_eq!(ring.data.users["old"].kdf, CURRENT_KDF);
         let mut ring = ring;
-        assert_eq!(ring.unlock("old", "pw", t).unwrap(), key);
+        assert_eq!(ring.unlock("old", &"pw".into(), t).unwrap(), key);
         // An entry cannot be moved to another login (the login is AAD).
         let entry = ring.data.users["old"].clone();
         ring.data.users.insert("admin".into(), entry);
         ring.save().unwrap();
         assert!(matches!(
-            ring.unlock("admin", "pw", t),
+            ring.unlock("admin", &"pw".into(), t),
             Err(UnlockError::WrongPassword { .. })
         ));
     }
@@ -944,13 +920,13 @@ mod tests {
     fn passwords_normalize() {
         // "é" precomposed and decomposed unlock alike.
         assert_eq!(
-            prepare_password("caf\u{e9}").unwrap().as_str(),
-            prepare_password("cafe\u{301}").unwrap().as_str()
+            prepare_password(&"caf\u{e9}".into()).unwrap().expose_secret(),
+            prepare_password(&"cafe\u{301}".into()).unwrap().expose_secret()
         );
-        assert!(matches!(prepare_password(""), Err(CryptError::EmptyPassword)));
-        assert!(prepare_password(&"密".repeat(MAX_PASSWORD_CHARS)).is_ok());
+        assert!(matches!(prepare_password(&"".into()), Err(CryptError::EmptyPassword)));
+        assert!(prepare_password(&"密".repeat(MAX_PASSWORD_CHARS).into()).is_ok());
         assert!(matches!(
-            prepare_password(&"密".repeat(MAX_PASSWORD_CHARS + 1)),
+            prepare_password(&"密".repeat(MAX_PASSWORD_CHARS + 1).into()),
             Err(CryptError::PasswordTooLong { .. })
         ));
     }

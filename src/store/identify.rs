@@ -59,13 +59,15 @@ fn immutable_uri(path: &Path) -> Result<String> {
     if !text.starts_with('/') {
         uri.push('/');
     }
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~:".contains(&b) {
-            uri.push(b as char);
-        } else {
-            uri.push_str(&format!("%{b:02X}"));
-        }
-    }
+    // RFC 3986 unreserved, plus the path's own `/` and a drive's `:`.
+    const ENCODED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'/')
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b':');
+    uri.extend(percent_encoding::utf8_percent_encode(&text, ENCODED));
     uri.push_str("?immutable=1");
     Ok(uri)
 }

@@ -9,6 +9,7 @@
 use super::outbox::FetchedRecord;
 use super::residents::{update_fields, ResidentFields};
 use super::{audit, now_text, Actor, Permission, Result, Store, StoreError};
+use crate::domain::debug_shows;
 use crate::identity::parse_record_no;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use std::collections::HashMap;
@@ -24,13 +25,7 @@ pub struct ImportPatient {
     pub active: bool,
 }
 
-impl std::fmt::Debug for ImportPatient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ImportPatient")
-            .field("uuid", &self.uuid)
-            .finish_non_exhaustive()
-    }
-}
+debug_shows!(ImportPatient: uuid);
 
 /// A record to create from a QuestionnaireResponse, with its subject's uuid.
 /// `Debug` shows ids only (`FetchedRecord` leaves the answers out).
@@ -59,13 +54,7 @@ pub struct KnownResident {
     pub birth_date: Option<String>,
 }
 
-impl std::fmt::Debug for KnownResident {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KnownResident")
-            .field("uuid", &self.uuid)
-            .finish_non_exhaustive()
-    }
-}
+debug_shows!(KnownResident: uuid);
 
 fn known(r: &rusqlite::Row) -> rusqlite::Result<KnownResident> {
     Ok(KnownResident {

@@ -9,6 +9,7 @@
 
 use super::residents::ResidentFields;
 use super::{audit, now_text, Actor, Record, RecordStatus, Resident, Result, Store, StoreError};
+use crate::domain::debug_shows;
 use crate::form::{Answers, FormDef};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
@@ -99,16 +100,11 @@ pub struct FetchedRecord<'a> {
     pub record_date: Option<String>,
     pub author: String,
     pub finalized_at: Option<String>,
+    /// The platform's `meta.versionId`: what an amendment here is sent over.
+    pub server_version: Option<String>,
 }
 
-impl std::fmt::Debug for FetchedRecord<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FetchedRecord")
-            .field("uuid", &self.uuid)
-            .field("form", &self.def.id)
-            .finish_non_exhaustive()
-    }
-}
+debug_shows!(FetchedRecord<'a>: uuid);
 
 impl Store {
     /// Up to `limit` rows due now, oldest first, each the latest finalized
@@ -180,6 +176,12 @@ impl Store {
                     (version, answers.map(|a| serde_json::from_str(&a).unwrap_or_default()))
                 }
                 None => (None, None),
+            };
+            // What the platform holds as far as this PC knows (sent, fetched
+            // or pulled, or a clash resolved): the version to amend.
+            let (if_match, sent_answers) = match super::conflicts::server_state(self.conn(), record_id)? {
+                Some((version, answers)) => (Some(version), Some(answers)),
+                None => (if_match, sent_answers),
             };
             let patient = self.patient_state(resident.id)?;
             out.push(OutboxItem {
@@ -261,6 +263,7 @@ impl Store {
                    AND revision < (SELECT revision FROM outbox WHERE id = ?2)",
             )?
             .execute(params![record_id, s.outbox_id])?;
+            super::conflicts::note_sent(&tx, s.outbox_id, s.server_version.as_deref(), &now)?;
             if let Some((resident_id, hash, version)) = &s.patient {
                 tx.prepare_cached(
                     "INSERT INTO sync_residents (resident_id, origin, sent_hash, server_version, updated_at)
@@ -410,9 +413,12 @@ impl Store {
         let resident_id = match existing {
             Some(id) => id,
             None => {
+                // A resident here holding the number is renumbered (`serials`).
+                let record_no = super::serials::make_room(&tx, actor, uuid, record_no)?;
                 tx.execute(
-                    "INSERT INTO residents (uuid, record_no, status, created_at, updated_at) VALUES (?1, ?2, 'active', ?3, ?3)",
-                    params![uuid, record_no, now],
+                    "INSERT INTO residents (uuid, record_no, status, created_at, updated_at, record_no_provisional)
+                     VALUES (?1, ?2, 'active', ?3, ?3, ?4)",
+                    params![uuid, record_no, now, super::serials::is_provisional(&record_no)],
                 )?;
                 tx.last_insert_rowid()
             }
@@ -475,6 +481,7 @@ fn insert_fetched(tx: &rusqlite::Connection, resident_id: i64, records: &[Fetche
                     "INSERT INTO record_revisions (record_id, revision, answers, author, finalized_at) VALUES (?1, 1, ?2, ?3, ?4)",
                     params![record_id, json, r.author, finalized],
                 )?;
+            super::conflicts::note_fetched(tx, record_id, r.server_version.as_deref(), &json, now)?;
             added += 1;
         }
     }

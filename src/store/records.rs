@@ -8,52 +8,9 @@ use super::{audit, now_text, Actor, Result, Store, StoreError};
 use crate::form::{Answers, FormDef};
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RecordStatus {
-    Draft,
-    Final,
-}
-
-impl RecordStatus {
-    fn parse(s: &str) -> RecordStatus {
-        if s == "final" {
-            RecordStatus::Final
-        } else {
-            RecordStatus::Draft
-        }
-    }
-}
-
-/// A record with its answers. `Debug` leaves the answers out.
-#[derive(Clone, PartialEq)]
-pub struct Record {
-    pub id: i64,
-    pub uuid: String,
-    pub resident_id: i64,
-    pub form_id: String,
-    pub form_version: String,
-    pub status: RecordStatus,
-    pub answers: Answers,
-    pub record_date: Option<String>,
-    pub focus: Option<String>,
-    pub author: String,
-    pub created_at: String,
-    pub updated_at: String,
-    pub finalized_at: Option<String>,
-    pub revision: i64,
-}
-
-impl std::fmt::Debug for Record {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Record")
-            .field("id", &self.id)
-            .field("form", &self.form_id)
-            .field("status", &self.status)
-            .field("revision", &self.revision)
-            .finish_non_exhaustive()
-    }
-}
+/// The record types are the domain's (shared with the FHIR mapping); this
+/// module reads and writes them.
+pub use crate::domain::{Record, RecordStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RecordSummary {
@@ -70,23 +27,15 @@ pub struct RecordSummary {
     pub revision: i64,
 }
 
-/// What is saved with every change to a record. `Debug` omits the answers.
-#[derive(Clone, Default)]
+/// What is saved with every change to a record. `Debug` is derived: the
+/// answers and the resident's fields print redacted by their own types.
+#[derive(Debug, Clone, Default)]
 pub struct Save {
     pub answers: Answers,
     pub focus: Option<String>,
     pub record_date: Option<String>,
     /// For registration forms: the resident's attributes as now typed.
     pub resident: Option<ResidentFields>,
-}
-
-impl std::fmt::Debug for Save {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Save")
-            .field("answers", &self.answers.len())
-            .field("focus", &self.focus)
-            .finish_non_exhaustive()
-    }
 }
 
 const COLUMNS: &str = "id, uuid, resident_id, form_id, form_version, status, answers, record_date, focus, author,

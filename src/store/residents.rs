@@ -2,37 +2,13 @@
 //! typed is lost), activated when their basic-information form is finalized.
 
 use super::{audit, now_text, Actor, Result, SiteConfig, Store, StoreError};
-use crate::identity::{compose_record_no, mask_phone};
+use crate::domain::debug_shows;
+use crate::identity::mask_phone;
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 
-/// A resident. `Debug` prints ids only: a stray `{:?}` must not leak a person.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Resident {
-    pub id: i64,
-    pub uuid: String,
-    pub record_no: String,
-    pub status: String,
-    pub name: Option<String>,
-    pub sex: Option<String>,
-    pub birth_date: Option<String>,
-    pub id_number: Option<String>,
-    pub phone: Option<String>,
-    pub address: Option<String>,
-    pub village: Option<String>,
-    pub programmes: Vec<String>,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-impl std::fmt::Debug for Resident {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Resident")
-            .field("id", &self.id)
-            .field("record_no", &self.record_no)
-            .field("status", &self.status)
-            .finish_non_exhaustive()
-    }
-}
+/// The resident types are the domain's (shared with the FHIR mapping); this
+/// module reads and writes them.
+pub use crate::domain::{Resident, ResidentFields};
 
 /// One line of a resident list, with identifiers already masked.
 #[derive(Clone, PartialEq, Eq, serde::Serialize)]
@@ -48,13 +24,7 @@ pub struct ResidentRow {
     pub village: String,
 }
 
-impl std::fmt::Debug for ResidentRow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResidentRow")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
-}
+debug_shows!(ResidentRow: id);
 
 pub fn mask_id(id: &str) -> String {
     let chars: Vec<char> = id.chars().collect();
@@ -121,18 +91,6 @@ pub(crate) fn row_from_resident(r: &Resident) -> ResidentRow {
     }
 }
 
-/// The resident attributes a registration form carries.
-#[derive(Default, Clone, PartialEq, Eq)]
-pub struct ResidentFields {
-    pub name: Option<String>,
-    pub sex: Option<String>,
-    pub birth_date: Option<String>,
-    pub id_number: Option<String>,
-    pub phone: Option<String>,
-    pub address: Option<String>,
-    pub village: Option<String>,
-}
-
 pub(crate) fn update_fields(
     conn: &rusqlite::Connection,
     resident_id: i64,
@@ -169,26 +127,20 @@ impl Store {
         let tx = self
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let serial: i64 = tx.query_row(
-            "INSERT INTO record_counters (site_prefix, last_serial) VALUES (?1, 1)
-             ON CONFLICT(site_prefix) DO UPDATE SET last_serial = last_serial + 1
-             RETURNING last_serial",
-            params![site.prefix()],
-            |r| r.get(0),
-        )?;
-        let record_no = compose_record_no(&site.division, &site.township, &site.village, serial as u32)
-            .map_err(|_| StoreError::Sqlite(rusqlite::Error::InvalidQuery))?;
+        // From a claimed block, provisional, or the local counter (`serials`).
+        let record_no = super::serials::allocate(&tx, site)?;
         let now = now_text(chrono::Local::now());
         // Time-ordered (v7): new ids land at the end of every index keyed by
         // them, here and on the platform, instead of on random pages.
         let uuid = uuid::Uuid::now_v7().to_string();
         tx.execute(
-            "INSERT INTO residents (uuid, record_no, status, created_at, updated_at) VALUES (?1, ?2, 'draft', ?3, ?3)",
-            params![uuid, record_no.as_str(), now],
+            "INSERT INTO residents (uuid, record_no, status, created_at, updated_at, record_no_provisional)
+             VALUES (?1, ?2, 'draft', ?3, ?3, ?4)",
+            params![uuid, record_no, now, super::serials::is_provisional(&record_no)],
         )?;
         let id = tx.last_insert_rowid();
         let keys = crate::search::index::KeySource {
-            record_no: Some(record_no.as_str()),
+            record_no: Some(&record_no),
             ..Default::default()
         };
         super::search::index_resident(&tx, id, &keys)?;

@@ -223,6 +223,82 @@ CREATE TABLE abandoned_drafts (
     at          TEXT NOT NULL
 ) STRICT;
 "#,
+    // numbers (issue 14): serials from blocks claimed on the platform, so
+    // the PCs of one site never give the same number; a provisional number
+    // until a block is claimed; every change of a number kept. Numbers
+    // already given stay: a duplicate the platform refuses is renumbered
+    // (or linked) at the next sync.
+    r#"
+ALTER TABLE residents ADD COLUMN record_no_provisional INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE serial_blocks (
+    site_prefix TEXT NOT NULL,
+    block       INTEGER NOT NULL,
+    next_serial INTEGER NOT NULL,
+    resource    TEXT NOT NULL,
+    claimed_at  TEXT NOT NULL,
+    PRIMARY KEY (site_prefix, block)
+) STRICT;
+CREATE TABLE record_no_changes (
+    id            INTEGER PRIMARY KEY,
+    resident_id   INTEGER NOT NULL REFERENCES residents(id),
+    old_record_no TEXT NOT NULL,
+    new_record_no TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    actor         TEXT NOT NULL,
+    at            TEXT NOT NULL
+) STRICT;
+CREATE INDEX record_no_changes_resident ON record_no_changes(resident_id);
+-- A local resident that took the identity of the platform's Patient: who
+-- they were here, and the demographics as entered here.
+CREATE TABLE resident_links (
+    id            INTEGER PRIMARY KEY,
+    resident_id   INTEGER NOT NULL REFERENCES residents(id),
+    old_uuid      TEXT NOT NULL,
+    old_record_no TEXT NOT NULL,
+    patient       TEXT NOT NULL,
+    local_fields  TEXT NOT NULL,
+    actor         TEXT NOT NULL,
+    at            TEXT NOT NULL
+) STRICT;
+"#,
+    // conflicts (issue 14, parts 4 and 5): what the platform holds of each
+    // record that went there or came from it (its version: the If-Match of
+    // the next amendment; its answers: what an amendment replaces), version
+    // clashes kept for a person with the platform's copy and how they were
+    // resolved, and which desk has which draft open (one database, several
+    // desks over SSH).
+    r#"
+CREATE TABLE record_server (
+    record_id  INTEGER PRIMARY KEY REFERENCES records(id),
+    version    TEXT NOT NULL,
+    answers    TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE conflicts (
+    id             INTEGER PRIMARY KEY,
+    record_id      INTEGER NOT NULL REFERENCES records(id),
+    revision       INTEGER NOT NULL,
+    server_version TEXT,
+    server_answers TEXT,
+    server_author  TEXT,
+    server_at      TEXT,
+    server_site    TEXT,
+    detected_at    TEXT NOT NULL,
+    resolution     TEXT CHECK (resolution IN ('mine', 'theirs', 'merged')),
+    resolved_by    TEXT,
+    resolved_at    TEXT
+) STRICT;
+CREATE INDEX conflicts_record ON conflicts(record_id, revision);
+CREATE TABLE desk_leases (
+    record_id INTEGER NOT NULL,
+    desk      TEXT NOT NULL,
+    user      TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    heartbeat TEXT NOT NULL,
+    saved_at  TEXT,
+    PRIMARY KEY (record_id, desk)
+) STRICT;
+"#,
 ];
 
 pub fn current_version() -> i64 {

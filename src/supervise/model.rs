@@ -1,6 +1,7 @@
 //! The supervision report as the command line prints it, the JSON carries
 //! it and the web pages draw it.
 
+use crate::domain::Sensitive;
 use crate::manage::kpi::ProgrammeKpi;
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -195,11 +196,12 @@ pub struct SpotItem {
     pub record: String,
     pub form: String,
     pub visit_date: Option<NaiveDate>,
-    pub resident_name: Option<String>,
-    pub record_no: Option<String>,
+    /// Whose record: shown to the supervisor, never in `Debug`.
+    pub resident_name: Sensitive<Option<String>>,
+    pub record_no: Sensitive<Option<String>>,
     /// Items to compare with the resident or the paper register: label and
     /// the value on the platform.
-    pub checks: Vec<(String, String)>,
+    pub checks: Sensitive<Vec<(String, String)>>,
     /// A result already entered.
     pub result: Option<SpotResult>,
 }

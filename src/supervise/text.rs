@@ -229,7 +229,7 @@ pub fn render_spot(site: &str, items: &[SpotItem], i18n: &I18n) -> String {
             item.resident_name.as_deref().unwrap_or(""),
             item.record_no.as_deref().unwrap_or("")
         ));
-        for (label, value) in &item.checks {
+        for (label, value) in item.checks.iter() {
             out.push_str(&format!("   [ ] {label}: {value}\n"));
         }
         out.push_str(&format!("   [ ] {}\n", i18n.t("hub.report.spot_seen")));

@@ -112,6 +112,10 @@ fn print_status(
             p.reason.as_deref().unwrap_or("")
         );
     }
+    if status.conflict > 0 {
+        // A clash waits for a person, never for a retry.
+        println!("{}", i18n.t("conflicts.cli_hint"));
+    }
     // Not "will retry": nothing here runs again by itself.
     if configured && status.pending + status.failed + status.conflict > 0 {
         println!("{}", i18n.t("sync.cli_next"));
@@ -167,6 +171,16 @@ pub fn sync(
                 "{}",
                 i18n.tf("sync.anchor_failed", &[("reason", &i18n.msg(&e.message()))])
             );
+        }
+        if let Some(e) = &report.numbers_error {
+            eprintln!(
+                "{}",
+                i18n.tf("sync.numbers_failed", &[("reason", &i18n.msg(&e.message()))])
+            );
+        }
+        if report.numbers.renumbered > 0 {
+            let n = report.numbers.renumbered.to_string();
+            println!("{}", i18n.tf("sync.renumbered", &[("count", &n)]));
         }
         if let Some(e) = &report.pull_error {
             eprintln!(

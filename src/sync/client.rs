@@ -188,6 +188,48 @@ impl Client {
         Ok(value)
     }
 
+    /// The FHIR create interaction (`POST Type`), conditional when
+    /// `if_none_exist` is given (a search such as `identifier=system|value`):
+    /// the status (201 created, 200 an existing match) and the resource,
+    /// read from its Location when the server answered without a body.
+    pub fn create(&self, kind: &str, resource: &Value, if_none_exist: Option<&str>) -> Result<(u16, Value), SyncError> {
+        let body = serde_json::to_vec(resource).map_err(|e| SyncError::BadResponse(e.to_string()))?;
+        let mut req = self
+            .agent
+            .post(format!("{}/{kind}", self.base))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .header("Content-Type", FHIR_JSON)
+            .header("Accept", FHIR_JSON)
+            .header("Prefer", "return=representation");
+        if let Some(cond) = if_none_exist {
+            req = req.header("If-None-Exist", cond);
+        }
+        let result = req.send(&body[..]);
+        let location = result.as_ref().ok().and_then(|r| {
+            r.headers()
+                .get("location")
+                .or_else(|| r.headers().get("content-location"))
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        });
+        let (status, value, _, retry_after) = self.answer(result)?;
+        check_status(status, &value, retry_after)?;
+        if value["resourceType"] == *kind {
+            return Ok((status, value));
+        }
+        // `…/Type/id[/_history/n]`: read the resource it names.
+        let id = location
+            .as_deref()
+            .and_then(|l| l.split_once(&format!("{kind}/")))
+            .and_then(|(_, rest)| rest.split('/').next())
+            .map(str::to_string)
+            .ok_or_else(|| SyncError::BadResponse(format!("a {kind} create answered without the resource")))?;
+        let read = self
+            .read(kind, &id)?
+            .ok_or_else(|| SyncError::BadResponse(format!("{kind}/{id} named by a create is not there")))?;
+        Ok((status, read))
+    }
+
     fn get(&self, url: &str) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
         self.agent
             .get(url)

@@ -129,6 +129,8 @@ impl SyncError {
 fn args_of(key: &str) -> &'static [&'static str] {
     match key {
         "sync.err_registered_id_card" | "sync.err_registered_record_no" => &["site", "patient"],
+        // The same person on the platform, found at sync (`serials`).
+        "sync.err_registered_same" => &["site", "patient", "record_no", "resident"],
         _ => &["detail"],
     }
 }
@@ -137,7 +139,7 @@ fn with_args(key: &'static str, args: impl Iterator<Item = (&'static str, String
     args.fold(Msg::new(key), |m, (name, value)| m.arg(name, value))
 }
 
-const KEYS: [&str; 16] = [
+const KEYS: [&str; 18] = [
     "sync.err_not_configured",
     "sync.err_config",
     "sync.err_unreachable",
@@ -154,6 +156,9 @@ const KEYS: [&str; 16] = [
     "sync.err_registered_record_no",
     "sync.err_bad_response",
     "sync.err_store",
+    // Held back, not an error of the connection: a provisional number (`serials`).
+    "sync.err_provisional",
+    "sync.err_registered_same",
 ];
 
 /// Messages about trouble the uploader meets again by itself (the records

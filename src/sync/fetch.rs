@@ -92,6 +92,7 @@ pub fn fetched_record<'a>(qr: &Value, registry: &'a Registry) -> Option<FetchedR
         record_date,
         author: qr["author"]["display"].as_str().unwrap_or("platform").to_string(),
         finalized_at: qr["authored"].as_str().map(str::to_string),
+        server_version: qr["meta"]["versionId"].as_str().map(str::to_string),
     })
 }
 

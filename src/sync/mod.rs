@@ -11,10 +11,13 @@ pub mod anchor;
 pub mod centre;
 pub mod cli;
 pub mod client;
+pub mod conflict;
 pub mod error;
 pub mod fetch;
 pub mod forms;
+pub mod link;
 pub mod pull;
+pub mod serials;
 pub mod uploader;
 pub mod worker;
 
@@ -30,24 +33,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The site token. `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+/// The site token. `Debug` never shows it (`Secret(<redacted>)`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(transparent)]
-pub struct Secret(String);
+pub struct Secret(crate::domain::Sensitive<String>);
 
 impl Secret {
     pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
+        Secret(crate::domain::Sensitive(s.into()))
     }
 
     pub fn expose(&self) -> &str {
         &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
     }
 }
 

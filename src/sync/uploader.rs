@@ -46,6 +46,9 @@ pub struct RunReport {
     pub pull_error: Option<SyncError>,
     /// Form versions adopted or refused.
     pub forms: super::forms::FormsUpdate,
+    /// Serial blocks claimed and residents renumbered (`serials`).
+    pub numbers: super::serials::Numbers,
+    pub numbers_error: Option<SyncError>,
     pub status: OutboxStatus,
 }
 
@@ -97,11 +100,7 @@ enum Flow {
 
 pub fn content_hash(r: &Resource) -> String {
     let bytes = serde_json::to_vec(&r.content()).unwrap_or_default();
-    Sha256::digest(&bytes)
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(&Sha256::digest(&bytes)[..16])
 }
 
 impl Uploader {
@@ -141,6 +140,11 @@ impl Uploader {
     /// Like `run`, sending at most `max_batches` Bundles (before any split).
     pub fn run_limited(&mut self, store: &mut Store, max_batches: usize) -> RunReport {
         let mut report = RunReport::default();
+        // Numbers first: nothing provisional or known duplicate goes out.
+        match super::serials::before_upload(&self.client, &self.cfg, store, &self.actor) {
+            Ok(n) => report.numbers = n,
+            Err(e) => report.numbers_error = Some(e),
+        }
         let pending = store.outbox_status().map(|s| s.pending).unwrap_or(0).max(0) as usize;
         let rounds = (pending / self.cfg.batch_size.max(1) + 2).min(max_batches);
         let max_wait = chrono::Duration::from_std(self.cfg.backoff_cap).unwrap_or(chrono::Duration::hours(1));
@@ -219,10 +223,23 @@ impl Uploader {
             // Read before this batch was settled: only good when all of it went through.
             next = prefetched.filter(|_| whole);
         }
+        // The serial reserve, and residents refused as registered elsewhere
+        // (renumbered or offered for linking), when the platform answered.
+        if report.error.as_ref().is_none_or(|e| e.concerns_record()) {
+            match super::serials::after_upload(&self.client, &self.cfg, store, &self.actor) {
+                Ok(n) => {
+                    report.numbers.claimed += n.claimed;
+                    report.numbers.renumbered += n.renumbered;
+                }
+                Err(e) => report.numbers_error = Some(e),
+            }
+        }
         // The trail's head goes out when the records went: a copy the
         // clinic's database key cannot rewrite (`fhir::audit_anchor`).
         if report.error.is_none() {
             report.anchor_error = super::centre::send(&self.client, store, Utc::now()).err();
+            // Clashes whose platform copy is missing get it (`sync::conflict`).
+            let _ = super::conflict::fetch_missing(&self.client, store, &self.mapper.registry);
             // Then what others recorded for our residents.
             match crate::fhir::FhirSource::from_config(&self.cfg) {
                 Ok(src) => {
@@ -320,6 +337,7 @@ impl Uploader {
             }
             Err(e) if e.concerns_record() => {
                 let p = &prepared[0];
+                let mut server_copy = None;
                 if e.is_conflict() {
                     let qr = p.qr();
                     match self.client.read("QuestionnaireResponse", qr.id()) {
@@ -336,7 +354,7 @@ impl Uploader {
                             }
                             return (Flow::Continue, false);
                         }
-                        Ok(_) => {}
+                        Ok(found) => server_copy = found,
                         Err(read_err) if read_err.is_retryable() => {
                             self.defer(store, prepared, None, report);
                             report.error = Some(read_err);
@@ -347,6 +365,9 @@ impl Uploader {
                 }
                 if store.mark_refused(p.outbox_id, e.is_conflict(), &e.stored()).is_ok() {
                     if e.is_conflict() {
+                        // Kept for a person to compare (`sync::conflict`).
+                        let registry = &self.mapper.registry;
+                        super::conflict::keep(store, registry, p.outbox_id, p.record_id, server_copy.as_ref());
                         report.conflicts += 1;
                     } else {
                         report.failed += 1;
@@ -448,6 +469,12 @@ impl Mapper {
                 }
                 continue;
             };
+            if !item.patient.from_platform && crate::store::serials::is_provisional(&item.resident.record_no) {
+                // Renumbered from a block at a later sync, then sent.
+                let later = Utc::now() + chrono::Duration::minutes(5);
+                let _ = store.mark_retry(&[item.outbox_id], "sync.err_provisional|", later);
+                continue;
+            }
             let mut record = item.record;
             if let Some(d) = def.date_field.as_deref().and_then(|f| record.answers.text(f)) {
                 record.record_date = Some(d.to_string());

@@ -5,6 +5,7 @@
 //! the command channel closes.
 
 use super::{stored_message, SyncConfig, Uploader};
+use crate::domain::Sensitive;
 use crate::form::Registry;
 use crate::i18n::Msg;
 use crate::store::{Actor, OutboxStatus, Store};
@@ -21,7 +22,13 @@ pub enum SyncCommand {
     /// Put failed records back in the queue, then run.
     RetryFailed,
     /// Look a resident up on the platform by ID number and bring them here.
-    Fetch(String),
+    /// The number prints as `<redacted>`.
+    Fetch(Sensitive<String>),
+    /// Link a resident here to the platform's `Patient/<id>` (`store::link`).
+    Link {
+        resident: i64,
+        patient: String,
+    },
     Stop,
 }
 
@@ -41,9 +48,11 @@ pub enum SyncEvent {
     /// A fetch finished: the local resident id, None when the platform does
     /// not know the ID number, or the problem.
     Fetched {
-        query: String,
+        query: Sensitive<String>,
         result: Result<Option<i64>, Msg>,
     },
+    /// A link finished: the record number the resident has now, or the problem.
+    Linked(Result<String, Msg>),
     Stopped,
 }
 
@@ -126,6 +135,7 @@ fn run(
                         query,
                         result: Err(e.message()),
                     }),
+                    SyncCommand::Link { .. } => notify(SyncEvent::Linked(Err(e.message()))),
                     _ => {}
                 }
             }
@@ -166,6 +176,18 @@ fn run(
                 .map(|f| f.map(|f| f.resident_id))
                 .map_err(|e| e.message());
                 notify(SyncEvent::Fetched { query, result });
+            }
+            Ok(SyncCommand::Link { resident, patient }) => {
+                let result = super::link::link_to(
+                    uploader.client(),
+                    &fetch_cfg,
+                    &mut store,
+                    &fetch_actor,
+                    resident,
+                    &patient,
+                )
+                .map_err(|e| e.message());
+                notify(SyncEvent::Linked(result));
             }
             Ok(SyncCommand::Stop) | Err(RecvTimeoutError::Disconnected) => break,
         }

@@ -18,6 +18,7 @@ pub fn actions(app: &App) -> &'static [Action] {
         Some(Overlay::Lock(_)) => &[Confirm, Quit],
         Some(Overlay::Help { .. }) => &[Up, Down, PageDown, Back],
         Some(Overlay::Uploads) => &[Send, Retry, Back],
+        Some(Overlay::Conflict(_)) => &[Toggle, Merge, KeepMine, TakeTheirs, Back],
         Some(Overlay::AbandonReason(_)) => &[Confirm, Cancel],
         Some(Overlay::Problems(_) | Overlay::Picker(_) | Overlay::Duplicate(_) | Overlay::Suspects(_)) => {
             &[Confirm, Cancel]

@@ -199,9 +199,14 @@ pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage,
         Line::raw(format!(
             "{} {}   {} {}",
             v.i18n.t("resident.record_no"),
-            crate::identity::parse_record_no(&r.record_no)
-                .map(|n| n.display_grouped())
-                .unwrap_or_else(|_| r.record_no.clone()),
+            if crate::store::serials::is_provisional(&r.record_no) {
+                v.i18n
+                    .tf("resident.record_no_provisional", &[("record_no", &r.record_no)])
+            } else {
+                crate::identity::parse_record_no(&r.record_no)
+                    .map(|n| n.display_grouped())
+                    .unwrap_or_else(|_| r.record_no.clone())
+            },
             v.i18n.t("resident.village"),
             r.village.as_deref().unwrap_or("")
         )),

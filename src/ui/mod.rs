@@ -5,6 +5,7 @@
 //! byte slicing of text and indexing that can go out of range are denied.
 #![deny(clippy::string_slice, clippy::indexing_slicing)]
 
+mod conflict_view;
 mod form_view;
 mod hints;
 mod lists;
@@ -98,6 +99,7 @@ pub fn draw(frame: &mut Frame, app: &App, v: &View) {
             Overlay::Duplicate(rows) => overlays::duplicate(frame, body, rows, &app.keymap, v),
             Overlay::Suspects(s) => lists::suspects(frame, body, s, &app.keymap, v),
             Overlay::Uploads => sync_view::overlay(frame, body, app, v),
+            Overlay::Conflict(c) => conflict_view::overlay(frame, body, app, c, v),
             // Over everything but the hint line, which says how to scroll it.
             Overlay::Help { scroll } => overlays::help(
                 frame,

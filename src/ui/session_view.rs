@@ -37,18 +37,12 @@ pub fn gate(frame: &mut Frame, g: &GateState, keys: &Keymap, v: &View) {
         Line::raw(""),
     ];
     let mut cursor = None;
-    let fields = g.labels.iter().zip(&g.inputs).zip(&g.secret);
-    for (i, ((label, input), &secret)) in fields.enumerate() {
+    for (i, (label, input)) in g.labels.iter().zip(&g.inputs).enumerate() {
         let focused = g.focus == i;
         let style = if focused { v.theme.focus() } else { v.theme.label() };
-        let shown = if secret {
-            "*".repeat(input.text().chars().count())
-        } else {
-            input.text().to_string()
-        };
+        let shown = input.shown();
         if focused {
-            let col = if secret { input.cursor() } else { input.cursor_column() };
-            cursor = Some((lines.len(), label_w + 1 + col));
+            cursor = Some((lines.len(), label_w + 1 + input.cursor_column()));
         }
         lines.push(Line::from(vec![
             Span::styled(pad(v.i18n.t(label), label_w), style),
@@ -85,7 +79,7 @@ pub fn lock(frame: &mut Frame, l: &LockState, login: &str, keys: &Keymap, v: &Vi
         Line::from(vec![
             Span::styled(pad(label, label_w), v.theme.focus()),
             Span::raw("["),
-            Span::styled(pad(&"*".repeat(l.password.text().chars().count()), 32), v.theme.focus()),
+            Span::styled(pad(&l.password.masked(), 32), v.theme.focus()),
             Span::raw("]"),
         ]),
         Line::raw(""),

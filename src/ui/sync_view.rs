@@ -128,6 +128,8 @@ pub fn overlay(frame: &mut Frame, area: Rect, app: &App, v: &View) {
             ("back", &keys(Action::Back)),
             ("send", &keys(Action::Send)),
             ("retry", &keys(Action::Retry)),
+            ("link", &keys(Action::Link)),
+            ("compare", &keys(Action::Compare)),
         ],
     );
     lines.push(Line::styled(fit(&hint, inner), v.theme.dim()));

@@ -248,8 +248,8 @@ pub fn install(dir: &Path, residents: u32) {
     ));
     // The doctor replaces the administrator's password with their own, as
     // the first login forces them to.
-    let mut s = jkda::session::login(dir, "li", DOCTOR_FIRST_PW).unwrap_or_else(|m| panic!("login: {m:?}"));
-    jkda::session::change_password(&mut s, DOCTOR_FIRST_PW, DOCTOR_PW)
+    let mut s = jkda::session::login(dir, "li", &DOCTOR_FIRST_PW.into()).unwrap_or_else(|m| panic!("login: {m:?}"));
+    jkda::session::change_password(&mut s, &DOCTOR_FIRST_PW.into(), &DOCTOR_PW.into())
         .unwrap_or_else(|m| panic!("password change: {m:?}"));
 }
 

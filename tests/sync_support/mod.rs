@@ -134,7 +134,11 @@ pub struct Clinic {
 
 impl Clinic {
     pub fn open(dir: &Path, name: &str, village: &str) -> Clinic {
-        let path = dir.join(format!("{name}.sqlite"));
+        Clinic::open_path(dir.join(format!("{name}.sqlite")), village)
+    }
+
+    /// A clinic store at `path` (a data directory's database, say).
+    pub fn open_path(path: PathBuf, village: &str) -> Clinic {
         let store = Store::open(&path).unwrap();
         let site = site(village);
         store.set_site(&site).unwrap();

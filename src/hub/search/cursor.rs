@@ -21,10 +21,7 @@ const VERSION: &str = "1";
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        format!("{VERSION}\n{}\n{}\n{}", self.total, self.last_updated, self.id)
-            .bytes()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(format!("{VERSION}\n{}\n{}\n{}", self.total, self.last_updated, self.id))
     }
 
     pub fn decode(text: &str) -> Result<Cursor, HubError> {
@@ -32,11 +29,7 @@ impl Cursor {
         if text.len() % 2 != 0 || text.len() > 400 {
             return Err(bad());
         }
-        let bytes: Vec<u8> = (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(text.get(i..i + 2).unwrap_or("zz"), 16))
-            .collect::<Result<_, _>>()
-            .map_err(|_| bad())?;
+        let bytes = hex::decode(text).map_err(|_| bad())?;
         let plain = String::from_utf8(bytes).map_err(|_| bad())?;
         let parts: Vec<&str> = plain.split('\n').collect();
         let &[VERSION, total, last_updated, id] = parts.as_slice() else {

@@ -15,7 +15,6 @@
 mod cursor;
 mod params;
 
-#[cfg(test)]
 pub(crate) use params::percent_decode;
 mod query;
 mod when;

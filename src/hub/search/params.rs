@@ -7,6 +7,7 @@
 use super::super::HubError;
 use super::cursor::Cursor;
 use super::when;
+use crate::domain::Sensitive;
 use crate::fhir;
 
 /// Page size when the client gives no `_count`.
@@ -25,7 +26,11 @@ pub enum Filter {
     Subject(String),
     /// A Patient with this identifier value, of this system when given
     /// (`Some("")`: an identifier without a system).
-    Identifier { system: Option<String>, value: String },
+    /// The value may be an ID number: `Debug` prints it redacted.
+    Identifier {
+        system: Option<String>,
+        value: Sensitive<String>,
+    },
 }
 
 /// A search as understood.
@@ -42,8 +47,9 @@ pub struct Search {
     /// Where this page starts, from a next link.
     pub cursor: Option<Cursor>,
     /// The parameters as given (decoded), for the self and next links;
-    /// `_count` and `_cursor` are added there.
-    pub echo: Vec<(String, String)>,
+    /// `_count` and `_cursor` are added there. Redacted in `Debug` (an
+    /// identifier search carries an ID number).
+    pub echo: Sensitive<Vec<(String, String)>>,
 }
 
 /// Reads `query` (without the `?`) as a search of `kind`.
@@ -60,7 +66,7 @@ pub fn parse(kind: &str, query: &str) -> Result<Search, HubError> {
         summary_count: false,
         newest_first: false,
         cursor: None,
-        echo: Vec::new(),
+        echo: Sensitive::default(),
     };
     let mut seen: Vec<String> = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -168,7 +174,7 @@ fn identifier(v: &str) -> Result<Filter, HubError> {
     }
     Ok(Filter::Identifier {
         system,
-        value: value.to_string(),
+        value: Sensitive(value.to_string()),
     })
 }
 
@@ -189,32 +195,9 @@ fn patient_id(key: &str, v: &str) -> Result<String, HubError> {
     Ok(id.to_string())
 }
 
-/// A query value as sent (`%7C` for `|`, `+` for a space). A `%` not
-/// followed by two hex digits stays as it is; bytes that are not UTF-8
-/// become U+FFFD.
+/// A query value as sent (`%7C` for `|`, `+` for a space).
 pub fn percent_decode(s: &str) -> String {
-    fn hex(b: u8) -> Option<u8> {
-        char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
-    }
-    let mut out = Vec::with_capacity(s.len());
-    let mut bytes = s.as_bytes().iter();
-    while let Some(&b) = bytes.next() {
-        match b {
-            b'%' => {
-                let rest = bytes.as_slice();
-                match (rest.first().copied().and_then(hex), rest.get(1).copied().and_then(hex)) {
-                    (Some(hi), Some(lo)) => {
-                        out.push(hi << 4 | lo);
-                        bytes.nth(1);
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::fhir::percent_decode(s)
 }
 
 /// Percent-encodes a query key or value for a link (RFC 3986 unreserved kept).

@@ -30,12 +30,12 @@ fn shape(s: &Search) -> Shape {
         // might otherwise walk every Patient in time order.
         Some((Some(system), value)) => {
             args.push(SqlValue::Text(system.clone()));
-            args.push(SqlValue::Text(value.clone()));
+            args.push(SqlValue::Text(value.0.clone()));
             "(SELECT DISTINCT patient FROM identifiers WHERE system = ? AND value = ?) AS m
              CROSS JOIN resources r ON r.id = m.patient"
         }
         Some((None, value)) => {
-            args.push(SqlValue::Text(value.clone()));
+            args.push(SqlValue::Text(value.0.clone()));
             "(SELECT DISTINCT patient FROM identifiers WHERE value = ?) AS m
              CROSS JOIN resources r ON r.id = m.patient"
         }

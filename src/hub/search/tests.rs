@@ -268,7 +268,7 @@ fn what_the_hub_does_not_search_by_is_refused_and_said() {
         [
             Filter::Identifier {
                 system: Some("urn:id".into()),
-                value: "110".into()
+                value: crate::domain::Sensitive("110".into())
             },
             Filter::UpdatedFrom("2026-01-01T00:00:00.000Z".into()),
             Filter::UpdatedBefore("2027-01-01T00:00:00.000Z".into()),
@@ -372,4 +372,12 @@ fn a_page_deep_into_a_million_costs_what_the_first_does() {
         count["total"]
     );
     assert!(deep_took < second_took * 3 + std::time::Duration::from_millis(50));
+}
+
+#[test]
+fn an_identifier_search_prints_without_its_id_number() {
+    let s = parse("Patient", "identifier=urn%3Aid%7C110101199003071916&_count=5").unwrap();
+    let debug = format!("{s:?}");
+    assert!(!debug.contains("110101199003071916"), "{debug}");
+    assert!(debug.contains("Identifier"), "{debug}");
 }

@@ -4,6 +4,7 @@
 
 use super::html::View;
 pub use super::html::Viewer;
+use crate::domain::Sensitive;
 use crate::form::def::Level;
 use crate::form::Registry;
 use crate::i18n::{I18n, Lang};
@@ -188,18 +189,18 @@ pub fn spots() -> Vec<SpotItem> {
             record: "qr-a".into(),
             form: "hypertension-followup".into(),
             visit_date: Some(d("2026-11-03")),
-            resident_name: Some("张三".into()),
-            record_no: Some("22060200100100012".into()),
-            checks: vec![("收缩压".into(), "150".into())],
+            resident_name: Sensitive(Some("张三".into())),
+            record_no: Sensitive(Some("22060200100100012".into())),
+            checks: Sensitive(vec![("收缩压".into(), "150".into())]),
             result: None,
         },
         SpotItem {
             record: "qr-b".into(),
             form: "diabetes-followup".into(),
             visit_date: Some(d("2026-11-05")),
-            resident_name: Some("李四".into()),
-            record_no: None,
-            checks: vec![("空腹血糖".into(), "7.2".into())],
+            resident_name: Sensitive(Some("李四".into())),
+            record_no: Sensitive(None),
+            checks: Sensitive(vec![("空腹血糖".into(), "7.2".into())]),
             result: Some(SpotResult {
                 passed: false,
                 note: "本人说未随访 <b>".into(),

@@ -335,7 +335,7 @@ fn spot_list(b: &mut String, s: &SiteReport, spots: &[SpotItem], v: &View) {
             who,
             escape(&item.record),
         );
-        for (label, value) in &item.checks {
+        for (label, value) in item.checks.iter() {
             let _ = write!(b, "<li>{}：{}</li>", escape(label), escape(value));
         }
         b.push_str("</ul></td><td>");
