@@ -386,3 +386,21 @@ fn no_raw_key_codes_in_the_core() {
     assert!(files > 10, "read the core's files");
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
+
+/// Every action and every context has words in both languages: the help,
+/// the hint line and the placeholders never show a bare key name such as
+/// `action.link`.
+#[test]
+fn every_action_and_context_is_named_in_both_languages() {
+    for lang in [Lang::Zh, Lang::En] {
+        let i18n = I18n::new(lang);
+        for action in jkda::keymap::Action::ALL {
+            let key = format!("action.{}", action.name());
+            assert!(i18n.lookup(&key).is_some(), "{lang:?}: {key} has no text");
+        }
+        for ctx in Context::ALL {
+            let key = format!("help.context.{}", ctx.name());
+            assert!(i18n.lookup(&key).is_some(), "{lang:?}: {key} has no text");
+        }
+    }
+}
