@@ -126,7 +126,7 @@ impl Shell {
                 return msgs;
             }
         }
-        self.run(Effect::Search(String::new()), app, clock)
+        self.run(Effect::Search(Default::default()), app, clock)
     }
 
     /// Feeds a message through the core and runs every effect that follows.
@@ -278,7 +278,10 @@ impl Shell {
                     .store
                     .search_residents(&self.actor, &query, LIST_LIMIT)
                     .map_err(|e| e.message())?;
-                Ok(vec![Msg::ResidentsFound { query, rows }])
+                Ok(vec![Msg::ResidentsFound {
+                    query: query.into_inner(),
+                    rows,
+                }])
             }
             Effect::AbandonDraft {
                 resident_id,

@@ -216,6 +216,21 @@ fn every_type_holding_personal_data_prints_redacted() {
             format!("{:?}", Effect::Unlock(SecretString::from(PASSWORD))),
         ),
         ("SecretString", format!("{:?}", SecretString::from(PASSWORD))),
+        (
+            "Effect::Search",
+            format!("{:?}", Effect::Search(ID_NUMBER.to_string().into())),
+        ),
+        (
+            "Effect::AbandonDraft",
+            format!(
+                "{:?}",
+                Effect::AbandonDraft {
+                    resident_id: 7,
+                    record_id: 3,
+                    reason: format!("{NAME} moved away, phone {PHONE}").into(),
+                }
+            ),
+        ),
     ];
     for (what, debug) in &printed {
         assert_hidden(what, debug);

@@ -88,7 +88,7 @@ impl App {
         };
         if changed {
             l.selected = 0;
-            return vec![Effect::Search(l.query.text().to_string())];
+            return vec![Effect::Search(l.query.text().to_string().into())];
         }
         Vec::new()
     }
@@ -125,7 +125,7 @@ impl App {
             }
             Some(Action::Back) => {
                 self.set_screen(Screen::Residents(ListState::default()));
-                return vec![Effect::Search(String::new())];
+                return vec![Effect::Search(Default::default())];
             }
             _ => {}
         }
@@ -188,7 +188,7 @@ impl App {
                         return vec![Effect::AbandonDraft {
                             resident_id: p.resident.id,
                             record_id: r.id,
-                            reason,
+                            reason: reason.into(),
                         }];
                     }
                 }

@@ -225,7 +225,7 @@ impl App {
             }
             Some(Action::Back) => {
                 self.set_screen(Screen::Residents(Default::default()));
-                return vec![Effect::Search(String::new())];
+                return vec![Effect::Search(Default::default())];
             }
             _ => {}
         }
@@ -281,7 +281,7 @@ impl App {
             }
             Some(Action::Back) => {
                 self.set_screen(Screen::Residents(Default::default()));
-                return vec![Effect::Search(String::new())];
+                return vec![Effect::Search(Default::default())];
             }
             _ => {}
         }

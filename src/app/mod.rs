@@ -127,7 +127,8 @@ pub enum Msg {
 #[derive(Debug, Clone)]
 pub enum Effect {
     SaveSite(SiteConfig),
-    Search(String),
+    /// The search text as typed (a name or an ID number): prints redacted.
+    Search(crate::domain::Sensitive<String>),
     OpenResident(i64),
     Register,
     NewRecord {
@@ -139,7 +140,8 @@ pub enum Effect {
     AbandonDraft {
         resident_id: i64,
         record_id: i64,
-        reason: String,
+        /// Free text, which may name the person: prints redacted.
+        reason: crate::domain::Sensitive<String>,
     },
     EditRegistration {
         resident_id: i64,
@@ -383,7 +385,7 @@ impl App {
                 self.notice = Some(Notice::Info(Text::new("notice.draft_abandoned")));
                 if resident_removed {
                     self.set_screen(Screen::Residents(ListState::default()));
-                    vec![Effect::Search(String::new())]
+                    vec![Effect::Search(Default::default())]
                 } else {
                     vec![Effect::OpenResident(resident_id)]
                 }
@@ -410,7 +412,7 @@ impl App {
             Msg::SiteSaved(site) => {
                 self.site = Some(site);
                 self.set_screen(Screen::Residents(ListState::default()));
-                vec![Effect::Search(String::new())]
+                vec![Effect::Search(Default::default())]
             }
             Msg::DuplicateId { existing } => {
                 // Left again unchanged (not corrected), the number is asked about again.
@@ -469,7 +471,7 @@ impl App {
             }
             Screen::Residents(l) => {
                 l.query.insert(&crate::form::answers::sanitize(&line));
-                vec![Effect::Search(l.query.text().to_string())]
+                vec![Effect::Search(l.query.text().to_string().into())]
             }
             Screen::Setup(s) => {
                 s.edit(|b| b.insert(&crate::form::answers::sanitize(&line)));

@@ -105,7 +105,7 @@ impl App {
                     .is_none_or(|s| s.role.allows(crate::store::Permission::ReadRecords));
                 if can_read {
                     self.set_screen(Screen::Residents(super::ListState::default()));
-                    return vec![Effect::Search(String::new())];
+                    return vec![Effect::Search(Default::default())];
                 }
             }
             _ => {}

@@ -93,7 +93,7 @@ impl App {
                     // Still showing the search that asked (typed full- or half-width).
                     if let Screen::Residents(l) = &self.screen {
                         if id_number_query(l.query.text()).as_deref() == Some(query.as_str()) {
-                            return vec![Effect::Search(l.query.text().to_string())];
+                            return vec![Effect::Search(l.query.text().to_string().into())];
                         }
                     }
                 }
