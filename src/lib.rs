@@ -7,14 +7,6 @@
 pub mod app;
 pub mod bounded_read;
 pub mod cli;
-pub mod cli_admin;
-pub mod cli_auth;
-pub mod cli_conflicts;
-pub mod cli_docs;
-pub mod cli_drafts;
-pub mod cli_manage;
-pub mod cli_ops;
-pub mod cli_residents;
 pub mod config;
 pub mod demo;
 pub mod desk_watch;

@@ -76,3 +76,30 @@ fn the_hub_validates_resources_outside_its_storage() {
     let validate = fs::read_to_string(src("hub/validate.rs")).expect("hub validation");
     assert!(validate.contains("pub fn resource(") && validate.contains("pub fn deletion("));
 }
+
+/// The command line lives in `src/cli/` (one file per command group) and
+/// `main.rs` only hands over to it: no `cli_*.rs` beside the other layers,
+/// and no command handled in the entry point.
+#[test]
+fn the_command_line_lives_in_src_cli_and_main_is_thin() {
+    let strays: Vec<String> = fs::read_dir(src(""))
+        .expect("src")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("cli") && n.ends_with(".rs"))
+        .collect();
+    assert!(strays.is_empty(), "command-line files outside src/cli/: {strays:?}");
+    let main = fs::read_to_string(src("main.rs")).expect("main.rs");
+    let code: Vec<&str> = main
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .collect();
+    assert!(
+        code.len() <= 5,
+        "main.rs does more than hand over:\n{}",
+        code.join("\n")
+    );
+    assert!(main.contains("jkda::cli::run::main()"), "{main}");
+    assert!(mentions("sync", "clap").is_empty(), "{:?}", mentions("sync", "clap"));
+}

@@ -331,9 +331,9 @@ fn user(db: &std::path::Path, cmd: UserCmd) -> Result<(), hub::HubError> {
         UserCmd::Add { name } => {
             users::check_name(&name)?;
             // SecretStrings: wiped when they drop.
-            let password = jkda::cli_auth::read_password("Password: ")?;
+            let password = jkda::cli::auth::read_password("Password: ")?;
             if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-                let again = jkda::cli_auth::read_password("Password again: ")?;
+                let again = jkda::cli::auth::read_password("Password again: ")?;
                 if again.expose_secret() != password.expose_secret() {
                     return Err(hub::HubError::Usage("the two passwords differ".into()));
                 }

@@ -621,7 +621,7 @@ pub fn run(
     args: &ImportArgs,
 ) -> ExitCode {
     // Who imported what must be a person: a key file says only which machine.
-    if crate::cli_auth::is_system(actor) {
+    if crate::cli::auth::is_system(actor) {
         eprintln!("{}", i18n.t("import.needs_login"));
         return ExitCode::from(2);
     }
@@ -629,7 +629,7 @@ pub fn run(
         crate::store::Permission::WriteRecords,
         crate::store::Permission::Finalize,
     ] {
-        if let Err(m) = crate::cli_auth::require(actor, p) {
+        if let Err(m) = crate::cli::auth::require(actor, p) {
             eprintln!("{}", i18n.msg(&m));
             return ExitCode::from(1);
         }

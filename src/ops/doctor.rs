@@ -387,7 +387,7 @@ fn key_file(inp: &Inputs) -> (Check, Option<DbKey>) {
         );
     };
     let facts = |ok: bool| json!({"path": path, "usable": ok});
-    if let Err(m) = crate::cli_auth::check_key_file(inp.data_dir, path) {
+    if let Err(m) = crate::cli::auth::check_key_file(inp.data_dir, path) {
         return (Check::new("key_file", Level::Fail, m).facts(facts(false)), None);
     }
     let key = match read_key_file(path) {

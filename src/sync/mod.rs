@@ -9,7 +9,6 @@
 
 pub mod anchor;
 pub mod centre;
-pub mod cli;
 pub mod client;
 pub mod conflict;
 pub mod error;

@@ -2,7 +2,7 @@
 //! `support-bundle` (the work is in `ops`). Exit codes: doctor 0/1/2 by its
 //! worst check; the others 0 done, 1 refused or failed, 2 usage.
 
-use crate::cli_auth::{self, read_password, Credentials};
+use crate::cli::auth::{self, read_password, Credentials};
 use crate::config::Config;
 use crate::i18n::{I18n, Msg};
 use crate::ops::{backup, bundle, doctor, restore, OpsError};
@@ -69,11 +69,11 @@ pub fn backup(dir: &Path, config: &Config, creds: &Credentials, to: Option<&Path
         eprintln!("{}", i18n.msg(&OpsError::NoDir.message()));
         return ExitCode::from(2);
     };
-    let (store, actor, key) = match cli_auth::open(dir, creds, i18n) {
+    let (store, actor, key) = match auth::open(dir, creds, i18n) {
         Ok(x) => x,
         Err(m) => return fail(i18n, m),
     };
-    if let Err(m) = cli_auth::require(&actor, Permission::Settings) {
+    if let Err(m) = auth::require(&actor, Permission::Settings) {
         return fail(i18n, m);
     }
     // A login unwraps the key of a plaintext installation too; only an
@@ -124,7 +124,7 @@ pub fn restore(dir: &Path, creds: &Credentials, given: &Path, i18n: &I18n) -> Ex
     // The key comes from the backup's own keyring (the passwords valid when
     // it was made) or from the key file: the database in place may be the
     // damaged thing being replaced.
-    let mut actor = Actor::new(cli_auth::os_user());
+    let mut actor = Actor::new(auth::os_user());
     let key: Option<DbKey> = if !manifest.encrypted {
         None
     } else if let Some(login) = creds.user {
@@ -148,12 +148,12 @@ pub fn restore(dir: &Path, creds: &Credentials, given: &Path, i18n: &I18n) -> Ex
         }
         Some(key)
     } else if let Some(path) = key_file(creds) {
-        if let Err(m) = cli_auth::check_key_file(dir, &path) {
+        if let Err(m) = auth::check_key_file(dir, &path) {
             return fail(i18n, m);
         }
         match read_key_file(&path) {
             Ok(k) => {
-                actor = Actor::new(format!("keyfile:{}", cli_auth::os_user()));
+                actor = Actor::new(format!("keyfile:{}", auth::os_user()));
                 Some(k)
             }
             Err(e) => return fail(i18n, e.message()),
@@ -201,7 +201,7 @@ pub fn support_bundle(
     // Counts come from a login's store (audited), a key file's or a
     // plaintext database's read-only one, or are left out.
     let opened: Result<(Store, Option<Actor>), &'static str> = if creds.user.is_some() {
-        match cli_auth::open(dir, creds, i18n) {
+        match auth::open(dir, creds, i18n) {
             Ok((s, a, k)) => {
                 login_key = k.filter(|_| Store::is_encrypted_file(&db));
                 Ok((s, Some(a)))

@@ -3,8 +3,8 @@
 //! per line); nothing secret is ever taken from the command line.
 
 use crate::app::gate::check_new_password;
+use crate::cli::auth::{self, read_password, Credentials};
 use crate::cli::{AuditCmd, InitArgs, UserCmd};
-use crate::cli_auth::{self, read_password, Credentials};
 use crate::i18n::{I18n, Msg};
 use crate::store::crypt::{write_key_file, Keyring};
 use crate::store::{AuditFilter, Permission, Role, SiteConfig, Store};
@@ -84,11 +84,11 @@ pub fn init(dir: &Path, args: &InitArgs, i18n: &I18n) -> ExitCode {
 }
 
 pub fn user(dir: &Path, creds: &Credentials, cmd: &UserCmd, i18n: &I18n) -> ExitCode {
-    let (mut store, actor, key) = match cli_auth::open(dir, creds, i18n) {
+    let (mut store, actor, key) = match auth::open(dir, creds, i18n) {
         Ok(x) => x,
         Err(m) => return fail(i18n, m),
     };
-    if let Err(m) = cli_auth::require(&actor, Permission::ManageUsers) {
+    if let Err(m) = auth::require(&actor, Permission::ManageUsers) {
         return fail(i18n, m);
     }
     let mut keyring = match Keyring::load(dir) {
@@ -162,7 +162,7 @@ pub fn user(dir: &Path, creds: &Credentials, cmd: &UserCmd, i18n: &I18n) -> Exit
 }
 
 pub fn audit(dir: &Path, creds: &Credentials, cmd: &AuditCmd, i18n: &I18n, sync: SyncConfig) -> ExitCode {
-    let (store, actor, _) = match cli_auth::open(dir, creds, i18n) {
+    let (store, actor, _) = match auth::open(dir, creds, i18n) {
         Ok(x) => x,
         Err(m) => return fail(i18n, m),
     };
@@ -244,17 +244,17 @@ pub fn audit(dir: &Path, creds: &Credentials, cmd: &AuditCmd, i18n: &I18n, sync:
 }
 
 pub fn key_file(dir: &Path, creds: &Credentials, path: &Path, i18n: &I18n) -> ExitCode {
-    let (store, actor, key) = match cli_auth::open(dir, creds, i18n) {
+    let (store, actor, key) = match auth::open(dir, creds, i18n) {
         Ok(x) => x,
         Err(m) => return fail(i18n, m),
     };
-    if let Err(m) = cli_auth::require(&actor, Permission::ManageUsers) {
+    if let Err(m) = auth::require(&actor, Permission::ManageUsers) {
         return fail(i18n, m);
     }
     let Some(key) = key else {
         return fail(i18n, Msg::new("cli.needs_key_for_passwords"));
     };
-    if let Err(m) = cli_auth::check_key_file(dir, path) {
+    if let Err(m) = auth::check_key_file(dir, path) {
         return fail(i18n, m);
     }
     match write_key_file(path, &key) {

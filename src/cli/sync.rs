@@ -4,11 +4,11 @@
 //! failed or in conflict, 2 upload not configured or usage error. Times are
 //! printed in this PC's time zone with the offset; JSON keeps RFC 3339.
 
-use super::{fetch_resident, stored_message, Client, SyncConfig, Uploader};
 use crate::cli::SyncArgs;
 use crate::form::Registry;
 use crate::i18n::I18n;
 use crate::store::{Actor, OutboxRow, OutboxStatus, Store};
+use crate::sync::{fetch_resident, stored_message, Client, SyncConfig, Uploader};
 use std::process::ExitCode;
 use std::sync::Arc;
 
