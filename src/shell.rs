@@ -31,6 +31,9 @@ pub struct Shell {
     /// `config.toml`'s modification time and length when last read by this
     /// session; None before the first look (the settings are then compared).
     config_stamp: Option<Option<(Option<std::time::SystemTime>, u64)>>,
+    /// The open draft's answers as last read or saved: an autosave writes
+    /// only what differs from them (`Store::save_draft_changes`).
+    saved: Option<(i64, crate::form::Answers)>,
 }
 
 /// Opens a connection to the clinic database for the uploader thread (each
@@ -66,6 +69,7 @@ impl Shell {
             sync: None,
             sync_notify: None,
             config_stamp: None,
+            saved: None,
         }
     }
 
@@ -139,6 +143,9 @@ impl Shell {
     }
 
     fn open_record(&mut self, id: i64, clock: &Clock) -> Result<Msg, Text> {
+        // The last sitting's saves go into the answers now, not on a
+        // keystroke; should that fail, reading replays them anyway.
+        let _ = self.store.fold_draft_journal(id);
         let record = self.store.record(&self.actor, id).map_err(|e| e.message())?;
         let resident = self
             .store
@@ -147,6 +154,7 @@ impl Shell {
         let def = self.form_def(&record.form_id, &record.form_version)?;
         if record.status == RecordStatus::Draft {
             let _ = self.store.set_setting(OPEN_RECORD, &id.to_string());
+            self.saved = Some((id, record.answers.clone()));
         }
         let mut screen = form_screen(def.clone(), &record, &resident, clock);
         if let (Some(p), Role::FollowUp) = (def.programme, def.role) {
@@ -316,10 +324,10 @@ impl Shell {
                 self.store.amend(&self.actor, id).map_err(|e| e.message())?;
                 Ok(vec![self.open_record(id, clock)?])
             }
-            Effect::SaveDraft { record_id, save } => match self.store.save_draft(&self.actor, record_id, &save) {
-                Ok(()) => Ok(vec![Msg::Saved { record_id }]),
-                Err(e) => Err(save_failed(e)),
-            },
+            Effect::SaveDraft { record_id, save } => {
+                self.save_draft(record_id, save).map_err(save_failed)?;
+                Ok(vec![Msg::Saved { record_id }])
+            }
             Effect::Finalize { record_id, save } | Effect::FinalizeAnyway { record_id, save } => {
                 if let Some(fields) = &save.resident {
                     if let Some(idn) = &fields.id_number {
@@ -334,9 +342,7 @@ impl Shell {
                             .map_err(|e| e.message())?;
                         if !existing.is_empty() {
                             // Keep what was typed, then stop: the same person must not be registered twice.
-                            self.store
-                                .save_draft(&self.actor, record_id, &save)
-                                .map_err(save_failed)?;
+                            self.save_draft(record_id, save).map_err(save_failed)?;
                             return Ok(vec![Msg::Saved { record_id }, Msg::DuplicateId { existing }]);
                         }
                     }
@@ -348,9 +354,7 @@ impl Shell {
                         .duplicate_candidates(&self.actor, fields, Some(record.resident_id))
                         .map_err(|e| e.message())?;
                     if !candidates.is_empty() {
-                        self.store
-                            .save_draft(&self.actor, record_id, &save)
-                            .map_err(save_failed)?;
+                        self.save_draft(record_id, save).map_err(save_failed)?;
                         return Ok(vec![
                             Msg::Saved { record_id },
                             Msg::DuplicateSuspects { record_id, candidates },
@@ -366,6 +370,7 @@ impl Shell {
                     s.send(crate::sync::SyncCommand::Nudge);
                 }
                 let _ = self.store.clear_setting(OPEN_RECORD);
+                self.saved = None;
                 app.pending_uploads = self.store.pending_outbox().unwrap_or(app.pending_uploads);
                 Ok(vec![
                     Msg::Saved { record_id },
@@ -476,6 +481,22 @@ impl Shell {
             Effect::Quit => Ok(Vec::new()),
         })();
         result.unwrap_or_else(|m| vec![Msg::Failed(m)])
+    }
+}
+
+impl Shell {
+    /// Saves a draft: only what changed since the last save when this
+    /// session read or saved it, otherwise all of it. A failed save leaves
+    /// the last saved answers as they were, so the retry writes its changes too.
+    fn save_draft(&mut self, record_id: i64, save: crate::store::Save) -> Result<(), StoreError> {
+        match &self.saved {
+            Some((id, base)) if *id == record_id => {
+                self.store.save_draft_changes(&self.actor, record_id, base, &save)?
+            }
+            _ => self.store.save_draft(&self.actor, record_id, &save)?,
+        }
+        self.saved = Some((record_id, save.answers));
+        Ok(())
     }
 }
 

@@ -10,6 +10,7 @@ pub mod care;
 pub mod care_read;
 mod cipher;
 pub mod crypt;
+mod draft_journal;
 mod drafts;
 pub mod identify;
 mod import;
