@@ -91,11 +91,13 @@ impl Store {
             "INSERT INTO draft_journal (record_id, seq, at, focus, changes) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
         .execute(params![id, seq, now, save.focus, changed])?;
-        // The row keeps its length unless the visit date changed, and SQLite
-        // then overwrites only the page that holds these bytes: the pages of
-        // the answers are not written again.
-        tx.prepare_cached("UPDATE records SET record_date = ?2, updated_at = ?3 WHERE id = ?1")?
-            .execute(params![id, save.record_date, now])?;
+        // The time keeps its length, and SQLite then overwrites only the page
+        // holding it: the pages of the answers are not written again. The
+        // date is set only when it changed, or its two indexes are rewritten.
+        tx.prepare_cached("UPDATE records SET updated_at = ?2 WHERE id = ?1")?
+            .execute(params![id, now])?;
+        tx.prepare_cached("UPDATE records SET record_date = ?2 WHERE id = ?1 AND record_date IS NOT ?2")?
+            .execute(params![id, save.record_date])?;
         if let Some(fields) = &save.resident {
             update_fields(&tx, resident_id, fields, false)?;
         }
