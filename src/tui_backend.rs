@@ -237,6 +237,14 @@ fn color_code(c: Color, background: bool) -> String {
     }
 }
 
+impl<W: Write> Drop for LeanBackend<W> {
+    /// ratatui shows a hidden cursor again when its terminal is dropped,
+    /// after the last frame: that must still reach the terminal.
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
 impl<W: Write> Backend for LeanBackend<W> {
     type Error = io::Error;
 
@@ -407,6 +415,33 @@ mod tests {
         b.show_cursor().unwrap();
         b.flush().unwrap();
         assert!(b.out.is_empty(), "the cursor is shown once, not every frame");
+    }
+
+    /// A writer whose bytes outlive the backend.
+    #[derive(Clone, Default)]
+    struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_cursor_hidden_by_a_frame_is_shown_again_when_the_terminal_goes() {
+        let out = Shared::default();
+        let options = TerminalOptions {
+            viewport: ratatui::Viewport::Fixed(Rect::new(0, 0, 10, 2)),
+        };
+        let mut term = Terminal::with_options(LeanBackend::new(out.clone()), options).unwrap();
+        term.draw(|f| f.render_widget("x", f.area())).unwrap();
+        assert!(out.0.borrow().ends_with(b"\x1b[?25l"), "no cursor wanted: hidden");
+        drop(term);
+        assert!(out.0.borrow().ends_with(b"\x1b[?25h"));
     }
 
     #[test]
