@@ -145,7 +145,7 @@ impl Shell {
     fn open_record(&mut self, id: i64, clock: &Clock) -> Result<Msg, Text> {
         // The last sitting's saves go into the answers now, not on a
         // keystroke; should that fail, reading replays them anyway.
-        let _ = self.store.fold_draft_journal(id);
+        let _ = self.store.fold_draft_journal(&self.actor, id);
         let record = self.store.record(&self.actor, id).map_err(|e| e.message())?;
         let resident = self
             .store

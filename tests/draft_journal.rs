@@ -190,7 +190,7 @@ fn an_autosave_writes_only_the_item_that_was_left() {
     // — the journal row, the record's time, the audit entry — however long
     // the answers, where writing all of them again writes every page.
     let mut store = open(dir.path(), &key);
-    assert!(store.fold_draft_journal(id).unwrap());
+    assert!(store.fold_draft_journal(&doctor(), id).unwrap());
     let mut long = Save {
         answers: store.record(&doctor(), id).unwrap().answers,
         ..Default::default()
@@ -261,6 +261,12 @@ fn a_draft_saved_item_by_item_reads_back_whole_after_a_stop_and_after_reopening(
     let read = store.record(&doctor(), id).unwrap();
     assert_eq!(read.answers, typed, "every answer, from the journal");
     assert_eq!(read.focus, focus, "where it was left");
+
+    // A viewer reads it whole too, and writes nothing.
+    let mut store = store;
+    let viewer = Actor::with_role("wang", Role::Viewer);
+    assert!(!store.fold_draft_journal(&viewer, id).unwrap());
+    assert_eq!(store.record(&viewer, id).unwrap().answers, typed);
 
     // Reopened in a new session: the journal is folded into the record.
     let mut shell = Shell::new(store, Registry::embedded(), doctor());
