@@ -23,10 +23,11 @@
 //! Each frame still ends with the attributes reset, so nothing printed
 //! after jkda (a panic message, the shell) inherits them; the frame is
 //! written to the terminal in one `write`. The sequences are ANSI/VT ones,
-//! which every supported terminal understands (Windows 10 and later turn
-//! them on for the console; crossterm does so when the program starts).
+//! which every terminal jkda supports understands (the Windows 10 console
+//! once asked to, which [`try_init_with_options`] does); a Windows console
+//! that cannot is drawn on through crossterm's console calls, as before.
 
-use ratatui::backend::{Backend, ClearType, WindowSize};
+use ratatui::backend::{Backend, ClearType, CrosstermBackend, WindowSize};
 use ratatui::buffer::Cell;
 use ratatui::layout::{Position, Size};
 use ratatui::style::{Color, Modifier};
@@ -35,7 +36,7 @@ use std::io::{self, Write};
 use unicode_width::UnicodeWidthStr;
 
 /// The terminal the clinic program draws on.
-pub type LeanTerminal = Terminal<LeanBackend<io::Stdout>>;
+pub type LeanTerminal = Terminal<Output>;
 
 /// Raw mode and a terminal drawing through [`LeanBackend`] on stdout; a
 /// panic restores the terminal first (`ratatui::restore`), as
@@ -47,7 +48,75 @@ pub fn try_init_with_options(options: TerminalOptions) -> io::Result<LeanTermina
         hook(info);
     }));
     crossterm::terminal::enable_raw_mode()?;
-    Terminal::with_options(LeanBackend::new(io::stdout()), options)
+    // Asks the Windows console for VT sequences; older consoles refuse.
+    #[cfg(windows)]
+    let vt = crossterm::ansi_support::supports_ansi();
+    #[cfg(not(windows))]
+    let vt = true;
+    let out = if vt {
+        Output::Lean(LeanBackend::new(io::stdout()))
+    } else {
+        Output::Console(CrosstermBackend::new(io::stdout()))
+    };
+    Terminal::with_options(out, options)
+}
+
+/// Where frames go: [`LeanBackend`], or ratatui's crossterm backend for a
+/// Windows console without VT sequences (crossterm then calls the console).
+pub enum Output {
+    Lean(LeanBackend<io::Stdout>),
+    Console(CrosstermBackend<io::Stdout>),
+}
+
+/// One body for every [`Backend`] method of [`Output`]: the chosen backend's.
+macro_rules! either {
+    ($self:ident, $b:ident => $call:expr) => {
+        match $self {
+            Output::Lean($b) => $call,
+            Output::Console($b) => $call,
+        }
+    };
+}
+
+impl Backend for Output {
+    type Error = io::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> io::Result<()>
+    where
+        I: Iterator<Item = (u16, u16, &'a Cell)>,
+    {
+        either!(self, b => b.draw(content))
+    }
+    fn append_lines(&mut self, n: u16) -> io::Result<()> {
+        either!(self, b => b.append_lines(n))
+    }
+    fn hide_cursor(&mut self) -> io::Result<()> {
+        either!(self, b => b.hide_cursor())
+    }
+    fn show_cursor(&mut self) -> io::Result<()> {
+        either!(self, b => b.show_cursor())
+    }
+    fn get_cursor_position(&mut self) -> io::Result<Position> {
+        either!(self, b => b.get_cursor_position())
+    }
+    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> io::Result<()> {
+        either!(self, b => b.set_cursor_position(position))
+    }
+    fn clear(&mut self) -> io::Result<()> {
+        either!(self, b => b.clear())
+    }
+    fn clear_region(&mut self, clear_type: ClearType) -> io::Result<()> {
+        either!(self, b => b.clear_region(clear_type))
+    }
+    fn size(&self) -> io::Result<Size> {
+        either!(self, b => b.size())
+    }
+    fn window_size(&mut self) -> io::Result<WindowSize> {
+        either!(self, b => b.window_size())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        either!(self, b => Backend::flush(b))
+    }
 }
 
 /// Attributes and colours, as the terminal has them or a cell wants them.
