@@ -165,9 +165,10 @@ impl<W: Write> LeanBackend<W> {
             return;
         }
         // Row and column count from 1; a column of 1 can be left out.
-        let _ = match p.x {
-            0 => write!(self.buf, "\x1b[{}H", p.y + 1),
-            x => write!(self.buf, "\x1b[{};{}H", p.y + 1, x + 1),
+        let (row, col) = (u32::from(p.y) + 1, u32::from(p.x) + 1);
+        let _ = match col {
+            1 => write!(self.buf, "\x1b[{row}H"),
+            _ => write!(self.buf, "\x1b[{row};{col}H"),
         };
         self.at = Some(p);
     }
