@@ -32,4 +32,5 @@ pub mod store;
 pub mod supervise;
 pub mod sync;
 pub mod tui;
+pub mod tui_backend;
 pub mod ui;

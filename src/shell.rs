@@ -37,6 +37,9 @@ pub struct Shell {
     pub logged_out: bool,
     /// Other desks on the same database (`desk_watch`).
     pub desks: crate::desk_watch::DeskWatch,
+    /// The open draft's answers as last read or saved: an autosave writes
+    /// only what differs from them (`Store::save_draft_changes`).
+    saved: Option<(i64, crate::form::Answers)>,
 }
 
 /// Opens a connection to the clinic database for the uploader thread (each
@@ -76,6 +79,7 @@ impl Shell {
             quit: false,
             logged_out: false,
             desks: Default::default(),
+            saved: None,
         }
     }
 
@@ -172,6 +176,9 @@ impl Shell {
     }
 
     fn open_record(&mut self, id: i64, clock: &Clock) -> Result<Msg, Text> {
+        // The last sitting's saves go into the answers now, not on a
+        // keystroke; should that fail, reading replays them anyway.
+        let _ = self.store.fold_draft_journal(&self.actor, id);
         let record = self.store.record(&self.actor, id).map_err(|e| e.message())?;
         let resident = self
             .store
@@ -181,6 +188,7 @@ impl Shell {
         if record.status == RecordStatus::Draft {
             let _ = self.store.set_setting(OPEN_RECORD, &id.to_string());
             self.desks.opened(&self.store, id, &self.actor.user);
+            self.saved = Some((id, record.answers.clone()));
         }
         let mut screen = form_screen(def.clone(), &record, &resident, clock);
         if let (Some(p), Role::FollowUp) = (def.programme, def.role) {
@@ -352,13 +360,11 @@ impl Shell {
                 self.store.amend(&self.actor, id).map_err(|e| e.message())?;
                 Ok(vec![self.open_record(id, clock)?])
             }
-            Effect::SaveDraft { record_id, save } => match self.store.save_draft(&self.actor, record_id, &save) {
-                Ok(()) => {
-                    self.desks.saved(&self.store, record_id);
-                    Ok(vec![Msg::Saved { record_id }])
-                }
-                Err(e) => Err(save_failed(e)),
-            },
+            Effect::SaveDraft { record_id, save } => {
+                self.save_draft(record_id, save).map_err(save_failed)?;
+                self.desks.saved(&self.store, record_id);
+                Ok(vec![Msg::Saved { record_id }])
+            }
             Effect::Finalize { record_id, save } | Effect::FinalizeAnyway { record_id, save } => {
                 let record = self.store.record(&self.actor, record_id).map_err(|e| e.message())?;
                 let def = self.form_def(&record.form_id, &record.form_version)?;
@@ -375,14 +381,20 @@ impl Shell {
                     )
                     .map_err(|e| e.message())?;
                 match outcome {
+                    // The store saved the whole draft before asking.
                     FinalizeOutcome::DuplicateId(existing) => {
+                        self.saved = Some((record_id, save.answers));
                         Ok(vec![Msg::Saved { record_id }, Msg::DuplicateId { existing }])
                     }
-                    FinalizeOutcome::Suspects(candidates) => Ok(vec![
-                        Msg::Saved { record_id },
-                        Msg::DuplicateSuspects { record_id, candidates },
-                    ]),
+                    FinalizeOutcome::Suspects(candidates) => {
+                        self.saved = Some((record_id, save.answers));
+                        Ok(vec![
+                            Msg::Saved { record_id },
+                            Msg::DuplicateSuspects { record_id, candidates },
+                        ])
+                    }
                     FinalizeOutcome::Finalized => {
+                        self.saved = None;
                         if let Some(s) = &self.sync {
                             s.send(crate::sync::SyncCommand::Nudge);
                         }
@@ -529,6 +541,20 @@ impl Shell {
     fn with_pending_uploads(&self, then: Vec<Msg>) -> Vec<Msg> {
         let count = self.store.pending_outbox().ok().map(Msg::PendingUploads);
         count.into_iter().chain(then).collect()
+    }
+
+    /// Saves a draft: only what changed since the last save when this
+    /// session read or saved it, otherwise all of it. A failed save leaves
+    /// the last saved answers as they were, so the retry writes its changes too.
+    fn save_draft(&mut self, record_id: i64, save: crate::store::Save) -> Result<(), StoreError> {
+        match &self.saved {
+            Some((id, base)) if *id == record_id => {
+                self.store.save_draft_changes(&self.actor, record_id, base, &save)?
+            }
+            _ => self.store.save_draft(&self.actor, record_id, &save)?,
+        }
+        self.saved = Some((record_id, save.answers));
+        Ok(())
     }
 }
 

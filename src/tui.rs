@@ -45,7 +45,7 @@ pub fn run_clinic(c: &Clinic) -> anyhow::Result<()> {
     // A fixed viewport, fitted to the terminal before each frame with one
     // ioctl (`fit_to_terminal`): a fullscreen one opens /dev/tty for that.
     let (cols, rows) = crossterm::terminal::size()?;
-    let mut terminal = ratatui::try_init_with_options(ratatui::TerminalOptions {
+    let mut terminal = crate::tui_backend::try_init_with_options(ratatui::TerminalOptions {
         viewport: ratatui::Viewport::Fixed(Rect::new(0, 0, cols, rows)),
     })?;
     let _ = crossterm::execute!(std::io::stdout(), event::EnableBracketedPaste);
@@ -131,7 +131,7 @@ fn daily_backup(c: &Clinic, login: &str, key: Option<crate::store::crypt::DbKey>
 
 /// Install, log in, change the password if required; None when the user quits.
 fn gate_loop(
-    terminal: &mut ratatui::DefaultTerminal,
+    terminal: &mut crate::tui_backend::LeanTerminal,
     rx: &mpsc::Receiver<Input>,
     c: &Clinic,
 ) -> anyhow::Result<Option<crate::session::Session>> {
@@ -204,7 +204,7 @@ fn gate_loop(
 }
 
 fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
+    terminal: &mut crate::tui_backend::LeanTerminal,
     shell: &mut Shell,
     app: &mut App,
     view: &View,
@@ -260,7 +260,7 @@ fn event_loop(
 /// Resizes the viewport if the terminal's size changed. Asked before every
 /// frame rather than trusted to resize events: a SIGWINCH that arrives while
 /// nobody listens (at start-up) would otherwise leave the screen at the old size.
-fn fit_to_terminal(terminal: &mut ratatui::DefaultTerminal) -> std::io::Result<()> {
+fn fit_to_terminal(terminal: &mut crate::tui_backend::LeanTerminal) -> std::io::Result<()> {
     let Some((cols, rows)) = window_size() else {
         return Ok(());
     };

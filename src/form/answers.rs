@@ -81,6 +81,15 @@ impl Answers {
         self.0.remove(path);
     }
 
+    /// Puts back an answer exactly as it was stored (None removes it):
+    /// replaying a saved change must not clean it a second time.
+    pub fn put(&mut self, path: &str, answer: Option<Answer>) {
+        match answer {
+            Some(a) => self.0.insert(path.to_string(), a),
+            None => self.0.remove(path),
+        };
+    }
+
     /// The answer at `path`, as stored.
     pub fn get(&self, path: &str) -> Option<&Answer> {
         self.0.get(path)

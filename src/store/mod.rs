@@ -12,6 +12,7 @@ mod cipher;
 mod conflicts;
 pub mod crypt;
 pub mod desks;
+mod draft_journal;
 mod drafts;
 mod finalize_check;
 pub mod identify;

@@ -110,10 +110,16 @@ impl Store {
 
     fn record_unaudited(&self, id: i64) -> Result<Record> {
         let sql = format!("SELECT {COLUMNS} FROM records WHERE id = ?1");
-        self.conn()
+        let mut record = self
+            .conn()
             .query_row(&sql, params![id], record_from_row)
             .optional()?
-            .ok_or(StoreError::NotFound)
+            .ok_or(StoreError::NotFound)?;
+        if record.status == RecordStatus::Draft {
+            // Saves since the draft was last folded (`draft_journal.rs`).
+            super::draft_journal::replay(self.conn(), id, &mut record.answers, &mut record.focus)?;
+        }
+        Ok(record)
     }
 
     /// Opens a record (audited as a view).
@@ -148,6 +154,8 @@ impl Store {
                 now_text(chrono::Local::now())
             ],
         )?;
+        // All the answers are written: the journal's changes are in them.
+        super::draft_journal::clear(&tx, id)?;
         if let Some(fields) = &save.resident {
             update_fields(&tx, resident_id, fields, false)?;
         }
@@ -185,6 +193,7 @@ impl Store {
             "INSERT INTO record_revisions (record_id, revision, answers, author, finalized_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, revision, json, actor.user, now],
         )?;
+        super::draft_journal::clear(&tx, id)?;
         if let Some(fields) = &save.resident {
             update_fields(&tx, resident_id, fields, true)?;
         } else {

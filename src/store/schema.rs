@@ -299,6 +299,20 @@ CREATE TABLE desk_leases (
     PRIMARY KEY (record_id, desk)
 ) STRICT;
 "#,
+    // draft journal: a draft's autosaves, one row per save holding only the
+    // items that changed (a JSON object, null where an item was removed);
+    // folded into records.answers when the draft is reopened, emptied when
+    // all the answers are written (store/draft_journal.rs).
+    r#"
+CREATE TABLE draft_journal (
+    record_id INTEGER NOT NULL REFERENCES records(id) ON DELETE CASCADE,
+    seq       INTEGER NOT NULL,
+    at        TEXT NOT NULL,
+    focus     TEXT,
+    changes   TEXT NOT NULL,
+    PRIMARY KEY (record_id, seq)
+) STRICT, WITHOUT ROWID;
+"#,
 ];
 
 pub fn current_version() -> i64 {

@@ -44,14 +44,22 @@ pub fn draw(frame: &mut Frame, area: Rect, f: &FormState, keys: &crate::keymap::
     lines.push(Line::styled(fit(&head, area.width as usize), v.theme.heading()));
 
     let (done, total) = f.progress();
-    // Empty required items are counted by the progress figure, not as errors.
+    // Empty required items are counted by the progress figure, not as
+    // errors. The input being typed, and what is calculated from it, are
+    // counted once it is left, as its findings are shown then.
     let typing_at = f.slot().filter(|_| f.typing).map(|s| s.path.as_str());
     let errors = f
         .eval
         .errors()
-        .filter(|e| !is_required_finding(e) && Some(e.path.as_str()) != typing_at && f.is_shown(e))
+        .filter(|e| {
+            !is_required_finding(e) && Some(e.path.as_str()) != typing_at && f.is_shown(e) && !waits(f, &e.path)
+        })
         .count();
-    let warnings = f.eval.warnings().filter(|w| f.is_shown(w)).count();
+    let warnings = f
+        .eval
+        .warnings()
+        .filter(|w| Some(w.path.as_str()) != typing_at && f.is_shown(w) && !waits(f, &w.path))
+        .count();
     // The time of the last save, not a saving/saved flag: that would flip
     // on every input and cost bytes on every keystroke over a slow link.
     let (state, state_style) = if f.read_only {
@@ -188,6 +196,20 @@ fn focus_message(f: &FormState, v: &View, cols: usize) -> Line<'static> {
     Line::styled(fit(&hint, cols), v.theme.dim())
 }
 
+/// A calculated value (BMI) whose input is being typed waits, like that
+/// input's own findings, until the input is left: "5" on the way to "55" kg
+/// is not a BMI of 1.9 worth showing, nor an error worth counting, nor the
+/// bytes of redrawing them on every keystroke.
+fn waits(f: &FormState, path: &str) -> bool {
+    let Some(typing) = f.slot().filter(|_| f.typing).map(|s| s.path.as_str()) else {
+        return false;
+    };
+    match f.def.field(path).map(|d| &d.kind) {
+        Some(FieldKind::Calculated { formula, .. }) => formula.inputs().contains(&typing),
+        _ => false,
+    }
+}
+
 fn is_required_finding(x: &Finding) -> bool {
     matches!(&x.text, FindingText::Msg(m) if m.key == "rules.required")
 }
@@ -253,17 +275,19 @@ fn render_field(
 
     match &field.kind {
         FieldKind::Calculated { .. } => {
+            let waiting = waits(f, &field.id);
             let value = f
                 .eval
                 .computed
                 .get(&field.id)
+                .filter(|_| !waiting)
                 .map(|v| fmt_num(*v))
                 .unwrap_or_else(|| "—".into());
             out.push(Line::from(vec![
                 label_span(label, false),
                 Span::styled(format!("{value} {unit}"), v.theme.dim()),
             ]));
-            findings_lines(f, &field.id, false, v, out);
+            findings_lines(f, &field.id, waiting, v, out);
         }
         FieldKind::Pair { .. } | FieldKind::BloodPressure { .. } => {
             let mut spans = vec![label_span(label, any_focus)];
