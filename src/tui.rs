@@ -18,6 +18,9 @@ enum Input {
     Sync(crate::sync::SyncEvent),
     /// A background job that failed (the daily backup), for the status line.
     Failed(crate::i18n::Msg),
+    /// The terminal went away (an SSH link dropped: SIGHUP, or input ended)
+    /// or the system asked jkda to stop (SIGTERM).
+    Hangup,
 }
 
 /// Everything the clinic program needs besides a logged-in user.
@@ -64,10 +67,13 @@ pub fn run_clinic(c: &Clinic) -> anyhow::Result<()> {
         // Blocks in read(): the thread sleeps until the user does something.
         while let Ok(ev) = event::read() {
             if term_tx.send(Input::Term(ev)).is_err() {
-                break;
+                return;
             }
         }
+        // No more input will ever come: not a reason to linger holding a draft.
+        let _ = term_tx.send(Input::Hangup);
     });
+    watch_hangup(tx.clone());
     let result = (|| -> anyhow::Result<()> {
         loop {
             let Some(session) = gate_loop(&mut terminal, &rx, c)? else {
@@ -108,6 +114,25 @@ pub fn run_clinic(c: &Clinic) -> anyhow::Result<()> {
     ratatui::restore();
     result
 }
+
+/// SIGHUP and SIGTERM become `Input::Hangup`: what is typed is saved and
+/// jkda quits, where the default action would end it with up to two seconds
+/// of typing not yet autosaved.
+#[cfg(unix)]
+fn watch_hangup(tx: mpsc::Sender<Input>) {
+    use signal_hook::consts::{SIGHUP, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGHUP, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            let _ = tx.send(Input::Hangup);
+        }
+    });
+}
+
+#[cfg(not(unix))]
+fn watch_hangup(_tx: mpsc::Sender<Input>) {}
 
 /// The day's first login starts the automatic backup on its own thread and
 /// connection, so work starts at once; only a failure is reported, on the
@@ -155,6 +180,7 @@ fn gate_loop(
         terminal.draw(|f| ui::session_view::gate(f, &gate, &c.keymap, &c.view))?;
         let Ok(input) = rx.recv() else { return Ok(None) };
         let effect = match input {
+            Input::Hangup => return Ok(None),
             Input::Term(Event::Key(k)) if k.kind != event::KeyEventKind::Release => gate.key(&c.keymap, k),
             Input::Term(Event::Paste(p)) => {
                 gate.paste(&p);
@@ -305,6 +331,7 @@ fn to_msg(input: Input) -> Option<Msg> {
     let ev = match input {
         Input::Sync(e) => return Some(Msg::Sync(e)),
         Input::Failed(m) => return Some(Msg::Failed(m)),
+        Input::Hangup => return Some(Msg::Hangup),
         Input::Term(ev) => ev,
     };
     match ev {

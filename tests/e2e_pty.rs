@@ -102,6 +102,45 @@ fn draft_survives_sigkill_then_finalizes() {
     );
 }
 
+/// An SSH link that drops (SIGHUP) or a shutdown (SIGTERM) within the two
+/// seconds before an autosave: what was typed in the item still being
+/// edited is saved, and jkda ends cleanly.
+#[test]
+fn a_hangup_mid_typing_saves_the_item_being_typed() {
+    for signal in ["-HUP", "-TERM"] {
+        let dir = tempfile::tempdir().unwrap();
+        install(dir.path(), 3);
+        let (resident_id, name) = first_resident(dir.path());
+        let mut tui = Tui::start(dir.path(), &[], 80, 24);
+        login(&mut tui, "li", DOCTOR_PW);
+        start_hypertension_followup(&mut tui, &name);
+        // Typed, not left: nothing has been saved yet.
+        tui.send("20261129");
+        tui.wait_for("20261129");
+        let status = std::process::Command::new("kill")
+            .args([signal, &tui.pid().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        assert!(tui.wait_exit(), "{signal}: jkda did not end cleanly");
+
+        let store = open_store(dir.path());
+        let actor = Actor::new("test");
+        let records = store.records_of(&actor, resident_id).unwrap();
+        let draft = records
+            .iter()
+            .find(|r| r.author == "li" && r.status == RecordStatus::Draft)
+            .unwrap_or_else(|| panic!("{signal}: no draft kept: {records:?}"));
+        let record = store.record(&actor, draft.id).unwrap();
+        // Kept as typed: it is read as a date when the item is left.
+        assert_eq!(
+            record.answers.text("visit_date"),
+            Some("20261129"),
+            "{signal}: the typed date was lost"
+        );
+    }
+}
+
 #[test]
 fn tiny_terminal_gets_a_message_not_a_garbled_screen() {
     let dir = tempfile::tempdir().unwrap();

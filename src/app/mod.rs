@@ -94,6 +94,9 @@ pub enum Msg {
         candidates: Vec<DuplicateCandidate>,
     },
     Failed(Text),
+    /// The terminal went away or the system asked jkda to stop: save what
+    /// is typed and quit.
+    Hangup,
     /// The forms there are: visit forms (offered on a resident's page) and
     /// every form's title, by id.
     FormsLoaded {
@@ -431,6 +434,7 @@ impl App {
                 self.notice = Some(Notice::Error(m));
                 Vec::new()
             }
+            Msg::Hangup => self.quit(clock),
             Msg::Failed(m) => {
                 self.notice = Some(Notice::Error(m));
                 // Retry an unsaved draft after the usual delay, not in a tight loop.
