@@ -197,6 +197,7 @@ fn the_top_overlay_gets_the_keys_the_hint_line_and_the_front() {
             !screen.contains(&box_title),
             "the upload list is drawn over the box:\n{screen}"
         );
+        assert!(!screen.contains('…'), "the list's keys fit at 80 columns:\n{screen}");
         let hints = desk.hint_line();
         assert!(
             hints.contains(desk.i18n.t("action.send")) && !hints.contains(desk.i18n.t("action.confirm")),
