@@ -83,11 +83,7 @@ pub fn run(
                 Err(StoreError::NotFound) => return Ok(not_found(i18n, *id)),
                 other => other?,
             };
-            let def = conflict::form_of(store, registry, &c.row.form_id, &c.row.form_version);
-            let items = match (&def, &c.server) {
-                (Some(d), Some(s)) => conflict::diff(d, &c.mine, &s.answers, i18n.lang()),
-                _ => Vec::new(),
-            };
+            let items = differing_items(store, registry, &c, i18n);
             if *json {
                 let out = ShowOut {
                     row: &c.row,
@@ -150,11 +146,7 @@ pub fn run(
                     Err(StoreError::NotFound) => return Ok(not_found(i18n, *id)),
                     other => other?,
                 };
-                let def = conflict::form_of(store, registry, &c.row.form_id, &c.row.form_version);
-                let items = match (&def, &c.server) {
-                    (Some(d), Some(s)) => conflict::diff(d, &c.mine, &s.answers, i18n.lang()),
-                    _ => Vec::new(),
-                };
+                let items = differing_items(store, registry, &c, i18n);
                 if let Some(bad) = take.iter().find(|t| !items.iter().any(|i| &i.field == *t)) {
                     eprintln!("{}", i18n.tf("conflicts.unknown_item", &[("item", bad)]));
                     return Ok(ExitCode::from(1));
@@ -180,6 +172,16 @@ pub fn run(
                 }
             }
         }
+    }
+}
+
+/// The items that differ between ours and the platform's, with the form's
+/// labels in the reader's language; none when either side is unknown.
+fn differing_items(store: &Store, registry: &Registry, c: &crate::store::Conflict, i18n: &I18n) -> Vec<Item> {
+    let def = conflict::form_of(store, registry, &c.row.form_id, &c.row.form_version);
+    match (&def, &c.server) {
+        (Some(d), Some(s)) => conflict::diff(d, &c.mine, &s.answers, i18n.lang()),
+        _ => Vec::new(),
     }
 }
 

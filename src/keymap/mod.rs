@@ -208,6 +208,16 @@ impl Keymap {
             .unwrap_or(&[])
     }
 
+    /// Every key of an action, tight (`Esc/F9/Ctrl-Y`), for the key line
+    /// inside a box where space is short.
+    pub fn compact_labels(&self, ctx: Context, action: Action) -> String {
+        self.keys(ctx, action)
+            .iter()
+            .map(Key::label)
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
     /// The first key label for an action, for one-line hints.
     pub fn hint(&self, ctx: Context, action: Action) -> String {
         self.keys(ctx, action).first().map(Key::label).unwrap_or_default()

@@ -7,7 +7,7 @@ use super::text::{fit, local_stamp, pad, wrap};
 use super::View;
 use crate::app::conflict_screen::ConflictState;
 use crate::app::App;
-use crate::keymap::{Action, Context, Key};
+use crate::keymap::{Action, Context};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
@@ -25,14 +25,7 @@ pub fn overlay(frame: &mut Frame, area: Rect, app: &App, c: &ConflictState, v: &
         height: h,
     };
     let inner = w.saturating_sub(2) as usize;
-    let keys = |action| {
-        app.keymap
-            .keys(Context::Conflict, action)
-            .iter()
-            .map(Key::label)
-            .collect::<Vec<_>>()
-            .join("/")
-    };
+    let keys = |action| app.keymap.compact_labels(Context::Conflict, action);
     let t = |k: &str| v.i18n.t(k).to_string();
     let form = app
         .form_title(&c.form_id)

@@ -5,7 +5,7 @@ use super::text::{fit, pad, wrap};
 use super::View;
 use crate::app::App;
 use crate::i18n::Msg;
-use crate::keymap::{Action, Context, Key};
+use crate::keymap::{Action, Context};
 use crate::sync::{retried_later, stored_message};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -54,14 +54,7 @@ pub fn overlay(frame: &mut Frame, area: Rect, app: &App, v: &View) {
     };
     let inner = w.saturating_sub(2) as usize;
     // The keys as the keymap has them (a site may have changed them).
-    let keys = |action| {
-        app.keymap
-            .keys(Context::Uploads, action)
-            .iter()
-            .map(Key::label)
-            .collect::<Vec<_>>()
-            .join("/")
-    };
+    let keys = |action| app.keymap.compact_labels(Context::Uploads, action);
     let mut lines = Vec::new();
     // Why nothing is uploaded, before anything else.
     if let Some(m) = &app.sync.disabled {
