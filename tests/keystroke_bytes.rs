@@ -4,55 +4,21 @@
 //! core, views, ratatui's diff and the terminal backend jkda draws with.
 //! Over SSH or a slow line each byte of the echo is latency.
 
+mod common;
+
+use common::form_app::{self, clock};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use jkda::app::{App, Clock, FormState, Header, Msg, Screen};
+use jkda::app::{App, FormState, Msg, Screen};
 use jkda::form::def::FieldKind;
-use jkda::form::Registry;
 use jkda::i18n::{I18n, Lang};
-use jkda::keymap::Keymap;
-use jkda::store::SiteConfig;
 use jkda::tui_backend::LeanBackend;
 use jkda::ui::{Theme, View};
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
-use std::sync::Arc;
-
-fn clock() -> Clock {
-    Clock {
-        today: chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
-        time: chrono::NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
-        instant: std::time::Instant::now(),
-    }
-}
 
 /// The health exam open for a woman of 76 (so the items for the elderly show).
 fn exam(lang: Lang) -> App {
-    let reg = Registry::embedded();
-    let def = Arc::new(reg.get("health-exam").unwrap().clone());
-    let clock = clock();
-    let ctx = jkda::form::rules::Context {
-        today: clock.today,
-        sex: Some("2".into()),
-        birth_date: chrono::NaiveDate::from_ymd_opt(1950, 3, 1),
-    };
-    let header = Header {
-        resident_id: 1,
-        name: "赵霞".into(),
-        sex: Some("2".into()),
-        age: Some(76),
-        id_masked: String::new(),
-        record_no: String::new(),
-    };
-    let form = FormState::new(def, 1, header, Default::default(), ctx, false, None);
-    let site = SiteConfig {
-        division: "220602".into(),
-        township: "101".into(),
-        village: "101".into(),
-        name: "测试村卫生室".into(),
-    };
-    let mut app = App::new(lang, Keymap::default(), Some(site), &clock);
-    app.screen = Screen::Form(Box::new(form));
-    app
+    form_app::app("health-exam", lang)
 }
 
 fn form(app: &App) -> &FormState {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod form_app;
+
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 use std::io::{Read, Write};
 use std::path::Path;
