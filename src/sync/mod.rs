@@ -7,6 +7,7 @@
 //! by `SyncCommand`s and reporting `SyncEvent`s; `jkda sync` calls it
 //! directly. `fetch` looks a resident up on the platform.
 
+pub mod amended;
 pub mod anchor;
 pub mod centre;
 pub mod client;
