@@ -153,7 +153,13 @@ pub(super) fn server_state(conn: &Connection, record_id: i64) -> Result<Option<(
         .map(|(v, a)| (v, parse_answers(&a))))
 }
 
-pub(super) fn set_server_state(conn: &Connection, record_id: i64, version: &str, answers_json: &str, now: &str) -> Result<()> {
+pub(super) fn set_server_state(
+    conn: &Connection,
+    record_id: i64,
+    version: &str,
+    answers_json: &str,
+    now: &str,
+) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO record_server (record_id, version, answers, updated_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(record_id) DO UPDATE SET version = ?2, answers = ?3, updated_at = ?4",
