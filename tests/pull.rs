@@ -414,3 +414,87 @@ fn jkda_residents_fetch_on_a_resident_here_brings_down_what_another_pc_did() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("0 new records, 0 updated, 0 held as conflicts"), "{said}");
 }
+
+/// A sync whose retries wait an hour, against `url` (a failed upload then
+/// stays put through the next sync, as when a PC was offline a moment ago).
+fn sync_patient(clinic: &mut Clinic, url: &str, platform: &Platform) -> jkda::sync::RunReport {
+    let mut cfg = sync_config(url, &platform.tokens[0]);
+    cfg.backoff_base = std::time::Duration::from_secs(1800);
+    cfg.backoff_cap = std::time::Duration::from_secs(3600);
+    let mut up = Uploader::new(cfg, clinic.registry.clone(), Actor::new("sync")).unwrap();
+    up.run(&mut clinic.store)
+}
+
+/// An address where nothing listens.
+fn nowhere() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", l.local_addr().unwrap())
+}
+
+#[test]
+fn an_amendment_still_waiting_here_meets_one_made_elsewhere_as_a_conflict_at_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Platform::start(dir.path());
+    let (mut pc1, mut pc2, _, uuid) = two_pcs(dir.path(), &platform);
+    let (r1, r2) = (local_id(&pc1, &uuid), local_id(&pc2, &uuid));
+    amend(&mut pc2, r2, &[("bp.systolic", "152")], false);
+    assert_eq!(sync(&mut pc2, &platform, 0).sent, 1);
+    let theirs = on_hub(&platform, &pc1, &uuid);
+
+    // PC1's amendment could not go up and waits for its retry.
+    amend(&mut pc1, r1, &[("bp.systolic", "129")], false);
+    let mine = current(&pc1, r1);
+    let offline = sync_patient(&mut pc1, &nowhere(), &platform);
+    assert_eq!((offline.sent, offline.deferred), (0, 1), "{:?}", offline.error);
+    // Back online before the retry is due: the pull meets PC2's version.
+    let r = sync_patient(&mut pc1, &platform.url(), &platform);
+    assert!(r.error.is_none() && r.pull_error.is_none(), "{r:?}");
+    assert_eq!(
+        (r.sent, r.pulled.amended.conflicts, r.status.conflict),
+        (0, 1, 1),
+        "{r:?}"
+    );
+    assert_eq!(current(&pc1, r1), mine, "nothing overwritten here");
+    assert_eq!(on_hub(&platform, &pc1, &uuid), theirs, "nor there");
+    let actor = pc1.actor.clone();
+    let c = pc1.store.conflict(&actor, r1).unwrap();
+    assert_eq!(c.server.map(|s| s.answers), Some(theirs.0.clone()));
+    // Taking theirs settles it; nothing goes up.
+    let choice = jkda::sync::conflict::Choice::Theirs;
+    let queued = jkda::sync::conflict::resolve(&mut pc1.store, &pc1.registry, &actor, r1, &choice).unwrap();
+    assert_eq!(queued, Ok(false));
+    assert_eq!(current(&pc1, r1), (theirs.0, mine.1 + 1));
+    let after = sync(&mut pc1, &platform, 0);
+    assert_eq!((after.sent, after.status.pending, after.status.conflict), (0, 0, 0));
+}
+
+#[test]
+fn our_own_amendment_whose_answer_was_lost_is_no_conflict_when_pulled() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Platform::start(dir.path());
+    let mut pc1 = Clinic::open(dir.path(), "pc1", "101");
+    let (resident, _) = pc1.register(0);
+    let visit = pc1.follow_up(resident, "hypertension-followup", 3);
+    assert_eq!(sync(&mut pc1, &platform, 0).sent, 2);
+    let uuid = uuid_of(&pc1, visit);
+
+    // The amendment reaches the platform, its answer never reaches PC1.
+    amend(&mut pc1, visit, &[("bp.systolic", "138")], false);
+    let relay = Relay::start(platform.addr());
+    relay.drop_next_answers(1);
+    let lost = sync_patient(&mut pc1, &relay.url(), &platform);
+    assert_eq!((lost.sent, lost.deferred), (0, 1), "{:?}", lost.error);
+    assert_eq!(on_hub(&platform, &pc1, &uuid).1, 2);
+    // The pull meets our own version: no clash for a person.
+    let r = sync_patient(&mut pc1, &platform.url(), &platform);
+    assert_eq!((r.pulled.amended, r.status.conflict), (Default::default(), 0), "{r:?}");
+    // The retry confirms it.
+    let done = sync(&mut pc1, &platform, 0);
+    assert_eq!(
+        (done.sent, done.conflicts, done.status.pending),
+        (1, 0, 0),
+        "{:?}",
+        done.error
+    );
+    assert_eq!(current(&pc1, visit).1, 2);
+}
