@@ -7,7 +7,7 @@
 use crate::cli::SyncArgs;
 use crate::form::Registry;
 use crate::i18n::I18n;
-use crate::store::{Actor, OutboxRow, OutboxStatus, Store};
+use crate::store::{Actor, OutboxRow, OutboxStatus, ResidentRow, Store};
 use crate::sync::{fetch_resident, refresh_resident, stored_message, Client, NotRefreshed, SyncConfig, Uploader};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -235,7 +235,7 @@ pub fn fetch(
 ) -> ExitCode {
     let id_number = id_number.trim();
     let here = match store.residents_with_id_number(actor, id_number, None) {
-        Ok(local) => !local.is_empty(),
+        Ok(local) => local,
         Err(e) => {
             eprintln!("{}", i18n.msg(&e.message()));
             return ExitCode::from(1);
@@ -252,8 +252,8 @@ pub fn fetch(
             return ExitCode::from(2);
         }
     };
-    if here {
-        return refresh(&client, &cfg, store, registry, actor, i18n, id_number);
+    if !here.is_empty() {
+        return refresh(&client, &cfg, store, registry, actor, i18n, id_number, &here);
     }
     match fetch_resident(&client, &cfg, store, registry, actor, id_number, 20) {
         Ok(Some(f)) => {
@@ -284,7 +284,8 @@ pub fn fetch(
 /// A resident already here: their records on the platform brought down,
 /// new ones added and amendments made elsewhere applied (`sync::amended`).
 /// Exit 0 refreshed (or not on the platform yet), 1 another registration
-/// or an error.
+/// or an error. `here`: the residents here with the ID number.
+#[allow(clippy::too_many_arguments)]
 fn refresh(
     client: &Client,
     cfg: &SyncConfig,
@@ -293,16 +294,12 @@ fn refresh(
     actor: &Actor,
     i18n: &I18n,
     id_number: &str,
+    here: &[ResidentRow],
 ) -> ExitCode {
-    let record_no = |store: &Store, id: Option<i64>| -> String {
-        store
-            .residents_with_id_number(actor, id_number, None)
-            .ok()
-            .and_then(|rows| {
-                rows.into_iter()
-                    .find(|r| id.is_none_or(|id| r.id == id))
-                    .map(|r| r.record_no)
-            })
+    let record_no = |id: Option<i64>| -> String {
+        here.iter()
+            .find(|r| id.is_none_or(|id| r.id == id))
+            .map(|r| r.record_no.clone())
             .unwrap_or_default()
     };
     match refresh_resident(client, cfg, store, registry, actor, id_number) {
@@ -314,7 +311,7 @@ fn refresh(
                 i18n.tf(
                     "sync.refresh_done",
                     &[
-                        ("record_no", &record_no(store, Some(r.resident_id))),
+                        ("record_no", &record_no(Some(r.resident_id))),
                         ("added", &n(r.added)),
                         ("updated", &n(a.updated)),
                         ("conflicts", &n(a.conflicts)),
@@ -331,14 +328,11 @@ fn refresh(
             ExitCode::SUCCESS
         }
         Ok(Err(NotRefreshed::NotOnPlatform)) => {
-            println!(
-                "{}",
-                i18n.tf("sync.fetch_local", &[("record_no", &record_no(store, None))])
-            );
+            println!("{}", i18n.tf("sync.fetch_local", &[("record_no", &record_no(None))]));
             ExitCode::SUCCESS
         }
         Ok(Err(NotRefreshed::OtherRegistration(patient))) => {
-            let no = record_no(store, None);
+            let no = record_no(None);
             eprintln!(
                 "{}",
                 i18n.tf("sync.refresh_other", &[("record_no", &no), ("patient", &patient)])
