@@ -386,15 +386,15 @@ impl Store {
                 };
                 let next = revision + 1;
                 tx.execute("DELETE FROM outbox WHERE id = ?1", params![outbox_id])?;
-                let revision = NewRevision {
+                NewRevision {
                     record_id,
                     next,
                     answers,
                     record_date,
                     author: &author,
                     at: &at,
-                };
-                revision.put(&tx, &settings, &now)?;
+                }
+                .put(&tx, &settings, &now)?;
                 let merged = matches!(how, Resolution::Merged(_));
                 if merged {
                     tx.execute(
