@@ -261,8 +261,10 @@ pub enum ResidentsCmd {
         shared_phones: bool,
     },
     /// Look a resident up on the city platform by ID number and bring them
-    /// and their recent records here (when nothing local matches). Exit 0
-    /// found, 1 not on the platform or an error, 2 upload not configured
+    /// and their recent records here; for a resident already here, bring
+    /// down all their records (new ones, and amendments made elsewhere,
+    /// taken or held as conflicts). Exit 0 found or refreshed, 1 not on the
+    /// platform or an error, 2 upload not configured
     Fetch {
         /// The 18-digit resident ID card number
         id_number: String,

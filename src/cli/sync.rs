@@ -7,8 +7,8 @@
 use crate::cli::SyncArgs;
 use crate::form::Registry;
 use crate::i18n::I18n;
-use crate::store::{Actor, OutboxRow, OutboxStatus, Store};
-use crate::sync::{fetch_resident, stored_message, Client, SyncConfig, Uploader};
+use crate::store::{Actor, OutboxRow, OutboxStatus, ResidentRow, Store};
+use crate::sync::{fetch_resident, refresh_resident, stored_message, Client, NotRefreshed, SyncConfig, Uploader};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -201,6 +201,17 @@ pub fn sync(
         if report.pulled.added > 0 && !json {
             println!("{}", i18n.tf("sync.pulled", &[("n", &report.pulled.added.to_string())]));
         }
+        let amended = report.pulled.amended;
+        if amended != Default::default() && !json {
+            let n = |v: usize| v.to_string();
+            let args = [
+                ("updated", n(amended.updated)),
+                ("conflicts", n(amended.conflicts)),
+                ("held", n(amended.held)),
+            ];
+            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            println!("{}", i18n.tf("sync.pulled_amended", &args));
+        }
         let error = report.error.as_ref().map(|e| i18n.msg(&e.message()));
         let s = print_status(store, i18n, json, Some(report.sent), error, true)?;
         let clean = s.pending + s.failed + s.conflict == 0;
@@ -212,8 +223,8 @@ pub fn sync(
     })
 }
 
-/// `jkda residents fetch ID-NUMBER`: exit 0 found (or already here), 1 not
-/// on the platform or an error, 2 not configured.
+/// `jkda residents fetch ID-NUMBER`: exit 0 found (or already here, then
+/// refreshed), 1 not on the platform or an error, 2 not configured.
 pub fn fetch(
     store: &mut Store,
     cfg: SyncConfig,
@@ -223,17 +234,13 @@ pub fn fetch(
     id_number: &str,
 ) -> ExitCode {
     let id_number = id_number.trim();
-    match store.residents_with_id_number(actor, id_number, None) {
-        Ok(local) if !local.is_empty() => {
-            println!("{}", i18n.tf("sync.fetch_local", &[("record_no", &local[0].record_no)]));
-            return ExitCode::SUCCESS;
-        }
-        Ok(_) => {}
+    let here = match store.residents_with_id_number(actor, id_number, None) {
+        Ok(local) => local,
         Err(e) => {
             eprintln!("{}", i18n.msg(&e.message()));
             return ExitCode::from(1);
         }
-    }
+    };
     if !cfg.is_configured() {
         eprintln!("{}", i18n.t("sync.err_not_configured"));
         return ExitCode::from(2);
@@ -245,6 +252,9 @@ pub fn fetch(
             return ExitCode::from(2);
         }
     };
+    if !here.is_empty() {
+        return refresh(&client, &cfg, store, registry, actor, i18n, id_number, &here);
+    }
     match fetch_resident(&client, &cfg, store, registry, actor, id_number, 20) {
         Ok(Some(f)) => {
             println!(
@@ -262,6 +272,71 @@ pub fn fetch(
         }
         Ok(None) => {
             eprintln!("{}", i18n.t("sync.fetch_none"));
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("{}", i18n.msg(&e.message()));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// A resident already here: their records on the platform brought down,
+/// new ones added and amendments made elsewhere applied (`sync::amended`).
+/// Exit 0 refreshed (or not on the platform yet), 1 another registration
+/// or an error. `here`: the residents here with the ID number.
+#[allow(clippy::too_many_arguments)]
+fn refresh(
+    client: &Client,
+    cfg: &SyncConfig,
+    store: &mut Store,
+    registry: &Registry,
+    actor: &Actor,
+    i18n: &I18n,
+    id_number: &str,
+    here: &[ResidentRow],
+) -> ExitCode {
+    let record_no = |id: Option<i64>| -> String {
+        here.iter()
+            .find(|r| id.is_none_or(|id| r.id == id))
+            .map(|r| r.record_no.clone())
+            .unwrap_or_default()
+    };
+    match refresh_resident(client, cfg, store, registry, actor, id_number) {
+        Ok(Ok(r)) => {
+            let n = |v: usize| v.to_string();
+            let a = r.amended;
+            println!(
+                "{}",
+                i18n.tf(
+                    "sync.refresh_done",
+                    &[
+                        ("record_no", &record_no(Some(r.resident_id))),
+                        ("added", &n(r.added)),
+                        ("updated", &n(a.updated)),
+                        ("conflicts", &n(a.conflicts)),
+                        ("skipped", &n(r.skipped)),
+                    ]
+                )
+            );
+            if a.held > 0 {
+                println!("{}", i18n.tf("sync.refresh_held", &[("n", &n(a.held))]));
+            }
+            if a.conflicts > 0 {
+                println!("{}", i18n.t("conflicts.cli_hint"));
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(Err(NotRefreshed::NotOnPlatform)) => {
+            println!("{}", i18n.tf("sync.fetch_local", &[("record_no", &record_no(None))]));
+            ExitCode::SUCCESS
+        }
+        Ok(Err(NotRefreshed::OtherRegistration(patient))) => {
+            let no = record_no(None);
+            eprintln!(
+                "{}",
+                i18n.tf("sync.refresh_other", &[("record_no", &no), ("patient", &patient)])
+            );
             ExitCode::from(1)
         }
         Err(e) => {

@@ -136,7 +136,7 @@ fn parse_answers(json: &str) -> Answers {
     serde_json::from_str(json).unwrap_or_default()
 }
 
-fn to_json(a: &Answers) -> String {
+pub(super) fn to_json(a: &Answers) -> String {
     serde_json::to_string(a).unwrap_or_else(|_| "{}".into())
 }
 
@@ -153,7 +153,13 @@ pub(super) fn server_state(conn: &Connection, record_id: i64) -> Result<Option<(
         .map(|(v, a)| (v, parse_answers(&a))))
 }
 
-fn set_server_state(conn: &Connection, record_id: i64, version: &str, answers_json: &str, now: &str) -> Result<()> {
+pub(super) fn set_server_state(
+    conn: &Connection,
+    record_id: i64,
+    version: &str,
+    answers_json: &str,
+    now: &str,
+) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO record_server (record_id, version, answers, updated_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(record_id) DO UPDATE SET version = ?2, answers = ?3, updated_at = ?4",
@@ -188,6 +194,42 @@ pub(super) fn note_fetched(
     match version {
         Some(v) => set_server_state(conn, record_id, v, answers_json, now),
         None => Ok(()),
+    }
+}
+
+/// Answers that become a record's current revision (`next`); the ones
+/// before stay in `record_revisions`. Shared by a resolved clash and by an
+/// amendment made elsewhere taken at pull or fetch.
+pub(super) struct NewRevision<'a> {
+    pub record_id: i64,
+    pub next: i64,
+    pub answers: &'a Answers,
+    pub record_date: Option<&'a str>,
+    pub author: &'a str,
+    /// When it was finalized (here, or on the platform).
+    pub at: &'a str,
+}
+
+impl NewRevision<'_> {
+    /// Writes it and re-derives the resident's care tables (as finalizing does).
+    pub(super) fn put(&self, tx: &Connection, settings: &crate::manage::Settings, now: &str) -> Result<()> {
+        let json = to_json(self.answers);
+        tx.execute(
+            "UPDATE records SET answers = ?2, record_date = coalesce(?3, record_date), revision = ?4,
+                 updated_at = ?5, finalized_at = ?6 WHERE id = ?1",
+            params![self.record_id, json, self.record_date, self.next, now, self.at],
+        )?;
+        tx.execute(
+            "INSERT INTO record_revisions (record_id, revision, answers, author, finalized_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![self.record_id, self.next, json, self.author, self.at],
+        )?;
+        let resident_id: i64 = tx.query_row(
+            "SELECT resident_id FROM records WHERE id = ?1",
+            params![self.record_id],
+            |r| r.get(0),
+        )?;
+        super::care::refresh(tx, resident_id, settings)
     }
 }
 
@@ -342,19 +384,17 @@ impl Store {
                         server.at.clone().unwrap_or_else(|| now.clone()),
                     ),
                 };
-                let json = to_json(answers);
                 let next = revision + 1;
                 tx.execute("DELETE FROM outbox WHERE id = ?1", params![outbox_id])?;
-                tx.execute(
-                    "UPDATE records SET answers = ?2, record_date = coalesce(?3, record_date), revision = ?4,
-                         updated_at = ?5, finalized_at = ?6 WHERE id = ?1",
-                    params![record_id, json, record_date, next, now, at],
-                )?;
-                tx.execute(
-                    "INSERT INTO record_revisions (record_id, revision, answers, author, finalized_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![record_id, next, json, author, at],
-                )?;
+                NewRevision {
+                    record_id,
+                    next,
+                    answers,
+                    record_date,
+                    author: &author,
+                    at: &at,
+                }
+                .put(&tx, &settings, &now)?;
                 let merged = matches!(how, Resolution::Merged(_));
                 if merged {
                     tx.execute(
@@ -363,12 +403,6 @@ impl Store {
                         params![record_id, next, now],
                     )?;
                 }
-                let resident_id: i64 = tx.query_row(
-                    "SELECT resident_id FROM records WHERE id = ?1",
-                    params![record_id],
-                    |r| r.get(0),
-                )?;
-                super::care::refresh(&tx, resident_id, &settings)?;
                 merged
             }
         };

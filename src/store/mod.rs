@@ -17,6 +17,7 @@ mod drafts;
 mod finalize_check;
 pub mod identify;
 mod import;
+mod incoming;
 pub mod inspect;
 pub mod link;
 mod outbox;
@@ -34,6 +35,7 @@ pub use conflicts::{Conflict, ConflictRow, Resolution, ServerCopy, Unresolvable}
 pub use drafts::{Abandoned, DraftRow, MAX_REASON_CHARS};
 pub use finalize_check::FinalizeOutcome;
 pub use import::{ImportCounts, ImportPatient, ImportedRecord, KnownResident};
+pub use incoming::Incoming;
 pub use outbox::{utc_text, FetchedRecord, OutboxItem, OutboxRow, OutboxStatus, PatientState, Sent};
 pub use records::Save;
 pub use records::{Record, RecordStatus, RecordSummary};

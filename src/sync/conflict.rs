@@ -72,18 +72,21 @@ pub fn form_of(store: &Store, registry: &Registry, form_id: &str, version: &str)
 /// platform's copy `server`, when it could be read. Best effort: the row is
 /// already marked `conflict`, and a clash without a copy is still listed.
 pub fn keep(store: &mut Store, registry: &Registry, outbox_id: i64, record_id: i64, server: Option<&Value>) {
-    let copy = server.and_then(|qr| {
-        let canonical = qr["questionnaire"].as_str().unwrap_or("");
-        let def = match registry.all().find(|d| d.canonical() == canonical) {
-            Some(d) => Arc::new(d.clone()),
-            None => {
-                let (id, version) = store.record_form(record_id).ok()?;
-                form_of(store, registry, &id, &version)?
-            }
-        };
-        Some(server_copy(qr, &def))
-    });
+    let copy = server.and_then(|qr| Some(server_copy(qr, form_of_copy(store, registry, record_id, qr)?.as_ref())));
     let _ = store.keep_conflict(outbox_id, copy.as_ref());
+}
+
+/// The form to read the platform's copy `qr` of record `record_id` with:
+/// the one it names, else the record's own.
+pub fn form_of_copy(store: &Store, registry: &Registry, record_id: i64, qr: &Value) -> Option<Arc<FormDef>> {
+    let canonical = qr["questionnaire"].as_str().unwrap_or("");
+    match registry.all().find(|d| d.canonical() == canonical) {
+        Some(d) => Some(Arc::new(d.clone())),
+        None => {
+            let (id, version) = store.record_form(record_id).ok()?;
+            form_of(store, registry, &id, &version)
+        }
+    }
 }
 
 /// Reads the platform's copy of clashes kept without one, so a person can

@@ -7,6 +7,7 @@
 //! by `SyncCommand`s and reporting `SyncEvent`s; `jkda sync` calls it
 //! directly. `fetch` looks a resident up on the platform.
 
+pub mod amended;
 pub mod anchor;
 pub mod centre;
 pub mod client;
@@ -22,7 +23,7 @@ pub mod worker;
 
 pub use client::{Client, Traffic};
 pub use error::{retried_later, stored_message, SyncError};
-pub use fetch::{fetch_resident, Fetched};
+pub use fetch::{fetch_resident, refresh_resident, Fetched, NotRefreshed, Refreshed};
 pub use uploader::{RunReport, Uploader};
 pub use worker::{spawn, StoreOpener, SyncCommand, SyncEvent, SyncHandle};
 

@@ -2,8 +2,9 @@
 //! PCs and units recorded for the residents this PC holds, by standard FHIR
 //! search on `_lastUpdated` with paging (any FHIR R4 server), so the
 //! resident page, the worklist and the clinic's numbers see follow-ups
-//! done elsewhere. A record this PC already has is never replaced here
-//! (amendments from elsewhere are a person's decision).
+//! done elsewhere. A newer version of a record this PC already has (an
+//! amendment made elsewhere) is taken, or kept as a clash when this PC has
+//! a change of its own waiting (`sync::amended`).
 
 use super::fetch::fetched_record;
 use super::SyncError;
@@ -23,6 +24,8 @@ pub struct Pulled {
     pub seen: usize,
     /// New records kept, for residents this PC holds.
     pub added: usize,
+    /// Amendments made elsewhere to records held here.
+    pub amended: super::amended::Applied,
 }
 
 pub fn pull(
@@ -40,6 +43,8 @@ pub fn pull(
     let mut latest = since.clone();
     let mut seen = 0;
     let mut by_resident: BTreeMap<i64, Vec<FetchedRecord>> = BTreeMap::new();
+    // Records held here, applied once the pages are read.
+    let mut held: Vec<(i64, serde_json::Value)> = Vec::new();
     src.for_each(
         "QuestionnaireResponse",
         &[("_lastUpdated", &filter)],
@@ -59,7 +64,12 @@ pub fn pull(
                 return Ok(());
             };
             if let Some(id) = qr["id"].as_str() {
-                if store.record_id_by_uuid(id)?.is_some() {
+                if let Some(record_id) = store.record_id_by_uuid(id)? {
+                    // Most are this PC's own uploads coming back: not kept.
+                    let version = qr["meta"]["versionId"].as_str().unwrap_or("");
+                    if !version.is_empty() && store.is_newer_platform_version(record_id, version)? {
+                        held.push((record_id, qr));
+                    }
                     return Ok(());
                 }
             }
@@ -72,6 +82,10 @@ pub fn pull(
     .map_err(|e: SyncError| e)?;
     let groups: Vec<(i64, Vec<FetchedRecord>)> = by_resident.into_iter().collect();
     let added = store.add_platform_records(actor, &groups)?;
+    let mut amended = super::amended::Applied::default();
+    for (record_id, qr) in &held {
+        super::amended::apply(store, registry, actor, *record_id, qr, &mut amended)?;
+    }
     store.set_setting("pull.since", &latest)?;
-    Ok(Pulled { seen, added })
+    Ok(Pulled { seen, added, amended })
 }

@@ -153,7 +153,8 @@ fn run(
         notify(SyncEvent::Ran {
             sent: report.sent,
             failed: report.failed,
-            conflicts: report.conflicts,
+            // Clashes met uploading, and amendments made elsewhere met at pull.
+            conflicts: report.conflicts + report.pulled.amended.conflicts,
             status: report.status.clone(),
             error,
         });
