@@ -459,6 +459,15 @@ fn an_amendment_still_waiting_here_meets_one_made_elsewhere_as_a_conflict_at_syn
     let actor = pc1.actor.clone();
     let c = pc1.store.conflict(&actor, r1).unwrap();
     assert_eq!(c.server.map(|s| s.answers), Some(theirs.0.clone()));
+    // Said as what happened: changed elsewhere while ours waited, not "after it was sent".
+    let rows = pc1.store.outbox_rows(&["conflict"], 10).unwrap();
+    assert!(
+        rows.iter().any(|o| o
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("sync.err_changed_elsewhere|"))),
+        "{rows:?}"
+    );
     // Taking theirs settles it; nothing goes up.
     let choice = jkda::sync::conflict::Choice::Theirs;
     let queued = jkda::sync::conflict::resolve(&mut pc1.store, &pc1.registry, &actor, r1, &choice).unwrap();

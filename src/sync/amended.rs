@@ -45,11 +45,8 @@ pub fn apply(
         Incoming::Clash { outbox_id } => {
             // As a refused upload: the row waits for a person with the
             // platform's copy next to it.
-            let why = SyncError::Conflict {
-                status: 412,
-                reason: format!("meta.versionId {}", copy.version.as_deref().unwrap_or("")),
-            };
-            store.mark_refused(outbox_id, true, &why.stored())?;
+            let why = SyncError::stored_changed_elsewhere(copy.version.as_deref().unwrap_or("-"));
+            store.mark_refused(outbox_id, true, &why)?;
             conflict::keep(store, registry, outbox_id, record_id, Some(qr));
             out.conflicts += 1;
         }

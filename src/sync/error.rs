@@ -115,6 +115,13 @@ impl SyncError {
         with_args(key, args_of(key).iter().copied().zip(args))
     }
 
+    /// How a clash found when bringing records down is kept: our change
+    /// waits to go up while another PC's amendment (platform version
+    /// `version`) got there first.
+    pub fn stored_changed_elsewhere(version: &str) -> String {
+        format!("sync.err_changed_elsewhere|{version}")
+    }
+
     /// How the error is kept in the outbox (`last_error`): the message key
     /// and its detail, so it is shown later in the reader's language.
     pub fn stored(&self) -> String {
@@ -139,7 +146,7 @@ fn with_args(key: &'static str, args: impl Iterator<Item = (&'static str, String
     args.fold(Msg::new(key), |m, (name, value)| m.arg(name, value))
 }
 
-const KEYS: [&str; 18] = [
+const KEYS: [&str; 19] = [
     "sync.err_not_configured",
     "sync.err_config",
     "sync.err_unreachable",
@@ -159,6 +166,8 @@ const KEYS: [&str; 18] = [
     // Held back, not an error of the connection: a provisional number (`serials`).
     "sync.err_provisional",
     "sync.err_registered_same",
+    // Our change waits while the platform took another (found at pull).
+    "sync.err_changed_elsewhere",
 ];
 
 /// Messages about trouble the uploader meets again by itself (the records
