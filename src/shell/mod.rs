@@ -2,13 +2,16 @@
 //! messages. Kept apart from the terminal so tests can drive the whole
 //! program (keys -> core -> store) without one.
 
-use crate::app::{form_screen, App, Clock, Effect, Msg};
+use crate::app::{App, Clock, Effect, Msg};
 use crate::form::def::Role;
 use crate::form::{FormDef, Registry};
 use crate::i18n::Msg as Text;
 use crate::store::{Actor, FinalizeOutcome, RecordStatus, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
+
+mod forms;
+mod uploader;
 
 const OPEN_RECORD: &str = "ui.open_record";
 const LIST_LIMIT: usize = crate::app::ListState::LIMIT;
@@ -143,128 +146,6 @@ impl Shell {
                 queue.extend(results);
             }
         }
-    }
-
-    fn form_def(&mut self, form_id: &str, version: &str) -> Result<Arc<FormDef>, Text> {
-        let key = (form_id.to_string(), version.to_string());
-        if let Some(d) = self.forms.get(&key) {
-            return Ok(d.clone());
-        }
-        let def = match self.registry.get(form_id).filter(|d| d.version == version) {
-            Some(d) => d.clone(),
-            None => {
-                // An older (or newer) version than the files offer: use the text kept with the record.
-                let src = self
-                    .store
-                    .form_source(form_id, version)
-                    .map_err(|e| e.message())?
-                    .ok_or_else(|| {
-                        Text::new("shell.form_missing")
-                            .arg("form", form_id)
-                            .arg("version", version)
-                    })?;
-                crate::form::parse_form(form_id, &src).map_err(|_| {
-                    Text::new("shell.form_missing")
-                        .arg("form", form_id)
-                        .arg("version", version)
-                })?
-            }
-        };
-        let def = Arc::new(def);
-        self.forms.insert(key, def.clone());
-        Ok(def)
-    }
-
-    fn open_record(&mut self, id: i64, clock: &Clock) -> Result<Msg, Text> {
-        // The last sitting's saves go into the answers now, not on a
-        // keystroke; should that fail, reading replays them anyway.
-        let _ = self.store.fold_draft_journal(&self.actor, id);
-        let record = self.store.record(&self.actor, id).map_err(|e| e.message())?;
-        let resident = self
-            .store
-            .resident(&self.actor, record.resident_id)
-            .map_err(|e| e.message())?;
-        let def = self.form_def(&record.form_id, &record.form_version)?;
-        if record.status == RecordStatus::Draft {
-            let _ = self.store.set_setting(OPEN_RECORD, &id.to_string());
-            self.desks.opened(&self.store, id, &self.actor.user);
-            self.saved = Some((id, record.answers.clone()));
-        }
-        let mut screen = form_screen(def.clone(), &record, &resident, clock);
-        if let (Some(p), Role::FollowUp) = (def.programme, def.role) {
-            let history = self
-                .store
-                .visit_history(resident.id, p, record.id)
-                .map_err(|e| e.message())?;
-            screen = screen.with_care(crate::app::suggest::CareInput {
-                history,
-                settings: self.store.care_settings().clone(),
-            });
-        }
-        Ok(Msg::RecordOpened(Box::new(screen)))
-    }
-
-    /// What a new follow-up starts with instead of being retyped: the
-    /// doctor's name, and from the resident's last visit of the same form
-    /// the height, the weight target and the drugs.
-    fn prefill(&self, resident_id: i64, def: &FormDef, record_id: i64) -> crate::form::Answers {
-        use crate::manage::visit as v;
-        let mut a = crate::form::Answers::new();
-        if def.role != Role::FollowUp {
-            return a;
-        }
-        if def.field(v::DOCTOR).is_some() {
-            let name = self
-                .store
-                .user(&self.actor.user)
-                .ok()
-                .flatten()
-                .map(|u| u.display_name)
-                .unwrap_or_else(|| self.actor.user.clone());
-            a.set_text(v::DOCTOR, &name);
-        }
-        let Ok(Some(last)) = self.store.latest_answers(resident_id, &def.id, record_id) else {
-            return a;
-        };
-        for (path, answer) in last.iter() {
-            let field = path.split('.').next().unwrap_or(path);
-            let carried = path == v::HEIGHT
-                || path == v::WEIGHT_TARGET
-                || field == v::MEDS
-                || field == "insulin_type"
-                || field == "insulin_usage";
-            if carried && def.field(field).is_some() {
-                match answer {
-                    crate::form::answers::Answer::Text(t) => a.set_text(path, t),
-                    crate::form::answers::Answer::Codes(c) => a.set_codes(path, c.clone()),
-                }
-            }
-        }
-        a
-    }
-
-    fn new_record(&mut self, resident_id: i64, form_id: &str, clock: &Clock) -> Result<Msg, Text> {
-        let def = self
-            .registry
-            .get(form_id)
-            .cloned()
-            .ok_or_else(|| Text::new("shell.form_missing").arg("form", form_id).arg("version", ""))?;
-        let source = self.registry.source(form_id).unwrap_or_default().to_string();
-        let record = self
-            .store
-            .create_record(&self.actor, resident_id, &def, &source)
-            .map_err(|e| e.message())?;
-        let answers = self.prefill(resident_id, &def, record.id);
-        if !answers.is_empty() {
-            let save = crate::store::Save {
-                answers,
-                ..Default::default()
-            };
-            self.store
-                .save_draft(&self.actor, record.id, &save)
-                .map_err(|e| e.message())?;
-        }
-        self.open_record(record.id, clock)
     }
 
     pub fn run(&mut self, effect: Effect, app: &mut App, clock: &Clock) -> Vec<Msg> {
@@ -567,98 +448,4 @@ fn titles<'a>(defs: impl Iterator<Item = &'a FormDef>) -> Vec<(String, crate::fo
 /// is told why (disk full, read-only directory) in their language.
 fn save_failed(e: StoreError) -> Text {
     e.message()
-}
-
-impl Shell {
-    /// Starts the uploader thread when `sync_setup` is set; its events go to
-    /// `notify` (the terminal loop's channel). Not configured, the thread
-    /// says so (`SyncEvent::Disabled`) and waits.
-    pub fn start_sync(&mut self, notify: impl Fn(crate::sync::SyncEvent) + Send + Sync + 'static) {
-        self.sync_notify = Some(Arc::new(notify));
-        self.spawn_uploader();
-    }
-
-    fn spawn_uploader(&mut self) {
-        let (Some(setup), Some(notify)) = (&self.sync_setup, &self.sync_notify) else {
-            return;
-        };
-        let open = setup.open.clone();
-        let notify = notify.clone();
-        self.sync = Some(crate::sync::spawn(
-            Box::new(move || open()),
-            setup.config.clone(),
-            Arc::new(Registry::embedded()),
-            Actor::new(format!("{}/sync", self.actor.user)),
-            move |ev| notify(ev),
-        ));
-    }
-
-    fn send_sync(&self, cmd: crate::sync::SyncCommand) -> Vec<Msg> {
-        match (&self.sync, cmd) {
-            (Some(s), cmd) => {
-                s.send(cmd);
-                Vec::new()
-            }
-            (None, crate::sync::SyncCommand::Fetch(query)) => vec![Msg::Sync(crate::sync::SyncEvent::Fetched {
-                query,
-                result: Err(Text::new("sync.err_not_configured")),
-            })],
-            (None, crate::sync::SyncCommand::Link { .. }) => vec![Msg::Sync(crate::sync::SyncEvent::Linked(Err(
-                Text::new("sync.err_not_configured"),
-            )))],
-            (None, _) => Vec::new(),
-        }
-    }
-
-    /// Why an upload cannot even start (no `server_url` or `site_token`),
-    /// said at once instead of a key that does nothing.
-    fn sync_unusable(&self) -> Option<Text> {
-        let setup = self.sync_setup.as_ref()?;
-        (!setup.config.is_configured()).then(|| Text::new("sync.err_not_configured"))
-    }
-
-    /// Reads `config.toml` again when its modification time (or length)
-    /// changed since this session last looked, and restarts the uploader
-    /// when the upload settings in it changed: writing `server_url` and
-    /// `site_token` needs no restart of jkda. A file that no longer parses
-    /// is reported and the settings in use are kept.
-    pub fn reload_sync_config(&mut self) -> Option<Text> {
-        let dir = self.sync_setup.as_ref()?.config_dir.clone()?;
-        let file = dir.join(crate::paths::CONFIG_FILE);
-        let stamp = std::fs::metadata(&file).ok().map(|m| (m.modified().ok(), m.len()));
-        if self.config_stamp.as_ref() == Some(&stamp) {
-            return None;
-        }
-        self.config_stamp = Some(stamp);
-        let (config, error) = crate::config::Config::load(&dir);
-        if let Some(e) = error {
-            return Some(e.message());
-        }
-        let read = crate::sync::SyncConfig::from_config(&config);
-        let setup = self.sync_setup.as_mut()?;
-        let key = |c: &crate::sync::SyncConfig| {
-            (
-                c.server_url.clone(),
-                c.token.as_ref().map(|t| t.expose().to_string()),
-                c.ca_file.clone(),
-                c.identifiers.clone(),
-            )
-        };
-        if key(&setup.config) == key(&read) {
-            return None;
-        }
-        // Only what config.toml says changes; timeouts and the rest stay.
-        setup.config = crate::sync::SyncConfig {
-            server_url: read.server_url,
-            token: read.token,
-            ca_file: read.ca_file,
-            identifiers: read.identifiers,
-            ..setup.config.clone()
-        };
-        if let Some(old) = self.sync.take() {
-            old.stop();
-        }
-        self.spawn_uploader();
-        None
-    }
 }
