@@ -2,9 +2,11 @@
 //! slow timer while idle, `PRAGMA data_version` says whether another process
 //! changed the database; only then is what is on screen read again — the
 //! resident list, a resident's timeline, the upload list and its count —
-//! and only then is the screen redrawn. A form is never reloaded (nothing
-//! typed is lost): its desk is warned instead when another desk opens the
-//! same draft, saves it, or finalizes it.
+//! and only then is the screen redrawn. A form being typed in is never
+//! reloaded (nothing typed is lost): its desk is warned instead when another
+//! desk opens the same draft, saves it, or finalizes it. A final record only
+//! viewed is read again when a newer revision arrived (another desk amended
+//! it, or the uploader brought down an amendment made at another PC).
 //!
 //! Refreshing only reads, and list reads are counted for the next audit
 //! flush rather than written now: a write here would count as a change on
@@ -30,6 +32,10 @@ pub struct DeskWatch {
     draft: Option<(i64, BTreeMap<String, Option<String>>)>,
     beat: Option<Instant>,
     warning: Option<Text>,
+    /// A final record viewed here, and the revision on screen.
+    viewing: Option<(i64, i64)>,
+    /// That record has a newer revision: the shell opens it again.
+    stale_view: Option<i64>,
 }
 
 impl Default for DeskWatch {
@@ -40,6 +46,8 @@ impl Default for DeskWatch {
             draft: None,
             beat: None,
             warning: None,
+            viewing: None,
+            stale_view: None,
         }
     }
 }
@@ -82,6 +90,16 @@ impl DeskWatch {
         }
     }
 
+    /// A final record opened here to read (revision `revision`).
+    pub fn viewing(&mut self, record_id: i64, revision: i64) {
+        self.viewing = Some((record_id, revision));
+    }
+
+    /// The viewed record that has a newer revision now, once.
+    pub fn take_stale_view(&mut self) -> Option<i64> {
+        self.stale_view.take()
+    }
+
     /// This desk closed its draft (left the form, quit, logged out).
     pub fn left(&mut self, store: &Store) {
         if self.draft.take().is_some() {
@@ -104,6 +122,7 @@ impl DeskWatch {
         }
         self.seen = Some(version);
         let mut changed = self.warn(store, app);
+        self.check_view(store, app);
         let clock = crate::tui::system_clock();
         // Reported as a fact, like every count the shell gives the core.
         let pending = store.pending_outbox().unwrap_or(app.pending_uploads);
@@ -157,6 +176,21 @@ impl DeskWatch {
     }
 
     /// Warnings for the draft open here: another desk saved or finalized it.
+    /// Whether the final record viewed on screen has a newer revision.
+    fn check_view(&mut self, store: &Store, app: &App) {
+        let Some((id, shown)) = self.viewing else {
+            return;
+        };
+        match &app.screen {
+            Screen::Form(f) if f.record_id == id && f.read_only => {
+                if store.revision_of(id).ok().flatten().is_some_and(|r| r > shown) {
+                    self.stale_view = Some(id);
+                }
+            }
+            _ => self.viewing = None,
+        }
+    }
+
     fn warn(&mut self, store: &Store, app: &mut App) -> bool {
         let Some((id, told)) = &mut self.draft else {
             return false;

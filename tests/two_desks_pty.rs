@@ -157,3 +157,59 @@ fn the_idle_tick_reads_again_only_after_another_desks_change() {
     assert_eq!(rows(&app), 2);
     assert!(!shell.tick(&mut app));
 }
+
+/// A final record read on one desk while another desk amends it (or the
+/// uploader brings down an amendment made at another PC): the idle tick
+/// shows the new revision and says so; a record not viewed is left alone.
+#[test]
+fn a_record_being_read_shows_the_amendment_another_desk_made() {
+    use jkda::app::{App, Clock, Effect, Notice, Screen};
+    use jkda::store::Save;
+    let dir = tempfile::tempdir().unwrap();
+    let mut other = sync_support::Clinic::open(dir.path(), "clinic", "101");
+    let (resident, _) = other.register(0);
+    let record = other.follow_up(resident, "hypertension-followup", 3);
+    let store = Store::open(&other.path).unwrap();
+    let mut shell = jkda::shell::Shell::new(store, jkda::form::Registry::embedded(), Actor::new("a"));
+    let clock = Clock {
+        today: chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
+        time: chrono::NaiveTime::MIN,
+        instant: Instant::now(),
+    };
+    let site = Some(sync_support::site("101"));
+    let mut app = App::new(jkda::i18n::Lang::Zh, jkda::keymap::Keymap::default(), site, &clock);
+    for m in shell.startup(&mut app, &clock) {
+        shell.dispatch(&mut app, m, &clock);
+    }
+    for m in shell.run(Effect::OpenRecord(record), &mut app, &clock) {
+        shell.dispatch(&mut app, m, &clock);
+    }
+    let systolic = |app: &App| match &app.screen {
+        Screen::Form(f) if f.read_only => f.answers.text("bp.systolic").map(str::to_string),
+        _ => None,
+    };
+    let before = systolic(&app).expect("the record is open to read");
+    assert!(!shell.tick(&mut app), "nothing changed: no redraw");
+
+    // The other desk amends it.
+    let actor = other.actor.clone();
+    let r = other.store.amend(&actor, record).unwrap();
+    let mut answers = r.answers.clone();
+    answers.set_text("bp.systolic", "171");
+    let save = Save {
+        answers,
+        focus: None,
+        record_date: r.record_date.clone(),
+        resident: None,
+    };
+    other.store.finalize(&actor, record, &save, None).unwrap();
+
+    assert!(shell.tick(&mut app), "the amendment is drawn");
+    assert_eq!(systolic(&app).as_deref(), Some("171"), "was {before}");
+    assert!(
+        matches!(&app.notice, Some(Notice::Info(m)) if m.key == "desks.updated_elsewhere"),
+        "{:?}",
+        app.notice
+    );
+    assert!(!shell.tick(&mut app), "shown once");
+}

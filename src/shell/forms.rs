@@ -55,6 +55,8 @@ impl Shell {
             let _ = self.store.set_setting(OPEN_RECORD, &id.to_string());
             self.desks.opened(&self.store, id, &self.actor.user);
             self.saved = Some((id, record.answers.clone()));
+        } else {
+            self.desks.viewing(id, record.revision);
         }
         let mut screen = form_screen(def.clone(), &record, &resident, clock);
         if let (Some(p), Role::FollowUp) = (def.programme, def.role) {

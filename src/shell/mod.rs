@@ -88,7 +88,20 @@ impl Shell {
 
     /// The idle timer: other desks' changes read in; true to redraw.
     pub fn tick(&mut self, app: &mut App) -> bool {
-        self.desks.tick(&mut self.store, &self.actor, app)
+        let changed = self.desks.tick(&mut self.store, &self.actor, app);
+        let Some(id) = self.desks.take_stale_view() else {
+            return changed;
+        };
+        // Only read: nothing is typed in a final record shown to read.
+        let clock = crate::tui::system_clock();
+        match self.open_record(id, &clock) {
+            Ok(msg) => {
+                self.dispatch(app, msg, &clock);
+                app.notice = Some(crate::app::Notice::Info(Text::new("desks.updated_elsewhere")));
+                true
+            }
+            Err(_) => changed,
+        }
     }
 
     /// The messages to start with: the resident list, or the draft that was

@@ -125,6 +125,19 @@ impl Store {
         Ok(())
     }
 
+    /// A record's current revision, read without an audit entry:
+    /// only to tell whether a view on screen is out of date (the view was
+    /// audited when it was opened, and is read again, audited, if it is).
+    pub fn revision_of(&self, record_id: i64) -> Result<Option<i64>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn()
+            .query_row("SELECT revision FROM records WHERE id = ?1", params![record_id], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
     /// Whether record `record_id` is still a draft (another desk may have
     /// finalized or abandoned it).
     pub fn is_draft(&self, record_id: i64) -> Result<bool> {
