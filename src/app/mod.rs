@@ -8,7 +8,12 @@
 #![deny(clippy::string_slice, clippy::indexing_slicing)]
 
 pub mod conflict_screen;
+mod form_choice;
+mod form_dialog;
 pub mod form_fill;
+mod form_nav;
+mod form_save;
+mod form_typing;
 pub mod gate;
 mod keys;
 mod list_keys;
