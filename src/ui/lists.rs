@@ -200,8 +200,10 @@ pub fn resident_page(frame: &mut Frame, area: Rect, app: &App, p: &ResidentPage,
             "{} {}   {} {}",
             v.i18n.t("resident.record_no"),
             if crate::store::serials::is_provisional(&r.record_no) {
-                v.i18n
-                    .tf("resident.record_no_provisional", &[("record_no", &r.record_no)])
+                v.i18n.tf(
+                    "resident.record_no_provisional",
+                    &[("record_no", &grouped(&r.record_no))],
+                )
             } else {
                 crate::identity::parse_record_no(&r.record_no)
                     .map(|n| n.display_grouped())
@@ -354,4 +356,14 @@ fn wrap(text: &str, cols: usize) -> Vec<String> {
         out.last_mut().expect("never empty").push(c);
     }
     out
+}
+
+/// A 17-digit number in its four groups (`220602-101-000-00001`), as the
+/// checked ones are shown: a provisional number (village `000`, which no
+/// real number has) is not a valid record number, but reads the same way.
+fn grouped(no: &str) -> String {
+    match (no.get(..6), no.get(6..9), no.get(9..12), no.get(12..)) {
+        (Some(a), Some(b), Some(c), Some(d)) if no.len() == 17 => format!("{a}-{b}-{c}-{d}"),
+        _ => no.to_string(),
+    }
 }
