@@ -38,7 +38,11 @@ fn pull_via(clinic: &mut Clinic, url: &str, token: &str) -> Result<Pulled, SyncE
 }
 
 fn since(clinic: &Clinic) -> String {
-    clinic.store.setting("pull.since").unwrap().expect("set by the first sync")
+    clinic
+        .store
+        .setting("pull.since")
+        .unwrap()
+        .expect("set by the first sync")
 }
 
 fn count(clinic: &Clinic, sql: &str) -> i64 {
@@ -124,7 +128,11 @@ fn another_sites_records_never_cross_the_link_and_ours_still_come() {
     // Nothing new: one small search, nothing kept, nothing sent back up.
     let again = pull_via(&mut township, &relay.url(), &t1).unwrap();
     assert_eq!((again.seen, again.added), (0, 0));
-    assert_eq!(township.store.outbox_status().unwrap().pending, 1, "only the unsent registration");
+    assert_eq!(
+        township.store.outbox_status().unwrap().pending,
+        1,
+        "only the unsent registration"
+    );
 }
 
 #[test]

@@ -62,9 +62,9 @@ impl Store {
     /// registered here and never uploaded has nothing there to pull. Ids
     /// only, no personal data: not a read of anyone's record.
     pub fn platform_patient_ids(&self) -> Result<Vec<String>> {
-        let mut stmt = self.conn().prepare(
-            "SELECT r.uuid FROM residents r JOIN sync_residents s ON s.resident_id = r.id ORDER BY r.id",
-        )?;
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT r.uuid FROM residents r JOIN sync_residents s ON s.resident_id = r.id ORDER BY r.id")?;
         let ids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         Ok(ids)
     }

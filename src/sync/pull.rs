@@ -63,16 +63,15 @@ pub fn pull(
         batch::Plan::Lists(lists) => {
             for list in lists {
                 let params = [("subject", list.as_str()), ("_lastUpdated", filter.as_str())];
-                src.for_each("QuestionnaireResponse", &params, PAGE, |qr| read.take(store, registry, qr))?;
+                src.for_each("QuestionnaireResponse", &params, PAGE, |qr| {
+                    read.take(store, registry, qr)
+                })?;
             }
         }
         batch::Plan::Wide => {
-            src.for_each(
-                "QuestionnaireResponse",
-                &[("_lastUpdated", &filter)],
-                PAGE,
-                |qr| read.take(store, registry, qr),
-            )?;
+            src.for_each("QuestionnaireResponse", &[("_lastUpdated", &filter)], PAGE, |qr| {
+                read.take(store, registry, qr)
+            })?;
         }
     }
     let Read {

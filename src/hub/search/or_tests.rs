@@ -36,8 +36,13 @@ fn an_or_list_of_patients_gives_the_union_and_nothing_else() {
     let s = parse("QuestionnaireResponse", "patient=p2,Patient/p1,p2").unwrap();
     assert_eq!(s.filters, [Filter::Subject(vec!["p2".into(), "p1".into()])]);
     // With _lastUpdated: both conditions hold.
-    let q4_time = searchset(&conn, "QuestionnaireResponse", "subject=p1,p2&_sort=-_lastUpdated", BASE).unwrap()
-        ["entry"][0]["resource"]["meta"]["lastUpdated"]
+    let q4_time = searchset(
+        &conn,
+        "QuestionnaireResponse",
+        "subject=p1,p2&_sort=-_lastUpdated",
+        BASE,
+    )
+    .unwrap()["entry"][0]["resource"]["meta"]["lastUpdated"]
         .as_str()
         .unwrap()
         .to_string();
