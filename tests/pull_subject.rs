@@ -1,5 +1,5 @@
-//! A pull asks only for the residents this PC holds (`subject=Patient/a,…`
-//! OR lists with `_lastUpdated`), over loopback with the real hub and a
+//! A pull asks only for the residents this PC holds (`patient=a,b,…` OR
+//! lists with `_lastUpdated`), over loopback with the real hub and a
 //! relay counting the bytes: another site's records never cross the link,
 //! a follow-up made elsewhere for one of ours still comes, and a pull whose
 //! hub stops between two lists keeps its watermark so the next one gets
@@ -140,11 +140,11 @@ fn a_pull_whose_hub_stops_between_lists_keeps_its_watermark_and_the_next_gets_ev
     let dir = tempfile::tempdir().unwrap();
     let platform = Platform::start(dir.path());
     let (url, t1, t2) = (platform.url(), platform.tokens[0].clone(), platform.tokens[1].clone());
-    // 90 residents on the platform: two lists (81 UUIDs fit one).
+    // 110 residents on the platform: two lists (102 UUIDs fit one).
     let mut township = Clinic::open(dir.path(), "township", "101");
-    let ours: Vec<i64> = (0..90).map(|n| township.register(n).0).collect();
+    let ours: Vec<i64> = (0..110).map(|n| township.register(n).0).collect();
     sync(&mut township, &url, &t1);
-    let (first, last) = (ours[0], ours[89]);
+    let (first, last) = (ours[0], ours[109]);
 
     let mut village = Clinic::open(dir.path(), "village", "102");
     follow_up_elsewhere(&township, first, &mut village, &url, &t2);
@@ -170,7 +170,7 @@ fn a_pull_whose_hub_stops_between_lists_keeps_its_watermark_and_the_next_gets_ev
     // pull's duration) is known here: nothing twice.
     let again = pull_via(&mut township, &relay.url(), &t1).unwrap();
     assert_eq!(again.added, 0);
-    assert_eq!(count(&township, "SELECT count(*) FROM records"), 92);
+    assert_eq!(count(&township, "SELECT count(*) FROM records"), 112);
 }
 
 /// The OR list through `FhirSource` paging, as any client reads a server:

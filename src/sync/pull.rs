@@ -2,9 +2,9 @@
 //! PCs and units recorded for the residents this PC holds, by standard FHIR
 //! search (any FHIR R4 server), so the resident page, the worklist and the
 //! clinic's numbers see follow-ups done elsewhere. It asks only about this
-//! PC's residents the platform knows: `subject=Patient/a,Patient/b,…` (an
-//! OR list, FHIR search §3.1.1.4) with `_lastUpdated=gt<since>`, paged, in
-//! lists short enough for any server's request line (`batch`). Another
+//! PC's residents the platform knows: `patient=a,b,…` (an OR list of
+//! Patient ids, FHIR search §3.1.1.4) with `_lastUpdated=gt<since>`, paged,
+//! in lists short enough for any server's request line (`batch`). Another
 //! unit's records never cross a village PC's link. A newer version of a
 //! record this PC already has (an amendment made elsewhere) is taken, or
 //! kept as a clash when this PC has a change of its own waiting
@@ -62,7 +62,7 @@ pub fn pull(
     match &lists {
         batch::Plan::Lists(lists) => {
             for list in lists {
-                let params = [("subject", list.as_str()), ("_lastUpdated", filter.as_str())];
+                let params = [("patient", list.as_str()), ("_lastUpdated", filter.as_str())];
                 src.for_each("QuestionnaireResponse", &params, PAGE, |qr| {
                     read.take(store, registry, qr)
                 })?;

@@ -4,8 +4,9 @@
 //! the few Patients an identifier names): it costs the page, not how deep
 //! into the results it lies. An OR list of subjects reads each one's range
 //! and sorts what it found: the cost of those Patients' matches after the
-//! cursor, small for a PC's own residents. The statement is put together from fixed
-//! fragments only; every value is a bound parameter.
+//! cursor, small for a PC's own residents. The statement is put together
+//! from fixed fragments only (and one `?` per listed Patient); every value
+//! is a bound parameter.
 
 use super::super::storage::{live_row, Stored};
 use super::super::HubError;

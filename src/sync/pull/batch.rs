@@ -1,29 +1,36 @@
 //! Which searches a pull makes: this PC's residents the platform knows, as
-//! `subject` OR lists sized for the request line, or — for a PC holding
+//! `patient` OR lists sized for the request line, or — for a PC holding
 //! very many — one platform-wide search, whichever costs the link less.
+//!
+//! `patient=<id>,<id>` (QuestionnaireResponse's standard `patient`
+//! parameter, whose target can only be a Patient, so bare ids are plain
+//! FHIR) rather than `subject=Patient/<id>,…`: shorter, and a jkda-hub from
+//! before OR lists refuses it (400, "not Patient/id") where it would have
+//! read `subject=Patient/a,Patient/b` as `Patient/b` alone — a pull
+//! silently missing residents, with its watermark moved past them.
 
 use std::time::Duration;
 
-/// The longest `subject` value one search carries, percent-encoded as sent
-/// (`Patient%2F<id>%2C…`, 49 bytes a resident with a UUID id: 81 residents).
+/// The longest `patient` value one search carries, percent-encoded as sent
+/// (`<id>%2C<id>…`, 39 bytes a resident with a UUID id: 102 residents).
 /// The request line around it — path, `_lastUpdated=gt…`, `_count`, and a
 /// next link's cursor (about 200 bytes on jkda-hub) — stays far under the
 /// 8 KiB jkda-hub allows (`vendor/tiny_http`: longer is 414) and the 8 KiB
 /// common to servers and proxies in front of them (nginx, Tomcat).
 pub const LIST_CHARS: usize = 4000;
 
-/// Above this many lists (about 20 000 residents) a pull asks platform-wide
-/// instead: every list is a round trip (about 4 KB up, an empty Bundle
-/// down when nothing changed), 250 of them about 1.2 MB and a minute or
-/// more on a slow link at every sync, while a PC holding that many is a
-/// large centre whose residents are a good share of the platform's
-/// changes anyway.
-pub const MAX_LISTS: usize = 250;
+/// Above this many lists (20 400 residents with UUID ids) a pull asks
+/// platform-wide instead: every list is a round trip (about 4 KB up, an
+/// empty Bundle down when nothing changed), 200 of them about 1 MB and a
+/// minute or more on a slow link at every sync, while a PC holding that
+/// many is a large centre whose residents are a good share of the
+/// platform's changes anyway.
+pub const MAX_LISTS: usize = 200;
 
 /// The searches of one pull.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
-    /// One search per `subject` value (`Patient/a,Patient/b,…`); none when
+    /// One search per `patient` value (`a,b,…`); none when
     /// the platform knows none of this PC's residents.
     Lists(Vec<String>),
     /// `_lastUpdated` alone, every unit's changes.
@@ -49,15 +56,14 @@ pub fn plan(ids: &[String]) -> Plan {
     }
 }
 
-/// `ids` as `Patient/<id>` OR lists, each at most `budget` bytes once
+/// `ids` as OR lists (`a,b,…`), each at most `budget` bytes once
 /// percent-encoded (an id longer than that alone still gets a list).
 pub fn lists(ids: &[String], budget: usize) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut current = String::new();
     let mut used = 0;
     for id in ids {
-        let one = format!("Patient/{id}");
-        let cost = crate::sync::client::encode(&one).len();
+        let cost = crate::sync::client::encode(id).len();
         // `%2C`, the comma before every value but the first.
         let sep = if current.is_empty() { 0 } else { 3 };
         if !current.is_empty() && used + sep + cost > budget {
@@ -68,7 +74,7 @@ pub fn lists(ids: &[String], budget: usize) -> Vec<String> {
             current.push(',');
             used += 3;
         }
-        current.push_str(&one);
+        current.push_str(id);
         used += cost;
     }
     if !current.is_empty() {
@@ -112,17 +118,17 @@ mod tests {
     fn lists_hold_every_id_once_within_the_budget() {
         let ids = uuids(1000);
         let lists = lists(&ids, LIST_CHARS);
-        assert_eq!(lists.len(), 13, "81 a list");
+        assert_eq!(lists.len(), 10, "102 a list");
         let mut back: Vec<String> = Vec::new();
         for l in &lists {
             let encoded = crate::sync::client::encode(l);
             assert!(encoded.len() <= LIST_CHARS, "{}", encoded.len());
-            back.extend(l.split(',').map(|p| p.strip_prefix("Patient/").unwrap().to_string()));
+            back.extend(l.split(',').map(str::to_string));
         }
         assert_eq!(back, ids);
         // A whole request line with a next link stays well under 8 KiB.
         let line = format!(
-            "GET /fhir/QuestionnaireResponse?subject={}&_lastUpdated=gt2026-11-05T08%3A01%3A02.345Z&_count=200&_cursor={} HTTP/1.1",
+            "GET /fhir/QuestionnaireResponse?patient={}&_lastUpdated=gt2026-11-05T08%3A01%3A02.345Z&_count=200&_cursor={} HTTP/1.1",
             crate::sync::client::encode(&lists[0]),
             "ab".repeat(100)
         );
@@ -134,8 +140,8 @@ mod tests {
     fn very_many_residents_are_asked_for_platform_wide() {
         assert_eq!(plan(&[]), Plan::Lists(Vec::new()));
         assert_eq!(plan(&uuids(3)).searches(), 1);
-        assert_eq!(plan(&uuids(20_000)).searches(), 247);
-        assert_eq!(plan(&uuids(20_300)), Plan::Wide);
+        assert_eq!(plan(&uuids(20_400)).searches(), 200);
+        assert_eq!(plan(&uuids(20_401)), Plan::Wide);
     }
 
     #[test]
