@@ -56,6 +56,19 @@ fn known_version(tx: &Connection, record_id: i64) -> Result<Option<String>> {
 }
 
 impl Store {
+    /// The Patient ids (`residents.uuid`) of the residents here the platform
+    /// knows: uploaded from here (the platform confirmed their Patient) or
+    /// brought down from it. What a pull asks the platform about; a resident
+    /// registered here and never uploaded has nothing there to pull. Ids
+    /// only, no personal data: not a read of anyone's record.
+    pub fn platform_patient_ids(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT r.uuid FROM residents r JOIN sync_residents s ON s.resident_id = r.id ORDER BY r.id")?;
+        let ids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
     /// Whether platform version `version` of a record is newer than the
     /// one this PC knows (true when it knows none): worth applying.
     pub fn is_newer_platform_version(&self, record_id: i64, version: &str) -> Result<bool> {

@@ -1,10 +1,16 @@
 //! Records flow both ways: after uploading, a sync brings down what other
 //! PCs and units recorded for the residents this PC holds, by standard FHIR
-//! search on `_lastUpdated` with paging (any FHIR R4 server), so the
-//! resident page, the worklist and the clinic's numbers see follow-ups
-//! done elsewhere. A newer version of a record this PC already has (an
-//! amendment made elsewhere) is taken, or kept as a clash when this PC has
-//! a change of its own waiting (`sync::amended`).
+//! search (any FHIR R4 server), so the resident page, the worklist and the
+//! clinic's numbers see follow-ups done elsewhere. It asks only about this
+//! PC's residents the platform knows: `patient=a,b,…` (an OR list of
+//! Patient ids, FHIR search §3.1.1.4) with `_lastUpdated=gt<since>`, paged,
+//! in lists short enough for any server's request line (`batch`). Another
+//! unit's records never cross a village PC's link. A newer version of a
+//! record this PC already has (an amendment made elsewhere) is taken, or
+//! kept as a clash when this PC has a change of its own waiting
+//! (`sync::amended`).
+
+pub mod batch;
 
 use super::fetch::fetched_record;
 use super::SyncError;
@@ -12,6 +18,7 @@ use crate::fhir::FhirSource;
 use crate::form::Registry;
 use crate::store::{Actor, FetchedRecord, Store};
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 /// How far back the first pull looks: records made elsewhere shortly before
 /// this PC's first sync still come.
@@ -20,12 +27,16 @@ const PAGE: usize = 200;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pulled {
-    /// Responses the platform changed since the last pull.
+    /// Responses the platform changed since the last pull that were asked
+    /// for (this PC's residents', or all when the pull is platform-wide).
     pub seen: usize,
     /// New records kept, for residents this PC holds.
     pub added: usize,
     /// Amendments made elsewhere to records held here.
     pub amended: super::amended::Applied,
+    /// Searches begun: one per list of residents, one when platform-wide,
+    /// none when the platform knows none of this PC's residents.
+    pub searches: usize,
 }
 
 pub fn pull(
@@ -39,53 +50,98 @@ pub fn pull(
         Some(s) => s,
         None => crate::store::utc_text(now - chrono::Duration::days(FIRST_PULL_DAYS)),
     };
+    // One `since` for every list of one pull; the new watermark only once
+    // every list was read.
     let filter = format!("gt{since}");
-    let mut latest = since.clone();
-    let mut seen = 0;
-    let mut by_resident: BTreeMap<i64, Vec<FetchedRecord>> = BTreeMap::new();
-    // Records held here, applied once the pages are read.
-    let mut held: Vec<(i64, serde_json::Value)> = Vec::new();
-    src.for_each(
-        "QuestionnaireResponse",
-        &[("_lastUpdated", &filter)],
-        PAGE,
-        |qr| -> Result<(), SyncError> {
-            seen += 1;
-            if let Some(t) = qr["meta"]["lastUpdated"].as_str() {
-                if t > latest.as_str() {
-                    latest = t.to_string();
-                }
+    let lists = batch::plan(&store.platform_patient_ids()?);
+    let mut read = Read {
+        latest: since.clone(),
+        ..Read::default()
+    };
+    let started = Instant::now();
+    match &lists {
+        batch::Plan::Lists(lists) => {
+            for list in lists {
+                let params = [("patient", list.as_str()), ("_lastUpdated", filter.as_str())];
+                src.for_each("QuestionnaireResponse", &params, PAGE, |qr| {
+                    read.take(store, registry, qr)
+                })?;
             }
-            let subject = qr["subject"]["reference"]
-                .as_str()
-                .and_then(|r| r.strip_prefix("Patient/"))
-                .unwrap_or("");
-            let Some(resident) = store.resident_id_by_uuid(subject)? else {
-                return Ok(());
-            };
-            if let Some(id) = qr["id"].as_str() {
-                if let Some(record_id) = store.record_id_by_uuid(id)? {
-                    // Most are this PC's own uploads coming back: not kept.
-                    let version = qr["meta"]["versionId"].as_str().unwrap_or("");
-                    if !version.is_empty() && store.is_newer_platform_version(record_id, version)? {
-                        held.push((record_id, qr));
-                    }
-                    return Ok(());
-                }
-            }
-            if let Some(r) = fetched_record(&qr, registry) {
-                by_resident.entry(resident).or_default().push(r);
-            }
-            Ok(())
-        },
-    )
-    .map_err(|e: SyncError| e)?;
+        }
+        batch::Plan::Wide => {
+            src.for_each("QuestionnaireResponse", &[("_lastUpdated", &filter)], PAGE, |qr| {
+                read.take(store, registry, qr)
+            })?;
+        }
+    }
+    let Read {
+        latest,
+        seen,
+        by_resident,
+        held,
+    } = read;
     let groups: Vec<(i64, Vec<FetchedRecord>)> = by_resident.into_iter().collect();
     let added = store.add_platform_records(actor, &groups)?;
     let mut amended = super::amended::Applied::default();
     for (record_id, qr) in &held {
         super::amended::apply(store, registry, actor, *record_id, qr, &mut amended)?;
     }
+    let searches = lists.searches();
+    let latest = if searches > 1 {
+        batch::pulled_back(&since, &latest, started.elapsed())
+    } else {
+        latest
+    };
     store.set_setting("pull.since", &latest)?;
-    Ok(Pulled { seen, added, amended })
+    Ok(Pulled {
+        seen,
+        added,
+        amended,
+        searches,
+    })
+}
+
+/// What the pages of one pull gave, applied once all were read.
+#[derive(Default)]
+struct Read<'r> {
+    /// The largest `meta.lastUpdated` seen.
+    latest: String,
+    seen: usize,
+    by_resident: BTreeMap<i64, Vec<FetchedRecord<'r>>>,
+    /// Newer versions of records held here.
+    held: Vec<(i64, serde_json::Value)>,
+}
+
+impl<'r> Read<'r> {
+    fn take(&mut self, store: &Store, registry: &'r Registry, qr: serde_json::Value) -> Result<(), SyncError> {
+        self.seen += 1;
+        if let Some(t) = qr["meta"]["lastUpdated"].as_str() {
+            if t > self.latest.as_str() {
+                self.latest = t.to_string();
+            }
+        }
+        let subject = qr["subject"]["reference"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("Patient/"))
+            .unwrap_or("");
+        // Platform-wide, most are other units' residents; asked by list, a
+        // server that ignored the list would hand them out too.
+        let Some(resident) = store.resident_id_by_uuid(subject)? else {
+            return Ok(());
+        };
+        if let Some(id) = qr["id"].as_str() {
+            if let Some(record_id) = store.record_id_by_uuid(id)? {
+                // Most are this PC's own uploads coming back: not kept.
+                let version = qr["meta"]["versionId"].as_str().unwrap_or("");
+                if !version.is_empty() && store.is_newer_platform_version(record_id, version)? {
+                    self.held.push((record_id, qr));
+                }
+                return Ok(());
+            }
+        }
+        if let Some(r) = fetched_record(&qr, registry) {
+            self.by_resident.entry(resident).or_default().push(r);
+        }
+        Ok(())
+    }
 }

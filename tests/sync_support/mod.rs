@@ -357,11 +357,14 @@ pub fn upload_until_done(
 
 /// A TCP relay between client and hub that can misbehave like a network:
 /// drop the connection after the hub answered (so the client never reads
-/// the answer), or cut the answer short.
+/// the answer), cut the answer short, or go dead from a given GET on (the
+/// hub stopped mid-pull). It counts the bytes it passed down to the client
+/// and the GETs it saw.
 pub struct Relay {
     pub addr: SocketAddr,
     drop_answers: Arc<AtomicUsize>,
     cut_answers: Arc<AtomicUsize>,
+    counts: Arc<Counts>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -373,15 +376,19 @@ impl Relay {
         let addr = listener.local_addr().unwrap();
         let drop_answers = Arc::new(AtomicUsize::new(0));
         let cut_answers = Arc::new(AtomicUsize::new(0));
+        let counts = Arc::new(Counts {
+            dead_from: AtomicUsize::new(usize::MAX),
+            ..Counts::default()
+        });
         let stop = Arc::new(AtomicBool::new(false));
-        let (d, c, s) = (drop_answers.clone(), cut_answers.clone(), stop.clone());
+        let (d, c, s, k) = (drop_answers.clone(), cut_answers.clone(), stop.clone(), counts.clone());
         let thread = std::thread::spawn(move || {
             // Bounded: stops when asked, checking every 10 ms.
             while !s.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((client, _)) => {
-                        let (d, c) = (d.clone(), c.clone());
-                        std::thread::spawn(move || relay(client, upstream, &d, &c));
+                        let (d, c, k) = (d.clone(), c.clone(), k.clone());
+                        std::thread::spawn(move || relay(client, upstream, &d, &c, &k));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),
                 }
@@ -391,6 +398,7 @@ impl Relay {
             addr,
             drop_answers,
             cut_answers,
+            counts,
             stop,
             thread: Some(thread),
         }
@@ -409,6 +417,33 @@ impl Relay {
     pub fn cut_next_answers(&self, n: usize) {
         self.cut_answers.store(n, Ordering::SeqCst);
     }
+
+    /// Bytes passed down to the client so far (HTTP heads and bodies, as
+    /// on the wire).
+    pub fn bytes_down(&self) -> usize {
+        self.counts.down.load(Ordering::SeqCst)
+    }
+
+    /// GET requests seen so far.
+    pub fn gets(&self) -> usize {
+        self.counts.gets.load(Ordering::SeqCst)
+    }
+
+    /// From the `n`th GET after now (1: the next) on, nothing reaches the
+    /// hub: the connection closes unanswered, as when the hub stops. `None`
+    /// brings it back.
+    pub fn dead_from_get(&self, n: Option<usize>) {
+        let at = n.map_or(usize::MAX, |n| self.gets() + n);
+        self.counts.dead_from.store(at, Ordering::SeqCst);
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    down: AtomicUsize,
+    gets: AtomicUsize,
+    /// The number (from 1) of the first GET not passed on.
+    dead_from: AtomicUsize,
 }
 
 impl Drop for Relay {
@@ -425,7 +460,13 @@ fn take_one(n: &AtomicUsize) -> bool {
         .is_ok()
 }
 
-fn relay(mut client: TcpStream, upstream: SocketAddr, drop_answers: &AtomicUsize, cut_answers: &AtomicUsize) {
+fn relay(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    drop_answers: &AtomicUsize,
+    cut_answers: &AtomicUsize,
+    counts: &Arc<Counts>,
+) {
     let Ok(mut server) = TcpStream::connect(upstream) else {
         return;
     };
@@ -434,8 +475,28 @@ fn relay(mut client: TcpStream, upstream: SocketAddr, drop_answers: &AtomicUsize
     let (Ok(mut c2), Ok(mut s2)) = (client.try_clone(), server.try_clone()) else {
         return;
     };
+    let up_counts = counts.clone();
     let up = std::thread::spawn(move || {
-        let _ = std::io::copy(&mut c2, &mut s2);
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            let n = match c2.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            // A client waits for each answer before its next request, so
+            // a GET starts a read (a body could too, but no body here
+            // starts with "GET ").
+            if buf[..n].starts_with(b"GET ") {
+                let nth = up_counts.gets.fetch_add(1, Ordering::SeqCst) + 1;
+                if nth >= up_counts.dead_from.load(Ordering::SeqCst) {
+                    let _ = c2.shutdown(Shutdown::Both);
+                    break;
+                }
+            }
+            if s2.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
         let _ = s2.shutdown(Shutdown::Write);
     });
     let mut buf = [0u8; 16 * 1024];
@@ -456,6 +517,7 @@ fn relay(mut client: TcpStream, upstream: SocketAddr, drop_answers: &AtomicUsize
         if client.write_all(&buf[..n]).is_err() {
             break;
         }
+        counts.down.fetch_add(n, Ordering::SeqCst);
     }
     let _ = client.shutdown(Shutdown::Both);
     let _ = server.shutdown(Shutdown::Both);

@@ -1,7 +1,9 @@
 //! FHIR R4 search on the hub (search.html, http.html#paging), so a reader
 //! such as the supervision report can page through any FHIR server the same
 //! way: `GET [base]/{Type}?` with `_lastUpdated`, `identifier` (Patient),
-//! `subject` / `patient` (the others), `_count` and `_summary=count`. Live
+//! `subject` / `patient` (the others; a comma-separated OR list of Patients
+//! gives the union, so a PC asks for its own residents' records in one
+//! search), `_count` and `_summary=count`. Live
 //! resources only, in (`meta.lastUpdated`, id) order (`_sort=-_lastUpdated`
 //! reverses it, for the latest records of a resident); the answer is a
 //! searchset Bundle whose `total` counts every match and whose `next` link
@@ -85,5 +87,7 @@ fn link(relation: &str, base: &str, s: &Search, cursor: Option<&Cursor>) -> Valu
     json!({ "relation": relation, "url": format!("{base}/{}?{}", s.kind, query.join("&")) })
 }
 
+#[cfg(test)]
+mod or_tests;
 #[cfg(test)]
 mod tests;

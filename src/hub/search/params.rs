@@ -22,8 +22,9 @@ pub enum Filter {
     UpdatedFrom(String),
     /// `last_updated` before this stored time.
     UpdatedBefore(String),
-    /// About this Patient id.
-    Subject(String),
+    /// About one of these Patient ids (`subject=Patient/a,Patient/b`: FHIR's
+    /// OR list, search.html#combining); never empty, no id twice.
+    Subject(Vec<String>),
     /// A Patient with this identifier value, of this system when given
     /// (`Some("")`: an identifier without a system).
     /// The value may be an ID number: `Debug` prints it redacted.
@@ -130,7 +131,7 @@ pub fn parse(kind: &str, query: &str) -> Result<Search, HubError> {
             }
             "subject" | "patient" if kind != "Patient" => {
                 once(&mut seen, &key)?;
-                s.filters.push(Filter::Subject(patient_id(&key, &value)?));
+                s.filters.push(Filter::Subject(patient_ids(&key, &value)?));
             }
             _ => return Err(unsupported(kind, &key, &value)),
         }
@@ -176,6 +177,28 @@ fn identifier(v: &str) -> Result<Filter, HubError> {
         system,
         value: Sensitive(value.to_string()),
     })
+}
+
+/// A comma-separated OR list of `patient_id`s; the union is searched, so an
+/// id given twice counts once. FHIR escapes a comma inside a value as `\,`,
+/// but no Patient id holds a comma (or a backslash): such a value is
+/// refused as what it is rather than split somewhere surprising.
+fn patient_ids(key: &str, v: &str) -> Result<Vec<String>, HubError> {
+    if v.contains('\\') {
+        return Err(HubError::Invalid(format!(
+            "{key}: a Patient id holds no comma or backslash; \\, escapes are not accepted here"
+        )));
+    }
+    // A request line of 8 KiB holds a few thousand short ids: a set, not a scan.
+    let mut given = std::collections::HashSet::new();
+    let mut ids: Vec<String> = Vec::new();
+    for one in v.split(',') {
+        let id = patient_id(key, one)?;
+        if given.insert(id.clone()) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
 }
 
 /// `Patient/id`, a full URL ending in `Patient/id`, or a bare id.

@@ -2,8 +2,11 @@
 //! order starting after the cursor. A page is a range scan of
 //! `resources_updated` (or `resources_subject_updated` for a subject, or
 //! the few Patients an identifier names): it costs the page, not how deep
-//! into the results it lies. The statement is put together from fixed
-//! fragments only; every value is a bound parameter.
+//! into the results it lies. An OR list of subjects reads each one's range
+//! and sorts what it found: the cost of those Patients' matches after the
+//! cursor, small for a PC's own residents. The statement is put together
+//! from fixed fragments only (and one `?` per listed Patient); every value
+//! is a bound parameter.
 
 use super::super::storage::{live_row, Stored};
 use super::super::HubError;
@@ -15,7 +18,7 @@ use rusqlite::{params_from_iter, Connection};
 /// The statement's FROM and WHERE, and the values they bind, in order.
 struct Shape {
     from: &'static str,
-    conditions: Vec<&'static str>,
+    conditions: Vec<String>,
     args: Vec<SqlValue>,
 }
 
@@ -39,18 +42,39 @@ fn shape(s: &Search) -> Shape {
             "(SELECT DISTINCT patient FROM identifiers WHERE value = ?) AS m
              CROSS JOIN resources r ON r.id = m.patient"
         }
+        // An OR list of Patients: their few rows by the subject index, then
+        // sorted, rather than every change since `_lastUpdated` walked in
+        // time order to pick theirs out (the planner, without statistics,
+        // may take the time index for its order).
+        None if s
+            .filters
+            .iter()
+            .any(|f| matches!(f, Filter::Subject(ids) if ids.len() > 1)) =>
+        {
+            "resources r INDEXED BY resources_subject_updated"
+        }
         None => "resources r",
     };
-    let mut conditions = vec!["r.type = ?", "r.deleted = 0"];
+    let mut conditions = vec!["r.type = ?".to_string(), "r.deleted = 0".to_string()];
     args.push(SqlValue::Text(s.kind.to_string()));
     for f in &s.filters {
         let (condition, value) = match f {
             Filter::UpdatedFrom(t) => ("r.last_updated >= ?", t),
             Filter::UpdatedBefore(t) => ("r.last_updated < ?", t),
-            Filter::Subject(p) => ("r.subject = ?", p),
+            // One Patient walks its index range in order; an OR list is
+            // the union of the ranges, sorted (a page of a village's
+            // residents' changes: small).
+            Filter::Subject(ids) => {
+                match ids.as_slice() {
+                    [_] => conditions.push("r.subject = ?".into()),
+                    _ => conditions.push(format!("r.subject IN ({})", vec!["?"; ids.len()].join(", "))),
+                }
+                args.extend(ids.iter().map(|id| SqlValue::Text(id.clone())));
+                continue;
+            }
             Filter::Identifier { .. } => continue,
         };
-        conditions.push(condition);
+        conditions.push(condition.to_string());
         args.push(SqlValue::Text(value.clone()));
     }
     Shape { from, conditions, args }
@@ -85,7 +109,7 @@ fn page_sql(s: &Search, after: Option<&Cursor>, limit: usize) -> (String, Vec<Sq
         ("(r.last_updated, r.id) > (?, ?)", "r.last_updated, r.id")
     };
     if let Some(c) = after {
-        conditions.push(past);
+        conditions.push(past.to_string());
         args.push(SqlValue::Text(c.last_updated.clone()));
         args.push(SqlValue::Text(c.id.clone()));
     }

@@ -4,15 +4,15 @@ use super::*;
 use crate::form::Registry;
 use crate::hub::storage::{self, Entry};
 
-const BASE: &str = "http://hub.test/fhir";
+pub(super) const BASE: &str = "http://hub.test/fhir";
 
-fn hub() -> (tempfile::TempDir, Connection) {
+pub(super) fn hub() -> (tempfile::TempDir, Connection) {
     let dir = tempfile::tempdir().unwrap();
     let conn = storage::open(&dir.path().join("hub.sqlite")).unwrap();
     (dir, conn)
 }
 
-fn put(kind: &str, id: &str, v: Value) -> Entry<'static> {
+pub(super) fn put(kind: &str, id: &str, v: Value) -> Entry<'static> {
     Entry {
         kind: kind.into(),
         id: id.into(),
@@ -22,7 +22,7 @@ fn put(kind: &str, id: &str, v: Value) -> Entry<'static> {
     }
 }
 
-fn patient(id: &str, id_number: &str) -> Entry<'static> {
+pub(super) fn patient(id: &str, id_number: &str) -> Entry<'static> {
     put(
         "Patient",
         id,
@@ -31,7 +31,7 @@ fn patient(id: &str, id_number: &str) -> Entry<'static> {
     )
 }
 
-fn response(id: &str, patient: &str) -> Entry<'static> {
+pub(super) fn response(id: &str, patient: &str) -> Entry<'static> {
     put(
         "QuestionnaireResponse",
         id,
@@ -41,12 +41,12 @@ fn response(id: &str, patient: &str) -> Entry<'static> {
 }
 
 /// Writes the entries as one transaction of site s1.
-fn write(conn: &mut Connection, entries: &[Entry<'_>]) {
+pub(super) fn write(conn: &mut Connection, entries: &[Entry<'_>]) {
     storage::transaction(conn, &Registry::embedded(), "s1", entries, None, &storage::now()).unwrap();
 }
 
 /// The query part of a link of a Bundle.
-fn link(bundle: &Value, relation: &str) -> Option<String> {
+pub(super) fn link(bundle: &Value, relation: &str) -> Option<String> {
     bundle["link"]
         .as_array()?
         .iter()
@@ -54,7 +54,7 @@ fn link(bundle: &Value, relation: &str) -> Option<String> {
         .map(|l| l["url"].as_str().unwrap().to_string())
 }
 
-fn ids(bundle: &Value) -> Vec<String> {
+pub(super) fn ids(bundle: &Value) -> Vec<String> {
     bundle["entry"]
         .as_array()
         .unwrap()
@@ -275,7 +275,7 @@ fn what_the_hub_does_not_search_by_is_refused_and_said() {
         ]
     );
     let s = parse("Observation", "subject=http%3A%2F%2Fhub.test%2Ffhir%2FPatient%2Fp-1").unwrap();
-    assert_eq!(s.filters, [Filter::Subject("p-1".into())]);
+    assert_eq!(s.filters, [Filter::Subject(vec!["p-1".into()])]);
 }
 
 /// Each page is a range of an index, whatever its depth, and a total is
