@@ -205,3 +205,37 @@ fn an_or_list_of_patients_pages_over_loopback() {
         assert!(list.split(',').any(|p| p == subject), "{subject}");
     }
 }
+
+/// A FHIR server without OR lists on `patient` refuses the first list with
+/// a 400: the pull reads platform-wide instead, as before lists, and what
+/// was made elsewhere for our residents still comes.
+#[test]
+fn a_server_without_or_lists_is_read_platform_wide() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Platform::start(dir.path());
+    let (url, t1, t2) = (platform.url(), platform.tokens[0].clone(), platform.tokens[1].clone());
+    let mut township = Clinic::open(dir.path(), "township", "101");
+    let (resident, _) = township.register(0);
+    township.register(1);
+    sync(&mut township, &url, &t1);
+    let mut village = Clinic::open(dir.path(), "village", "102");
+    village.register(1000);
+    follow_up_elsewhere(&township, resident, &mut village, &url, &t2);
+    sync(&mut village, &url, &t2);
+
+    let relay = Relay::start(platform.addr());
+    relay.refuse_or_lists(true);
+    let before = since(&township);
+    let got = pull_via(&mut township, &relay.url(), &t1).unwrap();
+    assert_eq!(
+        (got.added, got.searches),
+        (1, 2),
+        "a refused list, then platform-wide: {got:?}"
+    );
+    assert!(
+        got.seen >= 2,
+        "platform-wide reads the other site's records too: {got:?}"
+    );
+    assert_eq!(records_of(&township, resident), 2);
+    assert!(since(&township) > before);
+}

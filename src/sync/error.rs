@@ -205,6 +205,12 @@ impl From<crate::fhir::SourceError> for SyncError {
     fn from(e: crate::fhir::SourceError) -> SyncError {
         match e {
             crate::fhir::SourceError::Timeout { .. } => SyncError::Timeout,
+            // The server understood and said no (a search it does not
+            // support): not a network trouble to retry.
+            crate::fhir::SourceError::Status { status: 400, .. } => SyncError::Refused {
+                status: 400,
+                reason: e.to_string(),
+            },
             other => SyncError::Unreachable(other.to_string()),
         }
     }

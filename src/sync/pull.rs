@@ -59,20 +59,29 @@ pub fn pull(
         ..Read::default()
     };
     let started = Instant::now();
-    match &lists {
-        batch::Plan::Lists(lists) => {
-            for list in lists {
-                let params = [("patient", list.as_str()), ("_lastUpdated", filter.as_str())];
-                src.for_each("QuestionnaireResponse", &params, PAGE, |qr| {
-                    read.take(store, registry, qr)
-                })?;
+    let mut wide = matches!(lists, batch::Plan::Wide);
+    if let batch::Plan::Lists(lists) = &lists {
+        for (n, list) in lists.iter().enumerate() {
+            let params = [("patient", list.as_str()), ("_lastUpdated", filter.as_str())];
+            match src.for_each("QuestionnaireResponse", &params, PAGE, |qr| {
+                read.take(store, registry, qr)
+            }) {
+                Ok(_) => {}
+                // A server without OR lists on `patient` refuses the first
+                // list before answering anything: read it platform-wide, as
+                // before lists, rather than bring nothing down at all.
+                Err(SyncError::Refused { status: 400, .. }) if n == 0 => {
+                    wide = true;
+                    break;
+                }
+                Err(e) => return Err(e),
             }
         }
-        batch::Plan::Wide => {
-            src.for_each("QuestionnaireResponse", &[("_lastUpdated", &filter)], PAGE, |qr| {
-                read.take(store, registry, qr)
-            })?;
-        }
+    }
+    if wide {
+        src.for_each("QuestionnaireResponse", &[("_lastUpdated", &filter)], PAGE, |qr| {
+            read.take(store, registry, qr)
+        })?;
     }
     let Read {
         latest,
@@ -86,8 +95,10 @@ pub fn pull(
     for (record_id, qr) in &held {
         super::amended::apply(store, registry, actor, *record_id, qr, &mut amended)?;
     }
-    let searches = lists.searches();
-    let latest = if searches > 1 {
+    // The refused list counts as a search, and so does the wide one after it.
+    let searches = lists.searches() + usize::from(wide && matches!(lists, batch::Plan::Lists(_)));
+    // Read platform-wide, one search covered everyone: no list read earlier to make up for.
+    let latest = if searches > 1 && !wide {
         batch::pulled_back(&since, &latest, started.elapsed())
     } else {
         latest

@@ -369,6 +369,9 @@ pub struct Relay {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// What an older FHIR server answers to an OR list on `patient`.
+const NO_OR_LISTS: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/fhir+json\r\nContent-Length: 89\r\nConnection: close\r\n\r\n{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":\"not-supported\"}]}";
+
 impl Relay {
     pub fn start(upstream: SocketAddr) -> Relay {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -429,6 +432,12 @@ impl Relay {
         self.counts.gets.load(Ordering::SeqCst)
     }
 
+    /// Answers a search with an OR list on `patient` (`patient=a,b`) with a
+    /// 400, as a server without OR lists does.
+    pub fn refuse_or_lists(&self, refuse: bool) {
+        self.counts.refuse_or_lists.store(refuse, Ordering::SeqCst);
+    }
+
     /// From the `n`th GET after now (1: the next) on, nothing reaches the
     /// hub: the connection closes unanswered, as when the hub stops. `None`
     /// brings it back.
@@ -444,6 +453,7 @@ struct Counts {
     gets: AtomicUsize,
     /// The number (from 1) of the first GET not passed on.
     dead_from: AtomicUsize,
+    refuse_or_lists: AtomicBool,
 }
 
 impl Drop for Relay {
@@ -489,6 +499,14 @@ fn relay(
             if buf[..n].starts_with(b"GET ") {
                 let nth = up_counts.gets.fetch_add(1, Ordering::SeqCst) + 1;
                 if nth >= up_counts.dead_from.load(Ordering::SeqCst) {
+                    let _ = c2.shutdown(Shutdown::Both);
+                    break;
+                }
+                let line = String::from_utf8_lossy(&buf[..n]);
+                let line = line.lines().next().unwrap_or("");
+                let or_list = line.contains("patient=") && (line.contains("%2C") || line.contains(','));
+                if or_list && up_counts.refuse_or_lists.load(Ordering::SeqCst) {
+                    let _ = c2.write_all(NO_OR_LISTS);
                     let _ = c2.shutdown(Shutdown::Both);
                     break;
                 }
