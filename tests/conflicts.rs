@@ -10,7 +10,6 @@ mod sync_support;
 use jkda::form::Answers;
 use jkda::i18n::Lang;
 use jkda::store::{Actor, Save};
-use jkda::sync::client::Client;
 use jkda::sync::conflict::{self, Choice};
 use jkda::sync::Uploader;
 use std::collections::BTreeSet;
@@ -22,42 +21,6 @@ fn sync(clinic: &mut Clinic, platform: &Platform) -> jkda::sync::RunReport {
     let r = up.run(&mut clinic.store);
     assert!(r.pull_error.is_none(), "{r:?}");
     r
-}
-
-/// A second PC of the same site brings the resident down from the platform.
-fn fetch(pc: &mut Clinic, platform: &Platform, id_number: &str) -> i64 {
-    let cfg = sync_config(&platform.url(), &platform.tokens[0]);
-    let actor = pc.actor.clone();
-    jkda::sync::fetch_resident(
-        &Client::new(&cfg).unwrap(),
-        &cfg,
-        &mut pc.store,
-        &pc.registry,
-        &actor,
-        id_number,
-        20,
-    )
-    .unwrap()
-    .expect("on the platform")
-    .resident_id
-}
-
-fn id_number(pc: &Clinic, resident: i64) -> String {
-    pc.sql()
-        .query_row("SELECT id_number FROM residents WHERE id = ?1", [resident], |r| {
-            r.get(0)
-        })
-        .unwrap()
-}
-
-fn uuid_of(pc: &Clinic, record: i64) -> String {
-    pc.sql()
-        .query_row("SELECT uuid FROM records WHERE id = ?1", [record], |r| r.get(0))
-        .unwrap()
-}
-
-fn local_id(pc: &Clinic, uuid: &str) -> i64 {
-    pc.store.record_id_by_uuid(uuid).unwrap().expect("the record is here")
 }
 
 /// Amends a final record: `changes` set on its answers, finalized.
@@ -108,8 +71,8 @@ fn two_pcs(dir: &std::path::Path, platform: &Platform) -> (Clinic, Clinic, Strin
     let visit = pc1.follow_up(resident, "hypertension-followup", 3);
     assert_eq!(sync(&mut pc1, platform).sent, 2);
     let mut pc2 = Clinic::open(dir, "pc2", "101");
-    fetch(&mut pc2, platform, &id_number(&pc1, resident));
-    let uuid = uuid_of(&pc1, visit);
+    pc2.fetch_from(platform, &pc1.id_number_of(resident));
+    let uuid = pc1.uuid_of(visit);
     (pc1, pc2, uuid)
 }
 
@@ -118,7 +81,7 @@ fn pc1_then_pc2_the_second_meets_a_conflict_and_keeps_its_own_on_top() {
     let dir = tempfile::tempdir().unwrap();
     let platform = Platform::start(dir.path());
     let (mut pc1, mut pc2, uuid) = two_pcs(dir.path(), &platform);
-    let (r1, r2) = (local_id(&pc1, &uuid), local_id(&pc2, &uuid));
+    let (r1, r2) = (pc1.local_id(&uuid), pc2.local_id(&uuid));
 
     amend(&mut pc1, r1, &[("bp.systolic", "150")]);
     amend(&mut pc2, r2, &[("bp.systolic", "132")]);
@@ -171,7 +134,7 @@ fn pc2_then_pc1_a_fetched_record_is_amended_with_if_match_and_pc1_takes_the_plat
     let dir = tempfile::tempdir().unwrap();
     let platform = Platform::start(dir.path());
     let (mut pc1, mut pc2, uuid) = two_pcs(dir.path(), &platform);
-    let (r1, r2) = (local_id(&pc1, &uuid), local_id(&pc2, &uuid));
+    let (r1, r2) = (pc1.local_id(&uuid), pc2.local_id(&uuid));
 
     amend(&mut pc2, r2, &[("bp.systolic", "141")]);
     amend(&mut pc1, r1, &[("bp.systolic", "122")]);
@@ -219,13 +182,13 @@ fn a_pulled_record_amended_on_both_pcs_is_merged_item_by_item() {
     let (resident, _) = pc1.register(0);
     sync(&mut pc1, &platform);
     let mut pc2 = Clinic::open(dir.path(), "pc2", "101");
-    fetch(&mut pc2, &platform, &id_number(&pc1, resident));
+    pc2.fetch_from(&platform, &pc1.id_number_of(resident));
     // The follow-up reaches PC2 by pull, not fetch.
     let visit = pc1.follow_up(resident, "hypertension-followup", 3);
     sync(&mut pc1, &platform);
     assert_eq!(sync(&mut pc2, &platform).pulled.added, 1);
-    let uuid = uuid_of(&pc1, visit);
-    let (r1, r2) = (local_id(&pc1, &uuid), local_id(&pc2, &uuid));
+    let uuid = pc1.uuid_of(visit);
+    let (r1, r2) = (pc1.local_id(&uuid), pc2.local_id(&uuid));
 
     amend(&mut pc1, r1, &[("bp.systolic", "155"), ("height", "171.0")]);
     amend(&mut pc2, r2, &[("bp.systolic", "128"), ("weight.current", "66.0")]);
@@ -276,7 +239,7 @@ fn the_command_line_lists_shows_and_resolves_a_conflict() {
     let dir = tempfile::tempdir().unwrap();
     let platform = Platform::start(dir.path());
     let (mut pc1, mut pc2, uuid) = two_pcs(dir.path(), &platform);
-    let (r1, r2) = (local_id(&pc1, &uuid), local_id(&pc2, &uuid));
+    let (r1, r2) = (pc1.local_id(&uuid), pc2.local_id(&uuid));
     amend(&mut pc1, r1, &[("bp.systolic", "150")]);
     amend(&mut pc2, r2, &[("bp.systolic", "132")]);
     sync(&mut pc1, &platform);
@@ -435,7 +398,7 @@ fn a_conflict_without_the_platforms_copy_gets_it_at_the_next_sync() {
     let dir = tempfile::tempdir().unwrap();
     let platform = Platform::start(dir.path());
     let (mut pc1, mut pc2, uuid) = two_pcs(dir.path(), &platform);
-    let (r1, r2) = (local_id(&pc1, &uuid), local_id(&pc2, &uuid));
+    let (r1, r2) = (pc1.local_id(&uuid), pc2.local_id(&uuid));
     amend(&mut pc1, r1, &[("bp.systolic", "150")]);
     sync(&mut pc1, &platform);
     amend(&mut pc2, r2, &[("bp.systolic", "132")]);

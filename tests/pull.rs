@@ -32,15 +32,6 @@ fn sync_refused(clinic: &mut Clinic, platform: &Platform, token: usize) -> jkda:
     up.run(&mut clinic.store)
 }
 
-fn records_of(clinic: &Clinic, resident: i64) -> i64 {
-    clinic
-        .sql()
-        .query_row("SELECT count(*) FROM records WHERE resident_id = ?1", [resident], |r| {
-            r.get(0)
-        })
-        .unwrap()
-}
-
 #[test]
 fn a_follow_up_made_elsewhere_arrives_at_the_next_sync_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -49,7 +40,7 @@ fn a_follow_up_made_elsewhere_arrives_at_the_next_sync_once() {
     let (resident, _) = township.register(0);
     let (other, _) = township.register(1);
     sync(&mut township, &platform, 0);
-    assert_eq!(records_of(&township, resident), 1);
+    assert_eq!(township.records_of(resident), 1);
 
     // The village fetches the resident, follows them up, uploads.
     let mut village = Clinic::open(dir.path(), "village", "102");
@@ -80,8 +71,8 @@ fn a_follow_up_made_elsewhere_arrives_at_the_next_sync_once() {
     // The township's next sync brings the follow-up down.
     let r = sync(&mut township, &platform, 0);
     assert_eq!(r.pulled.added, 1, "{r:?}");
-    assert_eq!(records_of(&township, resident), 2);
-    assert_eq!(records_of(&township, other), 1);
+    assert_eq!(township.records_of(resident), 2);
+    assert_eq!(township.records_of(other), 1);
     let residents: i64 = township
         .sql()
         .query_row("SELECT count(*) FROM residents", [], |r| r.get(0))
@@ -98,44 +89,8 @@ fn a_follow_up_made_elsewhere_arrives_at_the_next_sync_once() {
     // Nothing comes twice, and what came is not sent back up.
     let again = sync(&mut township, &platform, 0);
     assert_eq!((again.pulled.added, again.sent), (0, 0));
-    assert_eq!(records_of(&township, resident), 2);
+    assert_eq!(township.records_of(resident), 2);
     assert_eq!(township.store.outbox_status().unwrap().pending, 0);
-}
-
-/// A second PC brings the resident down from the platform (site token).
-fn fetch(pc: &mut Clinic, platform: &Platform, id_number: &str) -> i64 {
-    let cfg = sync_config(&platform.url(), &platform.tokens[0]);
-    let actor = pc.actor.clone();
-    jkda::sync::fetch_resident(
-        &Client::new(&cfg).unwrap(),
-        &cfg,
-        &mut pc.store,
-        &pc.registry,
-        &actor,
-        id_number,
-        20,
-    )
-    .unwrap()
-    .expect("on the platform")
-    .resident_id
-}
-
-fn id_number_of(pc: &Clinic, resident: i64) -> String {
-    pc.sql()
-        .query_row("SELECT id_number FROM residents WHERE id = ?1", [resident], |r| {
-            r.get(0)
-        })
-        .unwrap()
-}
-
-fn uuid_of(pc: &Clinic, record: i64) -> String {
-    pc.sql()
-        .query_row("SELECT uuid FROM records WHERE id = ?1", [record], |r| r.get(0))
-        .unwrap()
-}
-
-fn local_id(pc: &Clinic, uuid: &str) -> i64 {
-    pc.store.record_id_by_uuid(uuid).unwrap().expect("the record is here")
 }
 
 /// Opens an amendment of a final record with `changes` set; finalized
@@ -220,8 +175,8 @@ fn two_pcs(dir: &std::path::Path, platform: &Platform) -> (Clinic, Clinic, i64, 
     let visit = pc1.follow_up(resident, "hypertension-followup", 3);
     assert_eq!(sync(&mut pc1, platform, 0).sent, 2);
     let mut pc2 = Clinic::open(dir, "pc2", "101");
-    fetch(&mut pc2, platform, &id_number_of(&pc1, resident));
-    let uuid = uuid_of(&pc1, visit);
+    pc2.fetch_from(platform, &pc1.id_number_of(resident));
+    let uuid = pc1.uuid_of(visit);
     (pc1, pc2, resident, uuid)
 }
 
@@ -241,7 +196,7 @@ fn an_amendment_made_at_another_pc_becomes_the_current_revision_here() {
     let dir = tempfile::tempdir().unwrap();
     let platform = Platform::start(dir.path());
     let (mut pc1, mut pc2, resident, uuid) = two_pcs(dir.path(), &platform);
-    let (r1, r2) = (local_id(&pc1, &uuid), local_id(&pc2, &uuid));
+    let (r1, r2) = (pc1.local_id(&uuid), pc2.local_id(&uuid));
     let (mine, revision) = current(&pc1, r1);
     assert_eq!(revision, 1);
     let before = controlled(&pc1, resident, r1);
@@ -285,7 +240,7 @@ fn an_amendment_made_elsewhere_over_a_change_waiting_here_is_a_conflict() {
     let dir = tempfile::tempdir().unwrap();
     let platform = Platform::start(dir.path());
     let (mut pc1, mut pc2, resident, uuid) = two_pcs(dir.path(), &platform);
-    let (r1, r2) = (local_id(&pc1, &uuid), local_id(&pc2, &uuid));
+    let (r1, r2) = (pc1.local_id(&uuid), pc2.local_id(&uuid));
     amend(&mut pc2, r2, &[("bp.systolic", "151")], false);
     assert_eq!(sync(&mut pc2, &platform, 0).sent, 1);
     let theirs = on_hub(&platform, &pc1, &uuid).0;
@@ -296,7 +251,7 @@ fn an_amendment_made_elsewhere_over_a_change_waiting_here_is_a_conflict() {
     let (mine, revision) = current(&pc1, r1);
     let cfg = sync_config(&platform.url(), &platform.tokens[0]);
     let actor = pc1.actor.clone();
-    let id_number = id_number_of(&pc1, resident);
+    let id_number = pc1.id_number_of(resident);
     let got = jkda::sync::refresh_resident(
         &Client::new(&cfg).unwrap(),
         &cfg,
@@ -335,7 +290,7 @@ fn an_amendment_open_here_is_left_alone_and_meets_the_platforms_version_when_it_
     let dir = tempfile::tempdir().unwrap();
     let platform = Platform::start(dir.path());
     let (mut pc1, mut pc2, _, uuid) = two_pcs(dir.path(), &platform);
-    let (r1, r2) = (local_id(&pc1, &uuid), local_id(&pc2, &uuid));
+    let (r1, r2) = (pc1.local_id(&uuid), pc2.local_id(&uuid));
     amend(&mut pc2, r2, &[("bp.systolic", "149")], false);
     assert_eq!(sync(&mut pc2, &platform, 0).sent, 1);
 
@@ -380,15 +335,15 @@ fn jkda_residents_fetch_on_a_resident_here_brings_down_what_another_pc_did() {
     let mut pc1 = Clinic::open_path(jkda::paths::db_path(&data), "101");
     let (resident, _) = pc1.register(3);
     let visit = pc1.follow_up(resident, "hypertension-followup", 2);
-    let (id_number, uuid) = (id_number_of(&pc1, resident), uuid_of(&pc1, visit));
+    let (id_number, uuid) = (pc1.id_number_of(resident), pc1.uuid_of(visit));
     drop(pc1);
     let out = common::run_jkda(&data, &["sync"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     // PC2 amends the follow-up and adds one of its own.
     let mut pc2 = Clinic::open(dir.path(), "pc2", "101");
-    let on_pc2 = fetch(&mut pc2, &platform, &id_number);
-    let r2 = local_id(&pc2, &uuid);
+    let on_pc2 = pc2.fetch_from(&platform, &id_number);
+    let r2 = pc2.local_id(&uuid);
     amend(&mut pc2, r2, &[("bp.systolic", "166")], false);
     let new_visit = pc2.follow_up(on_pc2, "hypertension-followup", 20);
     assert_eq!(sync(&mut pc2, &platform, 0).sent, 2);
@@ -398,9 +353,9 @@ fn jkda_residents_fetch_on_a_resident_here_brings_down_what_another_pc_did() {
     assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
     assert!(said.contains("1 new records, 1 updated, 0 held as conflicts"), "{said}");
     let pc1 = Clinic::open_path(jkda::paths::db_path(&data), "101");
-    let new_uuid = uuid_of(&pc2, new_visit);
-    assert_eq!(current(&pc1, local_id(&pc1, &new_uuid)).0, current(&pc2, new_visit).0);
-    let (now, revision) = current(&pc1, local_id(&pc1, &uuid));
+    let new_uuid = pc2.uuid_of(new_visit);
+    assert_eq!(current(&pc1, pc1.local_id(&new_uuid)).0, current(&pc2, new_visit).0);
+    let (now, revision) = current(&pc1, pc1.local_id(&uuid));
     assert_eq!((now.text("bp.systolic"), revision), (Some("166"), 2));
     let visits: i64 = pc1
         .sql()
@@ -436,7 +391,7 @@ fn an_amendment_still_waiting_here_meets_one_made_elsewhere_as_a_conflict_at_syn
     let dir = tempfile::tempdir().unwrap();
     let platform = Platform::start(dir.path());
     let (mut pc1, mut pc2, _, uuid) = two_pcs(dir.path(), &platform);
-    let (r1, r2) = (local_id(&pc1, &uuid), local_id(&pc2, &uuid));
+    let (r1, r2) = (pc1.local_id(&uuid), pc2.local_id(&uuid));
     amend(&mut pc2, r2, &[("bp.systolic", "152")], false);
     assert_eq!(sync(&mut pc2, &platform, 0).sent, 1);
     let theirs = on_hub(&platform, &pc1, &uuid);
@@ -485,7 +440,7 @@ fn our_own_amendment_whose_answer_was_lost_is_no_conflict_when_pulled() {
     let (resident, _) = pc1.register(0);
     let visit = pc1.follow_up(resident, "hypertension-followup", 3);
     assert_eq!(sync(&mut pc1, &platform, 0).sent, 2);
-    let uuid = uuid_of(&pc1, visit);
+    let uuid = pc1.uuid_of(visit);
 
     // The amendment reaches the platform, its answer never reaches PC1.
     amend(&mut pc1, visit, &[("bp.systolic", "138")], false);

@@ -49,15 +49,6 @@ fn count(clinic: &Clinic, sql: &str) -> i64 {
     clinic.sql().query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
-fn records_of(clinic: &Clinic, resident: i64) -> i64 {
-    clinic
-        .sql()
-        .query_row("SELECT count(*) FROM records WHERE resident_id = ?1", [resident], |r| {
-            r.get(0)
-        })
-        .unwrap()
-}
-
 /// `other` brings `resident` of `holder` down by ID number and follows them up.
 fn follow_up_elsewhere(holder: &Clinic, resident: i64, other: &mut Clinic, url: &str, token: &str) {
     let id_number: String = holder
@@ -107,8 +98,8 @@ fn another_sites_records_never_cross_the_link_and_ours_still_come() {
     let got = pull_via(&mut township, &relay.url(), &t1).unwrap();
     let bytes = relay.bytes_down();
     assert_eq!((got.seen, got.added, got.searches), (1, 1, 1), "{got:?}");
-    assert_eq!(records_of(&township, resident), 2);
-    assert_eq!(records_of(&township, unsent), 1);
+    assert_eq!(township.records_of(resident), 2);
+    assert_eq!(township.records_of(unsent), 1);
     assert_eq!(count(&township, "SELECT count(*) FROM residents"), 3);
     assert!(since(&township) > before, "the watermark moved on");
 
@@ -158,13 +149,13 @@ fn a_pull_whose_hub_stops_between_lists_keeps_its_watermark_and_the_next_gets_ev
     assert!(pull_via(&mut township, &relay.url(), &t1).is_err());
     assert_eq!(relay.gets(), 2);
     assert_eq!(since(&township), before, "the watermark stays");
-    assert_eq!((records_of(&township, first), records_of(&township, last)), (1, 1));
+    assert_eq!((township.records_of(first), township.records_of(last)), (1, 1));
 
     // Back: the next pull gets both, from the same watermark.
     relay.dead_from_get(None);
     let got = pull_via(&mut township, &relay.url(), &t1).unwrap();
     assert_eq!((got.added, got.searches), (2, 2), "{got:?}");
-    assert_eq!((records_of(&township, first), records_of(&township, last)), (2, 2));
+    assert_eq!((township.records_of(first), township.records_of(last)), (2, 2));
     assert!(since(&township) > before);
     // What the next one reads again (its watermark is moved back by the
     // pull's duration) is known here: nothing twice.
@@ -236,6 +227,6 @@ fn a_server_without_or_lists_is_read_platform_wide() {
         got.seen >= 2,
         "platform-wide reads the other site's records too: {got:?}"
     );
-    assert_eq!(records_of(&township, resident), 2);
+    assert_eq!(township.records_of(resident), 2);
     assert!(since(&township) > before);
 }

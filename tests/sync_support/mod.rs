@@ -268,6 +268,52 @@ impl Clinic {
     pub fn sql(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(&self.path).unwrap()
     }
+
+    /// Brings a resident down from `platform` by ID number, as a second PC
+    /// of the first site does; the resident's id here.
+    pub fn fetch_from(&mut self, platform: &Platform, id_number: &str) -> i64 {
+        let cfg = sync_config(&platform.url(), &platform.tokens[0]);
+        let actor = self.actor.clone();
+        jkda::sync::fetch_resident(
+            &jkda::sync::client::Client::new(&cfg).unwrap(),
+            &cfg,
+            &mut self.store,
+            &self.registry,
+            &actor,
+            id_number,
+            20,
+        )
+        .unwrap()
+        .expect("on the platform")
+        .resident_id
+    }
+
+    pub fn id_number_of(&self, resident: i64) -> String {
+        self.sql()
+            .query_row("SELECT id_number FROM residents WHERE id = ?1", [resident], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    }
+
+    pub fn uuid_of(&self, record: i64) -> String {
+        self.sql()
+            .query_row("SELECT uuid FROM records WHERE id = ?1", [record], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// The id here of the record with platform id `uuid`.
+    pub fn local_id(&self, uuid: &str) -> i64 {
+        self.store.record_id_by_uuid(uuid).unwrap().expect("the record is here")
+    }
+
+    pub fn records_of(&self, resident: i64) -> i64 {
+        self.sql()
+            .query_row("SELECT count(*) FROM records WHERE resident_id = ?1", [resident], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    }
 }
 
 /// The hub holds exactly the clinic's finalized records — each record's
