@@ -13,7 +13,6 @@ use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use rusqlite::{Connection, TransactionBehavior};
 use serde_json::{json, Value};
-use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -60,43 +59,6 @@ impl HubConfig {
             tls: None,
             clock: Arc::new(chrono::Utc::now),
         }
-    }
-}
-
-/// Failures a test or a drill asks the hub to produce on its next writes
-/// (`POST /` and `PUT`): an error status, a slow answer, or a transaction
-/// abandoned half-way as if the process had died.
-#[derive(Default)]
-pub struct Faults {
-    inner: Mutex<FaultQueue>,
-}
-
-#[derive(Default)]
-struct FaultQueue {
-    statuses: VecDeque<u16>,
-    delays: VecDeque<Duration>,
-    aborts: VecDeque<usize>,
-}
-
-impl Faults {
-    /// The next `times` writes are answered with `status` (429 and 503 carry `Retry-After: 1`).
-    pub fn fail_next(&self, status: u16, times: usize) {
-        self.lock().statuses.extend(std::iter::repeat_n(status, times));
-    }
-
-    /// The next `times` writes wait `delay` before being handled.
-    pub fn delay_next(&self, delay: Duration, times: usize) {
-        self.lock().delays.extend(std::iter::repeat_n(delay, times));
-    }
-
-    /// The next transaction stops after `entries` writes and rolls back, and
-    /// the connection is answered with nothing useful (a 500), like a crash.
-    pub fn abort_next(&self, entries: usize) {
-        self.lock().aborts.push_back(entries);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, FaultQueue> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -439,10 +401,7 @@ impl Worker {
 
     /// Injected failures for writes; Some(answer) replaces the real one.
     fn fault(&self) -> (Option<Answer>, Option<usize>) {
-        let (status, delay, abort) = {
-            let mut q = self.faults.lock();
-            (q.statuses.pop_front(), q.delays.pop_front(), q.aborts.pop_front())
-        };
+        let (status, delay, abort) = self.faults.take();
         if let Some(d) = delay {
             std::thread::sleep(d);
         }
@@ -665,46 +624,11 @@ impl Worker {
     }
 }
 
-fn capability() -> Value {
-    let resources: Vec<Value> = fhir::TYPES
-        .iter()
-        .map(|t| {
-            let mut r = json!({
-                "type": t,
-                "versioning": "versioned-update",
-                "interaction": [{ "code": "read" }, { "code": "vread" }, { "code": "update" }, { "code": "delete" }, { "code": "search-type" }, { "code": "create" }],
-                "updateCreate": true,
-                "conditionalCreate": true,
-                "conditionalUpdate": false,
-            });
-            r["searchParam"] = if *t == "Patient" {
-                json!([{ "name": "_lastUpdated", "type": "date" }, { "name": "identifier", "type": "token" }])
-            } else {
-                json!([
-                    { "name": "_lastUpdated", "type": "date" },
-                    { "name": "subject", "type": "reference" },
-                    { "name": "patient", "type": "reference" },
-                ])
-            };
-            r
-        })
-        .collect();
-    json!({
-        "resourceType": "CapabilityStatement",
-        "status": "active",
-        "date": "2026-11-29",
-        "kind": "instance",
-        "software": { "name": "jkda-hub", "version": env!("CARGO_PKG_VERSION") },
-        "fhirVersion": "4.0.1",
-        "format": ["json"],
-        "rest": [{
-            "mode": "server",
-            "security": { "description": "Bearer token per site" },
-            "resource": resources,
-            "interaction": [{ "code": "transaction" }],
-        }],
-    })
-}
+mod capability;
+mod faults;
+
+use capability::capability;
+pub use faults::Faults;
 
 #[cfg(test)]
 mod tests;
