@@ -5,10 +5,9 @@
 //! fifteen months of follow-ups that follow the management rules, and annual
 //! health exams (see `history`). Nothing here describes a real person.
 
-use crate::form::def::{FieldKind, FormDef, Programme, Role};
-use crate::form::rules::{evaluate, Context};
+use crate::form::def::{FormDef, Programme, Role};
+use crate::form::rules::Context;
 use crate::form::{Answers, Registry};
-use crate::identity::check_char;
 use crate::store::bulk::{ImportRecord, ImportResident};
 use crate::store::{Actor, ResidentFields, SiteConfig, Store, StoreError};
 use chrono::{Duration, NaiveDate};
@@ -16,112 +15,16 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashSet;
 
+mod answers;
 mod history;
+mod people;
+
+pub use answers::complete_required;
+use answers::set_if_field;
+pub use people::id_number;
+use people::{phone, pick_surname, villages, DOCTORS, FEMALE_CHARS, MALE_CHARS, STREETS};
 
 use history::{ExamForm, FollowupForm, Patient};
-
-/// Surnames with their approximate share (per mille) among Chinese people.
-const SURNAMES: &[(&str, u32)] = &[
-    ("王", 71),
-    ("李", 70),
-    ("张", 67),
-    ("刘", 54),
-    ("陈", 45),
-    ("杨", 31),
-    ("黄", 22),
-    ("赵", 22),
-    ("吴", 20),
-    ("周", 19),
-    ("徐", 15),
-    ("孙", 15),
-    ("马", 14),
-    ("朱", 13),
-    ("胡", 13),
-    ("郭", 11),
-    ("何", 11),
-    ("高", 11),
-    ("林", 10),
-    ("罗", 9),
-    ("郑", 9),
-    ("梁", 8),
-    ("谢", 8),
-    ("宋", 7),
-    ("唐", 7),
-    ("许", 7),
-    ("韩", 7),
-    ("冯", 7),
-    ("邓", 7),
-    ("曹", 6),
-    ("彭", 6),
-    ("曾", 6),
-    ("肖", 6),
-    ("田", 6),
-    ("董", 5),
-    ("袁", 5),
-    ("潘", 5),
-    ("于", 5),
-    ("蒋", 5),
-    ("蔡", 5),
-    ("余", 5),
-    ("杜", 5),
-    ("叶", 4),
-    ("程", 4),
-    ("苏", 4),
-    ("魏", 4),
-    ("吕", 4),
-    ("丁", 4),
-    ("任", 4),
-    ("沈", 4),
-    ("姚", 4),
-    ("卢", 4),
-    ("姜", 4),
-    ("崔", 4),
-    ("钟", 4),
-    ("谭", 3),
-    ("陆", 3),
-    ("汪", 3),
-    ("范", 3),
-    ("金", 3),
-    ("石", 3),
-    ("廖", 3),
-    ("贾", 3),
-    ("夏", 3),
-    ("韦", 3),
-    ("付", 3),
-    ("方", 3),
-    ("白", 3),
-    ("单", 1),
-    ("解", 1),
-    ("仇", 1),
-    ("朴", 1),
-    ("区", 1),
-    ("查", 1),
-    ("盖", 1),
-    ("乐", 1),
-    ("覃", 1),
-    ("缪", 1),
-    ("尉迟", 1),
-    ("欧阳", 1),
-    ("上官", 1),
-    ("司马", 1),
-];
-const MALE_CHARS: &str =
-    "伟强军勇杰磊涛明超刚平辉建国志华文斌波宇浩凯健俊峰鹏飞林德福贵荣海山成东春生永忠新利清金长庆宝兴江胜良";
-const FEMALE_CHARS: &str =
-    "芳娜敏静丽艳娟霞秀英慧玲桂兰红梅燕琳雪萍婷颖洁琴云莲凤珍翠玉春花淑华荣芬丹晶秋月彩琼素爱惠佳欣乐";
-const VILLAGES: &[&str] = &[
-    "东山村",
-    "西河村",
-    "南岭村",
-    "北坡村",
-    "前进村",
-    "红旗村",
-    "杨柳村",
-    "石桥村",
-    "新民村",
-    "和平村",
-];
-const STREETS: &[&str] = &["一组", "二组", "三组", "四组", "五组", "六组"];
 
 pub struct DemoReport {
     pub residents: u32,
@@ -129,111 +32,6 @@ pub struct DemoReport {
 }
 
 pub const DEMO_SITE: (&str, &str, &str, &str) = ("220602", "101", "101", "江源区示范村卫生室");
-
-fn pick_surname(rng: &mut StdRng) -> &'static str {
-    let total: u32 = SURNAMES.iter().map(|s| s.1).sum();
-    let mut n = rng.random_range(0..total);
-    for (s, w) in SURNAMES {
-        if n < *w {
-            return s;
-        }
-        n -= w;
-    }
-    "王"
-}
-
-/// A valid 18-digit ID number for the division, birth date and sex.
-pub fn id_number(division: &str, birth: NaiveDate, male: bool, rng: &mut StdRng) -> String {
-    let seq = rng.random_range(0..50u32) * 2 + rng.random_range(0..10u32) * 100 + u32::from(male);
-    let first17 = format!("{division}{}{:03}", birth.format("%Y%m%d"), seq % 1000);
-    format!("{first17}{}", check_char(&first17))
-}
-
-fn phone(rng: &mut StdRng) -> String {
-    let prefixes = ["138", "139", "150", "151", "186", "187", "135", "137", "158", "189"];
-    format!(
-        "{}{:08}",
-        prefixes[rng.random_range(0..prefixes.len())],
-        rng.random_range(0..100_000_000u32)
-    )
-}
-
-/// Fills every visible required input still empty with a plausible value, so
-/// demo records are complete the way a careful doctor's would be.
-/// Stops as soon as a pass finds nothing to fill, so a record already
-/// complete costs one evaluation.
-pub fn complete_required(def: &FormDef, answers: &mut Answers, ctx: &Context, date: NaiveDate, rng: &mut StdRng) {
-    for _round in 0..3 {
-        let eval = evaluate(def, answers, ctx);
-        let mut filled = false;
-        for (_, f) in def.fields() {
-            if !eval.required.contains(&f.id) {
-                continue;
-            }
-            filled |= fill(&f.kind, &f.id, answers, date, rng);
-        }
-        if !filled {
-            return;
-        }
-    }
-}
-
-fn number_in(limits: &crate::form::def::Limits, precision: u8, rng: &mut StdRng) -> String {
-    let (lo, hi) = limits.plausible.or(limits.range).unwrap_or((1.0, 10.0));
-    let v = lo + (hi - lo) * rng.random_range(0.3..0.6);
-    format!("{:.*}", usize::from(precision), v)
-}
-
-/// Fills one empty answer; whether anything was filled.
-fn fill(kind: &FieldKind, path: &str, answers: &mut Answers, date: NaiveDate, rng: &mut StdRng) -> bool {
-    match kind {
-        // Parts live under their own paths: `bp.systolic`, `weight.current`, `meds.0.name`.
-        FieldKind::Pair { of } => return fill(of, &format!("{path}.current"), answers, date, rng),
-        FieldKind::BloodPressure { .. } => {
-            let (s, d) = (format!("{path}.systolic"), format!("{path}.diastolic"));
-            if answers.is_answered(&s) && answers.is_answered(&d) {
-                return false;
-            }
-            answers.set_text(&s, &rng.random_range(110..150).to_string());
-            answers.set_text(&d, &rng.random_range(65..92).to_string());
-            return true;
-        }
-        FieldKind::Rows { columns, .. } => {
-            let mut filled = false;
-            for c in columns {
-                filled |= fill(&c.kind, &format!("{path}.0.{}", c.id), answers, date, rng);
-            }
-            return filled;
-        }
-        _ => {}
-    }
-    if answers.is_answered(path) {
-        return false;
-    }
-    match kind {
-        FieldKind::Text { .. } => answers.set_text(path, "—"),
-        FieldKind::Integer(s) => answers.set_text(path, &number_in(&s.limits, 0, rng)),
-        FieldKind::Decimal(s) => answers.set_text(path, &number_in(&s.limits, s.precision, rng)),
-        FieldKind::Date { .. } => answers.set_text(path, &date.format("%Y-%m-%d").to_string()),
-        FieldKind::Choice { options } => match options.iter().find(|o| !o.detail) {
-            Some(o) => answers.set_text(path, &o.code),
-            None => return false,
-        },
-        FieldKind::Multi { options, .. } => match options.iter().find(|o| !o.detail) {
-            Some(o) => answers.set_codes(path, vec![o.code.clone()]),
-            None => return false,
-        },
-        _ => return false,
-    }
-    true
-}
-
-fn set_if_field(def: &FormDef, answers: &mut Answers, path: &str, value: &str) {
-    let field = path.split('.').next().unwrap_or(path);
-    if def.field(field).is_some() {
-        answers.set_text(path, value);
-    }
-}
 
 /// Share (per mille) of the population in each five-year age band from 0–4
 /// to 95–99: a rural county after decades of out-migration, with fewer
@@ -258,73 +56,6 @@ const REREGISTERED_PER_100K: u32 = 100;
 
 /// Residents generated and written per transaction (at most a village).
 const BATCH: u32 = 2000;
-
-/// Residents per village (a county's villages hold one to three thousand)
-/// and villages per township: a big demo is a county, with record numbers
-/// under each village's own codes, since one village's 5-digit serial stops
-/// at 99 999.
-const VILLAGE_SIZE: u32 = 2000;
-const VILLAGES_PER_TOWNSHIP: u32 = 20;
-const VILLAGE_HEADS: [&str; 20] = [
-    "东", "西", "南", "北", "前", "后", "上", "下", "大", "小", "新", "老", "红", "石", "柳", "杨", "马", "黄", "高",
-    "白",
-];
-const VILLAGE_TAILS: [&str; 10] = ["山", "河", "岭", "坡", "沟", "屯", "庄", "堡", "营", "湾"];
-
-/// A village: its record-number codes (division, township, village), its
-/// name, and how many residents the demo gives it.
-struct Village {
-    codes: SiteConfig,
-    name: String,
-    quota: u32,
-}
-
-/// At least the ten named villages; the site's own village first.
-fn villages(site: &SiteConfig, count: u32) -> Vec<Village> {
-    let n = count.div_ceil(VILLAGE_SIZE).max(VILLAGES.len() as u32);
-    let base_t: u32 = site.township.parse().unwrap_or(101);
-    let base_v: u32 = site.village.parse().unwrap_or(101);
-    (0..n)
-        .map(|i| {
-            let k = i % VILLAGES_PER_TOWNSHIP;
-            // Village committees are numbered 101–199.
-            let v = if (101..=199).contains(&base_v) {
-                101 + (base_v - 101 + k) % 99
-            } else if k == 0 {
-                base_v
-            } else {
-                100 + k
-            };
-            let t = (base_t + i / VILLAGES_PER_TOWNSHIP).min(999);
-            let name = match VILLAGES.get(i as usize) {
-                Some(name) => name.to_string(),
-                None => {
-                    let j = i as usize;
-                    let round = j / (VILLAGE_HEADS.len() * VILLAGE_TAILS.len());
-                    let head = VILLAGE_HEADS[j % VILLAGE_HEADS.len()];
-                    let tail = VILLAGE_TAILS[(j / VILLAGE_HEADS.len()) % VILLAGE_TAILS.len()];
-                    if round == 0 {
-                        format!("{head}{tail}村")
-                    } else {
-                        format!("{head}{tail}{}村", round + 1)
-                    }
-                }
-            };
-            let codes = SiteConfig {
-                township: format!("{t:03}"),
-                village: format!("{v:03}"),
-                ..site.clone()
-            };
-            Village {
-                codes,
-                name,
-                quota: count / n + u32::from(i < count % n),
-            }
-        })
-        .collect()
-}
-
-const DOCTORS: [&str; 3] = ["李医生", "王医生", "张医生"];
 
 fn weighted(rng: &mut StdRng, weights: &[u32]) -> usize {
     let total: u32 = weights.iter().sum();
@@ -736,6 +467,7 @@ pub fn generate(
 mod tests {
     use super::*;
     use crate::form::def::Level;
+    use crate::form::rules::evaluate;
     use crate::manage::kpi::Period;
     use crate::manage::visit::{Visit, VisitStatus};
     use crate::manage::worklist::Kind;
