@@ -44,26 +44,9 @@ fn a_follow_up_made_elsewhere_arrives_at_the_next_sync_once() {
 
     // The village fetches the resident, follows them up, uploads.
     let mut village = Clinic::open(dir.path(), "village", "102");
-    let id_number: String = township
-        .sql()
-        .query_row("SELECT id_number FROM residents WHERE id = ?1", [resident], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    let cfg = sync_config(&platform.url(), &platform.tokens[1]);
-    let actor = village.actor.clone();
-    let got = jkda::sync::fetch_resident(
-        &Client::new(&cfg).unwrap(),
-        &cfg,
-        &mut village.store,
-        &village.registry,
-        &actor,
-        &id_number,
-        20,
-    )
-    .unwrap()
-    .expect("on the platform");
-    village.follow_up(got.resident_id, "hypertension-followup", 20);
+    let id_number = township.id_number_of(resident);
+    let here = village.fetch_with(&platform.url(), &platform.tokens[1], &id_number);
+    village.follow_up(here, "hypertension-followup", 20);
     // And registers someone of its own, who must not reach the township.
     village.register(7);
     assert_eq!(sync(&mut village, &platform, 1).sent, 2);

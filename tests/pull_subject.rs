@@ -10,7 +10,6 @@ mod sync_support;
 
 use jkda::fhir::FhirSource;
 use jkda::store::Actor;
-use jkda::sync::client::Client;
 use jkda::sync::pull::{pull, Pulled};
 use jkda::sync::{SyncError, Uploader};
 use serde_json::Value;
@@ -51,26 +50,8 @@ fn count(clinic: &Clinic, sql: &str) -> i64 {
 
 /// `other` brings `resident` of `holder` down by ID number and follows them up.
 fn follow_up_elsewhere(holder: &Clinic, resident: i64, other: &mut Clinic, url: &str, token: &str) {
-    let id_number: String = holder
-        .sql()
-        .query_row("SELECT id_number FROM residents WHERE id = ?1", [resident], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    let cfg = sync_config(url, token);
-    let actor = other.actor.clone();
-    let got = jkda::sync::fetch_resident(
-        &Client::new(&cfg).unwrap(),
-        &cfg,
-        &mut other.store,
-        &other.registry,
-        &actor,
-        &id_number,
-        20,
-    )
-    .unwrap()
-    .expect("on the platform");
-    other.follow_up(got.resident_id, "hypertension-followup", 12);
+    let here = other.fetch_with(url, token, &holder.id_number_of(resident));
+    other.follow_up(here, "hypertension-followup", 12);
 }
 
 #[test]

@@ -272,7 +272,12 @@ impl Clinic {
     /// Brings a resident down from `platform` by ID number, as a second PC
     /// of the first site does; the resident's id here.
     pub fn fetch_from(&mut self, platform: &Platform, id_number: &str) -> i64 {
-        let cfg = sync_config(&platform.url(), &platform.tokens[0]);
+        self.fetch_with(&platform.url(), &platform.tokens[0], id_number)
+    }
+
+    /// The same through `url` with a site's `token` (another site, a relay).
+    pub fn fetch_with(&mut self, url: &str, token: &str, id_number: &str) -> i64 {
+        let cfg = sync_config(url, token);
         let actor = self.actor.clone();
         jkda::sync::fetch_resident(
             &jkda::sync::client::Client::new(&cfg).unwrap(),
