@@ -29,7 +29,7 @@ fn parse_condition(condition: &str) -> Result<(String, String), HubError> {
     if key != "identifier" || value.contains('&') {
         return Err(unsupported());
     }
-    let value = super::search::percent_decode(value);
+    let value = crate::fhir::percent_decode(value);
     let (system, code) = value.split_once('|').ok_or_else(unsupported)?;
     if system.is_empty() || code.is_empty() {
         return Err(unsupported());

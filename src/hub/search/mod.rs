@@ -17,13 +17,13 @@
 mod cursor;
 mod params;
 
-pub(crate) use params::percent_decode;
 mod query;
 mod when;
 
 use super::HubError;
+use crate::fhir::percent_encode;
 use cursor::Cursor;
-use params::{percent_encode, Search};
+use params::Search;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 

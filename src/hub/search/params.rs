@@ -72,7 +72,7 @@ pub fn parse(kind: &str, query: &str) -> Result<Search, HubError> {
     let mut seen: Vec<String> = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let (key, value) = (percent_decode(key), percent_decode(value));
+        let (key, value) = (fhir::percent_decode(key), fhir::percent_decode(value));
         let once = |seen: &mut Vec<String>, name: &str| {
             // `subject` and `patient` are one parameter here.
             let name = if name == "patient" { "subject" } else { name };
@@ -216,14 +216,4 @@ fn patient_id(key: &str, v: &str) -> Result<String, HubError> {
         return Err(HubError::Invalid(format!("{key} {v:?} is not Patient/id")));
     }
     Ok(id.to_string())
-}
-
-/// A query value as sent (`%7C` for `|`, `+` for a space).
-pub fn percent_decode(s: &str) -> String {
-    crate::fhir::percent_decode(s)
-}
-
-/// Percent-encodes a query key or value for a link (RFC 3986 unreserved kept).
-pub fn percent_encode(s: &str) -> String {
-    crate::fhir::percent_encode(s)
 }

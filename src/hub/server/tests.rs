@@ -3,8 +3,8 @@
 //! with a 4xx status — and never panics or blames itself (5xx).
 
 use super::*;
+use crate::fhir::percent_decode;
 use crate::fhir::percent_encode as encode;
-use crate::hub::search::percent_decode;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
