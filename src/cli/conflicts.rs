@@ -178,7 +178,7 @@ pub fn run(
 /// The items that differ between ours and the platform's, with the form's
 /// labels in the reader's language; none when either side is unknown.
 fn differing_items(store: &Store, registry: &Registry, c: &crate::store::Conflict, i18n: &I18n) -> Vec<Item> {
-    let def = conflict::form_of(store, registry, &c.row.form_id, &c.row.form_version);
+    let def = crate::sync::forms::form_at(store, registry, &c.row.form_id, &c.row.form_version);
     match (&def, &c.server) {
         (Some(d), Some(s)) => conflict::diff(d, &c.mine, &s.answers, i18n.lang()),
         _ => Vec::new(),

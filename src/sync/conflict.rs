@@ -54,20 +54,6 @@ pub fn server_copy(qr: &Value, def: &FormDef) -> ServerCopy {
     }
 }
 
-/// The form a record was filled with: the registry's, or the exact text
-/// kept in the database for an older version.
-pub fn form_of(store: &Store, registry: &Registry, form_id: &str, version: &str) -> Option<Arc<FormDef>> {
-    match registry.get(form_id).filter(|d| d.version == version) {
-        Some(d) => Some(Arc::new(d.clone())),
-        None => store
-            .form_source(form_id, version)
-            .ok()
-            .flatten()
-            .and_then(|src| crate::form::parse_form(form_id, &src).ok())
-            .map(Arc::new),
-    }
-}
-
 /// Keeps the clash of outbox row `outbox_id` (record `record_id`) with the
 /// platform's copy `server`, when it could be read. Best effort: the row is
 /// already marked `conflict`, and a clash without a copy is still listed.
@@ -84,7 +70,7 @@ pub fn form_of_copy(store: &Store, registry: &Registry, record_id: i64, qr: &Val
         Some(d) => Some(Arc::new(d.clone())),
         None => {
             let (id, version) = store.record_form(record_id).ok()?;
-            form_of(store, registry, &id, &version)
+            super::forms::form_at(store, registry, &id, &version)
         }
     }
 }
@@ -254,7 +240,7 @@ pub fn resolve(
     let Some(server) = c.server.as_ref() else {
         return Ok(Err(Unresolvable::ServerUnknown));
     };
-    let def = form_of(store, registry, &c.row.form_id, &c.row.form_version);
+    let def = super::forms::form_at(store, registry, &c.row.form_id, &c.row.form_version);
     let how = match choice {
         Choice::Mine => Resolution::Mine,
         Choice::Theirs => Resolution::Theirs,

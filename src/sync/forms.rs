@@ -8,9 +8,24 @@
 use super::SyncError;
 use crate::fhir::FhirSource;
 use crate::form::published::{self, compare_versions};
-use crate::form::Registry;
+use crate::form::{FormDef, Registry};
 use crate::store::Store;
 use std::path::Path;
+use std::sync::Arc;
+
+/// The form a record was filled with: the registry's, or the exact text
+/// kept in the database for an older version.
+pub fn form_at(store: &Store, registry: &Registry, form_id: &str, version: &str) -> Option<Arc<FormDef>> {
+    match registry.get(form_id).filter(|d| d.version == version) {
+        Some(d) => Some(Arc::new(d.clone())),
+        None => store
+            .form_source(form_id, version)
+            .ok()
+            .flatten()
+            .and_then(|src| crate::form::parse_form(form_id, &src).ok())
+            .map(Arc::new),
+    }
+}
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct FormsUpdate {

@@ -427,15 +427,7 @@ impl Mapper {
         if let Some(d) = self.forms.get(&key) {
             return d.clone();
         }
-        let def = match self.registry.get(id).filter(|d| d.version == version) {
-            Some(d) => Some(Arc::new(d.clone())),
-            None => store
-                .form_source(id, version)
-                .ok()
-                .flatten()
-                .and_then(|src| crate::form::parse_form(id, &src).ok())
-                .map(Arc::new),
-        };
+        let def = super::forms::form_at(store, &self.registry, id, version);
         self.forms.insert(key, def.clone());
         def
     }
