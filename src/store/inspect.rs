@@ -140,13 +140,7 @@ impl Store {
     /// checked when encrypted; indexes not matched against their tables):
     /// the problems found, empty when none.
     pub fn quick_check(&self) -> Result<Vec<String>> {
-        let mut stmt = self.conn().prepare("PRAGMA quick_check")?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        Ok(rows
-            .collect::<rusqlite::Result<Vec<_>>>()?
-            .into_iter()
-            .filter(|s| s != "ok")
-            .collect())
+        self.pragma_problems("quick_check")
     }
 
     pub fn audit_count(&self) -> Result<i64> {

@@ -241,7 +241,12 @@ impl Store {
 
     /// Full integrity check, for `jkda doctor`-style diagnosis.
     pub fn integrity_check(&self) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        self.pragma_problems("integrity_check")
+    }
+
+    /// What a checking pragma reports, without its "ok".
+    fn pragma_problems(&self, pragma: &str) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare(&format!("PRAGMA {pragma}"))?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         Ok(rows
             .collect::<rusqlite::Result<Vec<_>>>()?
